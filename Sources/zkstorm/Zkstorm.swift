@@ -1,0 +1,15 @@
+import ArgumentParser
+
+@main
+struct Zkstorm: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "zkstorm",
+        abstract: "Load generator and watch-latency observatory for ZooKeeper.",
+        discussion: """
+            Drives read, write and watch-storm workloads against a built-in ZooKeeper-compatible server \
+            (the default) or an external ensemble, and reports latency and watch-notification lag.
+            """,
+        version: "0.1.0",
+        subcommands: []
+    )
+}
