@@ -103,17 +103,20 @@ public struct LatencyHistogramDecodingError: Error, Sendable, CustomStringConver
 extension LatencyHistogram {
     static let encodingPrefix = "hdr1:"
 
-    /// A compact lossless text form: "hdr1:" + base64 of varints (saturated count, then for each
-    /// non-empty bucket the delta of its value from the previous one and its count).
+    /// A compact lossless text form: "hdr1:" + base64 of varints — saturated count, exact min and max,
+    /// then for each non-empty bucket the delta of its lowest value from the previous one and its count.
     public func encoded() -> String {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(64)
-        Self.appendVarint(saturatedCount, to: &bytes)
+        Self.appendVarint(saturated, to: &bytes)
+        Self.appendVarint(histogram.min, to: &bytes)
+        Self.appendVarint(histogram.maxRecorded, to: &bytes)
         var previous: UInt64 = 0
         for bucket in histogram.recordedValues() {
-            Self.appendVarint(bucket.value - previous, to: &bytes)
+            let value = histogram.lowestEquivalentForValue(bucket.value)
+            Self.appendVarint(value - previous, to: &bytes)
             Self.appendVarint(UInt64(bucket.count), to: &bytes)
-            previous = bucket.value
+            previous = value
         }
         return Self.encodingPrefix + Base64.encode(bytes)
     }
@@ -128,15 +131,37 @@ extension LatencyHistogram {
         self.init()
         var index = 0
         let saturated = try Self.readVarint(bytes, &index)
+        let exactMin = try Self.readVarint(bytes, &index)
+        let exactMax = try Self.readVarint(bytes, &index)
         var value: UInt64 = 0
+        var first = true
         while index < bytes.count {
             value += try Self.readVarint(bytes, &index)
-            let count = try Self.readVarint(bytes, &index)
-            guard histogram.record(value, count: count) else {
-                throw LatencyHistogramDecodingError(reason: "value \(value) µs outside 1 µs...60 s")
+            var count = try Self.readVarint(bytes, &index)
+            let last = index >= bytes.count
+            // Record the exact extremes inside their own buckets so min, max and p100 survive too.
+            if first && count > 0 {
+                try record(exactMin, inBucketOf: value)
+                count -= 1
             }
+            if last && count > 0 && !(first && exactMin == exactMax) {
+                try record(exactMax, inBucketOf: value)
+                count -= 1
+            }
+            if count > 0 {
+                guard histogram.record(value, count: count) else {
+                    throw LatencyHistogramDecodingError(reason: "value \(value) µs outside 1 µs...60 s")
+                }
+            }
+            first = false
         }
         self.saturated = saturated
+    }
+
+    private mutating func record(_ exact: UInt64, inBucketOf value: UInt64) throws(LatencyHistogramDecodingError) {
+        guard histogram.valuesAreEquivalent(exact, value), histogram.record(exact) else {
+            throw LatencyHistogramDecodingError(reason: "extreme \(exact) µs does not match bucket \(value)")
+        }
     }
 
     private static func appendVarint(_ value: UInt64, to bytes: inout [UInt8]) {
