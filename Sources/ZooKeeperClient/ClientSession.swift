@@ -263,8 +263,11 @@ final class ClientSession: @unchecked Sendable {
         case .expire(let reason):
             expire(reason)
         case .sendCloseSession:
-            submit(.closeSession, token: 0) { [self] _, _, _ in
-                perform(machine.closeCompleted())
+            if let handler {
+                let deadline = NIODeadline.now().uptimeNanoseconds + requestTimeoutNanos
+                handler.send(.closeSession, xid: nextRequestXid(), token: 0, deadline: deadline) { [self] _, _, _ in
+                    perform(machine.closeCompleted())
+                }
             }
             // A server that never answers must not hold close() forever.
             closeTimeout = eventLoop.scheduleTask(in: .seconds(2)) { [self] in
