@@ -49,7 +49,8 @@ final class ClientSession: @unchecked Sendable {
         let timeoutMs = Int32(clamping: configuration.sessionTimeout.milliseconds)
         self.machine = SessionStateMachine(
             hosts: connectString.hosts.shuffled(), requestedTimeoutMs: timeoutMs,
-            connectTimeoutNanos: max(configuration.connectTimeout.nanoseconds, 1_000_000))
+            connectTimeoutNanos: max(configuration.connectTimeout.nanoseconds, 1_000_000),
+            resuming: configuration.resumeSession)
 
         let box = WeakSessionBox()
         let backPressure = EventBackPressure(
@@ -222,12 +223,18 @@ final class ClientSession: @unchecked Sendable {
             connect(host, attempt: attempt, timeoutNanos: timeout, delayNanos: delay)
         case .failConnect(let error):
             logger.debug("connect failed", metadata: ["error": "\(error)"])
+            attemptTimeout?.cancel()
+            channel?.close(promise: nil)
+            channel = nil
             failWaiting(error)
             finish()
             connectPromise?.fail(error)
             connectPromise = nil
         case .sessionStarted:
             counters.sessionId.store(machine.sessionId, ordering: .relaxed)
+            counters.credentials.withLockedValue {
+                $0 = SessionCredentials(sessionId: machine.sessionId, password: machine.password)
+            }
             counters.negotiatedTimeoutMs.store(Int64(machine.negotiatedTimeoutMs), ordering: .relaxed)
             logger.debug(
                 "session started",
@@ -265,6 +272,7 @@ final class ClientSession: @unchecked Sendable {
         case .sendCloseSession:
             if let handler {
                 let deadline = NIODeadline.now().uptimeNanoseconds + requestTimeoutNanos
+                counters.outstanding.wrappingIncrement(ordering: .relaxed)
                 handler.send(.closeSession, xid: nextRequestXid(), token: 0, deadline: deadline) { [self] _, _, _ in
                     perform(machine.closeCompleted())
                 }
@@ -384,6 +392,7 @@ final class ClientSession: @unchecked Sendable {
     private func failWaiting(_ error: ZooKeeperError) {
         let requests = waiting
         waiting.removeAll()
+        counters.outstanding.wrappingDecrement(by: requests.count, ordering: .relaxed)
         for request in requests {
             var error = error
             if error.path == nil, let path = request.request.path { error.path = clientPath(path) }

@@ -1,4 +1,5 @@
 import Atomics
+import NIOConcurrencyHelpers
 
 /// Counters of one client, readable from any thread.
 public struct ClientStats: Sendable, Hashable, CustomStringConvertible {
@@ -27,6 +28,7 @@ final class ClientCounters: Sendable {
     let events = ManagedAtomic<Int>(0)
     let sessionId = ManagedAtomic<Int64>(0)
     let negotiatedTimeoutMs = ManagedAtomic<Int64>(0)
+    let credentials = NIOLockedValueBox<SessionCredentials?>(nil)
 
     var snapshot: ClientStats {
         ClientStats(

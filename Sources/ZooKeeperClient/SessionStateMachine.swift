@@ -60,8 +60,15 @@ struct SessionStateMachine {
     private var failuresInRow = 0
     private var lastFailure: String = ""
 
-    init(hosts: [HostPort], requestedTimeoutMs: Int32, connectTimeoutNanos: Int64, retryDelayNanos: Int64 = 100_000_000) {
+    init(
+        hosts: [HostPort], requestedTimeoutMs: Int32, connectTimeoutNanos: Int64, retryDelayNanos: Int64 = 100_000_000,
+        resuming credentials: SessionCredentials? = nil
+    ) {
         precondition(!hosts.isEmpty, "a connect string has at least one host")
+        if let credentials {
+            sessionId = credentials.sessionId
+            password = credentials.password
+        }
         self.hosts = hosts
         self.requestedTimeoutMs = requestedTimeoutMs
         self.connectTimeoutNanos = connectTimeoutNanos
@@ -93,6 +100,11 @@ struct SessionStateMachine {
         switch state {
         case .connecting(let index, _):
             guard !response.isRejection else {
+                if sessionId != 0 {
+                    state = .expired
+                    return .failConnect(
+                        .sessionExpired("\(hosts[index]) says session 0x\(String(sessionId, radix: 16)) has expired"))
+                }
                 // A brand-new session cannot be rejected for expiry; treat it as a failed attempt.
                 return connectFailed(attempt: attempt, reason: "\(hosts[index]) rejected the new session", now: now)
             }

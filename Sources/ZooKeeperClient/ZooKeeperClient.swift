@@ -47,6 +47,9 @@ public final class ZooKeeperClient: Sendable {
 
     public var stats: ClientStats { session.counters.snapshot }
 
+    /// The session's id and password, to attach another client to it (`ZooKeeperConfiguration.resumeSession`).
+    public var sessionCredentials: SessionCredentials? { session.counters.credentials.withLockedValue { $0 } }
+
     /// Watch and session events (one consumer). Ends after the session closes or expires.
     public var events: WatchEventSequence { session.events }
 

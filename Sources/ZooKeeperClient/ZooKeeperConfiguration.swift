@@ -14,9 +14,23 @@ public struct ZooKeeperConfiguration: Sendable {
     /// Events buffered for the `events` sequence before the client stops reading from the socket.
     public var eventBufferHighWatermark: Int = 4096
     public var eventBufferLowWatermark: Int = 1024
+    /// Attach to an existing session instead of creating one (as the Java client's sessionId/passwd
+    /// constructor does). If the server no longer knows it, `connect` throws SESSIONEXPIRED.
+    public var resumeSession: SessionCredentials?
 
     public init(connectString: String) {
         self.connectString = connectString
+    }
+}
+
+/// What identifies a session to the server: its id and the password it was given.
+public struct SessionCredentials: Sendable, Hashable {
+    public var sessionId: Int64
+    public var password: [UInt8]
+
+    public init(sessionId: Int64, password: [UInt8]) {
+        self.sessionId = sessionId
+        self.password = password
     }
 }
 

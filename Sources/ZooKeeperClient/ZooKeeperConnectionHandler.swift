@@ -83,8 +83,9 @@ final class ZooKeeperConnectionHandler: ChannelDuplexHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         let reason = closeReason ?? "server closed the connection"
-        failAll(reason: reason)
+        // The session counts the loss and announces Disconnected before callers hear of it.
         session.connectionClosed(handler: self, reason: reason)
+        failAll(reason: reason)
         context.fireChannelInactive()
     }
 
@@ -164,6 +165,7 @@ final class ZooKeeperConnectionHandler: ChannelDuplexHandler {
         let length = outbound.writerIndex - start - 4
         guard length <= zooKeeperMaxFrameLength else {
             outbound.moveWriterIndex(to: start)
+            session.counters.outstanding.wrappingDecrement(ordering: .relaxed)
             let path = request.path.map(session.clientPath)
             completion?(
                 .failure(
@@ -235,6 +237,7 @@ final class ZooKeeperConnectionHandler: ChannelDuplexHandler {
     func failAll(reason: String, code: ErrorCode = .connectionLoss) {
         let requests = pending
         pending.removeAll()
+        session.counters.outstanding.wrappingDecrement(by: requests.count, ordering: .relaxed)
         let auths = pendingAuths
         pendingAuths.removeAll()
         for entry in requests {
