@@ -101,7 +101,7 @@ let package = Package(
         ),
         .testTarget(name: "StormMetricsTests", dependencies: ["StormMetrics", "ZooKeeperTestSupport"]),
         .testTarget(name: "StormEngineTests", dependencies: ["StormEngine", "ZooKeeperTestSupport"]),
-        .testTarget(name: "zkstormTests", dependencies: ["ZooKeeperTestSupport"]),
+        .testTarget(name: "zkstormTests", dependencies: ["ZooKeeperTestSupport", "ZooKeeperClient"]),
     ],
     swiftLanguageModes: [.v6]
 )

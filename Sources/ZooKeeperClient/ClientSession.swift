@@ -1,4 +1,9 @@
 import DequeModule
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Logging
 import NIOCore
 import NIOPosix
@@ -371,8 +376,11 @@ final class ClientSession: @unchecked Sendable {
     }
 
     static func describe(_ error: any Error) -> String {
+        if let error = error as? IOError {
+            return String(cString: strerror(error.errnoCode)).lowercased()
+        }
         if let error = error as? NIOConnectionError {
-            if let first = error.connectionErrors.first { return "\(first.error)" }
+            if let first = error.connectionErrors.first { return describe(first.error) }
             if let dns = error.dnsAAAAError ?? error.dnsAError { return "cannot resolve host (\(dns))" }
             return "cannot resolve host"
         }
