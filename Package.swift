@@ -32,6 +32,7 @@ let package = Package(
                 "ZooKeeperProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Atomics", package: "swift-atomics"),
@@ -100,7 +101,7 @@ let package = Package(
         ),
         .testTarget(name: "StormMetricsTests", dependencies: ["StormMetrics", "ZooKeeperTestSupport"]),
         .testTarget(name: "StormEngineTests", dependencies: ["StormEngine", "ZooKeeperTestSupport"]),
-        .testTarget(name: "zkstormTests", dependencies: ["ZooKeeperTestSupport"]),
+        .testTarget(name: "zkstormTests", dependencies: ["ZooKeeperTestSupport", "ZooKeeperClient"]),
     ],
     swiftLanguageModes: [.v6]
 )
