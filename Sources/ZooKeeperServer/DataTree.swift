@@ -172,9 +172,12 @@ final class DataTree {
     }
 
     func delete(_ path: String, version: Int32, identities: [Id], zxid: Int64) throws(OperationError) {
-        do { try ZooKeeperPath.validate(path) } catch { throw OperationError(.badArguments) }
-        if Self.specialPaths.contains(path) { throw OperationError(.badArguments) }
-        let parentPath = ZooKeeperPath.parent(of: path)
+        // ZooKeeper 3.8 checks only for a slash, NUL and the built-in nodes here (seen: deleting
+        // "/a/" answers NONODE, not BADARGUMENTS).
+        guard let lastSlash = path.utf8.lastIndex(of: UInt8(ascii: "/")), !path.utf8.contains(0),
+            !Self.specialPaths.contains(path)
+        else { throw OperationError(.badArguments) }
+        let parentPath = lastSlash == path.utf8.startIndex ? "/" : String(path[..<lastSlash])
         guard let parent = nodes[parentPath] else { throw OperationError(.noNode) }
         guard AccessControl.allows(acls[parent.aclID], .delete, identities: identities) else {
             throw OperationError(.noAuth)

@@ -35,6 +35,15 @@ extension ServerCore {
             break
         }
         let request: ZooKeeperRequest
+        switch header.type {
+        case .deleteContainer:
+            // Only the container sweep may send it; a client gets BADARGUMENTS (seen).
+            return reply(to: connection, xid: header.xid, zxid: zxid, error: .badArguments)
+        case .createSession:
+            return reply(to: connection, xid: header.xid, zxid: zxid, error: .marshallingError)
+        default:
+            break
+        }
         do {
             request = try ZooKeeperRequest.decode(opCode: header.type, from: &frame)
         } catch {
@@ -136,7 +145,8 @@ extension ServerCore {
             switch mode {
             case .persistent: watches.add(.persistent, path: path, watcher: connection.id)
             case .persistentRecursive: watches.add(.persistentRecursive, path: path, watcher: connection.id)
-            default: return reply(to: connection, xid: xid, zxid: zxid, error: .badArguments)
+            // An unknown mode fails to deserialize in ZooKeeper: MARSHALLINGERROR (seen).
+            default: return reply(to: connection, xid: xid, zxid: zxid, error: .marshallingError)
             }
             reply(to: connection, xid: xid, zxid: zxid)
 
@@ -144,7 +154,7 @@ extension ServerCore {
             let removing = request.opCode == .removeWatches
             connection.lastOperation = removing ? "REMW" : "CHKW"
             guard let kinds = WatchRegistry.kinds(for: type) else {
-                return reply(to: connection, xid: xid, zxid: zxid, error: .badArguments)
+                return reply(to: connection, xid: xid, zxid: zxid, error: .marshallingError)
             }
             var found = false
             for kind in kinds {
@@ -192,9 +202,9 @@ extension ServerCore {
             reply(to: connection, xid: xid, zxid: zxid, error: .reconfigDisabled)
 
         case .sasl:
-            // No SASL on this server: answer as for an unknown request.
-            reply(to: connection, xid: xid, zxid: zxid, error: .unimplemented)
-            connection.closeAfterFlush = true
+            // No SASL here; ZooKeeper without a SASL server answers OK with a null token (seen).
+            connection.lastOperation = "SASL"
+            reply(to: connection, xid: xid, zxid: zxid) { $0.writeJuteBuffer(nil as [UInt8]?) }
 
         case .setACL(let path, let acl, let version):
             connection.lastOperation = "SETA"
@@ -352,7 +362,10 @@ extension ServerCore {
             connection.closeAfterFlush = true
             return
         }
-        if !connection.identities.contains(identity) { connection.identities.append(identity) }
+        // ZooKeeper lists authenticated ids before the connection's ip id (seen in whoAmI).
+        if !connection.identities.contains(identity) {
+            connection.identities.insert(identity, at: max(0, connection.identities.count - 1))
+        }
         reply(to: connection, xid: xid, zxid: 0)
     }
 }

@@ -241,10 +241,9 @@ final class ServerCore: @unchecked Sendable {
 
     /// Queues one flush task per event loop for connections that got output from another one.
     static func schedule(_ connections: [ServerConnection]) {
-        guard !connections.isEmpty else { return }
+        guard let first = connections.first else { return }
         if connections.count == 1 {
-            let connection = connections[0]
-            connection.channel.eventLoop.execute { connection.core.flush(connection) }
+            first.channel.eventLoop.execute { first.core.flush(first) }
             return
         }
         var byLoop: [ObjectIdentifier: (any EventLoop, [ServerConnection])] = [:]
@@ -252,25 +251,37 @@ final class ServerCore: @unchecked Sendable {
             let loop = connection.channel.eventLoop
             byLoop[ObjectIdentifier(loop), default: (loop, [])].1.append(connection)
         }
+        let core = first.core
         for (_, (loop, group)) in byLoop {
-            loop.execute {
-                for connection in group { connection.core.flush(connection) }
-            }
+            loop.execute { core.flush(group) }
         }
     }
 
     /// Writes out what the connection's outbox holds; closes it if it was told to. Runs on its loop.
     func flush(_ connection: ServerConnection) {
-        let (output, close): (ByteBuffer?, Bool) = lock.withLock {
-            connection.flushScheduled = false
-            let close = connection.closeAfterFlush && !connection.closed
-            if close { connection.closed = true }
-            guard connection.outbox.readableBytes > 0 else { return (nil, close) }
-            var fresh = connection.channel.allocator.buffer(capacity: 0)
-            swap(&fresh, &connection.outbox)
-            return (fresh, close)
+        let (output, close) = lock.withLock { takeOutput(connection) }
+        Self.write(output, close: close, to: connection.channel)
+    }
+
+    /// Flushes many connections of one event loop with a single lock acquisition (watch fan-out).
+    func flush(_ group: [ServerConnection]) {
+        let outputs = lock.withLock { group.map { takeOutput($0) } }
+        for (connection, (output, close)) in zip(group, outputs) {
+            Self.write(output, close: close, to: connection.channel)
         }
-        let channel = connection.channel
+    }
+
+    private func takeOutput(_ connection: ServerConnection) -> (ByteBuffer?, Bool) {
+        connection.flushScheduled = false
+        let close = connection.closeAfterFlush && !connection.closed
+        if close { connection.closed = true }
+        guard connection.outbox.readableBytes > 0 else { return (nil, close) }
+        var fresh = connection.channel.allocator.buffer(capacity: 0)
+        swap(&fresh, &connection.outbox)
+        return (fresh, close)
+    }
+
+    private static func write(_ output: ByteBuffer?, close: Bool, to channel: any Channel) {
         if let output {
             if close {
                 channel.writeAndFlush(output).whenComplete { _ in channel.close(promise: nil) }
