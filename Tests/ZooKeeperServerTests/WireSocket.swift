@@ -76,6 +76,13 @@ final class WireSocket {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// Half-closes our side and reads until the server closes, so it processes everything sent
+    /// (closing with unread replies would reset the connection and discard our unprocessed input).
+    func finishAndDrain() {
+        shutdown(fd, Int32(SHUT_WR))
+        _ = isClosedByPeer()
+    }
+
     /// True if the server closed the connection (EOF) within the read timeout.
     func isClosedByPeer() -> Bool {
         var byte: UInt8 = 0
