@@ -145,7 +145,8 @@ public final class MetricsPusher: Sendable {
             let remaining = deadline - clock.now
             let timeout = min(configuration.timeout, max(remaining, .milliseconds(50)))
             let accepted = await attempt(body: body, timeout: timeout, final: false)
-            if accepted { return }
+            // Cancelled by finish(): the final push decides, this interval counts for nothing.
+            if accepted || Task.isCancelled { return }
             guard clock.now + backoff < deadline else {
                 recordFailure(nil, attempt: false, push: true)
                 return
@@ -167,6 +168,9 @@ public final class MetricsPusher: Sendable {
         } catch {
             if Task.isCancelled && !final { return false }
             recordFailure(error.description, attempt: true, push: final)
+            if final {
+                logger.warning("Pushgateway final push failed; the run's last metrics are not on the gateway", metadata: ["error": "\(error)"])
+            }
             return false
         }
         let recovered: (Bool, UInt64) = state.withLockedValue { state in
@@ -184,19 +188,22 @@ public final class MetricsPusher: Sendable {
     }
 
     private func recordFailure(_ description: String?, attempt: Bool, push: Bool) {
-        let firstFailure: Bool = state.withLockedValue { state in
+        let (firstFailure, finished, error) = state.withLockedValue { state in
             if attempt { state.statistics.failedAttempts += 1 }
             if let description { state.statistics.lastError = description }
-            guard push else { return false }
-            state.statistics.failedPushes += 1
-            defer { state.statistics.isFailing = true }
-            return !state.statistics.isFailing
+            let first = push && !state.statistics.isFailing
+            if push {
+                state.statistics.failedPushes += 1
+                state.statistics.isFailing = true
+            }
+            return (first, state.finished, state.statistics.lastError ?? "unknown error")
         }
-        let error = statistics.lastError ?? "unknown error"
+        // finish() reports its own outcome; retries inside an interval are not worth a line each.
+        guard push, !finished else { return }
         if firstFailure {
             // Once per outage: the run goes on, and the next accepted push logs "resumed".
             logger.warning("Pushgateway push failed; the run continues and pushes retry every interval", metadata: ["error": "\(error)"])
-        } else if push {
+        } else {
             logger.debug("Pushgateway push failed again", metadata: ["error": "\(error)"])
         }
     }
