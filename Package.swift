@@ -82,7 +82,13 @@ let package = Package(
         // Starts real ZooKeeper / Pushgateway / Prometheus processes for integration tests.
         .target(
             name: "ZooKeeperTestSupport",
-            dependencies: ["ZooKeeperClient", "ZooKeeperServer"],
+            dependencies: [
+                "ZooKeeperClient", "ZooKeeperServer",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/ZooKeeperTestSupport"
         ),
         .testTarget(
