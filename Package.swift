@@ -76,6 +76,8 @@ let package = Package(
             dependencies: [
                 "ZooKeeperProtocol", "ZooKeeperClient", "ZooKeeperServer", "StormMetrics", "StormEngine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
