@@ -58,6 +58,7 @@ let package = Package(
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -99,7 +100,14 @@ let package = Package(
             name: "ZooKeeperServerTests",
             dependencies: ["ZooKeeperServer", "ZooKeeperClient", "ZooKeeperTestSupport"]
         ),
-        .testTarget(name: "StormMetricsTests", dependencies: ["StormMetrics", "ZooKeeperTestSupport"]),
+        .testTarget(
+            name: "StormMetricsTests",
+            dependencies: [
+                "StormMetrics", "ZooKeeperTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "StormEngineTests", dependencies: ["StormEngine", "ZooKeeperTestSupport"]),
         .testTarget(name: "zkstormTests", dependencies: ["ZooKeeperTestSupport", "ZooKeeperClient"]),
     ],
