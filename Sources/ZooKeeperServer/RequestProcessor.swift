@@ -148,7 +148,8 @@ extension ServerCore {
             // An unknown mode fails to deserialize in ZooKeeper: MARSHALLINGERROR (seen).
             default: return reply(to: connection, xid: xid, zxid: zxid, error: .marshallingError)
             }
-            reply(to: connection, xid: xid, zxid: zxid)
+            // The body is an ErrorResponse {int err = 0}; the Java client reads it (seen).
+            reply(to: connection, xid: xid, zxid: zxid) { $0.writeJuteInt(0) }
 
         case .checkWatches(let path, let type), .removeWatches(let path, let type):
             let removing = request.opCode == .removeWatches
