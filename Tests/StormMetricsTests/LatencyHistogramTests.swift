@@ -1,0 +1,99 @@
+import Testing
+
+@testable import StormMetrics
+
+@Suite struct LatencyHistogramTests {
+    @Test func percentilesFollowRecordedValues() {
+        var h = LatencyHistogram()
+        for us in 1...1000 { h.record(microseconds: UInt64(us)) }
+        #expect(h.count == 1000)
+        #expect(h.value(atPercentile: 50) == 500)
+        #expect(h.value(atPercentile: 99) == 990)
+        #expect(h.max == 1000)
+        #expect(h.min == 1)
+    }
+
+    @Test func nanosecondsRoundToMicroseconds() {
+        var h = LatencyHistogram()
+        h.record(nanoseconds: 1_499)
+        h.record(nanoseconds: 1_500)
+        #expect(h.count(atOrBelow: 1) == 1)
+        #expect(h.count(atOrBelow: 2) == 2)
+    }
+
+    @Test func valuesAboveSixtySecondsAreClampedAndCounted() {
+        var h = LatencyHistogram()
+        h.record(microseconds: 120_000_000)
+        #expect(h.count == 1)
+        #expect(h.saturatedCount == 1)
+        #expect(h.max >= LatencyHistogram.highestMicroseconds)
+    }
+
+    @Test func mergeAddsCounts() {
+        var a = LatencyHistogram()
+        var b = LatencyHistogram()
+        a.record(microseconds: 100, count: 3)
+        b.record(microseconds: 10_000, count: 1)
+        a.merge(b)
+        #expect(a.count == 4)
+        #expect(a.value(atPercentile: 75) == 100)
+        #expect(a.max == LatencyHistogram().withRecorded(10_000).max)
+    }
+
+    @Test func encodingIsLossless() throws {
+        var h = LatencyHistogram()
+        var seed: UInt64 = 42
+        for _ in 0..<50_000 {
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            h.record(microseconds: 1 + (seed >> 33) % 5_000_000)
+        }
+        h.record(microseconds: 90_000_000)
+        let text = h.encoded()
+        #expect(text.hasPrefix("hdr1:"))
+        let back = try LatencyHistogram(encoded: text)
+        #expect(back == h)
+        #expect(back.count == h.count)
+        #expect(back.saturatedCount == 1)
+        for p in [50.0, 90, 99, 99.9, 99.99, 100] {
+            #expect(back.value(atPercentile: p) == h.value(atPercentile: p))
+        }
+    }
+
+    @Test func emptyHistogramEncodesAndReportsZeros() throws {
+        let h = LatencyHistogram()
+        #expect(h.value(atPercentile: 99) == 0)
+        #expect(h.max == 0)
+        #expect(try LatencyHistogram(encoded: h.encoded()) == h)
+    }
+
+    @Test func badEncodingsAreRefused() {
+        #expect(throws: LatencyHistogramDecodingError.self) { try LatencyHistogram(encoded: "nope") }
+        #expect(throws: LatencyHistogramDecodingError.self) { try LatencyHistogram(encoded: "hdr1:!!!") }
+        #expect(throws: LatencyHistogramDecodingError.self) { try LatencyHistogram(encoded: "hdr1:gA==") }
+    }
+
+    @Test func hgrmOutputHasPercentileTable() {
+        var h = LatencyHistogram()
+        for us in 1...100 { h.record(microseconds: UInt64(us * 10)) }
+        let text = h.percentileDistribution()
+        #expect(text.contains("Percentile"))
+        #expect(text.contains("#[Max     ="))
+    }
+
+    @Test func base64RoundTrips() {
+        for n in 0..<10 {
+            let bytes = (0..<n).map { UInt8($0 * 37 & 0xff) }
+            #expect(Base64.decode(Base64.encode(bytes)) == bytes)
+            #expect(Base64.decode(Base64.encode(bytes, urlSafe: true)) == bytes)
+        }
+        #expect(Base64.encode(Array("zkstorm".utf8)) == "emtzdG9ybQ==")
+    }
+}
+
+extension LatencyHistogram {
+    fileprivate func withRecorded(_ us: UInt64) -> LatencyHistogram {
+        var copy = self
+        copy.record(microseconds: us)
+        return copy
+    }
+}
