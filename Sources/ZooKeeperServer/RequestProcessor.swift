@@ -109,7 +109,8 @@ extension ServerCore {
                 ? acl
                 : acl.map { entry in
                     guard entry.id.scheme == "digest" else { return entry }
-                    return ACL(perms: entry.perms, id: Id(scheme: "digest", id: AccessControl.userName(of: entry.id) + ":x"))
+                    return ACL(
+                        perms: entry.perms, id: Id(scheme: "digest", id: AccessControl.userName(of: entry.id) + ":x"))
                 }
             reply(to: connection, xid: xid, zxid: zxid) { buffer in
                 buffer.writeJuteRecordVector(shown)
@@ -248,7 +249,8 @@ extension ServerCore {
         case .create(let request, let opCode):
             connection.lastOperation = "CREA"
             let path = try tree.create(
-                request.path, data: request.data, acl: request.acl, mode: request.mode, opCode: opCode, ttl: request.ttl,
+                request.path, data: request.data, acl: request.acl, mode: request.mode, opCode: opCode,
+                ttl: request.ttl,
                 session: connection.sessionID, identities: identities, zxid: zxid, time: wallClockMilliseconds())
             if opCode == .create { return .create(path: path) }
             return .create2(path: path, stat: tree[path]!.stat)
@@ -294,11 +296,15 @@ extension ServerCore {
         switch op {
         case .getData(let path):
             guard let node = tree[path] else { return .error(.noNode) }
-            guard AccessControl.allows(tree.acl(of: node), .read, identities: identities) else { return .error(.noAuth) }
+            guard AccessControl.allows(tree.acl(of: node), .read, identities: identities) else {
+                return .error(.noAuth)
+            }
             return .getData(data: node.data, stat: node.stat)
         case .getChildren(let path):
             guard let node = tree[path] else { return .error(.noNode) }
-            guard AccessControl.allows(tree.acl(of: node), .read, identities: identities) else { return .error(.noAuth) }
+            guard AccessControl.allows(tree.acl(of: node), .read, identities: identities) else {
+                return .error(.noAuth)
+            }
             return .getChildren(children: Array(node.children))
         default:
             return .error(.badArguments)

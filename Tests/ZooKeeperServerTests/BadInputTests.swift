@@ -106,7 +106,8 @@ import ZooKeeperServer
 
             // The server still serves.
             let survivor = try handshaken(server.port)
-            #expect(try survivor.call(.create(CreateRequest(path: "/after-fuzz", data: [1]), opCode: .create)).0.err == .ok)
+            #expect(
+                try survivor.call(.create(CreateRequest(path: "/after-fuzz", data: [1]), opCode: .create)).0.err == .ok)
             _ = try survivor.call(.closeSession)
             #expect(survivor.isClosedByPeer())
 
@@ -179,7 +180,8 @@ import ZooKeeperServer
             // Truncate the body but keep the frame self-consistent.
             let keep = 8 + Int(random.next() % UInt64(max(1, bytes.count - 12)))
             let n = UInt32(keep)
-            return [UInt8(n >> 24), UInt8(n >> 16 & 0xFF), UInt8(n >> 8 & 0xFF), UInt8(n & 0xFF)] + bytes[4..<(4 + keep)]
+            return [UInt8(n >> 24), UInt8(n >> 16 & 0xFF), UInt8(n >> 8 & 0xFF), UInt8(n & 0xFF)]
+                + bytes[4..<(4 + keep)]
         default:
             // Flip a few bytes past the header (lengths, counts, flags, strings).
             for _ in 0..<(1 + Int(random.next() % 3)) where bytes.count > 12 {

@@ -19,7 +19,8 @@ struct ExternalProcess {
         guard FileManager.default.isExecutableFile(atPath: executable) else {
             throw Missing(description: "\(executable) is not installed: run scripts/install-deps")
         }
-        let outputURL = FileManager.default.temporaryDirectory.appendingPathComponent("zkstorm-\(UUID().uuidString).out")
+        let outputURL = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "zkstorm-\(UUID().uuidString).out")
         _ = FileManager.default.createFile(atPath: outputURL.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: outputURL) }
         let output = try FileHandle(forWritingTo: outputURL)

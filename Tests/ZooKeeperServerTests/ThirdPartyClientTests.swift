@@ -85,14 +85,17 @@ import ZooKeeperServer
 
     @Test func kazoo() async throws {
         try await withServer { server in
-            let script = FileManager.default.temporaryDirectory.appendingPathComponent("zkstorm-kazoo-\(UUID().uuidString).py")
+            let script = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "zkstorm-kazoo-\(UUID().uuidString).py")
             try Self.kazooScript.write(to: script, atomically: true, encoding: .utf8)
             defer { try? FileManager.default.removeItem(at: script) }
             // python3 from PATH: kazoo is installed for whichever interpreter pip serves.
             let python = "/usr/bin/env"
             let probe = try await ExternalProcess.run(python, ["python3", "-c", "import kazoo"])
-            try #require(probe.status == 0, "kazoo is missing (\(probe.output)): run scripts/install-deps (pip install kazoo)")
-            let result = try await ExternalProcess.run(python, ["python3", script.path, "\(server.port)"], timeout: .seconds(90))
+            try #require(
+                probe.status == 0, "kazoo is missing (\(probe.output)): run scripts/install-deps (pip install kazoo)")
+            let result = try await ExternalProcess.run(
+                python, ["python3", script.path, "\(server.port)"], timeout: .seconds(90))
             #expect(result.status == 0, "\(result.output)")
             #expect(result.output.contains("KAZOO OK"))
         }
