@@ -120,7 +120,9 @@ final class ObservabilityProcess: @unchecked Sendable {
 
     static func launch(name: String, binary: String, arguments: [String], directory: URL? = nil) throws -> ObservabilityProcess {
         guard FileManager.default.isExecutableFile(atPath: binary) else {
-            throw ObservabilityServiceError("\(binary) is missing; run scripts/install-deps (Debian package \(name == "pushgateway" ? "prometheus-pushgateway" : "prometheus"))")
+            throw ObservabilityServiceError(
+                "\(binary) is missing; run scripts/install-deps (Debian package \(name == "pushgateway" ? "prometheus-pushgateway" : "prometheus"))"
+            )
         }
         let directory = try directory ?? makeTemporaryDirectory(prefix: "zkstorm-\(name)")
         let logFile = directory.appendingPathComponent("\(name).log")
@@ -148,7 +150,9 @@ final class ObservabilityProcess: @unchecked Sendable {
         let deadline = clock.now + timeout
         while clock.now < deadline {
             guard process.isRunning else {
-                throw ObservabilityServiceError("\(name) exited with status \(process.terminationStatus) before it was ready; its log:\n\(log)")
+                throw ObservabilityServiceError(
+                    "\(name) exited with status \(process.terminationStatus) before it was ready; its log:\n\(log)"
+                )
             }
             if let (status, _) = try? await httpGet(url), status == 200 { return }
             try await Task.sleep(for: .milliseconds(50))
