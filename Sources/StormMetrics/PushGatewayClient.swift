@@ -1,5 +1,4 @@
 import CCurl
-import Logging
 import NIOConcurrencyHelpers
 import NIOPosix
 
@@ -75,6 +74,11 @@ public final class PushGatewayClient: Sendable {
     /// Stops the client's thread once the request in flight (bounded by its timeout) returns.
     public func shutdown() async {
         try? await threadPool.shutdownGracefully()
+    }
+
+    deinit {
+        // A pool must be stopped before it goes; a second shutdown after `shutdown()` is harmless.
+        threadPool.shutdownGracefully { _ in }
     }
 
     private func perform(method: String, body: [UInt8]?, timeout: Duration?) async throws(PushGatewayError) {
