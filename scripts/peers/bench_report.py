@@ -1,0 +1,134 @@
+#!/usr/bin/env python3
+"""Turns scripts/bench's JSON lines into medians, ratios and BENCHMARKS.md (never edited by hand)."""
+import collections
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+
+path, rounds, quick, write, command = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1", sys.argv[4] == "1", sys.argv[5]
+rows = [json.loads(line) for line in open(path) if line.strip()]
+groups = collections.defaultdict(list)
+for r in rows:
+    key = (r["group"], r.get("server"), r.get("tool"), r.get("op"), r.get("inflight"), r.get("sessions", 1), r.get("watchers"))
+    groups[key].append(r)
+
+
+def med(key, field):
+    values = [r[field] for r in groups.get(key, []) if field in r]
+    return statistics.median(values) if values else None
+
+
+def fmt(v, unit=""):
+    if v is None:
+        return "n/a"
+    if abs(v) >= 1000:
+        return f"{v:,.0f}{unit}"
+    return f"{v:.1f}{unit}"
+
+
+def ratio(a, b):
+    return None if a is None or b in (None, 0) else a / b
+
+
+lines = []
+verdicts = []
+
+
+def check(name, value, target, higher_is_better=True):
+    if value is None:
+        verdicts.append(f"| {name} | n/a | {target} | not measured |")
+        return
+    ok = value >= target if higher_is_better else value <= target
+    op = "≥" if higher_is_better else "≤"
+    verdicts.append(f"| {name} | {value:.2f} | {op} {target} | {'met' if ok else 'NOT met'} |")
+
+
+lines.append("## 1. Client: one session, one znode, 100-byte values (median of rounds)\n")
+lines.append("| server | op | in flight | zkstorm ops/s | C ops/s | kazoo ops/s | zkstorm p50 µs | C p50 µs | kazoo p50 µs | zkstorm/C ops | zkstorm/kazoo ops | zkstorm/C p50 |")
+lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
+for server in ("real", "builtin"):
+    for op in ("get", "set"):
+        for inflight in (64, 1):
+            k = lambda tool: ("client", server, tool, op, inflight, 1, None)
+            z, c, p = (med(k(t), "ops_per_sec") for t in ("zkstorm", "c", "kazoo"))
+            zl, cl, pl = (med(k(t), "p50_us") for t in ("zkstorm", "c", "kazoo"))
+            lines.append(f"| {server} | {op} | {inflight} | {fmt(z)} | {fmt(c)} | {fmt(p)} | {fmt(zl)} | {fmt(cl)} | {fmt(pl)} | {fmt(ratio(z, c))}× | {fmt(ratio(z, p))}× | {fmt(ratio(zl, cl))}× |")
+            label = f"{server} {op}"
+            if inflight == 64:
+                check(f"zkstorm/C throughput, {label}, 64 in flight", ratio(z, c), 1.0)
+                check(f"zkstorm/kazoo throughput, {label}, 64 in flight", ratio(z, p), 3.0)
+            else:
+                check(f"zkstorm/C p50, {label}, 1 in flight", ratio(zl, cl), 1.0, higher_is_better=False)
+
+floor = med(("floor", "none", "tcp-echo", None, 1, 1, None), "p50_us")
+lines.append("\n## 2. Server: zkstorm's driver, 4 sessions × 64 in flight\n")
+lines.append("| op | real ZooKeeper ops/s | built-in ops/s | built-in/real | real CPU µs/op | built-in CPU µs/op | CPU ratio |")
+lines.append("|---|---|---|---|---|---|---|")
+for op in ("get", "set"):
+    r = med(("server", "real", "zkstorm", op, 64, 4, None), "ops_per_sec")
+    b = med(("server", "builtin", "zkstorm", op, 64, 4, None), "ops_per_sec")
+    rc = med(("server", "real", "zkstorm", op, 64, 4, None), "server_cpu_us_per_op")
+    bc = med(("server", "builtin", "zkstorm", op, 64, 4, None), "server_cpu_us_per_op")
+    lines.append(f"| {op} | {fmt(r)} | {fmt(b)} | {fmt(ratio(b, r))}× | {fmt(rc)} | {fmt(bc)} | {fmt(ratio(bc, rc))}× |")
+    check(f"built-in/real throughput, {op} (zkstorm driver)", ratio(b, r), 4.0)
+    check(f"built-in/real server CPU per op, {op}", ratio(bc, rc), 0.25, higher_is_better=False)
+    rcl = med(("client", "real", "c", op, 64, 1, None), "ops_per_sec")
+    bcl = med(("client", "builtin", "c", op, 64, 1, None), "ops_per_sec")
+    lines.append(f"| {op}, C client driver (1 × 64) | {fmt(rcl)} | {fmt(bcl)} | {fmt(ratio(bcl, rcl))}× | | | |")
+
+lines.append("\n## 3. Floor: one request in flight\n")
+lines.append("| what | p50 µs |")
+lines.append("|---|---|")
+lines.append(f"| loopback TCP echo, 100 bytes | {fmt(floor)} |")
+for op in ("get", "set"):
+    b1 = med(("client", "builtin", "zkstorm", op, 1, 1, None), "p50_us")
+    lines.append(f"| built-in server {op}, zkstorm client | {fmt(b1)} ({fmt(ratio(b1, floor))}× floor) |")
+    if op == "get":
+        check("built-in getData p50 / TCP echo p50, 1 in flight", ratio(b1, floor), 1.5, higher_is_better=False)
+
+lines.append("\n## 4. Watch fan-out: sessions watching one znode, time to the last notification\n")
+lines.append("| watchers | real median µs | built-in median µs | built-in/real | missing (real, built-in) |")
+lines.append("|---|---|---|---|---|")
+for w in (1000, 10000):
+    r = med(("fanout", "real", "zkstorm", None, None, 1, w), "last_p50_us")
+    b = med(("fanout", "builtin", "zkstorm", None, None, 1, w), "last_p50_us")
+    rm = sum(x.get("missing", 0) for x in groups.get(("fanout", "real", "zkstorm", None, None, 1, w), []))
+    bm = sum(x.get("missing", 0) for x in groups.get(("fanout", "builtin", "zkstorm", None, None, 1, w), []))
+    if r is None and b is None:
+        continue
+    lines.append(f"| {w:,} | {fmt(r)} | {fmt(b)} | {fmt(ratio(b, r))}× | {rm}, {bm} |")
+    if w == 10000:
+        check("built-in fan-out to 10,000, median ms", None if b is None else b / 1000, 25, higher_is_better=False)
+        check("built-in/real fan-out to 10,000", ratio(b, r), 0.5, higher_is_better=False)
+
+lines.append("\n## 5. Generator footprint\n")
+for r in groups.get(("footprint", "builtin", "zkstorm", None, None, 1, None), []):
+    lines.append(f"- {r['sessions']:,} idle sessions with one watch each: {r['bytes_per_session'] / 1024:.1f} KiB of zkstorm RSS per session")
+    check("generator KB per idle session with a watch", r["bytes_per_session"] / 1000, 20, higher_is_better=False)
+
+body = "\n".join(lines)
+summary = "\n".join(["| target | measured | goal | verdict |", "|---|---|---|---|"] + verdicts)
+print(body)
+print("\n## Targets\n")
+print(summary)
+
+if write and not quick:
+    cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"], capture_output=True, text=True).stdout.strip()
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    with open("BENCHMARKS.md", "w") as f:
+        f.write("# zkstorm benchmarks\n\n")
+        f.write("Generated by `scripts/bench`; do not edit by hand. Machines are noisy: every figure is the median of\n")
+        f.write(f"{rounds} interleaved rounds, and ratios compare runs made minutes apart on the same machine.\n\n")
+        f.write(f"- command: `{command.strip()}`\n- date: {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC\n")
+        f.write(f"- machine: {os.cpu_count()} cores ({cpu}), {mem:.0f} GiB, {platform.system()} {platform.release()}\n")
+        f.write("- peers: Apache ZooKeeper 3.8.0 (Debian), its C client libzookeeper_mt (scripts/peers/zkbench.c), kazoo (PyPI)\n\n")
+        f.write("What the ratios mean: `zkstorm/C ops` > 1 means our client pushes more requests per second through the same\n")
+        f.write("server than the C client; `zkstorm/C p50` < 1 means a lower median round trip; `built-in/real` > 1 for\n")
+        f.write("throughput means the built-in server serves more than real ZooKeeper under the same driver; the CPU ratio\n")
+        f.write("compares server CPU time per operation read from /proc.\n\n")
+        f.write(body + "\n\n## Targets\n\n" + summary + "\n")
+    print("\nwrote BENCHMARKS.md")
