@@ -32,6 +32,7 @@ let package = Package(
                 "ZooKeeperProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Atomics", package: "swift-atomics"),
@@ -57,6 +58,7 @@ let package = Package(
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -102,9 +104,16 @@ let package = Package(
             name: "ZooKeeperServerTests",
             dependencies: ["ZooKeeperServer", "ZooKeeperClient", "ZooKeeperTestSupport"]
         ),
-        .testTarget(name: "StormMetricsTests", dependencies: ["StormMetrics", "ZooKeeperTestSupport"]),
+        .testTarget(
+            name: "StormMetricsTests",
+            dependencies: [
+                "StormMetrics", "ZooKeeperTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "StormEngineTests", dependencies: ["StormEngine", "ZooKeeperTestSupport"]),
-        .testTarget(name: "zkstormTests", dependencies: ["ZooKeeperTestSupport"]),
+        .testTarget(name: "zkstormTests", dependencies: ["ZooKeeperTestSupport", "ZooKeeperClient"]),
     ],
     swiftLanguageModes: [.v6]
 )

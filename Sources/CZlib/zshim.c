@@ -1,1 +1,2 @@
+// The shim is header-only (static inline); this file exists because SwiftPM needs a source per C target.
 #include "zshim.h"

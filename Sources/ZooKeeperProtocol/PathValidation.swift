@@ -8,33 +8,34 @@ public struct InvalidPathError: Error, Sendable, Hashable, CustomStringConvertib
 
 public enum ZooKeeperPath {
     /// Checks `path` as the server would. `sequential` allows a trailing "/" (the server appends digits).
+    ///
+    /// Walks UTF-16 code units like Java does, so characters outside the Basic Multilingual Plane
+    /// (emoji, for one) are refused: their surrogates fall in the forbidden U+D800...U+F8FF range.
     public static func validate(_ path: String, sequential: Bool = false) throws(InvalidPathError) {
         func fail(_ rule: String) -> InvalidPathError { InvalidPathError(path: path, rule: rule) }
         let checked = sequential ? path + "1" : path
-        let bytes = Array(checked.unicodeScalars)
-        guard !bytes.isEmpty else { throw fail("path must not be empty") }
-        guard bytes[0] == "/" else { throw fail("path must start with /") }
-        if bytes.count == 1 { return }
-        guard bytes[bytes.count - 1] != "/" else { throw fail("path must not end with /") }
-        var previous: Unicode.Scalar = "/"
-        for (i, c) in bytes.enumerated() where i > 0 {
-            if c == "\0" { throw fail("null character not allowed at \(i)") }
-            if c == "/" && previous == "/" { throw fail("empty node name at \(i)") }
-            if c == "." && previous == "." {
-                let before = i >= 2 ? bytes[i - 2] : "/"
-                let after: Unicode.Scalar = i + 1 < bytes.count ? bytes[i + 1] : "/"
-                if before == "/" && after == "/" { throw fail("relative path segment \"..\" at \(i - 1)") }
-            } else if c == "." && previous == "/" {
-                let after: Unicode.Scalar = i + 1 < bytes.count ? bytes[i + 1] : "/"
-                if after == "/" { throw fail("relative path segment \".\" at \(i)") }
+        let units = Array(checked.utf16)
+        let slash = UInt16(UInt8(ascii: "/"))
+        let dot = UInt16(UInt8(ascii: "."))
+        guard !units.isEmpty else { throw fail("path must not be empty") }
+        guard units[0] == slash else { throw fail("path must start with /") }
+        if units.count == 1 { return }
+        guard units[units.count - 1] != slash else { throw fail("path must not end with /") }
+        var previous = slash
+        for i in 1..<units.count {
+            let c = units[i]
+            defer { previous = c }
+            let after = i + 1 < units.count ? units[i + 1] : slash
+            if c == 0 { throw fail("null character not allowed at \(i)") }
+            if c == slash && previous == slash { throw fail("empty node name at \(i)") }
+            if c == dot && previous == dot {
+                if units[i - 2] == slash && after == slash { throw fail("relative path segment \"..\" at \(i - 1)") }
+            } else if c == dot && previous == slash {
+                if after == slash { throw fail("relative path segment \".\" at \(i)") }
             }
-            let v = c.value
-            if (v > 0x00 && v <= 0x1f) || (v >= 0x7f && v <= 0x9f) || (v >= 0xd800 && v <= 0xf8ff)
-                || (v >= 0xfff0 && v <= 0xffff)
-            {
-                throw fail("invalid character U+\(String(v, radix: 16, uppercase: true)) at \(i)")
+            if (c > 0x00 && c <= 0x1f) || (c >= 0x7f && c <= 0x9f) || (c >= 0xd800 && c <= 0xf8ff) || c >= 0xfff0 {
+                throw fail("invalid character U+\(String(c, radix: 16, uppercase: true)) at \(i)")
             }
-            previous = c
         }
     }
 

@@ -24,6 +24,7 @@ public struct ClientInfo: JuteRecord, Hashable {
 /// The body of a successful reply. Which case a reply holds follows from the request's opcode.
 public enum ZooKeeperResponse: Hashable, Sendable {
     /// delete, check, ping, auth, setWatches, setWatches2, checkWatches, removeWatches, addWatch, closeSession.
+    /// On the wire an addWatch reply still carries `ErrorResponse {int err = 0}`: see `encode(into:replyingTo:)`.
     case empty
     case create(path: String)
     case create2(path: String, stat: Stat)
@@ -74,6 +75,17 @@ public enum ZooKeeperResponse: Hashable, Sendable {
         }
     }
 
+    /// Writes the body exactly as ZooKeeper sends it in reply to `opCode`. Same as `encode(into:)`, except
+    /// that the real server answers addWatch with `ErrorResponse {int err = 0}` (4 bytes, seen on 3.8),
+    /// which the Java client reads and fails without. Servers should encode replies with this method.
+    public func encode(into buffer: inout ByteBuffer, replyingTo opCode: OpCode) {
+        if opCode == .addWatch, self == .empty {
+            buffer.writeJuteInt(ErrorCode.ok.rawValue)
+            return
+        }
+        encode(into: &buffer)
+    }
+
     /// Reads the body of a successful (err 0) reply to a request of `opCode`.
     public static func decode(opCode: OpCode, from buffer: inout ByteBuffer) throws(JuteDecodingError) -> ZooKeeperResponse {
         switch opCode {
@@ -105,6 +117,10 @@ public enum ZooKeeperResponse: Hashable, Sendable {
             return .whoAmI(try buffer.readJuteRecordVector(ClientInfo.self, "WhoAmIResponse.clientInfo", minimumRecordSize: 8) ?? [])
         case .sasl:
             return .sasl(token: try buffer.readJuteBuffer("SetSASLResponse.token"))
+        case .addWatch:
+            // ZooKeeper sends ErrorResponse {int err = 0}; accept a server that sends nothing too.
+            if buffer.readableBytes >= 4 { _ = try buffer.readJuteInt("AddWatchResponse.err") }
+            return .empty
         default:
             return .empty
         }

@@ -1,0 +1,45 @@
+/// Everything a run has measured so far, cumulative since the run started.
+///
+/// The engine fills one at each interval and hands it to `MetricsPusher.update(_:)`; the metrics side
+/// renders it (`PrometheusExposition`) off the caller's task. A value type with copy-on-write storage,
+/// so handing it over copies nothing.
+public struct MetricsSnapshot: Sendable {
+    public struct RequestKey: Hashable, Sendable {
+        public var op: String
+        /// "ok", or the error name, e.g. "NONODE".
+        public var result: String
+
+        public init(op: String, result: String) {
+            self.op = op
+            self.result = result
+        }
+    }
+
+    public var runId: String
+    public var instance: String
+    public var workload: String
+    public var target: String
+    /// Latency per operation and result; the request count is `histogram.count`.
+    public var requests: [RequestKey: LatencyHistogram] = [:]
+    /// Notification lag per watch_type ("data", "exist", "child", "persistent", "recursive").
+    public var watchLag: [String: LatencyHistogram] = [:]
+    /// Per storm round: the last watcher's lag.
+    public var watchFanout = LatencyHistogram()
+    /// Notifications received, by watch_type.
+    public var watchEvents: [String: UInt64] = [:]
+    public var watchMissed: UInt64 = 0
+    /// Sessions currently connected.
+    public var sessions: Int = 0
+    public var reconnects: UInt64 = 0
+    public var sessionExpirations: UInt64 = 0
+    public var outstandingRequests: Int = 0
+    /// Server-side statistics (mntr, or srvr), one per target host.
+    public var servers: [ServerStats] = []
+
+    public init(runId: String, instance: String, workload: String, target: String) {
+        self.runId = runId
+        self.instance = instance
+        self.workload = workload
+        self.target = target
+    }
+}

@@ -1,0 +1,494 @@
+import DequeModule
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Logging
+import NIOCore
+import NIOPosix
+import ZooKeeperProtocol
+
+/// The mutable heart of a `ZooKeeperClient`: session state, the current connection, watches, queued
+/// requests and event delivery.
+///
+/// `@unchecked Sendable`: every stored property is touched only on `eventLoop` (entry points from other
+/// threads hop with `execute`; each method asserts it), except the atomics in `counters` and the
+/// immutable `let`s.
+final class ClientSession: @unchecked Sendable {
+    let eventLoop: any EventLoop
+    let logger: Logger
+    let connectString: ConnectString
+    let counters = ClientCounters()
+    private let requestTimeoutNanos: UInt64
+    private var machine: SessionStateMachine
+    private var handler: ZooKeeperConnectionHandler?
+    private var channel: (any Channel)?
+    private var waiting = Deque<WaitingRequest>()
+    private(set) var watches = WatchRegistry()
+    /// Credentials accepted by the server, replayed after every reconnect.
+    private var authInfo: [AuthPacket] = []
+    private var nextXid: Int32 = 1
+    private var lastZxid: Int64 = 0
+    private var tickTask: RepeatedTask?
+    private var attemptTimeout: Scheduled<Void>?
+    private var connectPromise: EventLoopPromise<Void>?
+    private var closePromises: [EventLoopPromise<Void>] = []
+    private var closeTimeout: Scheduled<Void>?
+
+    // Event delivery: a back-pressured sequence, or a callback that replaces it.
+    private let eventSource: WatchEventSequence.Producer.Source
+    let events: WatchEventSequence
+    private var eventHandler: (@Sendable (WatchEvent) -> Void)?
+    private var sequenceTerminated = false
+    private(set) var readsPaused = false
+    /// Events buffered while nobody iterates `events`; bounded so an unread sequence cannot grow forever.
+    private var unconsumedEvents = 0
+    private static let unconsumedEventLimit = 100_000
+
+    init(configuration: ZooKeeperConfiguration, connectString: ConnectString, eventLoop: any EventLoop) {
+        self.eventLoop = eventLoop
+        self.logger = configuration.logger
+        self.connectString = connectString
+        self.requestTimeoutNanos = UInt64(max(configuration.requestTimeout.nanoseconds, 1))
+        let timeoutMs = Int32(clamping: configuration.sessionTimeout.milliseconds)
+        self.machine = SessionStateMachine(
+            hosts: connectString.hosts.shuffled(), requestedTimeoutMs: timeoutMs,
+            connectTimeoutNanos: max(configuration.connectTimeout.nanoseconds, 1_000_000),
+            resuming: configuration.resumeSession)
+
+        let box = WeakSessionBox()
+        let backPressure = EventBackPressure(
+            onProduceMore: { box.session?.eventConsumerWantsMore() },
+            onTerminate: { box.session?.eventConsumerTerminated() })
+        let made = NIOAsyncSequenceProducer.makeSequence(
+            elementType: WatchEvent.self,
+            backPressureStrategy: NIOAsyncSequenceProducerBackPressureStrategies.HighLowWatermark(
+                lowWatermark: max(configuration.eventBufferLowWatermark, 1),
+                highWatermark: max(configuration.eventBufferHighWatermark, configuration.eventBufferLowWatermark + 1)),
+            finishOnDeinit: true,
+            delegate: backPressure)
+        self.eventSource = made.source
+        self.events = WatchEventSequence(producer: made.sequence, backPressure: backPressure)
+        box.session = self
+    }
+
+    // MARK: Life cycle
+
+    /// Starts the first connection; the future completes when the session is established.
+    func start() -> EventLoopFuture<Void> {
+        eventLoop.assertInEventLoop()
+        let promise = eventLoop.makePromise(of: Void.self)
+        connectPromise = promise
+        let interval = TimeAmount.milliseconds(50)
+        tickTask = eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [self] _ in
+            tick()
+        }
+        perform(machine.start())
+        return promise.futureResult
+    }
+
+    func close() -> EventLoopFuture<Void> {
+        eventLoop.assertInEventLoop()
+        let promise = eventLoop.makePromise(of: Void.self)
+        if machine.isTerminal {
+            promise.succeed(())
+            return promise.futureResult
+        }
+        closePromises.append(promise)
+        perform(machine.closeRequested())
+        return promise.futureResult
+    }
+
+    var sessionId: Int64 { machine.sessionId }
+
+    // MARK: Requests
+
+    func nextRequestXid() -> Int32 {
+        let xid = nextXid
+        nextXid = nextXid == Int32.max ? 1 : nextXid + 1
+        return xid
+    }
+
+    /// Sends `request` (server paths already applied) or queues it until connected.
+    func submit(_ request: ZooKeeperRequest, token: UInt64, completion: @escaping ZooKeeperCompletion) {
+        eventLoop.assertInEventLoop()
+        let deadline = NIODeadline.now().uptimeNanoseconds + requestTimeoutNanos
+        switch machine.state {
+        case .connected:
+            counters.outstanding.wrappingIncrement(ordering: .relaxed)
+            handler!.send(request, xid: nextRequestXid(), token: token, deadline: deadline, completion: completion)
+        case .initial, .connecting, .reconnecting:
+            counters.outstanding.wrappingIncrement(ordering: .relaxed)
+            waiting.append(WaitingRequest(request: request, token: token, deadline: deadline, completion: completion))
+        case .closing, .closed:
+            completion(.failure(.closed), 0, 0)
+        case .expired:
+            completion(.failure(.sessionExpired("session 0x\(String(machine.sessionId, radix: 16)) expired earlier")), 0, 0)
+        }
+    }
+
+    func addAuth(_ packet: AuthPacket, completion: @escaping ZooKeeperCompletion) {
+        eventLoop.assertInEventLoop()
+        guard machine.isConnected, let handler else {
+            completion(.failure(.connectionLoss("not connected; addAuth again once connected")), 0, 0)
+            return
+        }
+        handler.sendSpecial(.auth(packet), xid: SpecialXid.auth) { [self] result, sent, received in
+            if case .success = result { authInfo.append(packet) }
+            completion(result, sent, received)
+        }
+    }
+
+    func cancel(token: UInt64) {
+        eventLoop.assertInEventLoop()
+        if let index = waiting.firstIndex(where: { $0.token == token }) {
+            waiting.remove(at: index)
+            counters.outstanding.wrappingDecrement(ordering: .relaxed)
+            return
+        }
+        _ = handler?.abandon(token: token)
+    }
+
+    /// Called by the handler for each reply matched to its request.
+    func replyReceived(_ entry: PendingRequest, header: ReplyHeader, body: inout ByteBuffer, receivedAt: UInt64) {
+        counters.outstanding.wrappingDecrement(ordering: .relaxed)
+        if let path = entry.path, entry.watch != .none {
+            watches.register(entry.watch, path: path, result: header.err)
+        }
+        guard let completion = entry.completion else { return }
+        guard header.err == .ok else {
+            completion(.failure(.reply(header.err, opCode: entry.opCode, path: entry.path.map(clientPath))), entry.sentAt, receivedAt)
+            return
+        }
+        do {
+            var response = try ZooKeeperResponse.decode(opCode: entry.opCode, from: &body)
+            if connectString.chroot != nil { response = response.strippingChroot(self) }
+            completion(.success(response), entry.sentAt, receivedAt)
+        } catch {
+            completion(
+                .failure(
+                    ZooKeeperError(
+                        code: .marshallingError, path: entry.path.map(clientPath),
+                        message: "could not decode the reply to \(entry.opCode): \(error)")), entry.sentAt, receivedAt)
+        }
+    }
+
+    func observeZxid(_ zxid: Int64) {
+        if zxid > lastZxid {
+            lastZxid = zxid
+            counters.lastZxid.store(zxid, ordering: .relaxed)
+        }
+    }
+
+    func clientPath(_ serverPath: String) -> String { connectString.clientPath(serverPath) }
+
+    // MARK: Connection events (from the handler)
+
+    func handshakeRequest(attempt: Int) -> ConnectRequest? {
+        guard attempt == machine.attempt else { return nil }
+        return machine.connectRequest(lastZxidSeen: lastZxid)
+    }
+
+    func handshakeReceived(_ response: ConnectResponse, handler: ZooKeeperConnectionHandler) {
+        attemptTimeout?.cancel()
+        let now = NIODeadline.now().uptimeNanoseconds
+        let action = machine.handshakeReceived(response, attempt: handler.attempt, now: now)
+        if action == .sessionStarted || action == .sessionResumed {
+            self.handler = handler
+        }
+        perform(action)
+    }
+
+    func connectionClosed(handler: ZooKeeperConnectionHandler, reason: String) {
+        let now = NIODeadline.now().uptimeNanoseconds
+        if self.handler === handler {
+            self.handler = nil
+            channel = nil
+        }
+        perform(machine.connectionLost(attempt: handler.attempt, reason: reason, now: now))
+    }
+
+    func notificationReceived(_ event: WatcherEvent, receivedAt: UInt64) {
+        watches.fired(event.type, path: event.path)
+        deliver(WatchEvent(type: event.type, state: event.state, path: clientPath(event.path), receivedAt: receivedAt))
+    }
+
+    func authFailed(code: ErrorCode, receivedAt: UInt64) {
+        deliver(WatchEvent(type: .none, state: .authFailed, path: "", receivedAt: receivedAt))
+    }
+
+    // MARK: Acting on the state machine
+
+    private func perform(_ action: SessionStateMachine.Action) {
+        switch action {
+        case .none:
+            break
+        case .connect(let host, let attempt, let timeout, let delay):
+            connect(host, attempt: attempt, timeoutNanos: timeout, delayNanos: delay)
+        case .failConnect(let error):
+            logger.debug("connect failed", metadata: ["error": "\(error)"])
+            attemptTimeout?.cancel()
+            channel?.close(promise: nil)
+            channel = nil
+            failWaiting(error)
+            finish()
+            connectPromise?.fail(error)
+            connectPromise = nil
+        case .sessionStarted:
+            counters.sessionId.store(machine.sessionId, ordering: .relaxed)
+            counters.credentials.withLockedValue {
+                $0 = SessionCredentials(sessionId: machine.sessionId, password: machine.password)
+            }
+            counters.negotiatedTimeoutMs.store(Int64(machine.negotiatedTimeoutMs), ordering: .relaxed)
+            logger.debug(
+                "session started",
+                metadata: ["session": "0x\(String(machine.sessionId, radix: 16))", "timeout_ms": "\(machine.negotiatedTimeoutMs)"])
+            deliverState(.syncConnected)
+            flushWaiting()
+            connectPromise?.succeed(())
+            connectPromise = nil
+        case .sessionResumed:
+            counters.reconnects.wrappingIncrement(ordering: .relaxed)
+            counters.negotiatedTimeoutMs.store(Int64(machine.negotiatedTimeoutMs), ordering: .relaxed)
+            logger.debug("session resumed", metadata: ["session": "0x\(String(machine.sessionId, radix: 16))"])
+            if let handler {
+                for batch in watches.setWatchesBatches(relativeZxid: lastZxid) {
+                    handler.sendSpecial(.setWatches2(batch), xid: SpecialXid.setWatches)
+                }
+                for auth in authInfo {
+                    handler.sendSpecial(.auth(auth), xid: SpecialXid.auth)
+                }
+            }
+            deliverState(.syncConnected)
+            flushWaiting()
+        case .connectionLost(let next):
+            counters.connectionLosses.wrappingIncrement(ordering: .relaxed)
+            logger.debug("connection lost", metadata: ["session": "0x\(String(machine.sessionId, radix: 16))"])
+            deliverState(.disconnected)
+            switch next {
+            case .connect(let host, let attempt, let timeout, let delay):
+                connect(host, attempt: attempt, timeoutNanos: timeout, delayNanos: delay)
+            case .expire(let reason):
+                expire(reason)
+            }
+        case .expire(let reason):
+            expire(reason)
+        case .sendCloseSession:
+            if let handler {
+                let deadline = NIODeadline.now().uptimeNanoseconds + requestTimeoutNanos
+                counters.outstanding.wrappingIncrement(ordering: .relaxed)
+                handler.send(.closeSession, xid: nextRequestXid(), token: 0, deadline: deadline) { [self] _, _, _ in
+                    perform(machine.closeCompleted())
+                }
+            }
+            // A server that never answers must not hold close() forever.
+            closeTimeout = eventLoop.scheduleTask(in: .seconds(2)) { [self] in
+                perform(machine.closeCompleted())
+            }
+        case .closeNow:
+            closeTimeout?.cancel()
+            attemptTimeout?.cancel()
+            handler?.failAll(reason: "client closed")
+            handler?.close(reason: "client closed")
+            channel?.close(promise: nil)
+            handler = nil
+            channel = nil
+            failWaiting(.closed)
+            deliverState(.closed)
+            finish()
+            if let connectPromise {
+                connectPromise.fail(ZooKeeperError.closed)
+                self.connectPromise = nil
+            }
+        }
+    }
+
+    private func expire(_ reason: String) {
+        logger.debug("session expired", metadata: ["reason": "\(reason)"])
+        attemptTimeout?.cancel()
+        let error = ZooKeeperError.sessionExpired(reason)
+        handler?.failAll(reason: reason, code: .sessionExpired)
+        handler?.close(reason: "session expired")
+        channel?.close(promise: nil)
+        handler = nil
+        channel = nil
+        failWaiting(error)
+        watches.removeAll()
+        deliverState(.expired)
+        finish()
+        connectPromise?.fail(error)
+        connectPromise = nil
+    }
+
+    /// Terminal: stop timers, end the event sequence, answer close() callers.
+    private func finish() {
+        tickTask?.cancel()
+        tickTask = nil
+        counters.outstanding.store(0, ordering: .relaxed)
+        if !sequenceTerminated {
+            sequenceTerminated = true
+            eventSource.finish()
+        }
+        let promises = closePromises
+        closePromises = []
+        for promise in promises { promise.succeed(()) }
+    }
+
+    private func connect(_ host: HostPort, attempt: Int, timeoutNanos: Int64, delayNanos: Int64) {
+        guard delayNanos <= 0 else {
+            eventLoop.scheduleTask(in: .nanoseconds(delayNanos)) { [self] in
+                guard attempt == machine.attempt else { return }
+                connect(host, attempt: attempt, timeoutNanos: timeoutNanos, delayNanos: 0)
+            }
+            return
+        }
+        logger.debug("connecting", metadata: ["host": "\(host)", "attempt": "\(attempt)"])
+        attemptTimeout?.cancel()
+        attemptTimeout = eventLoop.scheduleTask(in: .nanoseconds(timeoutNanos)) { [self] in
+            guard attempt == machine.attempt, !machine.isConnected else { return }
+            let reason = "\(host) did not complete the handshake within \(timeoutNanos / 1_000_000) ms"
+            if let channel { channel.close(promise: nil) }
+            channel = nil
+            perform(machine.connectFailed(attempt: attempt, reason: reason, now: NIODeadline.now().uptimeNanoseconds))
+        }
+        let bootstrap = ClientBootstrap(group: eventLoop)
+            .connectTimeout(.nanoseconds(timeoutNanos))
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ZooKeeperConnectionHandler(session: self, attempt: attempt))
+                }
+            }
+        bootstrap.connect(host: host.host, port: host.port).hop(to: eventLoop).whenComplete { [self] result in
+            switch result {
+            case .success(let channel):
+                if attempt == machine.attempt, !machine.isTerminal {
+                    self.channel = channel
+                } else {
+                    channel.close(promise: nil)
+                }
+            case .failure(let error):
+                let reason = "\(host): \(Self.describe(error))"
+                perform(machine.connectFailed(attempt: attempt, reason: reason, now: NIODeadline.now().uptimeNanoseconds))
+            }
+        }
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? IOError {
+            return String(cString: strerror(error.errnoCode)).lowercased()
+        }
+        if let error = error as? NIOConnectionError {
+            if let first = error.connectionErrors.first { return describe(first.error) }
+            if let dns = error.dnsAAAAError ?? error.dnsAError { return "cannot resolve host (\(dns))" }
+            return "cannot resolve host"
+        }
+        if error is ChannelError, case .connectTimeout = error as! ChannelError {
+            return "connect timed out"
+        }
+        return "\(error)"
+    }
+
+    private func flushWaiting() {
+        guard let handler else { return }
+        while let request = waiting.popFirst() {
+            handler.send(request.request, xid: nextRequestXid(), token: request.token, deadline: request.deadline, completion: request.completion)
+        }
+    }
+
+    private func failWaiting(_ error: ZooKeeperError) {
+        let requests = waiting
+        waiting.removeAll()
+        counters.outstanding.wrappingDecrement(by: requests.count, ordering: .relaxed)
+        for request in requests {
+            var error = error
+            if error.path == nil, let path = request.request.path { error.path = clientPath(path) }
+            request.completion(.failure(error), 0, 0)
+        }
+    }
+
+    /// Every 50 ms: request deadlines, pings when idle, read timeout, queued requests' deadlines.
+    private func tick() {
+        let now = NIODeadline.now().uptimeNanoseconds
+        while let first = waiting.first, first.deadline <= now {
+            waiting.removeFirst()
+            counters.outstanding.wrappingDecrement(ordering: .relaxed)
+            first.completion(
+                .failure(
+                    ZooKeeperError(
+                        code: .connectionLoss, path: first.request.path.map(clientPath),
+                        message: "no connection to ZooKeeper within the request timeout (CONNECTIONLOSS): \(first.request.opCode) was never sent; check the servers")),
+                0, 0)
+        }
+        guard machine.isConnected, let handler else { return }
+        handler.expireRequests(now: now)
+        let timeout = UInt64(machine.negotiatedTimeoutNanos)
+        guard timeout > 0 else { return }
+        if now > handler.lastReceiveAt && now - handler.lastReceiveAt > timeout * 2 / 3 {
+            handler.close(reason: "no data from the server for \((now - handler.lastReceiveAt) / 1_000_000) ms (read timeout)")
+            return
+        }
+        if now > handler.lastSendAt && now - handler.lastSendAt >= timeout / 3 {
+            handler.sendSpecial(.ping, xid: SpecialXid.ping)
+        }
+    }
+
+    // MARK: Events
+
+    func setEventHandler(_ handler: @escaping @Sendable (WatchEvent) -> Void) {
+        eventLoop.assertInEventLoop()
+        eventHandler = handler
+        if readsPaused { eventConsumerWantsMore() }
+    }
+
+    private func deliverState(_ state: KeeperState) {
+        deliver(WatchEvent(type: .none, state: state, path: "", receivedAt: NIODeadline.now().uptimeNanoseconds))
+    }
+
+    private func deliver(_ event: WatchEvent) {
+        counters.events.wrappingIncrement(ordering: .relaxed)
+        if let eventHandler {
+            eventHandler(event)
+            return
+        }
+        guard !sequenceTerminated else { return }
+        let attached = events.backPressure.isConsumerAttached
+        if !attached {
+            unconsumedEvents += 1
+            if unconsumedEvents > Self.unconsumedEventLimit { return }
+        }
+        switch eventSource.yield(event) {
+        case .produceMore:
+            break
+        case .stopProducing:
+            if attached { readsPaused = true }
+        case .dropped:
+            sequenceTerminated = true
+        }
+    }
+
+    private func eventConsumerWantsMore() {
+        eventLoop.execute { [self] in
+            guard readsPaused else { return }
+            readsPaused = false
+            handler?.resumeReads()
+        }
+    }
+
+    private func eventConsumerTerminated() {
+        eventLoop.execute { [self] in
+            sequenceTerminated = true
+            if readsPaused {
+                readsPaused = false
+                handler?.resumeReads()
+            }
+        }
+    }
+}
+
+/// Breaks the cycle session → sequence → delegate → session.
+private final class WeakSessionBox: @unchecked Sendable {
+    // Written once in ClientSession.init before the box is shared; read-only afterwards.
+    weak var session: ClientSession?
+}

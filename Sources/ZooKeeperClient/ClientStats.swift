@@ -1,0 +1,48 @@
+import Atomics
+import NIOConcurrencyHelpers
+
+/// Counters of one client, readable from any thread.
+public struct ClientStats: Sendable, Hashable, CustomStringConvertible {
+    /// Successful re-handshakes after a connection loss.
+    public var reconnects: Int
+    /// Connections lost while the session was alive.
+    public var connectionLosses: Int
+    /// Highest zxid seen in a reply.
+    public var lastZxid: Int64
+    /// Requests sent and not yet answered, plus requests waiting for a connection.
+    public var outstandingRequests: Int
+    /// Watch and session events delivered.
+    public var eventsDelivered: Int
+
+    public var description: String {
+        "reconnects=\(reconnects) connectionLosses=\(connectionLosses) lastZxid=0x\(String(lastZxid, radix: 16)) outstanding=\(outstandingRequests) events=\(eventsDelivered)"
+    }
+}
+
+/// Atomic backing store for `ClientStats`, written on the event loop, read anywhere.
+final class ClientCounters: Sendable {
+    let reconnects = ManagedAtomic<Int>(0)
+    let connectionLosses = ManagedAtomic<Int>(0)
+    let lastZxid = ManagedAtomic<Int64>(0)
+    let outstanding = ManagedAtomic<Int>(0)
+    let events = ManagedAtomic<Int>(0)
+    let sessionId = ManagedAtomic<Int64>(0)
+    let negotiatedTimeoutMs = ManagedAtomic<Int64>(0)
+    let credentials = NIOLockedValueBox<SessionCredentials?>(nil)
+
+    var snapshot: ClientStats {
+        ClientStats(
+            reconnects: reconnects.load(ordering: .relaxed),
+            connectionLosses: connectionLosses.load(ordering: .relaxed),
+            lastZxid: lastZxid.load(ordering: .relaxed),
+            outstandingRequests: outstanding.load(ordering: .relaxed),
+            eventsDelivered: events.load(ordering: .relaxed))
+    }
+}
+
+/// A boolean flag shared across threads.
+final class ManagedAtomicBool: Sendable {
+    private let value = ManagedAtomic<Bool>(false)
+    func load() -> Bool { value.load(ordering: .acquiring) }
+    func store(_ newValue: Bool) { value.store(newValue, ordering: .releasing) }
+}

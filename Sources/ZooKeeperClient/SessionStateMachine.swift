@@ -1,0 +1,223 @@
+import ZooKeeperProtocol
+
+/// The life of one ZooKeeper session across connections, as a value type: it decides, the channel
+/// handler and `ClientSession` act. Times are monotonic nanoseconds passed in by the caller.
+struct SessionStateMachine {
+    enum State: Equatable {
+        /// Nothing tried yet.
+        case initial
+        /// First session: trying hosts in order; `tried` counts hosts attempted so far.
+        case connecting(hostIndex: Int, tried: Int)
+        case connected(hostIndex: Int)
+        /// Session alive on the server (we hope) until `deadline`; looking for a server.
+        case reconnecting(hostIndex: Int, deadline: UInt64)
+        /// closeSession sent; waiting for its reply or the connection to close.
+        case closing
+        case expired
+        case closed
+    }
+
+    enum Action: Equatable {
+        /// Open a TCP connection to the host and hand-shake; give up after `timeoutNanos`.
+        case connect(HostPort, attempt: Int, timeoutNanos: Int64, delayNanos: Int64)
+        /// The first connect failed on every host.
+        case failConnect(ZooKeeperError)
+        /// The session is live for the first time: resume `connect()`, announce SyncConnected.
+        case sessionStarted
+        /// Reconnected to the same session: re-register watches and auth, send queued requests.
+        case sessionResumed
+        /// The connection dropped: fail in-flight requests, announce Disconnected, then act on `next`.
+        case connectionLost(next: ConnectStep)
+        /// The session is gone: fail everything with SESSIONEXPIRED, announce Expired, close.
+        case expire(reason: String)
+        /// Send closeSession on the live connection.
+        case sendCloseSession
+        /// Close the current connection (if any) and finish as closed.
+        case closeNow
+        /// Stale or irrelevant input.
+        case none
+    }
+
+    /// What to do after a connection loss: connect again or give up.
+    enum ConnectStep: Equatable {
+        case connect(HostPort, attempt: Int, timeoutNanos: Int64, delayNanos: Int64)
+        case expire(reason: String)
+    }
+
+    let hosts: [HostPort]
+    let requestedTimeoutMs: Int32
+    let connectTimeoutNanos: Int64
+    /// Pause between attempts after every host was tried once in a row.
+    let retryDelayNanos: Int64
+
+    private(set) var state: State = .initial
+    private(set) var sessionId: Int64 = 0
+    private(set) var password: [UInt8] = [UInt8](repeating: 0, count: 16)
+    private(set) var negotiatedTimeoutMs: Int32 = 0
+    /// Identifies the current connection attempt; events of older attempts are ignored.
+    private(set) var attempt = 0
+    /// Attempts made since the session was last connected (for back-off).
+    private var failuresInRow = 0
+    private var lastFailure: String = ""
+
+    init(
+        hosts: [HostPort], requestedTimeoutMs: Int32, connectTimeoutNanos: Int64, retryDelayNanos: Int64 = 100_000_000,
+        resuming credentials: SessionCredentials? = nil
+    ) {
+        precondition(!hosts.isEmpty, "a connect string has at least one host")
+        if let credentials {
+            sessionId = credentials.sessionId
+            password = credentials.password
+        }
+        self.hosts = hosts
+        self.requestedTimeoutMs = requestedTimeoutMs
+        self.connectTimeoutNanos = connectTimeoutNanos
+        self.retryDelayNanos = retryDelayNanos
+    }
+
+    var isConnected: Bool { if case .connected = state { true } else { false } }
+    var isTerminal: Bool { state == .expired || state == .closed }
+    var hasSession: Bool { sessionId != 0 }
+    var negotiatedTimeoutNanos: Int64 { Int64(negotiatedTimeoutMs) * 1_000_000 }
+
+    /// The handshake for the current attempt.
+    func connectRequest(lastZxidSeen: Int64) -> ConnectRequest {
+        ConnectRequest(
+            protocolVersion: 0, lastZxidSeen: lastZxidSeen, timeOut: requestedTimeoutMs, sessionId: sessionId,
+            password: password, readOnly: false)
+    }
+
+    mutating func start() -> Action {
+        guard state == .initial else { return .none }
+        state = .connecting(hostIndex: 0, tried: 1)
+        attempt += 1
+        return .connect(hosts[0], attempt: attempt, timeoutNanos: connectTimeoutNanos, delayNanos: 0)
+    }
+
+    /// The server answered the handshake of `attempt`.
+    mutating func handshakeReceived(_ response: ConnectResponse, attempt: Int, now: UInt64) -> Action {
+        guard attempt == self.attempt else { return .none }
+        switch state {
+        case .connecting(let index, _):
+            guard !response.isRejection else {
+                if sessionId != 0 {
+                    state = .expired
+                    return .failConnect(
+                        .sessionExpired("\(hosts[index]) says session 0x\(String(sessionId, radix: 16)) has expired"))
+                }
+                // A brand-new session cannot be rejected for expiry; treat it as a failed attempt.
+                return connectFailed(attempt: attempt, reason: "\(hosts[index]) rejected the new session", now: now)
+            }
+            adopt(response)
+            state = .connected(hostIndex: index)
+            failuresInRow = 0
+            return .sessionStarted
+        case .reconnecting(let index, _):
+            guard !response.isRejection else {
+                state = .expired
+                return .expire(reason: "\(hosts[index]) says session 0x\(String(sessionId, radix: 16)) has expired")
+            }
+            negotiatedTimeoutMs = response.timeOut
+            state = .connected(hostIndex: index)
+            failuresInRow = 0
+            return .sessionResumed
+        default:
+            return .none
+        }
+    }
+
+    /// Attempt `attempt` failed before its handshake completed (refused, timed out, closed).
+    mutating func connectFailed(attempt: Int, reason: String, now: UInt64) -> Action {
+        guard attempt == self.attempt else { return .none }
+        lastFailure = reason
+        switch state {
+        case .connecting(let index, let tried):
+            guard tried < hosts.count else {
+                state = .closed
+                let names = hosts.map(\.description).joined(separator: ", ")
+                return .failConnect(
+                    ZooKeeperError(
+                        code: .connectionLoss, path: nil,
+                        message: "cannot connect to ZooKeeper at \(names) (last error: \(reason)); check that the server runs there and the host and port are right"))
+            }
+            let next = (index + 1) % hosts.count
+            state = .connecting(hostIndex: next, tried: tried + 1)
+            self.attempt += 1
+            return .connect(hosts[next], attempt: self.attempt, timeoutNanos: connectTimeoutNanos, delayNanos: 0)
+        case .reconnecting(let index, let deadline):
+            switch nextReconnect(from: index, deadline: deadline, now: now) {
+            case .connect(let host, let a, let t, let d): return .connect(host, attempt: a, timeoutNanos: t, delayNanos: d)
+            case .expire(let reason): return .expire(reason: reason)
+            }
+        default:
+            return .none
+        }
+    }
+
+    /// The established connection of `attempt` closed or failed (including read timeouts).
+    mutating func connectionLost(attempt: Int, reason: String, now: UInt64) -> Action {
+        guard attempt == self.attempt else { return .none }
+        switch state {
+        case .connected(let index):
+            let deadline = now + UInt64(max(negotiatedTimeoutNanos, 0))
+            state = .reconnecting(hostIndex: index, deadline: deadline)
+            failuresInRow = 0
+            lastFailure = reason
+            return .connectionLost(next: nextReconnect(from: index, deadline: deadline, now: now))
+        case .connecting, .reconnecting:
+            return connectFailed(attempt: attempt, reason: reason, now: now)
+        case .closing:
+            state = .closed
+            return .closeNow
+        default:
+            return .none
+        }
+    }
+
+    mutating func closeRequested() -> Action {
+        switch state {
+        case .connected:
+            state = .closing
+            return .sendCloseSession
+        case .initial, .connecting, .reconnecting:
+            state = .closed
+            return .closeNow
+        case .closing, .expired, .closed:
+            return .none
+        }
+    }
+
+    /// closeSession was answered (or timed out).
+    mutating func closeCompleted() -> Action {
+        guard state == .closing else { return .none }
+        state = .closed
+        return .closeNow
+    }
+
+    private mutating func nextReconnect(from index: Int, deadline: UInt64, now: UInt64) -> ConnectStep {
+        guard now < deadline else {
+            state = .expired
+            return .expire(
+                reason: "no server answered within the session timeout (\(negotiatedTimeoutMs) ms); last error: \(lastFailure)")
+        }
+        failuresInRow += 1
+        let next = (index + 1) % hosts.count
+        // Retry at once on the next host; pause once every host failed in a row.
+        let delay: Int64 = failuresInRow > hosts.count ? retryDelayNanos : 0
+        let remaining = Int64(deadline - now) - delay
+        guard remaining > 0 else {
+            state = .expired
+            return .expire(
+                reason: "no server answered within the session timeout (\(negotiatedTimeoutMs) ms); last error: \(lastFailure)")
+        }
+        state = .reconnecting(hostIndex: next, deadline: deadline)
+        attempt += 1
+        return .connect(hosts[next], attempt: attempt, timeoutNanos: min(connectTimeoutNanos, remaining), delayNanos: delay)
+    }
+
+    private mutating func adopt(_ response: ConnectResponse) {
+        sessionId = response.sessionId
+        password = response.password
+        negotiatedTimeoutMs = response.timeOut
+    }
+}

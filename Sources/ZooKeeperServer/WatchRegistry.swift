@@ -1,0 +1,141 @@
+import ZooKeeperProtocol
+
+/// Which table a watch lives in.
+enum WatchKind: Int, CaseIterable {
+    /// One-shot data watch (getData) or exist watch (exists), fired by created/deleted/data changes.
+    case data
+    /// One-shot child watch (getChildren), fired by children changes and deletion.
+    case child
+    /// addWatch PERSISTENT: data and child events of one path, not removed when fired.
+    case persistent
+    /// addWatch PERSISTENT_RECURSIVE: every event but NodeChildrenChanged on the path and below.
+    case persistentRecursive
+}
+
+/// Watches per path and per watcher (a connection id). One notification per watcher, path and event
+/// however many kinds match (`WatchManager.triggerWatch`).
+struct WatchRegistry {
+    private var tables: [[String: Set<Int>]] = Array(repeating: [:], count: WatchKind.allCases.count)
+    /// Reverse index for cleanup when a connection goes and for `wchc`.
+    private var byWatcher: [Int: [WatchKind: Set<String>]] = [:]
+    private var recursiveCount = 0
+
+    func contains(_ kind: WatchKind, path: String, watcher: Int) -> Bool {
+        tables[kind.rawValue][path]?.contains(watcher) ?? false
+    }
+
+    mutating func add(_ kind: WatchKind, path: String, watcher: Int) {
+        let (inserted, _) = tables[kind.rawValue][path, default: []].insert(watcher)
+        guard inserted else { return }
+        byWatcher[watcher, default: [:]][kind, default: []].insert(path)
+        if kind == .persistentRecursive { recursiveCount += 1 }
+    }
+
+    /// Removes one watch; true if it was there.
+    @discardableResult
+    mutating func remove(_ kind: WatchKind, path: String, watcher: Int) -> Bool {
+        guard tables[kind.rawValue][path]?.remove(watcher) != nil else { return false }
+        if tables[kind.rawValue][path]!.isEmpty { tables[kind.rawValue][path] = nil }
+        forgetReverse(kind, path: path, watcher: watcher)
+        if kind == .persistentRecursive { recursiveCount -= 1 }
+        return true
+    }
+
+    private mutating func forgetReverse(_ kind: WatchKind, path: String, watcher: Int) {
+        byWatcher[watcher]?[kind]?.remove(path)
+        if byWatcher[watcher]?[kind]?.isEmpty == true { byWatcher[watcher]![kind] = nil }
+        if byWatcher[watcher]?.isEmpty == true { byWatcher[watcher] = nil }
+    }
+
+    /// Drops every watch of a watcher (its connection closed).
+    mutating func removeWatcher(_ watcher: Int) {
+        guard let kinds = byWatcher.removeValue(forKey: watcher) else { return }
+        for (kind, paths) in kinds {
+            for path in paths {
+                tables[kind.rawValue][path]?.remove(watcher)
+                if tables[kind.rawValue][path]?.isEmpty == true { tables[kind.rawValue][path] = nil }
+                if kind == .persistentRecursive { recursiveCount -= 1 }
+            }
+        }
+    }
+
+    /// The kinds `checkWatches`/`removeWatches` with `type` look at (ZooKeeper keeps persistent
+    /// watches in both its data and child tables, recursive ones in the data table only).
+    static func kinds(for type: WatcherType) -> [WatchKind]? {
+        switch type {
+        case .children: [.child, .persistent]
+        case .data: [.data, .persistent, .persistentRecursive]
+        case .any: [.data, .child, .persistent, .persistentRecursive]
+        case .persistent: [.persistent]
+        case .persistentRecursive: [.persistentRecursive]
+        default: nil
+        }
+    }
+
+    /// Removes the watches of one event from the tables and calls `notify` once per watcher.
+    mutating func trigger(path: String, type: EventType, notify: (Int) -> Void) {
+        var oneShot: Set<Int>?
+        var deletedChildWatchers: Set<Int>?
+        switch type {
+        case .nodeChildrenChanged:
+            oneShot = tables[WatchKind.child.rawValue].removeValue(forKey: path)
+            if let s = oneShot { for w in s { forgetReverse(.child, path: path, watcher: w) } }
+        case .nodeDeleted:
+            oneShot = tables[WatchKind.data.rawValue].removeValue(forKey: path)
+            if let s = oneShot { for w in s { forgetReverse(.data, path: path, watcher: w) } }
+            deletedChildWatchers = tables[WatchKind.child.rawValue].removeValue(forKey: path)
+            if let s = deletedChildWatchers { for w in s { forgetReverse(.child, path: path, watcher: w) } }
+        default:
+            oneShot = tables[WatchKind.data.rawValue].removeValue(forKey: path)
+            if let s = oneShot { for w in s { forgetReverse(.data, path: path, watcher: w) } }
+        }
+        let persistent = tables[WatchKind.persistent.rawValue][path]
+        var recursive: [Set<Int>] = []
+        if recursiveCount > 0 && type != .nodeChildrenChanged {
+            var current = path
+            while true {
+                if let s = tables[WatchKind.persistentRecursive.rawValue][current] { recursive.append(s) }
+                if current == "/" { break }
+                current = ZooKeeperPath.parent(of: current)
+            }
+        }
+        if deletedChildWatchers == nil && persistent == nil && recursive.isEmpty {
+            // The common case (one-shot watches only) needs no merging.
+            if let oneShot { for watcher in oneShot { notify(watcher) } }
+            return
+        }
+        let sources = [oneShot, deletedChildWatchers, persistent].compactMap { $0 } + recursive
+        if sources.count == 1 {
+            for watcher in sources[0] { notify(watcher) }
+        } else if sources.count > 1 {
+            var all = Set<Int>()
+            for s in sources { all.formUnion(s) }
+            for watcher in all { notify(watcher) }
+        }
+    }
+
+    /// Number of watches as mntr's `zk_watch_count` counts them (data and child tables).
+    var watchCount: Int {
+        var count = 0
+        for (index, table) in tables.enumerated() {
+            let kind = WatchKind(rawValue: index)!
+            let perPath = table.values.reduce(0) { $0 + $1.count }
+            count += kind == .persistent ? perPath * 2 : perPath
+        }
+        return count
+    }
+
+    /// Paths per watcher in ZooKeeper's data table (data, exist, persistent and recursive watches),
+    /// which is what `wchs`, `wchc` and `wchp` report.
+    func dataTableByWatcher() -> [Int: Set<String>] {
+        var out: [Int: Set<String>] = [:]
+        for (watcher, kinds) in byWatcher {
+            var paths = Set<String>()
+            for kind in [WatchKind.data, .persistent, .persistentRecursive] { paths.formUnion(kinds[kind] ?? []) }
+            if !paths.isEmpty { out[watcher] = paths }
+        }
+        return out
+    }
+
+    func paths(of watcher: Int) -> [WatchKind: Set<String>] { byWatcher[watcher] ?? [:] }
+}

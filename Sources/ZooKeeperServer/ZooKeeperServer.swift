@@ -1,0 +1,171 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import ZooKeeperProtocol
+
+public struct ZooKeeperServerConfiguration: Sendable {
+    public var host: String = "127.0.0.1"
+    /// 0 binds an ephemeral port; read the bound one from `ZooKeeperServer.port`.
+    public var port: Int = 2181
+    public var tickTime: Duration = .milliseconds(2000)
+    public var maxSessions: Int = 60_000
+    /// How often empty containers and expired TTL nodes are deleted (ZooKeeper's
+    /// `znode.container.checkIntervalMs`, 60 s by default).
+    public var containerSweepInterval: Duration = .seconds(60)
+    public var logger: Logger = Logger(label: "zkstorm.server")
+
+    public init(host: String = "127.0.0.1", port: Int = 2181) {
+        self.host = host
+        self.port = port
+    }
+}
+
+/// A ZooKeeper-compatible standalone server over real TCP (SwiftNIO).
+public final class ZooKeeperServer: Sendable {
+    private struct Running {
+        var channel: (any Channel)?
+        var timers: [RepeatedTask] = []
+        var stopped = false
+    }
+
+    private let configuration: ZooKeeperServerConfiguration
+    private let eventLoopGroup: any EventLoopGroup
+    let core: ServerCore
+    private let state = NIOLockedValueBox(Running())
+
+    public init(
+        configuration: ZooKeeperServerConfiguration,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) {
+        self.configuration = configuration
+        self.eventLoopGroup = eventLoopGroup
+        self.core = ServerCore(configuration: configuration)
+    }
+
+    /// Binds the listening socket and starts the session-expiry and container sweeps.
+    public func start() async throws {
+        let core = self.core
+        let bootstrap = ServerBootstrap(group: eventLoopGroup)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.socketOption(.so_keepalive), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ServerConnectionHandler(core: core))
+                }
+            }
+        let channel: any Channel
+        do {
+            channel = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
+        } catch {
+            throw ZooKeeperServerError(
+                message: "cannot listen on \(configuration.host):\(configuration.port): \(error). "
+                    + "Pick another --port or stop what holds it.")
+        }
+        let port = channel.localAddress?.port ?? configuration.port
+        core.lock.withLock { core.boundPort = port }
+
+        let loop = eventLoopGroup.next()
+        let expiryEvery = TimeAmount.milliseconds(min(max(core.tickMs / 10, 10), 250))
+        let expiry = loop.scheduleRepeatedTask(initialDelay: expiryEvery, delay: expiryEvery) { _ in
+            core.expireSessions()
+        }
+        let sweepComponents = configuration.containerSweepInterval.components
+        let sweepMs = max(10, sweepComponents.seconds * 1000 + sweepComponents.attoseconds / 1_000_000_000_000_000)
+        let sweep = loop.scheduleRepeatedTask(initialDelay: .milliseconds(sweepMs), delay: .milliseconds(sweepMs)) { _ in
+            core.sweepContainersAndTTLs()
+        }
+        state.withLockedValue {
+            $0.channel = channel
+            $0.timers = [expiry, sweep]
+        }
+        configuration.logger.debug("server listening", metadata: ["address": "\(configuration.host):\(port)"])
+    }
+
+    /// The bound port (the configured one before `start()`).
+    public var port: Int {
+        let bound = core.lock.withLock { core.boundPort }
+        return bound == 0 ? configuration.port : bound
+    }
+
+    public var connectString: String { "\(configuration.host):\(port)" }
+
+    /// Stops accepting, closes every connection and stops the sweeps.
+    public func shutdown() async throws {
+        let (channel, timers): ((any Channel)?, [RepeatedTask]) = state.withLockedValue { running in
+            let taken = (running.channel, running.timers)
+            running.channel = nil
+            running.timers = []
+            running.stopped = true
+            return taken
+        }
+        for timer in timers { timer.cancel() }
+        if let channel { try? await channel.close() }
+        core.closeAllConnections()
+    }
+
+    /// The text a four-letter word gets (`ruok`, `mntr`, ...), without a socket: for embedding.
+    public func fourLetterWord(_ word: String) -> String? {
+        guard let command = FourLetterWord(rawValue: word) else { return nil }
+        return core.lock.withLock { core.fourLetterWordText(command, asking: nil) }
+    }
+}
+
+/// The server could not do what was asked; the message says where and what to do.
+public struct ZooKeeperServerError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}
+
+/// Frames bytes from one client into the core and writes the core's output back, once per read burst.
+final class ServerConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let core: ServerCore
+    private var connection: ServerConnection?
+    private var cumulation: ByteBuffer?
+
+    init(core: ServerCore) {
+        self.core = core
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        connection = core.register(context.channel)
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard let connection else { return }
+        var incoming = unwrapInboundIn(data)
+        if cumulation == nil {
+            cumulation = incoming
+        } else {
+            cumulation!.writeBuffer(&incoming)
+        }
+        core.consume(&cumulation!, from: connection)
+        if cumulation!.readableBytes == 0 {
+            cumulation = nil
+        } else if cumulation!.readerIndex > 65536 {
+            cumulation!.discardReadBytes()
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if let connection { core.flush(connection) }
+        context.fireChannelReadComplete()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if let connection { core.connectionClosed(connection) }
+        cumulation = nil
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}

@@ -1,0 +1,75 @@
+import ArgumentParser
+import Dispatch
+import Logging
+import ZooKeeperServer
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// `zkstorm serve`: runs the built-in ZooKeeper-compatible server until Ctrl-C or SIGTERM.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the built-in ZooKeeper-compatible server (standalone, in memory).",
+        discussion: """
+            Speaks the ZooKeeper 3.8 client protocol and the four-letter words over TCP. State lives in \
+            memory only and is gone when the server stops. Stop it with Ctrl-C or SIGTERM.
+            """
+    )
+
+    @Option(help: "Address to listen on.")
+    var host: String = "127.0.0.1"
+
+    @Option(help: "TCP port to listen on (0 picks a free one).")
+    var port: Int = 2181
+
+    @Option(help: "Tick time in milliseconds; session timeouts are clamped to [2, 20] ticks.")
+    var tick: Int = 2000
+
+    @Option(name: .customLong("max-sessions"), help: "Most sessions at once; further handshakes are refused.")
+    var maxSessions: Int = 60_000
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535, got \(port).") }
+        guard tick > 0 else { throw ValidationError("--tick must be a positive number of milliseconds, got \(tick).") }
+        guard maxSessions > 0 else { throw ValidationError("--max-sessions must be positive, got \(maxSessions).") }
+    }
+
+    func run() async throws {
+        let logger = Logger(label: "zkstorm.serve")
+        var configuration = ZooKeeperServerConfiguration(host: host, port: port)
+        configuration.tickTime = .milliseconds(tick)
+        configuration.maxSessions = maxSessions
+        let server = ZooKeeperServer(configuration: configuration)
+        do {
+            try await server.start()
+        } catch {
+            logger.error("zkstorm serve could not start: \(error)")
+            throw ExitCode(69)
+        }
+        logger.info("zkstorm serve listening on \(server.connectString) (tick \(tick) ms, max sessions \(maxSessions))")
+        let signal = await Self.waitForTerminationSignal()
+        try await server.shutdown()
+        logger.info("zkstorm serve stopped on \(signal)")
+    }
+
+    /// Suspends until SIGINT or SIGTERM arrives; returns its name.
+    static func waitForTerminationSignal() async -> String {
+        let (stream, continuation) = AsyncStream.makeStream(of: String.self)
+        var sources: [any DispatchSourceSignal] = []
+        for (number, name) in [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM")] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { continuation.yield(name) }
+            source.resume()
+            sources.append(source)
+        }
+        var iterator = stream.makeAsyncIterator()
+        let name = await iterator.next() ?? "end of input"
+        for source in sources { source.cancel() }
+        return name
+    }
+}

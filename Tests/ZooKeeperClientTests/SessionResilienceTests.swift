@@ -1,0 +1,151 @@
+import Foundation
+import Testing
+import ZooKeeperClient
+import ZooKeeperProtocol
+import ZooKeeperTestSupport
+
+/// Tests that stop, restart or pause their own server.
+@Suite("Session resilience")
+struct SessionResilienceTests {
+    @Test(arguments: TestTarget.allCases)
+    func reconnectAfterRestartKeepsSessionAndWatches(target: TestTarget) async throws {
+        let server = try await target.dedicated(tickTime: 2000)
+        defer { Task { try await server.destroy() } }
+        let client = try await connectClient(server, sessionTimeout: .seconds(10))
+        let recorder = EventRecorder(client)
+        let root = "/restart"
+        _ = try await client.create(root, data: [0])
+        _ = try await client.create(root + "/eph", mode: .ephemeral)
+        let sessionId = client.sessionId
+        _ = try await client.exists(root + "/new", watch: true)
+        _ = try await client.getData(root, watch: true)
+        _ = try await client.getChildren(root, watch: true)
+        try await client.addWatch("/other", mode: .persistentRecursive)
+
+        try await server.stop()
+        try await recorder.wait { $0.contains { $0.state == .disconnected } }
+        // A request made while disconnected waits for the reconnect.
+        async let queued = client.exists(root)
+        try await server.restart()
+        let events = try await recorder.wait(timeout: .seconds(15)) { events in
+            events.contains { $0.state == .syncConnected && $0.type == .none }
+        }
+        // The recorder was attached after connect, so the first SyncConnected went to `events`.
+        #expect(events.filter { $0.type == .none }.map(\.state) == [.disconnected, .syncConnected])
+        #expect(try await queued != nil)
+        #expect(client.sessionId == sessionId)
+        #expect(client.stats.reconnects == 1)
+        #expect(client.stats.connectionLosses == 1)
+        #expect(try await client.exists(root + "/eph") != nil, "the session and its ephemeral survived")
+
+        // Watches were re-registered with setWatches2 and still fire.
+        let other = try await connectClient(server)
+        _ = try await other.create(root + "/new")
+        _ = try await other.setData(root, data: [1])
+        _ = try await other.create("/other")
+        _ = try await other.create("/other/deep")
+        let fired = try await recorder.wait { $0.filter { $0.type != .none }.count >= 5 }
+        #expect(
+            fired.filter { $0.type != .none }.map(\.summary).sorted()
+                == [
+                    "NodeChildrenChanged \(root)", "NodeCreated /other", "NodeCreated /other/deep",
+                    "NodeCreated \(root)/new", "NodeDataChanged \(root)",
+                ])
+        try await other.close()
+        try await client.close()
+    }
+
+    @Test(arguments: TestTarget.allCases)
+    func changesMissedWhileDisconnectedFireOnReconnect(target: TestTarget) async throws {
+        let server = try await target.dedicated(tickTime: 2000)
+        defer { Task { try await server.destroy() } }
+        let client = try await connectClient(server, sessionTimeout: .seconds(10))
+        let recorder = EventRecorder(client)
+        _ = try await client.create("/missed", data: [0])
+        _ = try await client.getData("/missed", watch: true)
+        // Another session changes the node between our loss and our reconnect: stop, restart, and
+        // change it before our client's retry lands (it retries every 100 ms; the change wins often
+        // but not always, so both outcomes deliver exactly one NodeDataChanged).
+        let writer = try await connectClient(server, sessionTimeout: .seconds(10))
+        try await server.stop()
+        try await server.restart()
+        _ = try await writer.setData("/missed", data: [1])
+        let events = try await recorder.wait(timeout: .seconds(15)) { $0.contains { $0.type == .nodeDataChanged } }
+        let settled = try await recorder.settle()
+        #expect(settled.filter { $0.type == .nodeDataChanged }.count == 1, "\(events)")
+        try await writer.close()
+        try await client.close()
+    }
+
+    @Test(arguments: TestTarget.allCases)
+    func pausedServerPastTimeoutSurfacesExpiry(target: TestTarget) async throws {
+        let server = try await target.dedicated(tickTime: 200)
+        defer { Task { try await server.destroy() } }
+        let client = try await connectClient(server, sessionTimeout: .milliseconds(1000))
+        #expect(client.negotiatedTimeout == .milliseconds(1000))
+        let recorder = EventRecorder(client)
+        _ = try await client.create("/gone", mode: .ephemeral)
+        try await server.pause()
+        let events = try await recorder.wait(timeout: .seconds(5)) { $0.contains { $0.state == .expired } }
+        try await server.resume()
+        #expect(events.filter { $0.type == .none }.map(\.state) == [.disconnected, .expired])
+        // Never silently continues: every later request fails with SESSIONEXPIRED.
+        await expectZooKeeperError(.sessionExpired) { _ = try await client.exists("/") }
+        // The server expires the session too and removes its ephemeral.
+        let observer = try await connectClient(server)
+        let start = ContinuousClock.now
+        while try await observer.exists("/gone") != nil, ContinuousClock.now - start < .seconds(5) {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(try await observer.exists("/gone") == nil)
+        try await observer.close()
+        try await client.close()
+    }
+
+    @Test(arguments: TestTarget.allCases)
+    func sessionClosedElsewhereIsRejectedOnReconnect(target: TestTarget) async throws {
+        let server = try await target.shared()
+        let client = try await connectClient(server, sessionTimeout: .seconds(10))
+        let recorder = EventRecorder(client)
+        let root = TestTarget.uniqueRoot("closedElsewhere")
+        _ = try await client.create(root)
+        _ = try await client.create(root + "/eph", mode: .ephemeral)
+        _ = try await client.exists(root + "/never", watch: true)
+        // Another connection attaches to the same session and closes it; our connection is dropped and
+        // the server rejects our reconnect (timeOut 0).
+        let credentials = try #require(client.sessionCredentials)
+        _ = try await RawConnection.closeSession(credentials, port: server.port)
+        var configuration = ZooKeeperConfiguration(connectString: server.connectString)
+        configuration.resumeSession = credentials
+        let events = try await recorder.wait(timeout: .seconds(10)) { $0.contains { $0.state == .expired } }
+        #expect(events.last?.state == .expired)
+        await expectZooKeeperError(.sessionExpired) { _ = try await client.getData(root) }
+        // Resuming a dead session fails clearly.
+        do {
+            _ = try await ZooKeeperClient.connect(configuration)
+            Issue.record("resumed a closed session")
+        } catch let error as ZooKeeperError {
+            #expect(error.code == .sessionExpired)
+        }
+        let cleaner = try await connectClient(server)
+        #expect(try await cleaner.exists(root + "/eph") == nil)
+        try await cleaner.delete(root)
+        try await cleaner.close()
+        try await client.close()
+    }
+
+    @Test(arguments: TestTarget.allCases)
+    func inFlightRequestsFailWithConnectionLossWhenServerStops(target: TestTarget) async throws {
+        let server = try await target.dedicated(tickTime: 2000)
+        defer { Task { try await server.destroy() } }
+        let client = try await connectClient(server, sessionTimeout: .seconds(4))
+        try await server.pause()
+        // Sent but never answered: the read timeout (2/3 of 4 s) drops the connection.
+        let start = ContinuousClock.now
+        await expectZooKeeperError(.connectionLoss) { _ = try await client.exists("/") }
+        #expect(ContinuousClock.now - start < .seconds(4))
+        try await server.resume()
+        #expect(try await client.exists("/") != nil)
+        try await client.close()
+    }
+}

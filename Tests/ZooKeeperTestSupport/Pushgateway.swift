@@ -1,0 +1,219 @@
+import Foundation
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A real Prometheus Pushgateway (Debian's /usr/bin/prometheus-pushgateway) on a free loopback port,
+/// in memory only (no persistence file), for integration tests. `stop()` it when done.
+public final class Pushgateway: @unchecked Sendable {
+    // @unchecked: `process` is only touched under `lock`.
+    public static let binary = "/usr/bin/prometheus-pushgateway"
+
+    public let port: Int
+    public var url: String { "http://127.0.0.1:\(port)" }
+    private let lock = NSLock()
+    private var process: ObservabilityProcess?
+
+    private init(port: Int, process: ObservabilityProcess) {
+        self.port = port
+        self.process = process
+    }
+
+    /// Starts a gateway on `port`, or on a free one when nil, and waits until it answers /-/ready.
+    public static func start(port: Int? = nil) async throws -> Pushgateway {
+        var lastError: (any Error)?
+        // A free port can be taken between choosing and binding it: try a few fresh ones.
+        for _ in 0..<(port == nil ? 3 : 1) {
+            let chosen = port ?? allocateLoopbackPort()
+            do {
+                let process = try await launch(port: chosen)
+                return Pushgateway(port: chosen, process: process)
+            } catch {
+                lastError = error
+            }
+        }
+        throw lastError!
+    }
+
+    private static func launch(port: Int) async throws -> ObservabilityProcess {
+        let process = try ObservabilityProcess.launch(
+            name: "pushgateway",
+            binary: binary,
+            arguments: [
+                "--web.listen-address=127.0.0.1:\(port)",
+                "--persistence.file=",
+                "--log.level=warn",
+            ]
+        )
+        try await process.waitUntilReady(url: "http://127.0.0.1:\(port)/-/ready", timeout: .seconds(15))
+        return process
+    }
+
+    /// Stops the gateway (SIGTERM, then SIGKILL after 5 s). Its pushed metrics are gone.
+    public func stop() async {
+        let process = lock.withLock { () -> ObservabilityProcess? in
+            defer { self.process = nil }
+            return self.process
+        }
+        await process?.stop()
+    }
+
+    /// Stops it if running and starts a fresh, empty gateway on the same port.
+    public func restart() async throws {
+        await stop()
+        var lastError: (any Error)?
+        // The old socket may linger for a moment; the port is ours, so retry briefly.
+        for _ in 0..<20 {
+            do {
+                let process = try await Self.launch(port: port)
+                lock.withLock { self.process = process }
+                return
+            } catch {
+                lastError = error
+                try await Task.sleep(for: .milliseconds(250))
+            }
+        }
+        throw lastError!
+    }
+
+    /// The gateway's own /metrics page: every pushed series with its grouping labels.
+    public func metricsText() async throws -> String {
+        let (status, body) = try await httpGet("\(url)/metrics")
+        guard status == 200 else {
+            throw ObservabilityServiceError("GET \(url)/metrics answered HTTP \(status): \(body)")
+        }
+        return body
+    }
+
+    deinit {
+        process?.kill()
+    }
+}
+
+/// A test service that failed to start or answer; says what to do.
+public struct ObservabilityServiceError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A child process with its output in a log file, for Pushgateway and Prometheus.
+final class ObservabilityProcess: @unchecked Sendable {
+    // @unchecked: Foundation's Process is thread-safe for the calls used here (isRunning, terminate,
+    // processIdentifier); everything else is immutable.
+    let name: String
+    let process: Process
+    let logFile: URL
+    let directory: URL
+
+    private init(name: String, process: Process, logFile: URL, directory: URL) {
+        self.name = name
+        self.process = process
+        self.logFile = logFile
+        self.directory = directory
+    }
+
+    static func launch(name: String, binary: String, arguments: [String], directory: URL? = nil) throws -> ObservabilityProcess {
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            throw ObservabilityServiceError("\(binary) is missing; run scripts/install-deps (Debian package \(name == "pushgateway" ? "prometheus-pushgateway" : "prometheus"))")
+        }
+        let directory = try directory ?? makeTemporaryDirectory(prefix: "zkstorm-\(name)")
+        let logFile = directory.appendingPathComponent("\(name).log")
+        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: logFile)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        process.standardOutput = handle
+        process.standardError = handle
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        try? handle.close()
+        return ObservabilityProcess(name: name, process: process, logFile: logFile, directory: directory)
+    }
+
+    var log: String {
+        (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
+    }
+
+    /// Polls `url` until it answers 200; fails early with the log when the process exits.
+    func waitUntilReady(url: String, timeout: Duration) async throws {
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        while clock.now < deadline {
+            guard process.isRunning else {
+                throw ObservabilityServiceError("\(name) exited with status \(process.terminationStatus) before it was ready; its log:\n\(log)")
+            }
+            if let (status, _) = try? await httpGet(url), status == 200 { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        await stop()
+        throw ObservabilityServiceError("\(name) did not answer \(url) within \(timeout); its log:\n\(log)")
+    }
+
+    func stop() async {
+        if process.isRunning {
+            process.terminate()
+            let clock = ContinuousClock()
+            let deadline = clock.now + .seconds(5)
+            while process.isRunning && clock.now < deadline {
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+            kill()
+        }
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    func kill() {
+        if process.isRunning {
+            _ = Glibc.kill(process.processIdentifier, SIGKILL)
+        }
+    }
+}
+
+func makeTemporaryDirectory(prefix: String) throws -> URL {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    return directory
+}
+
+/// A plain GET with a short timeout: status and body text.
+func httpGet(_ url: String) async throws -> (Int, String) {
+    guard let target = URL(string: url) else { throw ObservabilityServiceError("bad URL \(url)") }
+    var request = URLRequest(url: target)
+    request.timeoutInterval = 5
+    let (data, response) = try await URLSession.shared.data(for: request)
+    let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+    return (status, String(decoding: data, as: UTF8.self))
+}
+
+/// A TCP port on 127.0.0.1 that is free right now (bind to port 0, read it back, release it).
+func allocateLoopbackPort() -> Int {
+    #if canImport(Glibc)
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    #else
+    let fd = socket(AF_INET, SOCK_STREAM, 0)
+    #endif
+    precondition(fd >= 0, "socket() failed: errno \(errno)")
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = 0
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let bound = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    precondition(bound == 0, "bind(127.0.0.1:0) failed: errno \(errno)")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let named = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+    }
+    precondition(named == 0, "getsockname failed: errno \(errno)")
+    return Int(UInt16(bigEndian: address.sin_port))
+}

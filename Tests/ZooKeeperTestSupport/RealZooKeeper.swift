@@ -1,0 +1,231 @@
+import Foundation
+import ZooKeeperClient
+
+/// A standalone Apache ZooKeeper (Debian's 3.8 package) started for a test on a free loopback port,
+/// with a temporary dataDir, four-letter words allowed and the admin server off.
+///
+/// The JVM runs under a small shell that kills it when the test process goes away, so a crashed or
+/// killed test run leaves no server behind; `stop()` and process exit kill it too.
+public final class RealZooKeeper: ZooKeeperTestServer, @unchecked Sendable {
+    // @unchecked: `javaPid` and `watcher` are guarded by `lock`; everything else is immutable.
+    public let port: Int
+    public let dataDir: URL
+    public let tickTime: Int
+    public let extendedTypes: Bool
+    private let lock = NSLock()
+    private var javaPid: pid_t = 0
+    private var watcher: Process?
+
+    public var connectString: String { "127.0.0.1:\(port)" }
+
+    static let jars = [
+        "/usr/share/java/zookeeper.jar", "/usr/share/java/zookeeper-jute.jar", "/usr/share/java/slf4j-api.jar",
+        "/usr/share/java/slf4j-simple.jar", "/usr/share/java/netty-all.jar", "/usr/share/java/metrics-core.jar",
+    ]
+
+    private init(port: Int, dataDir: URL, tickTime: Int, extendedTypes: Bool) {
+        self.port = port
+        self.dataDir = dataDir
+        self.tickTime = tickTime
+        self.extendedTypes = extendedTypes
+    }
+
+    /// Starts a server and waits until it answers `ruok` with `imok`.
+    public static func start(extendedTypes: Bool = true, tickTime: Int = 2000) async throws -> RealZooKeeper {
+        for jar in jars where !FileManager.default.fileExists(atPath: jar) {
+            throw TestServerError("\(jar) is missing: run scripts/install-deps (installs Debian's zookeeper package)")
+        }
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/java") else {
+            throw TestServerError("/usr/bin/java is missing: run scripts/install-deps (installs a JRE and zookeeper)")
+        }
+        let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("zkstorm-zk-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dataDir.appendingPathComponent("data"), withIntermediateDirectories: true)
+        let server = RealZooKeeper(port: FreePort.allocate(), dataDir: dataDir, tickTime: tickTime, extendedTypes: extendedTypes)
+        try server.writeConfig()
+        try await server.launch()
+        return server
+    }
+
+    private func writeConfig() throws {
+        let config = """
+            tickTime=\(tickTime)
+            dataDir=\(dataDir.appendingPathComponent("data").path)
+            clientPort=\(port)
+            clientPortAddress=127.0.0.1
+            maxClientCnxns=0
+            4lw.commands.whitelist=*
+            admin.enableServer=false
+            minSessionTimeout=\(2 * tickTime)
+            maxSessionTimeout=\(20 * tickTime)
+
+            """
+        try config.write(to: dataDir.appendingPathComponent("zoo.cfg"), atomically: true, encoding: .utf8)
+    }
+
+    private func launch() async throws {
+        let dir = dataDir.path
+        let pidFile = "\(dir)/java.pid"
+        try? FileManager.default.removeItem(atPath: pidFile)
+        var javaArgs = [
+            "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+            "-Dzookeeper.admin.enableServer=false", "-Dzookeeper.4lw.commands.whitelist=*",
+            "-Dznode.container.checkIntervalMs=500",
+        ]
+        if extendedTypes { javaArgs.append("-Dzookeeper.extendedTypesEnabled=true") }
+        javaArgs += ["-cp", Self.jars.joined(separator: ":"), "org.apache.zookeeper.server.ZooKeeperServerMain", "\(dir)/zoo.cfg"]
+        let quoted = javaArgs.map { "'\($0)'" }.joined(separator: " ")
+        // The shell starts the JVM, records its pid, and kills it once the test process is gone.
+        let script = """
+            /usr/bin/java \(quoted) >>'\(dir)/zookeeper.log' 2>&1 &
+            j=$!
+            echo $j > '\(pidFile)'
+            trap 'kill -9 $j 2>/dev/null; exit 0' TERM INT
+            while kill -0 \(getpid()) 2>/dev/null && kill -0 $j 2>/dev/null; do sleep 0.3; done
+            kill -9 $j 2>/dev/null
+            exit 0
+            """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", script]
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        lock.withLock { watcher = process }
+
+        let started = ContinuousClock.now
+        var pid: pid_t = 0
+        while pid == 0 {
+            if let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
+                let value = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines))
+            {
+                pid = value
+            } else if ContinuousClock.now - started > .seconds(10) {
+                throw TestServerError("ZooKeeper launcher wrote no pid in 10 s (\(dir))")
+            } else {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
+        lock.withLock { javaPid = pid }
+        RunningProcesses.register(pid)
+
+        while true {
+            if kill(pid, 0) != 0 {
+                throw TestServerError("ZooKeeper exited during start-up on port \(port); log:\n\(logTail())")
+            }
+            // `ruok` answers imok as soon as the port listens; `srvr` shows a Mode only once the
+            // server really serves requests.
+            if let answer = try? await FourLetterWordClient.send("ruok", host: "127.0.0.1", port: port, timeout: .seconds(1)),
+                answer == "imok",
+                let status = try? await FourLetterWordClient.send("srvr", host: "127.0.0.1", port: port, timeout: .seconds(1)),
+                status.contains("Mode:")
+            {
+                return
+            }
+            if ContinuousClock.now - started > .seconds(40) {
+                kill(pid, SIGKILL)
+                throw TestServerError("ZooKeeper did not answer ruok within 40 s on port \(port); log:\n\(logTail())")
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    /// The last lines of the server's log, for failure messages.
+    public func logTail(lines: Int = 30) -> String {
+        let text = (try? String(contentsOf: dataDir.appendingPathComponent("zookeeper.log"), encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").suffix(lines).joined(separator: "\n")
+    }
+
+    /// Stops the JVM (SIGTERM, then SIGKILL after 5 s) and waits until it is gone.
+    public func stop() async throws {
+        let pid = lock.withLock { () -> pid_t in
+            defer { javaPid = 0 }
+            return javaPid
+        }
+        guard pid > 0 else { return }
+        kill(pid, SIGCONT)
+        kill(pid, SIGTERM)
+        let started = ContinuousClock.now
+        while kill(pid, 0) == 0 {
+            if ContinuousClock.now - started > .seconds(5) { kill(pid, SIGKILL) }
+            try await Task.sleep(for: .milliseconds(20))
+            // Reap the JVM if it became our child's orphan; harmless otherwise.
+            var status: Int32 = 0
+            _ = waitpid(pid, &status, WNOHANG)
+            if ContinuousClock.now - started > .seconds(10) { break }
+        }
+        RunningProcesses.unregister(pid)
+        let process = lock.withLock { () -> Process? in
+            defer { watcher = nil }
+            return watcher
+        }
+        if let process, process.isRunning { process.terminate() }
+    }
+
+    /// Starts the server again on the same port with the same dataDir (sessions and data survive).
+    public func restart() async throws {
+        try await stop()
+        try await launch()
+    }
+
+    /// Freezes the JVM (SIGSTOP): connections stay open but nothing is answered.
+    public func pause() async throws {
+        let pid = lock.withLock { javaPid }
+        guard pid > 0 else { throw TestServerError("ZooKeeper on port \(port) is not running") }
+        kill(pid, SIGSTOP)
+    }
+
+    public func resume() async throws {
+        let pid = lock.withLock { javaPid }
+        guard pid > 0 else { throw TestServerError("ZooKeeper on port \(port) is not running") }
+        kill(pid, SIGCONT)
+    }
+
+    public func fourLetterWord(_ word: String) async throws -> String {
+        try await FourLetterWordClient.send(word, host: "127.0.0.1", port: port)
+    }
+
+    /// Stops the server and deletes its dataDir.
+    public func destroy() async throws {
+        try await stop()
+        try? FileManager.default.removeItem(at: dataDir)
+    }
+
+    deinit {
+        if javaPid > 0 {
+            kill(javaPid, SIGKILL)
+            RunningProcesses.unregister(javaPid)
+        }
+    }
+}
+
+/// A test server could not be started or controlled; the message says what to do.
+public struct TestServerError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Server processes to kill when the test process exits normally.
+enum RunningProcesses {
+    nonisolated(unsafe) private static var pids: Set<pid_t> = []
+    private static let lock = NSLock()
+    private static let installExitHook: Void = {
+        atexit {
+            RunningProcesses.killAll()
+        }
+    }()
+
+    static func register(_ pid: pid_t) {
+        _ = installExitHook
+        lock.withLock { _ = pids.insert(pid) }
+    }
+
+    static func unregister(_ pid: pid_t) {
+        lock.withLock { _ = pids.remove(pid) }
+    }
+
+    static func killAll() {
+        let all = lock.withLock { pids }
+        for pid in all { kill(pid, SIGKILL) }
+    }
+}
