@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import StormEngine
+import StormMetrics
 
 #if canImport(Glibc)
     import Glibc
@@ -65,10 +66,46 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "No live line and no progress messages; the report is still printed.")
     var quiet = false
 
+    @Option(
+        name: .customLong("push-gateway"),
+        help: "Push metrics (gzip, every 5 s and at the end) to this Prometheus Pushgateway URL (or set ZKSTORM_PUSHGATEWAY).")
+    var pushGateway: String?
+
+    @Option(help: "The instance label for pushed metrics (default: host name and process id).")
+    var instance: String?
+
     func run() async throws {
         let workload = try loadWorkload()
         let errorOutput = StandardError()
-        let stormRun = StormRun(workload: workload, live: !quiet && LiveLine.stdoutIsTerminal)
+        let runId = RunIdentifier.make()
+        let instanceName = instance ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
+        var pushOverrides = PushConfiguration.Overrides()
+        pushOverrides.url = pushGateway
+        let pusher: MetricsPusher?
+        do {
+            pusher = try PushConfiguration.fromEnvironment(instance: instanceName, run: runId, overrides: pushOverrides).map {
+                MetricsPusher(configuration: $0)
+            }
+        } catch {
+            errorOutput.write("zkstorm run: \(error)\n")
+            throw ExitCode(64)
+        }
+        let holder = TargetHolder()
+        var onTick: (@Sendable (IntervalCollector.Tick, StormRun.SessionStatus) -> Void)?
+        if let pusher {
+            let workloadName = workload.name
+            let fallbackTarget = workload.target ?? "built-in"
+            onTick = { tick, status in
+                let snapshot = MetricsSnapshotBuilder.make(
+                    runId: runId, instance: instanceName, workload: workloadName, target: holder.label ?? fallbackTarget,
+                    cumulative: tick.cumulative, status: status)
+                pusher.update(snapshot)
+            }
+        }
+        let stormRun = StormRun(
+            workload: workload, runId: runId, live: !quiet && LiveLine.stdoutIsTerminal, scrapeServers: pusher != nil, onTick: onTick)
+        holder.run = stormRun
+        pusher?.start()
         if !quiet {
             let target = workload.target ?? "the built-in server"
             errorOutput.write(
@@ -81,10 +118,19 @@ struct RunCommand: AsyncParsableCommand {
             outcome = try await stormRun.run()
         } catch let error as RunError {
             signals.cancel()
+            await pusher?.finish()
             errorOutput.write("zkstorm run: \(error.message)\n")
             throw ExitCode(error.exitCode)
         }
         signals.cancel()
+        if let pusher {
+            await pusher.finish()
+            if !quiet {
+                let stats = pusher.statistics
+                errorOutput.write("zkstorm: pushed metrics \(stats.successfulPushes) time(s) to \(pusher.configuration.groupURL)")
+                errorOutput.write(stats.failedPushes > 0 ? ", \(stats.failedPushes) failed (\(stats.lastError ?? "unknown error"))\n" : "\n")
+            }
+        }
         print(TextReport.render(outcome.result), terminator: "")
         try writeOutputs(outcome.result, errorOutput)
         if outcome.interrupted {
@@ -146,6 +192,16 @@ struct RunCommand: AsyncParsableCommand {
             throw ExitCode(73)
         }
     }
+}
+
+/// Lets the metrics callback name the target once the run has started (the built-in server's port).
+final class TargetHolder: Sendable {
+    private let box = NIOLockedValueBox<StormRun?>(nil)
+    var run: StormRun? {
+        get { box.withLockedValue { $0 } }
+        set { box.withLockedValue { $0 = newValue } }
+    }
+    var label: String? { run?.targetLabel }
 }
 
 /// Writes to stderr without buffering (progress and errors must not mix into the report on stdout).

@@ -69,9 +69,10 @@ public final class IntervalCollector: Sendable {
     public var cumulative: RecordedInterval { state.withLockedValue { $0.cumulative } }
     public var timeline: [RunResult.TimelinePoint] { state.withLockedValue { $0.timeline } }
 
-    /// Collects every second until `stop` is set; `onTick` gets each measured interval.
+    /// Collects every second (counted from the start of measurement) until `stop` is set; `onTick`
+    /// gets each measured interval.
     public func run(stop: StopFlag, onTick: @escaping @Sendable (Tick) -> Void) async {
-        var next = RunClock.now() + 1_000_000_000
+        var next = (measureStart ?? RunClock.now()) + 1_000_000_000
         while !stop.isSet && !Task.isCancelled {
             let now = RunClock.now()
             if now < next {

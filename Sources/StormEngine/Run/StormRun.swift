@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
+import StormMetrics
 import ZooKeeperClient
 import ZooKeeperProtocol
 import ZooKeeperServer
@@ -16,7 +17,11 @@ public final class StormRun: Sendable {
     public let live: Bool
     /// Each measured interval (for the metrics push).
     public let onTick: (@Sendable (IntervalCollector.Tick, SessionStatus) -> Void)?
+    /// Scrape `mntr`/`srvr` from the target every 5 s for the metrics push.
+    public let scrapeServers: Bool
     private let stop = StopFlag()
+    private let servers = NIOLockedValueBox<[ServerStats]>([])
+    private let target = NIOLockedValueBox<String?>(nil)
     private let interrupted = NIOLockedValueBox<Bool>(false)
 
     /// Session figures at an interval.
@@ -25,6 +30,8 @@ public final class StormRun: Sendable {
         public var reconnects: UInt64
         public var expirations: UInt64
         public var outstandingRequests: Int
+        /// Latest `mntr`/`srvr` figures of each target host (only when `scrapeServers`).
+        public var servers: [ServerStats] = []
     }
 
     public struct Outcome: Sendable {
@@ -36,8 +43,9 @@ public final class StormRun: Sendable {
 
     public init(
         workload: Workload, runId: String = RunIdentifier.make(), logger: Logger = Logger(label: "zkstorm.engine"), live: Bool = false,
-        onTick: (@Sendable (IntervalCollector.Tick, SessionStatus) -> Void)? = nil
+        scrapeServers: Bool = false, onTick: (@Sendable (IntervalCollector.Tick, SessionStatus) -> Void)? = nil
     ) {
+        self.scrapeServers = scrapeServers
         self.workload = workload
         self.runId = runId
         self.logger = logger
@@ -52,6 +60,9 @@ public final class StormRun: Sendable {
     }
 
     public var root: String { workload.root ?? WorkloadRoot.defaultRoot(runId: runId) }
+
+    /// The target as the report names it (known once the run has started its server, if any).
+    public var targetLabel: String? { target.withLockedValue { $0 } }
 
     public func run() async throws -> Outcome {
         let plan: SessionPlan
@@ -90,6 +101,7 @@ public final class StormRun: Sendable {
     }
 
     private func runAgainst(connectString: String, targetLabel: String, plan: SessionPlan) async throws -> Outcome {
+        target.withLockedValue { $0 = targetLabel }
         let counters = SessionCounters()
         let pool = SessionPool(connectString: connectString, counters: counters, logger: logger)
         let control = try await pool.connect()
@@ -207,9 +219,18 @@ public final class StormRun: Sendable {
                 await collector.run(stop: collectorStop) { tick in
                     let status = SessionStatus(
                         connected: counters.connectedNow, reconnects: 0, expirations: counters.expirations,
-                        outstandingRequests: workersForStatus.outstanding)
+                        outstandingRequests: workersForStatus.outstanding, servers: self.servers.withLockedValue { $0 })
                     if live { LiveLine.draw(LiveLine.render(tick)) }
                     onTick?(tick, status)
+                }
+            }
+            if scrapeServers {
+                group.addTask { [servers] in
+                    while !collectorStop.isSet {
+                        let scraped = await ServerStatsScraper.scrape(connectString: pool.connectString)
+                        servers.withLockedValue { $0 = scraped }
+                        await Self.sleep(until: RunClock.now() + 5_000_000_000, stop: collectorStop)
+                    }
                 }
             }
             if let storm, let writer {
@@ -231,7 +252,13 @@ public final class StormRun: Sendable {
         }
         let tick = collector.collect(now: RunClock.now())
         let reconnects = opened.reduce(UInt64(0)) { $0 + UInt64($1.stats.reconnects) }
-        if let tick { onTick?(tick, SessionStatus(connected: counters.connectedNow, reconnects: reconnects, expirations: counters.expirations, outstandingRequests: 0)) }
+        if let tick {
+            onTick?(
+                tick,
+                SessionStatus(
+                    connected: counters.connectedNow, reconnects: reconnects, expirations: counters.expirations, outstandingRequests: 0,
+                    servers: servers.withLockedValue { $0 }))
+        }
         let result = RunResult(
             runId: runId, workload: workload.name, target: targetLabel, startedAt: startedAt, durationSeconds: outcome.0, seed: workload.seed,
             recorded: collector.cumulative,
