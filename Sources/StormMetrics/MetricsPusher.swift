@@ -124,7 +124,9 @@ public final class MetricsPusher: Sendable {
     }
 
     /// The latest snapshot rendered and gzip'd, or the cached body when nothing changed since.
-    private func renderLatest(reusing cached: (version: UInt64, body: [UInt8])? = nil) -> (version: UInt64, body: [UInt8])? {
+    private func renderLatest(
+        reusing cached: (version: UInt64, body: [UInt8])? = nil
+    ) -> (version: UInt64, body: [UInt8])? {
         let (snapshot, version) = state.withLockedValue { ($0.latest, $0.version) }
         guard let snapshot else { return nil }
         if let cached, cached.version == version { return cached }
@@ -204,7 +206,9 @@ public final class MetricsPusher: Sendable {
         guard push, !finished else { return }
         if firstFailure {
             // Once per outage: the run goes on, and the next accepted push logs "resumed".
-            logger.warning("Pushgateway push failed; the run continues and pushes retry every interval", metadata: ["error": "\(error)"])
+            logger.warning(
+                "Pushgateway push failed; the run continues and pushes retry every interval",
+                metadata: ["error": "\(error)"])
         } else {
             logger.debug("Pushgateway push failed again", metadata: ["error": "\(error)"])
         }
