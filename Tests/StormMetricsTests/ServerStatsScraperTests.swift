@@ -59,7 +59,8 @@ import Testing
         let start = clock.now
         #expect(
             await ServerStatsScraper.scrape(host: "127.0.0.1", port: silent.port, timeout: .milliseconds(300)) == nil)
-        #expect(clock.now - start < .seconds(2))
+        // Far below "forever", with room for this shared 2-core machine running JVMs in parallel tests.
+        #expect(clock.now - start < .seconds(5))
         await silent.close()
     }
 
