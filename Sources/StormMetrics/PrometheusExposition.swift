@@ -247,8 +247,9 @@ struct ExpositionWriter {
 
     /// `_bucket` (cumulative, fixed bounds, +Inf), `_sum` (seconds) and `_count`.
     mutating func histogram(_ name: String, _ labels: [(String, String)], _ histogram: LatencyHistogram) {
-        for (bound, le) in zip(PrometheusExposition.bucketBoundsMicroseconds, Self.bucketLabels) {
-            line(name + "_bucket", labels + [("le", le)], String(histogram.count(atOrBelow: bound)))
+        let counts = histogram.cumulativeCounts(atOrBelow: PrometheusExposition.bucketBoundsMicroseconds)
+        for (count, le) in zip(counts, Self.bucketLabels) {
+            line(name + "_bucket", labels + [("le", le)], String(count))
         }
         line(name + "_bucket", labels + [("le", "+Inf")], String(histogram.count))
         line(name + "_sum", labels, Self.format(histogram.approximateSum / 1_000_000))
@@ -256,8 +257,9 @@ struct ExpositionWriter {
     }
 
     mutating func summary(_ name: String, _ labels: [(String, String)], _ histogram: LatencyHistogram) {
-        for (percentile, label) in PrometheusExposition.summaryQuantiles {
-            let seconds = histogram.isEmpty ? Double.nan : Double(histogram.value(atPercentile: percentile)) / 1_000_000
+        let values = histogram.values(atPercentiles: PrometheusExposition.summaryQuantiles.map(\.percentile))
+        for ((_, label), value) in zip(PrometheusExposition.summaryQuantiles, values) {
+            let seconds = histogram.isEmpty ? Double.nan : Double(value) / 1_000_000
             line(name, labels + [("quantile", label)], Self.format(seconds))
         }
         line(name + "_sum", labels, Self.format(histogram.approximateSum / 1_000_000))

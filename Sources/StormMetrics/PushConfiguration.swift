@@ -84,26 +84,28 @@ public struct PushConfiguration: Sendable, Equatable {
         let lower = url.lowercased()
         guard lower.hasPrefix("http://") || lower.hasPrefix("https://"), url.count > 8 else {
             throw PushConfigurationError(
-                setting: "--push-gateway",
+                setting: "--push-gateway (ZKSTORM_PUSHGATEWAY)",
                 message:
                     "\"\(url)\" is not an http:// or https:// URL; give the Pushgateway's address, e.g. http://127.0.0.1:9091"
             )
         }
         guard interval > .zero else {
-            throw PushConfigurationError(setting: "--push-interval", message: "must be positive, e.g. 5s")
+            throw PushConfigurationError(
+                setting: "--push-interval (ZKSTORM_PUSH_INTERVAL)", message: "must be positive, e.g. 5s")
         }
         guard timeout > .zero, connectTimeout > .zero else {
-            throw PushConfigurationError(setting: "--push-timeout", message: "must be positive, e.g. 3s")
+            throw PushConfigurationError(
+                setting: "--push-timeout (ZKSTORM_PUSH_TIMEOUT)", message: "must be positive, e.g. 3s")
         }
         if basicAuth != nil && bearerToken != nil {
             throw PushConfigurationError(
-                setting: "--push-bearer-token",
+                setting: "--push-bearer-token (ZKSTORM_PUSH_BEARER_TOKEN)",
                 message: "give either basic auth or a bearer token, not both: both use the Authorization header"
             )
         }
         if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
             throw PushConfigurationError(
-                setting: "--push-ca-file",
+                setting: "--push-ca-file (ZKSTORM_PUSH_CA_FILE)",
                 message: "cannot read \(caFile); give a PEM file of the CA that signed the gateway's certificate"
             )
         }

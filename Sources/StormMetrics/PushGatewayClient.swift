@@ -242,7 +242,7 @@ enum CurlRequest {
                 "Give the CA that signed the gateway's certificate with --push-ca-file (ZKSTORM_PUSH_CA_FILE), or --push-insecure for a test gateway."
         case CURLE_OPERATION_TIMEDOUT:
             return
-                "The gateway is slow or unreachable; check it is up and reachable from here, or raise --push-timeout."
+                "The gateway is slow or unreachable; check it is up and reachable from here, or raise --push-timeout (ZKSTORM_PUSH_TIMEOUT)."
         case CURLE_UNSUPPORTED_PROTOCOL, CURLE_URL_MALFORMAT:
             return
                 "Fix --push-gateway (ZKSTORM_PUSHGATEWAY): it must be an http:// or https:// URL such as http://127.0.0.1:9091."
@@ -258,7 +258,8 @@ enum CurlRequest {
             return
                 "Check the credentials: --push-basic-auth (ZKSTORM_PUSH_BASIC_AUTH) or --push-bearer-token (ZKSTORM_PUSH_BEARER_TOKEN)."
         case 404, 405:
-            return "The URL does not lead to a Pushgateway's push API; check --push-gateway, including any path prefix."
+            return
+                "The URL does not lead to a Pushgateway's push API; check --push-gateway (ZKSTORM_PUSHGATEWAY), including any path prefix."
         case 400:
             return "The gateway rejected the metrics body; this is a zkstorm bug, please report it with this message."
         default:

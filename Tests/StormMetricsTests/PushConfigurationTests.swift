@@ -62,7 +62,7 @@ import Testing
         let url = ["ZKSTORM_PUSHGATEWAY": "http://127.0.0.1:9091"]
         #expect(
             message(["ZKSTORM_PUSHGATEWAY": "127.0.0.1:9091"])?.hasPrefix(
-                "--push-gateway: \"127.0.0.1:9091\" is not an http:// or https:// URL"
+                "--push-gateway (ZKSTORM_PUSHGATEWAY): \"127.0.0.1:9091\" is not an http:// or https:// URL"
             ) == true
         )
         #expect(
