@@ -71,6 +71,11 @@ public final class PushGatewayClient: Sendable {
         abortSignal.aborted.withLockedValue { $0 = false }
     }
 
+    /// Runs `work` on the client's thread, after the request in flight; nil once the client is shut down.
+    func runOnClientThread<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T? {
+        try? await threadPool.runIfActive(work)
+    }
+
     /// Stops the client's thread once the request in flight (bounded by its timeout) returns.
     public func shutdown() async {
         try? await threadPool.shutdownGracefully()

@@ -225,7 +225,11 @@ final class ObservabilityProcess: @unchecked Sendable {
 
     func kill() {
         if process.isRunning {
+            #if canImport(Glibc)
             _ = Glibc.kill(process.processIdentifier, SIGKILL)
+            #else
+            _ = Darwin.kill(process.processIdentifier, SIGKILL)
+            #endif
         }
     }
 }
