@@ -221,6 +221,17 @@ struct CapturedReplyTests {
         let (header, response) = try success(CapturedFixtures.multiFailure)
         #expect(header.err == .ok)
         #expect(response == .multi([.error(.ok), .error(.badVersion), .error(.runtimeInconsistency)]))
+
+        // The same body read with MultiResult directly; each error's MultiHeader.err repeats its code.
+        var (_, body) = try Framing.reply(CapturedFixtures.multiFailure.replyFrame)
+        let bytes = Array(body.readableBytesView)
+        #expect(try MultiResult.decodeAll(from: &body).map(\.error) == [.ok, .badVersion, .runtimeInconsistency])
+        var cursor = ByteBuffer(bytes: bytes)
+        for expected in [ErrorCode.ok, .badVersion, .runtimeInconsistency] {
+            #expect(try MultiHeader(from: &cursor) == MultiHeader(type: .error, done: false, err: expected))
+            #expect(try cursor.readJuteInt("err") == expected.rawValue)
+        }
+        #expect(try MultiHeader(from: &cursor) == .end)
     }
 
     @Test func emptyMulti() throws {
@@ -254,6 +265,8 @@ struct CapturedReplyTests {
     @Test func authReplyUsesXidMinus4() throws {
         let (header, response) = try success(CapturedFixtures.authDigest)
         #expect(header.xid == SpecialXid.auth)
+        // Auth is not a transaction: the server always answers zxid 0.
+        #expect(header.zxid == 0)
         #expect(response == .empty)
     }
 
