@@ -3,7 +3,7 @@ import NIOEmbedded
 import NIOTestUtils
 import Testing
 
-@testable import ZooKeeperProtocol
+import ZooKeeperProtocol
 
 @Suite("Frame decoder")
 struct FrameDecoderTests {

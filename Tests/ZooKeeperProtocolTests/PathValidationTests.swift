@@ -1,6 +1,6 @@
 import Testing
 
-@testable import ZooKeeperProtocol
+import ZooKeeperProtocol
 
 /// ZooKeeperPath.validate against the rules of ZooKeeper's `PathUtils.validatePath` (3.8), which
 /// walks the path as UTF-16 code units.
