@@ -68,13 +68,16 @@ struct OpenLoopScheduleTests {
             lateness.add(RunClock.now() - intended)
             done()
         }
+        let finished = RunClock.now()
         let values = lateness.values.sorted()
         #expect(values.count == 2000)
         let median = values[values.count / 2]
         let p90 = values[values.count * 90 / 100]
-        // Loose bounds: the machine is shared by five builds; the point is that starts track the schedule.
-        #expect(median < 2_000_000, "median start lateness \(median) ns")
-        #expect(p90 < 20_000_000, "p90 start lateness \(p90) ns")
+        // Bounds loose enough for a 2-core machine shared with a JVM starting and five builds; a
+        // scheduler that drifts (sleeping a full gap after each send) would be ~0.5 s late by the end.
+        #expect(median < 20_000_000, "median start lateness \(median) ns")
+        #expect(p90 < 250_000_000, "p90 start lateness \(p90) ns")
+        #expect(finished < end + 300_000_000, "the schedule ran \((finished - end) / 1_000_000) ms past its end")
     }
 }
 

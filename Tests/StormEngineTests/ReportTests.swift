@@ -104,12 +104,12 @@ struct ReportTests {
         #expect(comparison.contains("lag p99"))
     }
 
-    @Test func htmlRendersEveryChartInHeadlessChromium() throws {
+    @Test func htmlRendersEveryChartInHeadlessChromium() async throws {
         let html = HTMLReport.render(Self.sampleResult())
         #expect(html.hasPrefix("<!DOCTYPE html>"))
         #expect(!html.contains("<script"), "the report must be self-contained and script-free")
         #expect(html.components(separatedBy: "<svg class=\"chart\"").count - 1 == 5)
-        let check = try BrowserCheck.charts(in: html)
+        let check = try await BrowserCheck.charts(in: html)
         #expect(check.map(\.label) == ["Latency by percentile", "Throughput over time", "p99 latency over time", "Watch notification lag distribution", "Fan-out per storm round"])
         for chart in check {
             #expect(chart.width > 300 && chart.height > 200, "\(chart.label) has no size")
@@ -157,7 +157,7 @@ enum BrowserCheck {
         throw BrowserCheckError(message: "chromium is not installed: run scripts/install-deps (apt-get install -y chromium)")
     }
 
-    static func charts(in html: String) throws -> [Chart] {
+    static func charts(in html: String) async throws -> [Chart] {
         let chromium = try chromiumPath()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("zkstorm-html-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -171,14 +171,28 @@ enum BrowserCheck {
             "--user-data-dir=\(directory.appendingPathComponent("profile").path)", "--window-size=1280,2400",
             "--virtual-time-budget=2000", "--dump-dom", page.absoluteString,
         ]
-        let output = Pipe()
+        // Output to a file and an async wait: a blocking wait here would hold one of the two
+        // cooperative threads and starve the timing tests running beside this one.
+        let domFile = directory.appendingPathComponent("dom.html")
+        FileManager.default.createFile(atPath: domFile.path, contents: nil)
+        let output = try FileHandle(forWritingTo: domFile)
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
+        let exited = AsyncStream<Void> { continuation in
+            process.terminationHandler = { _ in
+                continuation.yield()
+                continuation.finish()
+            }
+        }
         try process.run()
-        let deadline = Date().addingTimeInterval(60)
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-        if process.isRunning { process.terminate() }
+        let killer = Task {
+            try await Task.sleep(nanoseconds: 60_000_000_000)
+            if process.isRunning { process.terminate() }
+        }
+        for await _ in exited { break }
+        killer.cancel()
+        try output.close()
+        let data = try Data(contentsOf: domFile)
         let dom = String(decoding: data, as: UTF8.self)
         guard let start = dom.range(of: "<title>CHECK:"), let end = dom.range(of: "</title>", range: start.upperBound..<dom.endIndex) else {
             throw BrowserCheckError(message: "chromium did not render the page (no probe result in \(dom.count) bytes of DOM)")

@@ -22,6 +22,9 @@ final class WatchStorm: Sendable {
         /// Version (cversion for child watches) each watcher saw when it last armed, per znode.
         var armedVersion: [Int32]
         var strayEvents: UInt64 = 0
+        /// One-shot re-arms sent and not yet answered: the next round waits for them, so a missing
+        /// notification means a lost one, not a watch that was not set again yet.
+        var pendingRearms = 0
     }
 
     init(spec: WatchSpec, layout: RunLayout, recorder: OperationRecorder, logger: Logger) {
@@ -103,7 +106,9 @@ final class WatchStorm: Sendable {
             default: .getChildren2(path: path, watch: true)
             }
         let index = watcher * spec.znodes + z
+        state.withLockedValue { $0.pendingRearms += 1 }
         client.send(request) { [self] result, _, receivedAt in
+            state.withLockedValue { $0.pendingRearms -= 1 }
             guard case .success(let response) = result else { return }
             let version: Int32
             switch response {
@@ -127,6 +132,12 @@ final class WatchStorm: Sendable {
         let timeout = UInt64(storm.timeout.nanoseconds)
         let writerId = UInt32(truncatingIfNeeded: ProcessInfo.processInfo.processIdentifier)
         for round in 1...storm.rounds {
+            if round > 1 {
+                let rearmDeadline = RunClock.now() + timeout
+                while state.withLockedValue({ $0.pendingRearms > 0 }) && RunClock.now() < rearmDeadline && !stop.isSet {
+                    try? await Task.sleep(nanoseconds: 500_000)
+                }
+            }
             let roundStart = RunClock.now()
             guard !stop.isSet, roundStart < end else { break }
             state.withLockedValue { $0.tracker = StormRoundTracker(round: round, watchers: spec.watchers, znodes: spec.znodes) }
