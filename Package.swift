@@ -80,13 +80,21 @@ let package = Package(
             dependencies: [
                 "ZooKeeperProtocol", "ZooKeeperClient", "ZooKeeperServer", "StormMetrics", "StormEngine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Starts real ZooKeeper / Pushgateway / Prometheus processes for integration tests.
         .target(
             name: "ZooKeeperTestSupport",
-            dependencies: ["ZooKeeperClient", "ZooKeeperServer"],
+            dependencies: [
+                "ZooKeeperClient", "ZooKeeperServer",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/ZooKeeperTestSupport"
         ),
         .testTarget(

@@ -136,15 +136,14 @@ public final class MetricsPusher: Sendable {
         }
     }
 
-    /// Attempts until accepted or `deadline`; back-off doubles from a small step, capped at a quarter
-    /// of the interval, and each attempt's timeout ends by the deadline, so a push never overruns its tick.
+    /// Attempts until accepted or no retry fits before `deadline`; back-off doubles from a small step,
+    /// capped at a quarter of the interval. Each attempt gets the full configured timeout, so a slow but
+    /// working gateway is not failed for being slower than a short interval: the loop skips ticks instead.
     private func pushWithRetries(body: [UInt8], until deadline: ContinuousClock.Instant, clock: ContinuousClock) async {
         let interval = configuration.interval
         var backoff = min(Duration.milliseconds(100), interval / 8)
         while !Task.isCancelled {
-            let remaining = deadline - clock.now
-            let timeout = min(configuration.timeout, max(remaining, .milliseconds(50)))
-            let accepted = await attempt(body: body, timeout: timeout, final: false)
+            let accepted = await attempt(body: body, timeout: configuration.timeout, final: false)
             // Cancelled by finish(): the final push decides, this interval counts for nothing.
             if accepted || Task.isCancelled { return }
             guard clock.now + backoff < deadline else {
@@ -169,7 +168,10 @@ public final class MetricsPusher: Sendable {
             if Task.isCancelled && !final { return false }
             recordFailure(error.description, attempt: true, push: final)
             if final {
-                logger.warning("Pushgateway final push failed; the run's last metrics are not on the gateway", metadata: ["error": "\(error)"])
+                logger.warning(
+                    "Pushgateway final push failed; the run's last metrics are not on the gateway",
+                    metadata: ["error": "\(error)"]
+                )
             }
             return false
         }

@@ -72,7 +72,11 @@ public enum PrometheusExposition {
         for type in snapshot.watchEvents.keys.sorted() {
             out.sample("zkstorm_watch_events_total", [("watch_type", type)], count: snapshot.watchEvents[type]!)
         }
-        out.family("zkstorm_watch_missed_total", type: "counter", help: "Expected watch notifications that never arrived before the round timeout.")
+        out.family(
+            "zkstorm_watch_missed_total",
+            type: "counter",
+            help: "Expected watch notifications that never arrived before the round timeout."
+        )
         out.sample("zkstorm_watch_missed_total", [], count: snapshot.watchMissed)
     }
 
@@ -97,20 +101,93 @@ public enum PrometheusExposition {
     }
 
     static let serverMetrics: [ServerMetric] = [
-        ServerMetric(mntrKey: "zk_avg_latency", name: "zkstorm_server_avg_latency_seconds", type: "gauge", help: "Server-side average request latency (mntr zk_avg_latency).", scale: 0.001),
-        ServerMetric(mntrKey: "zk_min_latency", name: "zkstorm_server_min_latency_seconds", type: "gauge", help: "Server-side minimum request latency (mntr zk_min_latency).", scale: 0.001),
-        ServerMetric(mntrKey: "zk_max_latency", name: "zkstorm_server_max_latency_seconds", type: "gauge", help: "Server-side maximum request latency (mntr zk_max_latency).", scale: 0.001),
-        ServerMetric(mntrKey: "zk_outstanding_requests", name: "zkstorm_server_outstanding_requests", type: "gauge", help: "Requests queued in the server (mntr zk_outstanding_requests)."),
-        ServerMetric(mntrKey: "zk_num_alive_connections", name: "zkstorm_server_connections", type: "gauge", help: "Client connections open on the server (mntr zk_num_alive_connections)."),
-        ServerMetric(mntrKey: "zk_znode_count", name: "zkstorm_server_znodes", type: "gauge", help: "Znodes in the server's tree (mntr zk_znode_count)."),
-        ServerMetric(mntrKey: "zk_watch_count", name: "zkstorm_server_watches", type: "gauge", help: "Watches registered on the server (mntr zk_watch_count)."),
-        ServerMetric(mntrKey: "zk_ephemerals_count", name: "zkstorm_server_ephemerals", type: "gauge", help: "Ephemeral znodes on the server (mntr zk_ephemerals_count)."),
-        ServerMetric(mntrKey: "zk_approximate_data_size", name: "zkstorm_server_data_size_bytes", type: "gauge", help: "Approximate size of the server's data tree (mntr zk_approximate_data_size)."),
-        ServerMetric(mntrKey: "zk_followers", name: "zkstorm_server_followers", type: "gauge", help: "Followers of this leader (mntr zk_followers)."),
-        ServerMetric(mntrKey: "zk_synced_followers", name: "zkstorm_server_synced_followers", type: "gauge", help: "Followers in sync with this leader (mntr zk_synced_followers)."),
-        ServerMetric(mntrKey: "zk_packets_received", name: "zkstorm_server_packets_received", type: "gauge", help: "Packets the server has received since it started (mntr zk_packets_received)."),
-        ServerMetric(mntrKey: "zk_packets_sent", name: "zkstorm_server_packets_sent", type: "gauge", help: "Packets the server has sent since it started (mntr zk_packets_sent)."),
-        ServerMetric(mntrKey: "zk_open_file_descriptor_count", name: "zkstorm_server_open_file_descriptors", type: "gauge", help: "File descriptors open in the server process (mntr zk_open_file_descriptor_count)."),
+        ServerMetric(
+            mntrKey: "zk_avg_latency",
+            name: "zkstorm_server_avg_latency_seconds",
+            type: "gauge",
+            help: "Server-side average request latency (mntr zk_avg_latency).",
+            scale: 0.001
+        ),
+        ServerMetric(
+            mntrKey: "zk_min_latency",
+            name: "zkstorm_server_min_latency_seconds",
+            type: "gauge",
+            help: "Server-side minimum request latency (mntr zk_min_latency).",
+            scale: 0.001
+        ),
+        ServerMetric(
+            mntrKey: "zk_max_latency",
+            name: "zkstorm_server_max_latency_seconds",
+            type: "gauge",
+            help: "Server-side maximum request latency (mntr zk_max_latency).",
+            scale: 0.001
+        ),
+        ServerMetric(
+            mntrKey: "zk_outstanding_requests",
+            name: "zkstorm_server_outstanding_requests",
+            type: "gauge",
+            help: "Requests queued in the server (mntr zk_outstanding_requests)."
+        ),
+        ServerMetric(
+            mntrKey: "zk_num_alive_connections",
+            name: "zkstorm_server_connections",
+            type: "gauge",
+            help: "Client connections open on the server (mntr zk_num_alive_connections)."
+        ),
+        ServerMetric(
+            mntrKey: "zk_znode_count",
+            name: "zkstorm_server_znodes",
+            type: "gauge",
+            help: "Znodes in the server's tree (mntr zk_znode_count)."
+        ),
+        ServerMetric(
+            mntrKey: "zk_watch_count",
+            name: "zkstorm_server_watches",
+            type: "gauge",
+            help: "Watches registered on the server (mntr zk_watch_count)."
+        ),
+        ServerMetric(
+            mntrKey: "zk_ephemerals_count",
+            name: "zkstorm_server_ephemerals",
+            type: "gauge",
+            help: "Ephemeral znodes on the server (mntr zk_ephemerals_count)."
+        ),
+        ServerMetric(
+            mntrKey: "zk_approximate_data_size",
+            name: "zkstorm_server_data_size_bytes",
+            type: "gauge",
+            help: "Approximate size of the server's data tree (mntr zk_approximate_data_size)."
+        ),
+        ServerMetric(
+            mntrKey: "zk_followers",
+            name: "zkstorm_server_followers",
+            type: "gauge",
+            help: "Followers of this leader (mntr zk_followers)."
+        ),
+        ServerMetric(
+            mntrKey: "zk_synced_followers",
+            name: "zkstorm_server_synced_followers",
+            type: "gauge",
+            help: "Followers in sync with this leader (mntr zk_synced_followers)."
+        ),
+        ServerMetric(
+            mntrKey: "zk_packets_received",
+            name: "zkstorm_server_packets_received",
+            type: "gauge",
+            help: "Packets the server has received since it started (mntr zk_packets_received)."
+        ),
+        ServerMetric(
+            mntrKey: "zk_packets_sent",
+            name: "zkstorm_server_packets_sent",
+            type: "gauge",
+            help: "Packets the server has sent since it started (mntr zk_packets_sent)."
+        ),
+        ServerMetric(
+            mntrKey: "zk_open_file_descriptor_count",
+            name: "zkstorm_server_open_file_descriptors",
+            type: "gauge",
+            help: "File descriptors open in the server process (mntr zk_open_file_descriptor_count)."
+        ),
     ]
 
     private static func renderServers(_ servers: [ServerStats], into out: inout ExpositionWriter) {

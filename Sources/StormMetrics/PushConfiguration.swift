@@ -80,7 +80,10 @@ public struct PushConfiguration: Sendable, Equatable {
     public func validate() throws(PushConfigurationError) {
         let lower = url.lowercased()
         guard lower.hasPrefix("http://") || lower.hasPrefix("https://"), url.count > 8 else {
-            throw PushConfigurationError(setting: "--push-gateway", message: "\"\(url)\" is not an http:// or https:// URL; give the Pushgateway's address, e.g. http://127.0.0.1:9091")
+            throw PushConfigurationError(
+                setting: "--push-gateway",
+                message: "\"\(url)\" is not an http:// or https:// URL; give the Pushgateway's address, e.g. http://127.0.0.1:9091"
+            )
         }
         guard interval > .zero else {
             throw PushConfigurationError(setting: "--push-interval", message: "must be positive, e.g. 5s")
@@ -89,10 +92,16 @@ public struct PushConfiguration: Sendable, Equatable {
             throw PushConfigurationError(setting: "--push-timeout", message: "must be positive, e.g. 3s")
         }
         if basicAuth != nil && bearerToken != nil {
-            throw PushConfigurationError(setting: "--push-bearer-token", message: "give either basic auth or a bearer token, not both: both use the Authorization header")
+            throw PushConfigurationError(
+                setting: "--push-bearer-token",
+                message: "give either basic auth or a bearer token, not both: both use the Authorization header"
+            )
         }
         if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
-            throw PushConfigurationError(setting: "--push-ca-file", message: "cannot read \(caFile); give a PEM file of the CA that signed the gateway's certificate")
+            throw PushConfigurationError(
+                setting: "--push-ca-file",
+                message: "cannot read \(caFile); give a PEM file of the CA that signed the gateway's certificate"
+            )
         }
     }
 }

@@ -1,5 +1,4 @@
 import CCurl
-import Logging
 import NIOConcurrencyHelpers
 import NIOPosix
 
@@ -42,7 +41,12 @@ public final class PushGatewayClient: Sendable {
         do {
             body = try Gzip.compress(Array(text.utf8))
         } catch {
-            throw PushGatewayError(method: "PUT", url: configuration.groupURL, detail: error.description, advice: "This is a bug in zkstorm's gzip; please report it.")
+            throw PushGatewayError(
+                method: "PUT",
+                url: configuration.groupURL,
+                detail: error.description,
+                advice: "This is a bug in zkstorm's gzip; please report it."
+            )
         }
         try await push(gzippedBody: body, timeout: timeout)
     }
@@ -72,6 +76,11 @@ public final class PushGatewayClient: Sendable {
         try? await threadPool.shutdownGracefully()
     }
 
+    deinit {
+        // A pool must be stopped before it goes; a second shutdown after `shutdown()` is harmless.
+        threadPool.shutdownGracefully { _ in }
+    }
+
     private func perform(method: String, body: [UInt8]?, timeout: Duration?) async throws(PushGatewayError) {
         let configuration = configuration
         let url = configuration.groupURL
@@ -79,10 +88,19 @@ public final class PushGatewayClient: Sendable {
         let result: Result<Void, PushGatewayError>
         do {
             result = try await threadPool.runIfActive {
-                CurlRequest.run(method: method, url: url, body: body, configuration: configuration, timeout: timeout ?? configuration.timeout, abortSignal: signal)
+                CurlRequest.run(
+                    method: method,
+                    url: url,
+                    body: body,
+                    configuration: configuration,
+                    timeout: timeout ?? configuration.timeout,
+                    abortSignal: signal
+                )
             }
         } catch {
-            result = .failure(PushGatewayError(method: method, url: url, detail: "the client was shut down", advice: "Create a new PushGatewayClient."))
+            result = .failure(
+                PushGatewayError(method: method, url: url, detail: "the client was shut down", advice: "Create a new PushGatewayClient.")
+            )
         }
         try result.get()
     }
@@ -213,7 +231,8 @@ enum CurlRequest {
         case CURLE_ABORTED_BY_CALLBACK:
             return "Aborted because the run is finishing; nothing to do."
         case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_CONNECT_ERROR, CURLE_SSL_CERTPROBLEM:
-            return "Give the CA that signed the gateway's certificate with --push-ca-file (ZKSTORM_PUSH_CA_FILE), or --push-insecure for a test gateway."
+            return
+                "Give the CA that signed the gateway's certificate with --push-ca-file (ZKSTORM_PUSH_CA_FILE), or --push-insecure for a test gateway."
         case CURLE_OPERATION_TIMEDOUT:
             return "The gateway is slow or unreachable; check it is up and reachable from here, or raise --push-timeout."
         case CURLE_UNSUPPORTED_PROTOCOL, CURLE_URL_MALFORMAT:

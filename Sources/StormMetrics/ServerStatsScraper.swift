@@ -33,7 +33,10 @@ public enum ServerStatsScraper {
             logger.debug("mntr refused, trying srvr", metadata: ["server": "\(server)", "reply": "\(mntr.prefix(120))"])
             let srvr = try await fourLetterWord("srvr", host: host, port: port, timeout: timeout, eventLoopGroup: eventLoopGroup)
             if let stats = parseSrvr(srvr, server: server) { return stats }
-            logger.debug("srvr refused too; whitelist mntr or srvr in 4lw.commands.whitelist", metadata: ["server": "\(server)", "reply": "\(srvr.prefix(120))"])
+            logger.debug(
+                "srvr refused too; whitelist mntr or srvr in 4lw.commands.whitelist",
+                metadata: ["server": "\(server)", "reply": "\(srvr.prefix(120))"]
+            )
         } catch {
             logger.debug("server statistics unavailable", metadata: ["server": "\(server)", "error": "\(error)"])
         }
@@ -85,7 +88,9 @@ public enum ServerStatsScraper {
         let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
         do {
             channel = try await ClientBootstrap(group: eventLoopGroup)
-                .connectTimeout(.nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000))
+                .connectTimeout(
+                    .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)
+                )
                 .connect(host: host, port: port) { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)

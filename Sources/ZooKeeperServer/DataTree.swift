@@ -51,7 +51,8 @@ final class DataTree {
         nodes["/zookeeper"] = builtIn(["quota", "config"], acl: open)
         nodes["/zookeeper/quota"] = builtIn([], acl: open)
         nodes["/zookeeper/config"] = builtIn([], acl: readOnly, aversion: -1)
-        approximateDataSize = 1 + "/zookeeper".utf8.count + "/zookeeper/quota".utf8.count + "/zookeeper/config".utf8.count
+        approximateDataSize =
+            1 + "/zookeeper".utf8.count + "/zookeeper/quota".utf8.count + "/zookeeper/config".utf8.count
     }
 
     /// Nodes as ZooKeeper counts them (its root is stored under both "" and "/").

@@ -74,7 +74,8 @@ final class ServerCore: @unchecked Sendable {
 
     func register(_ channel: any Channel) -> ServerConnection {
         lock.withLock {
-            let connection = ServerConnection(id: nextConnectionID, core: self, channel: channel, establishedAt: wallClockMilliseconds())
+            let connection = ServerConnection(
+                id: nextConnectionID, core: self, channel: channel, establishedAt: wallClockMilliseconds())
             nextConnectionID += 1
             connections[connection.id] = connection
             return connection
@@ -169,7 +170,8 @@ final class ServerCore: @unchecked Sendable {
         if request.sessionId == 0 {
             guard sessions.count < configuration.maxSessions else {
                 counters.connectionsRejected += 1
-                logger.debug("refusing session: max sessions reached", metadata: ["max": "\(configuration.maxSessions)"])
+                logger.debug(
+                    "refusing session: max sessions reached", metadata: ["max": "\(configuration.maxSessions)"])
                 drop(connection)
                 return
             }
@@ -196,7 +198,8 @@ final class ServerCore: @unchecked Sendable {
         connection.sessionID = session.id
         connection.handshakeDone = true
         let response = ConnectResponse(
-            timeOut: timeout, sessionId: session.id, password: session.password, readOnly: request.readOnly.map { _ in false })
+            timeOut: timeout, sessionId: session.id, password: session.password,
+            readOnly: request.readOnly.map { _ in false })
         writeFrame(to: connection) { response.encode(into: &$0) }
     }
 

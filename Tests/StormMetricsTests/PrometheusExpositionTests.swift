@@ -60,7 +60,11 @@ import Testing
         #expect(text.contains("\nzkstorm_sessions 3\n"))
         #expect(text.contains("\nzkstorm_outstanding_requests 2\n"))
         #expect(text.contains("\nzkstorm_watch_missed_total 0\n"))
-        #expect(text.hasSuffix("zkstorm_run_info{workload=\"read-heavy\",target=\"embedded\",version=\"\(PrometheusExposition.zkstormVersion)\"} 1\n"))
+        #expect(
+            text.hasSuffix(
+                "zkstorm_run_info{workload=\"read-heavy\",target=\"embedded\",version=\"\(PrometheusExposition.zkstormVersion)\"} 1\n"
+            )
+        )
         #expect(!text.contains("zkstorm_server_"), "no server families without scraped servers")
     }
 
@@ -111,7 +115,12 @@ import Testing
     }
 
     @Test func labelValuesAreEscaped() {
-        var snapshot = MetricsSnapshot(runId: "r", instance: "i", workload: "a \"quoted\" \\ path\nnext", target: "zk1:2181,zk2:2181/chroot")
+        var snapshot = MetricsSnapshot(
+            runId: "r",
+            instance: "i",
+            workload: "a \"quoted\" \\ path\nnext",
+            target: "zk1:2181,zk2:2181/chroot"
+        )
         snapshot.requests[.init(op: "get", result: "ok")] = SampleSnapshots.histogram([10])
         let text = PrometheusExposition.render(snapshot)
         #expect(text.contains(#"zkstorm_run_info{workload="a \"quoted\" \\ path\nnext",target="zk1:2181,zk2:2181/chroot","#))

@@ -12,9 +12,21 @@ import ZooKeeperTestSupport
             try await client.push(PrometheusExposition.render(SampleSnapshots.realistic()))
             let text = try await gateway.metricsText()
             #expect(text.contains(#"zkstorm_requests_total{instance="worker-1",job="zkstorm",op="get",result="ok",run="run-42"} 400"#))
-            #expect(text.contains(#"zkstorm_request_duration_seconds_bucket{instance="worker-1",job="zkstorm",op="set",result="ok",run="run-42",le="+Inf"} 120"#))
-            #expect(text.contains(#"zkstorm_request_latency_seconds{instance="worker-1",job="zkstorm",op="get",result="ok",run="run-42",quantile="0.99"}"#))
-            #expect(text.contains(#"zkstorm_server_info{instance="worker-1",job="zkstorm",run="run-42",server="127.0.0.1:2181",state="leader",version="3.8.0"} 1"#))
+            #expect(
+                text.contains(
+                    #"zkstorm_request_duration_seconds_bucket{instance="worker-1",job="zkstorm",op="set",result="ok",run="run-42",le="+Inf"} 120"#
+                )
+            )
+            #expect(
+                text.contains(
+                    #"zkstorm_request_latency_seconds{instance="worker-1",job="zkstorm",op="get",result="ok",run="run-42",quantile="0.99"}"#
+                )
+            )
+            #expect(
+                text.contains(
+                    #"zkstorm_server_info{instance="worker-1",job="zkstorm",run="run-42",server="127.0.0.1:2181",state="leader",version="3.8.0"} 1"#
+                )
+            )
             #expect(text.contains(#"push_time_seconds{instance="worker-1",job="zkstorm",run="run-42"}"#))
 
             try await client.delete()
@@ -80,7 +92,11 @@ import ZooKeeperTestSupport
         let realClient = PushGatewayClient(configuration: PushConfiguration(url: gateway.url, instance: "worker-1", run: "run-42"))
         do {
             try await realClient.push(gzippedBody: request.body)
-            #expect(try await gateway.metricsText().contains(#"zkstorm_watch_events_total{instance="worker-1",job="zkstorm",run="run-42",watch_type="data"} 150"#))
+            #expect(
+                try await gateway.metricsText().contains(
+                    #"zkstorm_watch_events_total{instance="worker-1",job="zkstorm",run="run-42",watch_type="data"} 150"#
+                )
+            )
         } catch {
             Issue.record("\(error)")
         }

@@ -33,7 +33,12 @@ import Testing
 
     @Test func refusalIsNotMistakenForStatistics() {
         #expect(ServerStatsScraper.parseMntr(ZooKeeper38Replies.mntrNotWhitelisted, server: "h:1") == nil)
-        #expect(ServerStatsScraper.parseSrvr(ZooKeeper38Replies.mntrNotWhitelisted.replacingOccurrences(of: "mntr", with: "srvr"), server: "h:1") == nil)
+        #expect(
+            ServerStatsScraper.parseSrvr(
+                ZooKeeper38Replies.mntrNotWhitelisted.replacingOccurrences(of: "mntr", with: "srvr"),
+                server: "h:1"
+            ) == nil
+        )
         #expect(ServerStatsScraper.parseMntr("", server: "h:1") == nil)
     }
 
@@ -84,11 +89,15 @@ import Testing
 
         let both = await ServerStatsScraper.scrape(connectString: "127.0.0.1:\(full.port),127.0.0.1:\(limited.port)/chroot")
         #expect(both.map(\.host) == ["127.0.0.1:\(full.port)", "127.0.0.1:\(limited.port)"])
-        #expect(PrometheusExposition.render({
-            var snapshot = MetricsSnapshot(runId: "r", instance: "i", workload: "w", target: "t")
-            snapshot.servers = both
-            return snapshot
-        }()).contains("zkstorm_server_znodes{server=\"127.0.0.1:\(limited.port)\"}"))
+        #expect(
+            PrometheusExposition.render(
+                {
+                    var snapshot = MetricsSnapshot(runId: "r", instance: "i", workload: "w", target: "t")
+                    snapshot.servers = both
+                    return snapshot
+                }()
+            ).contains("zkstorm_server_znodes{server=\"127.0.0.1:\(limited.port)\"}")
+        )
     }
 }
 

@@ -6,9 +6,15 @@ import Testing
 
 @Suite("Frame decoder")
 struct FrameDecoderTests {
-    /// Every captured reply frame as input, its body as the expected output.
+    /// Captured reply frames of every shape (handshakes, error-only, Stat, multi, notification, ping) as
+    /// input, their bodies as expected output. A subset: the verifier drip-feeds each byte ten times.
     static var capturedPairs: [(ByteBuffer, [ByteBuffer])] {
-        CapturedFixtures.all.flatMap(\.replyFrames).map { frame in
+        let exchanges = [
+            CapturedFixtures.handshake, CapturedFixtures.handshakeWithoutReadOnly, CapturedFixtures.existsMiss,
+            CapturedFixtures.getData, CapturedFixtures.multi, CapturedFixtures.setDataFiringWatch,
+            CapturedFixtures.whoAmI, CapturedFixtures.ping,
+        ]
+        return exchanges.flatMap(\.replyFrames).map { frame in
             (ByteBuffer(bytes: frame), [ByteBuffer(bytes: frame.dropFirst(4))])
         }
     }
