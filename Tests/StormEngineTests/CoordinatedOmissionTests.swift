@@ -22,7 +22,9 @@ struct CoordinatedOmissionTests {
         while steps < 100_000 {
             steps += 1
             if let request = inFlight, request.reply <= now {
-                recorder.recordOpenLoop(.get, code: .ok, intendedNanoseconds: request.reply - request.intended, serviceNanoseconds: request.reply - request.sent)
+                recorder.recordOpenLoop(
+                    .get, code: .ok, intendedNanoseconds: request.reply - request.intended,
+                    serviceNanoseconds: request.reply - request.sent)
                 pacer.completed()
                 inFlight = nil
             }

@@ -62,7 +62,9 @@ struct OpenLoopScheduleTests {
         let origin = RunClock.now() + 20_000_000
         let end = origin + 1_000_000_000
         let ticker = OpenLoopTicker(
-            pacer: OpenLoopPacer(schedule: OpenLoopSchedule(rate: rate, arrivals: .constant, origin: origin, seed: 1, stream: 0), maxInFlight: 64, end: end))
+            pacer: OpenLoopPacer(
+                schedule: OpenLoopSchedule(rate: rate, arrivals: .constant, origin: origin, seed: 1, stream: 0),
+                maxInFlight: 64, end: end))
         let lateness = LatenessLog()
         await ticker.run { intended, _, done in
             lateness.add(RunClock.now() - intended)

@@ -142,9 +142,15 @@ struct RunLifecycleTests {
     @Test func pausedServerShowsInIntendedTimeNotServiceTime() async throws {
         let server = try await TestTarget.realZooKeeper.dedicated()
         defer { Task { try? await server.destroy() } }
-        var workload = Workload(name: "stall", sessions: 1, duration: .seconds(2), warmup: .zero, keyspace: KeySpace(count: 10, valueSize: 16))
+        var workload = Workload(
+            name: "stall", sessions: 1, duration: .seconds(2), warmup: .zero,
+            keyspace: KeySpace(count: 10, valueSize: 16))
         workload.target = server.connectString
-        workload.groups = [OperationGroup(name: "readers", operations: [OperationSpec(kind: .get)], load: .open(rate: 200, arrivals: .constant, maxInFlight: 1))]
+        workload.groups = [
+            OperationGroup(
+                name: "readers", operations: [OperationSpec(kind: .get)],
+                load: .open(rate: 200, arrivals: .constant, maxInFlight: 1))
+        ]
         let run = StormRun(workload: workload)
         let pauser = Task {
             try await Task.sleep(nanoseconds: 800_000_000)

@@ -15,14 +15,19 @@ struct ReportTests {
             recorder.record(.get, code: .ok, nanoseconds: 80_000 + generator.next() % 400_000)
         }
         for _ in 0..<1000 {
-            recorder.recordOpenLoop(.set, code: .ok, intendedNanoseconds: 300_000 + generator.next() % 9_000_000, serviceNanoseconds: 250_000 + generator.next() % 700_000)
+            recorder.recordOpenLoop(
+                .set, code: .ok, intendedNanoseconds: 300_000 + generator.next() % 9_000_000,
+                serviceNanoseconds: 250_000 + generator.next() % 700_000)
         }
         for _ in 0..<12 { recorder.record(.delete, code: .noNode, nanoseconds: 150_000) }
         for _ in 0..<30 { recorder.record(.delete, code: .ok, nanoseconds: 190_000) }
         recorder.recordLateStart()
         var timeline: [RunResult.TimelinePoint] = []
         for second in 1...10 {
-            timeline.append(RunResult.TimelinePoint(t: Double(second), ops: 600 + UInt64(second * 10), errors: 1, p99Us: 400 + UInt64(second * 20), watchLagP99Us: 900))
+            timeline.append(
+                RunResult.TimelinePoint(
+                    t: Double(second), ops: 600 + UInt64(second * 10), errors: 1, p99Us: 400 + UInt64(second * 20),
+                    watchLagP99Us: 900))
         }
         for round in 1...8 {
             var tracker = StormRoundTracker(round: round, watchers: 50, znodes: 1)
@@ -38,8 +43,10 @@ struct ReportTests {
         var recorded = RecordedInterval()
         recorder.drain(into: &recorded)
         return RunResult(
-            runId: "r-test", workload: "mixed", target: "127.0.0.1:2181 (built-in)", startedAt: Date(timeIntervalSince1970: 1_764_000_000),
-            durationSeconds: 10, seed: 1, recorded: recorded, sessions: RunResult.SessionSummary(connected: 58, reconnects: 0, expired: 0),
+            runId: "r-test", workload: "mixed", target: "127.0.0.1:2181 (built-in)",
+            startedAt: Date(timeIntervalSince1970: 1_764_000_000),
+            durationSeconds: 10, seed: 1, recorded: recorded,
+            sessions: RunResult.SessionSummary(connected: 58, reconnects: 0, expired: 0),
             timeline: timeline)
     }
 
@@ -89,7 +96,9 @@ struct ReportTests {
 
     @Test func hgrmFilesAndComparison() throws {
         let result = Self.sampleResult()
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("zkstorm-hgrm-\(UUID().uuidString)").path
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "zkstorm-hgrm-\(UUID().uuidString)"
+        ).path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let written = try HgrmWriter.write(result, to: directory)
         #expect(written.contains { $0.hasSuffix("request_get_ok.hgrm") })
@@ -110,10 +119,16 @@ struct ReportTests {
         #expect(!html.contains("<script"), "the report must be self-contained and script-free")
         #expect(html.components(separatedBy: "<svg class=\"chart\"").count - 1 == 5)
         let check = try await BrowserCheck.charts(in: html)
-        #expect(check.map(\.label) == ["Latency by percentile", "Throughput over time", "p99 latency over time", "Watch notification lag distribution", "Fan-out per storm round"])
+        #expect(
+            check.map(\.label) == [
+                "Latency by percentile", "Throughput over time", "p99 latency over time",
+                "Watch notification lag distribution", "Fan-out per storm round",
+            ])
         for chart in check {
             #expect(chart.width > 300 && chart.height > 200, "\(chart.label) has no size")
-            #expect(chart.series > 0 && chart.drawn == chart.series, "\(chart.label): \(chart.drawn) of \(chart.series) series drawn")
+            #expect(
+                chart.series > 0 && chart.drawn == chart.series,
+                "\(chart.label): \(chart.drawn) of \(chart.series) series drawn")
         }
     }
 
@@ -151,19 +166,23 @@ enum BrowserCheck {
         """
 
     static func chromiumPath() throws -> String {
-        for path in ["/usr/bin/chromium", "/usr/bin/chromium-browser"] where FileManager.default.isExecutableFile(atPath: path) {
+        for path in ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        where FileManager.default.isExecutableFile(atPath: path) {
             return path
         }
-        throw BrowserCheckError(message: "chromium is not installed: run scripts/install-deps (apt-get install -y chromium)")
+        throw BrowserCheckError(
+            message: "chromium is not installed: run scripts/install-deps (apt-get install -y chromium)")
     }
 
     static func charts(in html: String) async throws -> [Chart] {
         let chromium = try chromiumPath()
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("zkstorm-html-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "zkstorm-html-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let page = directory.appendingPathComponent("report.html")
-        try html.replacingOccurrences(of: "</body>", with: probe + "\n</body>").write(to: page, atomically: true, encoding: .utf8)
+        try html.replacingOccurrences(of: "</body>", with: probe + "\n</body>").write(
+            to: page, atomically: true, encoding: .utf8)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: chromium)
         process.arguments = [
@@ -194,10 +213,14 @@ enum BrowserCheck {
         try output.close()
         let data = try Data(contentsOf: domFile)
         let dom = String(decoding: data, as: UTF8.self)
-        guard let start = dom.range(of: "<title>CHECK:"), let end = dom.range(of: "</title>", range: start.upperBound..<dom.endIndex) else {
-            throw BrowserCheckError(message: "chromium did not render the page (no probe result in \(dom.count) bytes of DOM)")
+        guard let start = dom.range(of: "<title>CHECK:"),
+            let end = dom.range(of: "</title>", range: start.upperBound..<dom.endIndex)
+        else {
+            throw BrowserCheckError(
+                message: "chromium did not render the page (no probe result in \(dom.count) bytes of DOM)")
         }
-        let json = String(dom[start.upperBound..<end.lowerBound]).replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&amp;", with: "&")
+        let json = String(dom[start.upperBound..<end.lowerBound]).replacingOccurrences(of: "&quot;", with: "\"")
+            .replacingOccurrences(of: "&amp;", with: "&")
         return try JSONDecoder().decode([Chart].self, from: Data(json.utf8))
     }
 }

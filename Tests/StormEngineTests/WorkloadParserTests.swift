@@ -52,7 +52,10 @@ struct WorkloadParserTests {
         #expect(w.warmup == .milliseconds(500))
         #expect(w.seed == 42)
         #expect(w.root == "/zkstorm/fixed")
-        #expect(w.keyspace == KeySpace(count: 500, valueSize: 4096, distribution: .hotspot(hotFraction: 0.1, hotProbability: 0.95)))
+        #expect(
+            w.keyspace
+                == KeySpace(count: 500, valueSize: 4096, distribution: .hotspot(hotFraction: 0.1, hotProbability: 0.95))
+        )
         #expect(w.groups.count == 2)
         let readers = w.groups[0]
         #expect(readers.name == "readers" && readers.sessions == 4)
@@ -63,11 +66,16 @@ struct WorkloadParserTests {
         let writers = w.groups[1]
         #expect(writers.sessions == nil)
         #expect(writers.load == .open(rate: 1500, arrivals: .constant, maxInFlight: 8))
-        #expect(writers.operations[1] == OperationSpec(kind: .create, weight: 3, under: "q", mode: .persistentSequential))
+        #expect(
+            writers.operations[1] == OperationSpec(kind: .create, weight: 3, under: "q", mode: .persistentSequential))
         #expect(writers.operations[2] == OperationSpec(kind: .delete, weight: 3, under: "q", target: .child))
         #expect(writers.operations[3] == OperationSpec(kind: .multi, weight: 1, size: 4))
         #expect(writers.operations[4].kind == .session)
-        #expect(w.watches == WatchSpec(kind: .recursive, watchers: 30, znodes: 3, storm: StormSpec(rounds: 7, interval: .seconds(2), writer: .watcher, timeout: .seconds(3))))
+        #expect(
+            w.watches
+                == WatchSpec(
+                    kind: .recursive, watchers: 30, znodes: 3,
+                    storm: StormSpec(rounds: 7, interval: .seconds(2), writer: .watcher, timeout: .seconds(3))))
         #expect(try w.sessionPlan() == SessionPlan(groupSessions: [4, 6], watcherSessions: 30, writerSessions: 0))
     }
 
@@ -77,14 +85,22 @@ struct WorkloadParserTests {
         #expect(w.target == nil && w.root == nil && w.watches == nil)
         #expect(w.sessions == 8 && w.duration == .seconds(30) && w.warmup == .seconds(2) && w.seed == 1)
         #expect(w.keyspace == KeySpace(count: 1000, valueSize: 128, distribution: .uniform))
-        #expect(w.groups == [OperationGroup(name: "group1", sessions: nil, operations: [OperationSpec(kind: .get)], load: .closed(concurrency: 1, window: 1))])
-        let open = try WorkloadParser.parse("groups:\n  - ops: {get: 1}\n    load: {model: open, rate: 10}\n", file: "o.yaml")
+        #expect(
+            w.groups == [
+                OperationGroup(
+                    name: "group1", sessions: nil, operations: [OperationSpec(kind: .get)],
+                    load: .closed(concurrency: 1, window: 1))
+            ])
+        let open = try WorkloadParser.parse(
+            "groups:\n  - ops: {get: 1}\n    load: {model: open, rate: 10}\n", file: "o.yaml")
         #expect(open.groups[0].load == .open(rate: 10, arrivals: .poisson, maxInFlight: LoadModel.defaultMaxInFlight))
         let storm = try WorkloadParser.parse("watches: {}\n", file: "s.yaml")
         #expect(storm.watches == WatchSpec())
-        let zipf = try WorkloadParser.parse("keyspace: {distribution: zipfian}\ngroups:\n  - ops: {get: 1}\n", file: "z.yaml")
+        let zipf = try WorkloadParser.parse(
+            "keyspace: {distribution: zipfian}\ngroups:\n  - ops: {get: 1}\n", file: "z.yaml")
         #expect(zipf.keyspace.distribution == .zipfian(theta: 0.99))
-        let hot = try WorkloadParser.parse("keyspace: {distribution: hotspot}\ngroups:\n  - ops: {get: 1}\n", file: "h.yaml")
+        let hot = try WorkloadParser.parse(
+            "keyspace: {distribution: hotspot}\ngroups:\n  - ops: {get: 1}\n", file: "h.yaml")
         #expect(hot.keyspace.distribution == .hotspot(hotFraction: 0.2, hotProbability: 0.8))
     }
 
@@ -98,19 +114,46 @@ struct WorkloadParserTests {
         ("root: /elsewhere\nwatches: {}\n", 1, 7, "root", "outside /zkstorm/"),
         ("keyspace:\n  value_size: 2MiB\nwatches: {}\n", 2, 15, "keyspace.value_size", "over 1 MiB"),
         ("keyspace:\n  distribution: zipf\nwatches: {}\n", 2, 17, "keyspace.distribution", "did you mean \"zipfian\""),
-        ("keyspace:\n  distribution: {type: zipfian, theta: 1.5}\nwatches: {}\n", 2, 40, "keyspace.distribution.theta", "out of range"),
-        ("keyspace:\n  distribution: {type: uniform, theta: 0.5}\nwatches: {}\n", 2, 33, "keyspace.distribution.theta", "uniform takes no parameters"),
+        (
+            "keyspace:\n  distribution: {type: zipfian, theta: 1.5}\nwatches: {}\n", 2, 40,
+            "keyspace.distribution.theta", "out of range"
+        ),
+        (
+            "keyspace:\n  distribution: {type: uniform, theta: 0.5}\nwatches: {}\n", 2, 33,
+            "keyspace.distribution.theta", "uniform takes no parameters"
+        ),
         ("groups:\n  - ops: {gte: 1}\n", 2, 11, "groups[0].ops.gte", "did you mean \"get\""),
         ("groups:\n  - ops: {get: 0}\n", 2, 10, "groups[0].ops", "positive weight"),
-        ("groups:\n  - ops:\n      create: {mode: sticky}\n", 3, 22, "groups[0].ops.create.mode", "persistent, ephemeral"),
+        (
+            "groups:\n  - ops:\n      create: {mode: sticky}\n", 3, 22, "groups[0].ops.create.mode",
+            "persistent, ephemeral"
+        ),
         ("groups:\n  - ops:\n      get: {size: 3}\n", 3, 13, "groups[0].ops.get.size", "does not apply to get"),
         ("groups:\n  - ops: {get: 1}\n    load: {model: open}\n", 3, 11, "groups[0].load.rate", "needs a target rate"),
-        ("groups:\n  - ops: {get: 1}\n    load: {model: opne}\n", 3, 19, "groups[0].load.model", "did you mean \"open\""),
-        ("groups:\n  - ops: {get: 1}\n    load: {model: closed, rate: 5}\n", 3, 27, "groups[0].load.rate", "unknown field"),
-        ("groups:\n  - ops: {get: 1}\n    load: {model: open, rate: 10, arrivals: bursty}\n", 3, 45, "groups[0].load.arrivals", "constant, poisson"),
-        ("sessions: 1\ngroups:\n  - ops: {get: 1}\n    load: {model: open, rate: 1000000}\n", 1, 11, "sessions", "more than they can issue"),
-        ("sessions: 2\ngroups:\n  - sessions: 3\n    ops: {get: 1}\n", 1, 11, "sessions", "raise sessions to at least 3"),
-        ("groups:\n  - name: a\n    ops: {get: 1}\n  - name: a\n    ops: {get: 1}\n", 4, 11, "groups[1].name", "must differ"),
+        (
+            "groups:\n  - ops: {get: 1}\n    load: {model: opne}\n", 3, 19, "groups[0].load.model",
+            "did you mean \"open\""
+        ),
+        (
+            "groups:\n  - ops: {get: 1}\n    load: {model: closed, rate: 5}\n", 3, 27, "groups[0].load.rate",
+            "unknown field"
+        ),
+        (
+            "groups:\n  - ops: {get: 1}\n    load: {model: open, rate: 10, arrivals: bursty}\n", 3, 45,
+            "groups[0].load.arrivals", "constant, poisson"
+        ),
+        (
+            "sessions: 1\ngroups:\n  - ops: {get: 1}\n    load: {model: open, rate: 1000000}\n", 1, 11, "sessions",
+            "more than they can issue"
+        ),
+        (
+            "sessions: 2\ngroups:\n  - sessions: 3\n    ops: {get: 1}\n", 1, 11, "sessions",
+            "raise sessions to at least 3"
+        ),
+        (
+            "groups:\n  - name: a\n    ops: {get: 1}\n  - name: a\n    ops: {get: 1}\n", 4, 11, "groups[1].name",
+            "must differ"
+        ),
         ("groups: {get: 1}\n", 1, 9, "groups", "expected a list"),
         ("watches:\n  kind: datum\n", 2, 9, "watches.kind", "did you mean \"data\""),
         ("watches:\n  storm: {rounds: 0}\n", 2, 19, "watches.storm.rounds", "1...1000000"),
@@ -137,12 +180,15 @@ struct WorkloadParserTests {
     }
 
     static var workloadsDirectory: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
             .appendingPathComponent("workloads")
     }
 
     @Test func everyPresetFileParsesAndMatchesTheEmbeddedCopy() throws {
-        let files = try FileManager.default.contentsOfDirectory(atPath: Self.workloadsDirectory.path).filter { $0.hasSuffix(".yaml") }.sorted()
+        let files = try FileManager.default.contentsOfDirectory(atPath: Self.workloadsDirectory.path).filter {
+            $0.hasSuffix(".yaml")
+        }.sorted()
         #expect(files.count == 12)
         #expect(Set(files.map { String($0.dropLast(5)) }) == Set(Presets.names), "run workloads/generate-presets.sh")
         for file in files {
@@ -150,7 +196,9 @@ struct WorkloadParserTests {
             let fromFile = try WorkloadParser.load(path: path)
             let name = String(file.dropLast(5))
             let text = try String(contentsOfFile: path, encoding: .utf8)
-            #expect(Presets.all[name] == text.trimmingCharacters(in: .newlines), "\(file) differs from the embedded copy: run workloads/generate-presets.sh")
+            #expect(
+                Presets.all[name] == text.trimmingCharacters(in: .newlines),
+                "\(file) differs from the embedded copy: run workloads/generate-presets.sh")
             let embedded = try Presets.workload(named: name)
             #expect(embedded == fromFile)
             #expect(embedded.name == name)
@@ -168,7 +216,9 @@ struct WorkloadParserTests {
 
     @Test func commandLineOverridesTheFile() throws {
         let w = try WorkloadParser.parse(Self.everyField, file: "full.yaml")
-        let o = try w.applying(WorkloadOverrides(target: "h:1", duration: .seconds(5), sessions: 20, rate: 1000, seed: 7, root: "/bench/x"))
+        let o = try w.applying(
+            WorkloadOverrides(target: "h:1", duration: .seconds(5), sessions: 20, rate: 1000, seed: 7, root: "/bench/x")
+        )
         #expect(o.target == "h:1" && o.duration == .seconds(5) && o.seed == 7 && o.root == "/bench/x")
         #expect(o.sessions == 20 && o.groups[0].sessions == 8)
         let plan = try o.sessionPlan()

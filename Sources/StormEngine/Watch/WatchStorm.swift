@@ -66,7 +66,8 @@ final class WatchStorm: Sendable {
                         switch spec.kind {
                         case .data: versions.append((index, try await client.getData(path, watch: true).stat.version))
                         case .exist: versions.append((index, try await client.exists(path, watch: true)?.version ?? 0))
-                        case .child: versions.append((index, try await client.getChildren2(path, watch: true).stat.cversion))
+                        case .child:
+                            versions.append((index, try await client.getChildren2(path, watch: true).stat.cversion))
                         case .persistent: try await client.addWatch(path, mode: .persistent)
                         case .recursive: break
                         }
@@ -121,7 +122,8 @@ final class WatchStorm: Sendable {
                 return state.armedVersion[index]
             }
             recorder.recordRearm(
-                nanoseconds: receivedAt &- eventAt, versionsMissed: RearmArithmetic.versionsMissed(armedVersion: armed, rearmVersion: version))
+                nanoseconds: receivedAt &- eventAt,
+                versionsMissed: RearmArithmetic.versionsMissed(armedVersion: armed, rearmVersion: version))
         }
     }
 
@@ -140,7 +142,9 @@ final class WatchStorm: Sendable {
             }
             let roundStart = RunClock.now()
             guard !stop.isSet, roundStart < end else { break }
-            state.withLockedValue { $0.tracker = StormRoundTracker(round: round, watchers: spec.watchers, znodes: spec.znodes) }
+            state.withLockedValue {
+                $0.tracker = StormRoundTracker(round: round, watchers: spec.watchers, znodes: spec.znodes)
+            }
             let wall = UInt64(Date().timeIntervalSince1970 * 1e9)
             let payload = StormPayload(writer: writerId, sequence: UInt64(round), wallClockNanoseconds: wall).bytes
             for (z, path) in layout.watched.enumerated() {
@@ -166,10 +170,12 @@ final class WatchStorm: Sendable {
                 if done { break }
                 try? await Task.sleep(nanoseconds: 500_000)
             }
-            guard let tracker = state.withLockedValue({ state -> StormRoundTracker? in
-                defer { state.tracker = nil }
-                return state.tracker
-            }) else { break }
+            guard
+                let tracker = state.withLockedValue({ state -> StormRoundTracker? in
+                    defer { state.tracker = nil }
+                    return state.tracker
+                })
+            else { break }
             for lag in tracker.lags { recorder.recordWatchEvent(spec.kind, lagNanoseconds: lag) }
             recorder.recordRound(tracker.summary())
             let next = roundStart + interval
