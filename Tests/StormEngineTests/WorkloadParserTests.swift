@@ -146,7 +146,11 @@ extension EngineTests {
             ),
             (
                 "groups:\n  - ops: {get: 1}\n    load: {model: closed, rate: 5}\n", 3, 27, "groups[0].load.rate",
-                "unknown field"
+                "allowed here: model, concurrency, window"
+            ),
+            (
+                "groups:\n  - ops: {get: 1}\n    load: {model: open, rate: 5, arivals: poisson}\n", 3, 34,
+                "groups[0].load.arivals", "did you mean \"arrivals\"?); allowed here: model, rate, arrivals, max_in_flight"
             ),
             (
                 "groups:\n  - ops: {get: 1}\n    load: {model: open, rate: 10, arrivals: bursty}\n", 3, 45,

@@ -285,8 +285,8 @@ public enum WorkloadParser {
     }
 
     static func parseLoad(_ node: Node, file: String, field: String) throws(WorkloadError) -> LoadModel {
-        let probe = try YAMLFieldReader(
-            file: file, field: field, node: node, allowed: Array(Set(closedFields + openFields)).sorted())
+        // Read `model` first so that unknown fields are judged against the chosen model's fields.
+        let probe = try YAMLFieldReader(file: file, field: field, node: node, allowed: nil)
         let model = try probe.string("model") ?? "closed"
         switch model {
         case "closed":
