@@ -150,7 +150,8 @@ extension EngineTests {
             ),
             (
                 "groups:\n  - ops: {get: 1}\n    load: {model: open, rate: 5, arivals: poisson}\n", 3, 34,
-                "groups[0].load.arivals", "did you mean \"arrivals\"?); allowed here: model, rate, arrivals, max_in_flight"
+                "groups[0].load.arivals",
+                "did you mean \"arrivals\"?); allowed here: model, rate, arrivals, max_in_flight"
             ),
             (
                 "groups:\n  - ops: {get: 1}\n    load: {model: open, rate: 10, arrivals: bursty}\n", 3, 45,
