@@ -254,13 +254,20 @@ final class ServerCore: @unchecked Sendable {
             first.channel.eventLoop.execute { first.core.flush(first) }
             return
         }
-        var byLoop: [ObjectIdentifier: (any EventLoop, [ServerConnection])] = [:]
+        // A handful of event loops: a linear scan beats hashing, and the arrays grow in place.
+        var loops: [any EventLoop] = []
+        var groups: [[ServerConnection]] = []
         for connection in connections {
             let loop = connection.channel.eventLoop
-            byLoop[ObjectIdentifier(loop), default: (loop, [])].1.append(connection)
+            if let index = loops.firstIndex(where: { $0 === loop }) {
+                groups[index].append(connection)
+            } else {
+                loops.append(loop)
+                groups.append([connection])
+            }
         }
         let core = first.core
-        for (_, (loop, group)) in byLoop {
+        for (loop, group) in zip(loops, groups) {
             loop.execute { core.flush(group) }
         }
     }
