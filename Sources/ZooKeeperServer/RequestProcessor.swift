@@ -11,7 +11,12 @@ extension ServerCore {
             drop(connection)
             return
         }
-        sessions.touch(connection.sessionID, now: Int64(started / 1_000_000))
+        guard sessions.touch(connection.sessionID, now: Int64(started / 1_000_000)) else {
+            // The session expired or was closed while this connection was still open: nothing more
+            // may run under it (an ephemeral created now would never be cleaned up).
+            drop(connection)
+            return
+        }
         connection.lastCxid = header.xid
         defer {
             let elapsed = Int64(NIODeadline.now().uptimeNanoseconds - started)
