@@ -462,7 +462,10 @@ final class ClientSession: @unchecked Sendable {
         case .produceMore:
             break
         case .stopProducing:
-            if attached { readsPaused = true }
+            if attached && !readsPaused {
+                readsPaused = true
+                counters.readPauses.wrappingIncrement(ordering: .relaxed)
+            }
         case .dropped:
             sequenceTerminated = true
         }

@@ -13,9 +13,11 @@ public struct ClientStats: Sendable, Hashable, CustomStringConvertible {
     public var outstandingRequests: Int
     /// Watch and session events delivered.
     public var eventsDelivered: Int
+    /// Times socket reads were held because the `events` consumer fell behind (back-pressure).
+    public var eventBackPressurePauses: Int
 
     public var description: String {
-        "reconnects=\(reconnects) connectionLosses=\(connectionLosses) lastZxid=0x\(String(lastZxid, radix: 16)) outstanding=\(outstandingRequests) events=\(eventsDelivered)"
+        "reconnects=\(reconnects) connectionLosses=\(connectionLosses) lastZxid=0x\(String(lastZxid, radix: 16)) outstanding=\(outstandingRequests) events=\(eventsDelivered) pauses=\(eventBackPressurePauses)"
     }
 }
 
@@ -26,6 +28,7 @@ final class ClientCounters: Sendable {
     let lastZxid = ManagedAtomic<Int64>(0)
     let outstanding = ManagedAtomic<Int>(0)
     let events = ManagedAtomic<Int>(0)
+    let readPauses = ManagedAtomic<Int>(0)
     let sessionId = ManagedAtomic<Int64>(0)
     let negotiatedTimeoutMs = ManagedAtomic<Int64>(0)
     let credentials = NIOLockedValueBox<SessionCredentials?>(nil)
@@ -36,7 +39,8 @@ final class ClientCounters: Sendable {
             connectionLosses: connectionLosses.load(ordering: .relaxed),
             lastZxid: lastZxid.load(ordering: .relaxed),
             outstandingRequests: outstanding.load(ordering: .relaxed),
-            eventsDelivered: events.load(ordering: .relaxed))
+            eventsDelivered: events.load(ordering: .relaxed),
+            eventBackPressurePauses: readPauses.load(ordering: .relaxed))
     }
 }
 

@@ -284,7 +284,10 @@ extension ServerCore {
         results.reserveCapacity(ops.count)
         for (index, op) in ops.enumerated() {
             do {
-                results.append(try applyWrite(op, connection: connection))
+                var result = try applyWrite(op, connection: connection)
+                // Seen on ZooKeeper 3.8.0: create2 inside multi answers as a plain create (path, no Stat).
+                if case .create(_, .create2) = op, case .create2(let path, _) = result { result = .create(path: path) }
+                results.append(result)
             } catch {
                 tree.rollbackTransaction(changesBefore: changesBefore)
                 // Every result becomes an error: earlier ops 0, the failing one its code, later ones -2.

@@ -80,6 +80,15 @@ struct BadPeerTests {
         try await client.close()
     }
 
+    @Test func handshakeWithoutReadOnlyByteIsAccepted() async throws {
+        let peer = try await FakePeer(.shortHandshakeThenSilence)
+        defer { Task { try await peer.stop() } }
+        let client = try await ZooKeeperClient.connect(configuration(peer.connectString))
+        #expect(client.sessionId == 0x1234)
+        #expect(client.negotiatedTimeout == .seconds(30))
+        try await client.close()
+    }
+
     @Test func silentServerTimesRequestOut() async throws {
         let peer = try await FakePeer(.handshakeThenSilence)
         defer { Task { try await peer.stop() } }

@@ -12,6 +12,8 @@ final class FakePeer: Sendable {
         case handshakeThen([UInt8])
         /// Answers the handshake properly, then never says anything again.
         case handshakeThenSilence
+        /// Answers the handshake without the readOnly byte (36 bytes, as 3.4 servers do), then is silent.
+        case shortHandshakeThenSilence
     }
 
     let channel: any Channel
@@ -34,10 +36,12 @@ final class FakePeer: Sendable {
     }
 
     /// A valid 37-byte handshake answer (session 0x1234, 30 s).
-    static var handshakeReply: [UInt8] {
+    static var handshakeReply: [UInt8] { handshake(readOnly: false) }
+
+    static func handshake(readOnly: Bool?) -> [UInt8] {
         var buffer = ByteBuffer()
-        buffer.writeInteger(Int32(37))
-        ConnectResponse(timeOut: 30_000, sessionId: 0x1234, password: [UInt8](repeating: 1, count: 16), readOnly: false)
+        buffer.writeInteger(Int32(readOnly == nil ? 36 : 37))
+        ConnectResponse(timeOut: 30_000, sessionId: 0x1234, password: [UInt8](repeating: 1, count: 16), readOnly: readOnly)
             .encode(into: &buffer)
         return Array(buffer.readableBytesView)
     }
@@ -77,6 +81,10 @@ private final class FakePeerHandler: ChannelInboundHandler {
         case .handshakeThenSilence:
             if before < 49 && received >= 49 {
                 context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: FakePeer.handshakeReply)), promise: nil)
+            }
+        case .shortHandshakeThenSilence:
+            if before < 49 && received >= 49 {
+                context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: FakePeer.handshake(readOnly: nil))), promise: nil)
             }
         }
     }

@@ -21,6 +21,7 @@ struct SessionResilienceTests {
         _ = try await client.getData(root, watch: true)
         _ = try await client.getChildren(root, watch: true)
         try await client.addWatch("/other", mode: .persistentRecursive)
+        try await client.addAuth(scheme: "digest", auth: Array("bob:pw".utf8))
 
         try await server.stop()
         try await recorder.wait { $0.contains { $0.state == .disconnected } }
@@ -37,6 +38,8 @@ struct SessionResilienceTests {
         #expect(client.stats.reconnects == 1)
         #expect(client.stats.connectionLosses == 1)
         #expect(try await client.exists(root + "/eph") != nil, "the session and its ephemeral survived")
+        // Credentials were replayed on the new connection.
+        #expect(try await client.whoAmI().contains(ClientInfo(authScheme: "digest", user: "bob")))
 
         // Watches were re-registered with setWatches2 and still fire.
         let other = try await connectClient(server)

@@ -21,6 +21,7 @@ public protocol ZooKeeperTestServer: AnyObject, Sendable {
 /// (`@Test(arguments: TestTarget.allCases)`); a new server kind is one more case here.
 public enum TestTarget: String, Sendable, CaseIterable, CustomStringConvertible {
     case realZooKeeper
+    case builtIn
 
     public var description: String { rawValue }
 
@@ -35,6 +36,8 @@ public enum TestTarget: String, Sendable, CaseIterable, CustomStringConvertible 
         switch self {
         case .realZooKeeper:
             try await RealZooKeeper.start(extendedTypes: true, tickTime: tickTime)
+        case .builtIn:
+            try await BuiltInTestServer.start(tickTime: tickTime)
         }
     }
 
