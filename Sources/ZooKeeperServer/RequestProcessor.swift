@@ -285,8 +285,13 @@ extension ServerCore {
         for (index, op) in ops.enumerated() {
             do {
                 var result = try applyWrite(op, connection: connection)
-                // Seen on ZooKeeper 3.8.0: create2 inside multi answers as a plain create (path, no Stat).
-                if case .create(_, .create2) = op, case .create2(let path, _) = result { result = .create(path: path) }
+                // Seen on ZooKeeper 3.8.0: inside multi, create2 and createContainer answer as a plain
+                // create (path, no Stat); only createTTL answers create2 with its Stat.
+                if case .create(_, let opCode) = op, opCode == .create2 || opCode == .createContainer,
+                    case .create2(let path, _) = result
+                {
+                    result = .create(path: path)
+                }
                 results.append(result)
             } catch {
                 tree.rollbackTransaction(changesBefore: changesBefore)
