@@ -182,7 +182,8 @@ import ZooKeeperServer
             let kinds = try socket.call(
                 .multi([
                     .create(CreateRequest(path: "/box", data: nil), opCode: .createContainer),
-                    .create(CreateRequest(path: "/ttl", data: nil, mode: .persistentWithTTL, ttl: 1000), opCode: .createTTL),
+                    .create(
+                        CreateRequest(path: "/ttl", data: nil, mode: .persistentWithTTL, ttl: 1000), opCode: .createTTL),
                 ]))
             guard case .multi(let created) = kinds.1 else {
                 Issue.record("no multi reply")
