@@ -330,7 +330,7 @@ extension ServerCore {
         recursive: [String], for connection: ServerConnection
     ) {
         func send(_ path: String, _ type: EventType) {
-            if connection.outbox.readableBytes == 0 { connection.outbox.clear() }
+            connection.reuseEmptyOutbox()
             connection.outbox.writeImmutableBuffer(Self.notificationFrame(path: path, type: type))
             counters.packetsSent += 1
             connection.packetsSent += 1
