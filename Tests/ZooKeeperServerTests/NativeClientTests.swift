@@ -60,6 +60,48 @@ import ZooKeeperServer
         }
     }
 
+    @Test func concurrentCompareAndSetIsLinearizable() async throws {
+        try await withServer { server in
+            let setup = try await connect(server)
+            _ = try await setup.create("/counter", data: Array("0".utf8))
+            // Eight sessions increment one counter with versioned setData; every success must win a
+            // distinct version and the final value must count them all.
+            let versions = try await withThrowingTaskGroup(of: [Int32].self) { group in
+                for _ in 0..<8 {
+                    group.addTask {
+                        let client = try await connect(server)
+                        var won: [Int32] = []
+                        for _ in 0..<40 {
+                            while true {
+                                let (data, stat) = try await client.getData("/counter")
+                                let next = Int(String(decoding: data, as: UTF8.self))! + 1
+                                do {
+                                    let updated = try await client.setData(
+                                        "/counter", data: Array(String(next).utf8), version: stat.version)
+                                    won.append(updated.version)
+                                    break
+                                } catch let error as ZooKeeperError where error.code == .badVersion {
+                                    continue
+                                }
+                            }
+                        }
+                        try await client.close()
+                        return won
+                    }
+                }
+                var all: [Int32] = []
+                for try await won in group { all += won }
+                return all
+            }
+            #expect(versions.count == 320)
+            #expect(Set(versions).count == 320)
+            let (data, stat) = try await setup.getData("/counter")
+            #expect(String(decoding: data, as: UTF8.self) == "320")
+            #expect(stat.version == 320)
+            try await setup.close()
+        }
+    }
+
     @Test func closingASessionRemovesItsEphemerals() async throws {
         try await withServer { server in
             let observer = try await connect(server)
