@@ -7,7 +7,8 @@ struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
         abstract: "Re-render a result file (from zkstorm run --json), or compare two side by side.",
-        discussion: "Prints the same text report as the run did. With --compare, prints both runs per operation with B/A ratios."
+        discussion:
+            "Prints the same text report as the run did. With --compare, prints both runs per operation with B/A ratios."
     )
 
     @Argument(help: "Result file written by zkstorm run --json.")
@@ -55,7 +56,8 @@ struct ReportCommand: ParsableCommand {
 
     static func describe(_ error: DecodingError) -> String {
         switch error {
-        case .keyNotFound(let key, let context): "missing field \((context.codingPath + [key]).map(\.stringValue).joined(separator: "."))"
+        case .keyNotFound(let key, let context):
+            "missing field \((context.codingPath + [key]).map(\.stringValue).joined(separator: "."))"
         case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
             "\(context.codingPath.map(\.stringValue).joined(separator: ".")): \(context.debugDescription)"
         @unknown default: "\(error)"

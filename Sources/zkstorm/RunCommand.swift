@@ -7,9 +7,9 @@ import StormEngine
 import StormMetrics
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// `zkstorm run`: runs a workload file or preset and reports latency, throughput and watch lag.
@@ -33,7 +33,8 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Run a preset by name instead of a file.")
     var preset: String?
 
-    @Option(help: "ZooKeeper connect string HOSTS[/chroot], e.g. zk1:2181,zk2:2181/bench (default: the built-in server).")
+    @Option(
+        help: "ZooKeeper connect string HOSTS[/chroot], e.g. zk1:2181,zk2:2181/bench (default: the built-in server).")
     var target: String?
 
     @Option(help: "Measurement length, e.g. 30s, 2m (overrides the file).")
@@ -68,7 +69,9 @@ struct RunCommand: AsyncParsableCommand {
 
     @Option(
         name: .customLong("push-gateway"),
-        help: "Push metrics (gzip, every 5 s and at the end) to this Prometheus Pushgateway URL (or set ZKSTORM_PUSHGATEWAY).")
+        help:
+            "Push metrics (gzip, every 5 s and at the end) to this Prometheus Pushgateway URL (or set ZKSTORM_PUSHGATEWAY)."
+    )
     var pushGateway: String?
 
     @Option(help: "The instance label for pushed metrics (default: host name and process id).")
@@ -78,14 +81,16 @@ struct RunCommand: AsyncParsableCommand {
         let workload = try loadWorkload()
         let errorOutput = StandardError()
         let runId = RunIdentifier.make()
-        let instanceName = instance ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
+        let instanceName =
+            instance ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
         var pushOverrides = PushConfiguration.Overrides()
         pushOverrides.url = pushGateway
         let pusher: MetricsPusher?
         do {
-            pusher = try PushConfiguration.fromEnvironment(instance: instanceName, run: runId, overrides: pushOverrides).map {
-                MetricsPusher(configuration: $0)
-            }
+            pusher = try PushConfiguration.fromEnvironment(instance: instanceName, run: runId, overrides: pushOverrides)
+                .map {
+                    MetricsPusher(configuration: $0)
+                }
         } catch {
             errorOutput.write("zkstorm run: \(error)\n")
             throw ExitCode(64)
@@ -97,13 +102,15 @@ struct RunCommand: AsyncParsableCommand {
             let fallbackTarget = workload.target ?? "built-in"
             onTick = { tick, status in
                 let snapshot = MetricsSnapshotBuilder.make(
-                    runId: runId, instance: instanceName, workload: workloadName, target: holder.label ?? fallbackTarget,
+                    runId: runId, instance: instanceName, workload: workloadName,
+                    target: holder.label ?? fallbackTarget,
                     cumulative: tick.cumulative, status: status)
                 pusher.update(snapshot)
             }
         }
         let stormRun = StormRun(
-            workload: workload, runId: runId, live: !quiet && LiveLine.stdoutIsTerminal, scrapeServers: pusher != nil, onTick: onTick)
+            workload: workload, runId: runId, live: !quiet && LiveLine.stdoutIsTerminal, scrapeServers: pusher != nil,
+            onTick: onTick)
         holder.run = stormRun
         pusher?.start()
         if !quiet {
@@ -127,8 +134,11 @@ struct RunCommand: AsyncParsableCommand {
             await pusher.finish()
             if !quiet {
                 let stats = pusher.statistics
-                errorOutput.write("zkstorm: pushed metrics \(stats.successfulPushes) time(s) to \(pusher.configuration.groupURL)")
-                errorOutput.write(stats.failedPushes > 0 ? ", \(stats.failedPushes) failed (\(stats.lastError ?? "unknown error"))\n" : "\n")
+                errorOutput.write(
+                    "zkstorm: pushed metrics \(stats.successfulPushes) time(s) to \(pusher.configuration.groupURL)")
+                errorOutput.write(
+                    stats.failedPushes > 0
+                        ? ", \(stats.failedPushes) failed (\(stats.lastError ?? "unknown error"))\n" : "\n")
             }
         }
         print(TextReport.render(outcome.result), terminator: "")
@@ -147,7 +157,9 @@ struct RunCommand: AsyncParsableCommand {
             switch (file, preset) {
             case (let file?, nil): parsed = try WorkloadParser.load(path: file)
             case (nil, let preset?): parsed = try Presets.workload(named: preset)
-            case (nil, nil): throw ValidationError("give a workload FILE or --preset NAME (presets: \(Presets.names.joined(separator: ", ")))")
+            case (nil, nil):
+                throw ValidationError(
+                    "give a workload FILE or --preset NAME (presets: \(Presets.names.joined(separator: ", ")))")
             case (_?, _?): throw ValidationError("give either a workload FILE or --preset, not both")
             }
         } catch let error as WorkloadError {
@@ -157,12 +169,15 @@ struct RunCommand: AsyncParsableCommand {
         var overrides = WorkloadOverrides(target: target, sessions: sessions, rate: rate, seed: seed, root: root)
         if let duration {
             guard let value = DurationText.parse(duration), value >= .milliseconds(100) else {
-                throw ValidationError("--duration \(duration): expected a duration of at least 100ms such as 30s, 500ms or 2m")
+                throw ValidationError(
+                    "--duration \(duration): expected a duration of at least 100ms such as 30s, 500ms or 2m")
             }
             overrides.duration = value
         }
         if let warmup {
-            guard let value = DurationText.parse(warmup) else { throw ValidationError("--warmup \(warmup): expected a duration such as 2s or 500ms") }
+            guard let value = DurationText.parse(warmup) else {
+                throw ValidationError("--warmup \(warmup): expected a duration such as 2s or 500ms")
+            }
             overrides.warmup = value
         }
         do {
@@ -228,7 +243,10 @@ final class SignalWatcher {
                     return received == nil
                 }
                 if first {
-                    FileHandle.standardError.write(Data("\nzkstorm: stopping (cleaning up the run root; press Ctrl-C again to quit at once)\n".utf8))
+                    FileHandle.standardError.write(
+                        Data(
+                            "\nzkstorm: stopping (cleaning up the run root; press Ctrl-C again to quit at once)\n".utf8)
+                    )
                     onSignal(number)
                 } else {
                     exit(128 + number)

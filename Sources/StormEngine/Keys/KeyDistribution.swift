@@ -103,7 +103,9 @@ public struct KeyDistribution: Sendable {
             let u = hIntegralN + generator.nextUnit() * (hIntegralX1 - hIntegralN)
             let x = Self.hIntegralInverse(u, exponent)
             k = min(max(Int(x + 0.5), 1), count)
-            if Double(k) - x <= acceptThreshold || u >= Self.hIntegral(Double(k) + 0.5, exponent) - Self.h(Double(k), exponent) {
+            if Double(k) - x <= acceptThreshold
+                || u >= Self.hIntegral(Double(k) + 0.5, exponent) - Self.h(Double(k), exponent)
+            {
                 return k
             }
         }
@@ -112,7 +114,9 @@ public struct KeyDistribution: Sendable {
 
     /// A chooser for one session: its own seeded stream, so sessions do not contend.
     public func chooser(seed: UInt64, stream: UInt64) -> KeyChooser {
-        KeyChooser(distribution: self, generator: SeededGenerator(seed: seed, stream: stream), sequentialStart: Int(stream % UInt64(count)))
+        KeyChooser(
+            distribution: self, generator: SeededGenerator(seed: seed, stream: stream),
+            sequentialStart: Int(stream % UInt64(count)))
     }
 }
 

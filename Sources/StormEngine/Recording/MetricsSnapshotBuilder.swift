@@ -3,7 +3,8 @@ import StormMetrics
 /// Turns what a run has measured so far into the metrics side's `MetricsSnapshot` (cumulative values).
 public enum MetricsSnapshotBuilder {
     public static func make(
-        runId: String, instance: String, workload: String, target: String, cumulative: RecordedInterval, status: StormRun.SessionStatus
+        runId: String, instance: String, workload: String, target: String, cumulative: RecordedInterval,
+        status: StormRun.SessionStatus
     ) -> MetricsSnapshot {
         var snapshot = MetricsSnapshot(runId: runId, instance: instance, workload: workload, target: target)
         for (key, histogram) in cumulative.requests {

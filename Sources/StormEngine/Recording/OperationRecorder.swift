@@ -137,14 +137,19 @@ public final class OperationRecorder: Sendable {
 
     @inlinable
     public func record(_ operation: RecordedOperation, code: ErrorCode, nanoseconds: UInt64) {
-        recordLocked { $0.requests[RecordKey(operation, code), default: LatencyHistogram()].record(nanoseconds: nanoseconds) }
+        recordLocked {
+            $0.requests[RecordKey(operation, code), default: LatencyHistogram()].record(nanoseconds: nanoseconds)
+        }
     }
 
     /// Open loop: latency from the intended start and service time from the send, in one lock.
     @inlinable
-    public func recordOpenLoop(_ operation: RecordedOperation, code: ErrorCode, intendedNanoseconds: UInt64, serviceNanoseconds: UInt64) {
+    public func recordOpenLoop(
+        _ operation: RecordedOperation, code: ErrorCode, intendedNanoseconds: UInt64, serviceNanoseconds: UInt64
+    ) {
         recordLocked {
-            $0.requests[RecordKey(operation, code), default: LatencyHistogram()].record(nanoseconds: intendedNanoseconds)
+            $0.requests[RecordKey(operation, code), default: LatencyHistogram()].record(
+                nanoseconds: intendedNanoseconds)
             $0.serviceTime[operation, default: LatencyHistogram()].record(nanoseconds: serviceNanoseconds)
         }
     }

@@ -8,7 +8,8 @@ public enum HTMLReport {
         var body = ""
         body += "<h1>zkstorm: \(escape(result.workload))</h1>\n"
         body += "<p class=\"meta\">run <code>\(escape(result.runId))</code> on <code>\(escape(result.target))</code>, "
-        body += "started \(escape(result.startedAt)), measured \(String(format: "%.1f", result.durationSeconds)) s, seed \(result.seed)</p>\n"
+        body +=
+            "started \(escape(result.startedAt)), measured \(String(format: "%.1f", result.durationSeconds)) s, seed \(result.seed)</p>\n"
         for chart in charts(result) where chart.hasData {
             body += "<figure>\n" + chart.render() + "</figure>\n"
         }
@@ -39,7 +40,8 @@ public enum HTMLReport {
 
     static func percentileCurve(_ histogram: LatencyHistogram) -> [(x: Double, y: Double)] {
         guard !histogram.isEmpty else { return [] }
-        return percentiles.map { p in (x: 1 / (1 - p / 100), y: Double(max(histogram.value(atPercentile: p), 1)) / 1000) }
+        return percentiles.map { p in (x: 1 / (1 - p / 100), y: Double(max(histogram.value(atPercentile: p), 1)) / 1000)
+        }
     }
 
     static func percentileLabel(_ x: Double) -> String {
@@ -56,28 +58,45 @@ public enum HTMLReport {
         var charts: [SVGChart] = []
         var latencySeries: [SVGChart.Series] = []
         for name in result.orderedOperations {
-            latencySeries.append(SVGChart.Series(name: name, points: percentileCurve(result.mergedHistogram(prefix: "request:\(name):"))))
+            latencySeries.append(
+                SVGChart.Series(name: name, points: percentileCurve(result.mergedHistogram(prefix: "request:\(name):")))
+            )
         }
         for key in result.histograms.keys.sorted() where key.hasPrefix("watch_lag:") {
             if let h = result.histogram(key) {
-                latencySeries.append(SVGChart.Series(name: "watch lag (\(key.dropFirst("watch_lag:".count)))", points: percentileCurve(h)))
+                latencySeries.append(
+                    SVGChart.Series(
+                        name: "watch lag (\(key.dropFirst("watch_lag:".count)))", points: percentileCurve(h)))
             }
         }
         charts.append(
             SVGChart(
-                title: "Latency by percentile", xLabel: "percentile", yLabel: "latency", xScale: .log, yScale: .log, series: latencySeries,
+                title: "Latency by percentile", xLabel: "percentile", yLabel: "latency", xScale: .log, yScale: .log,
+                series: latencySeries,
                 xTickLabel: percentileLabel, yTickLabel: milliseconds))
         let timeline = result.timeline
         charts.append(
             SVGChart(
                 title: "Throughput over time", xLabel: "seconds since measurement began", yLabel: "operations / s",
-                series: [SVGChart.Series(name: "ops/s", points: timeline.filter { $0.ops > 0 }.map { (x: $0.t, y: Double($0.ops) / intervalLength(timeline, at: $0.t)) })]))
+                series: [
+                    SVGChart.Series(
+                        name: "ops/s",
+                        points: timeline.filter { $0.ops > 0 }.map {
+                            (x: $0.t, y: Double($0.ops) / intervalLength(timeline, at: $0.t))
+                        })
+                ]))
         charts.append(
             SVGChart(
                 title: "p99 latency over time", xLabel: "seconds since measurement began", yLabel: "p99", yScale: .log,
                 series: [
-                    SVGChart.Series(name: "operations p99", points: timeline.filter { $0.p99Us > 0 }.map { (x: $0.t, y: Double($0.p99Us) / 1000) }),
-                    SVGChart.Series(name: "watch lag p99", points: timeline.compactMap { p in p.watchLagP99Us.flatMap { $0 > 0 ? (x: p.t, y: Double($0) / 1000) : nil } }),
+                    SVGChart.Series(
+                        name: "operations p99",
+                        points: timeline.filter { $0.p99Us > 0 }.map { (x: $0.t, y: Double($0.p99Us) / 1000) }),
+                    SVGChart.Series(
+                        name: "watch lag p99",
+                        points: timeline.compactMap { p in
+                            p.watchLagP99Us.flatMap { $0 > 0 ? (x: p.t, y: Double($0) / 1000) : nil }
+                        }),
                 ],
                 yTickLabel: milliseconds))
         var lag = LatencyHistogram()
@@ -86,16 +105,29 @@ public enum HTMLReport {
         }
         charts.append(
             SVGChart(
-                title: "Watch notification lag distribution", xLabel: "lag (log bins)", yLabel: "notifications", xScale: .log, style: .bars,
+                title: "Watch notification lag distribution", xLabel: "lag (log bins)", yLabel: "notifications",
+                xScale: .log, style: .bars,
                 series: [SVGChart.Series(name: "notifications", points: logBins(lag))], xTickLabel: milliseconds))
         let rounds = result.rounds
         charts.append(
             SVGChart(
                 title: "Fan-out per storm round", xLabel: "round", yLabel: "lag", yScale: .log,
                 series: [
-                    SVGChart.Series(name: "first watcher", points: rounds.compactMap { r in r.firstNanoseconds.map { (x: Double(r.round), y: max(Double($0), 1000) / 1e6) } }),
-                    SVGChart.Series(name: "median watcher", points: rounds.compactMap { r in r.medianNanoseconds.map { (x: Double(r.round), y: max(Double($0), 1000) / 1e6) } }),
-                    SVGChart.Series(name: "last watcher", points: rounds.compactMap { r in r.lastNanoseconds.map { (x: Double(r.round), y: max(Double($0), 1000) / 1e6) } }),
+                    SVGChart.Series(
+                        name: "first watcher",
+                        points: rounds.compactMap { r in
+                            r.firstNanoseconds.map { (x: Double(r.round), y: max(Double($0), 1000) / 1e6) }
+                        }),
+                    SVGChart.Series(
+                        name: "median watcher",
+                        points: rounds.compactMap { r in
+                            r.medianNanoseconds.map { (x: Double(r.round), y: max(Double($0), 1000) / 1e6) }
+                        }),
+                    SVGChart.Series(
+                        name: "last watcher",
+                        points: rounds.compactMap { r in
+                            r.lastNanoseconds.map { (x: Double(r.round), y: max(Double($0), 1000) / 1e6) }
+                        }),
                 ],
                 yTickLabel: milliseconds))
         return charts

@@ -31,7 +31,9 @@ struct SVGChart {
     var width = 760.0
     var height = 320.0
 
-    static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"]
+    static let palette = [
+        "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22",
+    ]
 
     var hasData: Bool { series.contains { !$0.points.isEmpty } }
 
@@ -57,25 +59,31 @@ struct SVGChart {
         func px(_ x: Double) -> Double { left + project(x, xMin, xMax, xScale) * plotWidth }
         func py(_ y: Double) -> Double { top + plotHeight - project(y, yMin, yMax, yScale) * plotHeight }
 
-        var svg = "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" "
+        var svg =
+            "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" "
         svg += "viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"\(HTMLReport.escape(title))\">\n"
         svg += "<rect x=\"0\" y=\"0\" width=\"\(Int(width))\" height=\"\(Int(height))\" fill=\"#ffffff\"/>\n"
-        svg += "<text x=\"\(Int(width / 2))\" y=\"20\" text-anchor=\"middle\" font-size=\"15\" font-weight=\"bold\">\(HTMLReport.escape(title))</text>\n"
+        svg +=
+            "<text x=\"\(Int(width / 2))\" y=\"20\" text-anchor=\"middle\" font-size=\"15\" font-weight=\"bold\">\(HTMLReport.escape(title))</text>\n"
         // Grid and ticks.
         for tick in ticks(xMin, xMax, xScale) {
             let x = px(tick)
             svg += line(x, top, x, top + plotHeight, "#e5e5e5")
             let label = xTickLabel?(tick) ?? Self.number(tick)
-            svg += "<text x=\"\(f(x))\" y=\"\(f(top + plotHeight + 16))\" text-anchor=\"middle\" font-size=\"11\">\(HTMLReport.escape(label))</text>\n"
+            svg +=
+                "<text x=\"\(f(x))\" y=\"\(f(top + plotHeight + 16))\" text-anchor=\"middle\" font-size=\"11\">\(HTMLReport.escape(label))</text>\n"
         }
         for tick in ticks(yMin, yMax, yScale) {
             let y = py(tick)
             svg += line(left, y, left + plotWidth, y, "#e5e5e5")
             let label = yTickLabel?(tick) ?? Self.number(tick)
-            svg += "<text x=\"\(f(left - 6))\" y=\"\(f(y + 4))\" text-anchor=\"end\" font-size=\"11\">\(HTMLReport.escape(label))</text>\n"
+            svg +=
+                "<text x=\"\(f(left - 6))\" y=\"\(f(y + 4))\" text-anchor=\"end\" font-size=\"11\">\(HTMLReport.escape(label))</text>\n"
         }
-        svg += "<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(plotWidth))\" height=\"\(f(plotHeight))\" fill=\"none\" stroke=\"#333\"/>\n"
-        svg += "<text x=\"\(f(left + plotWidth / 2))\" y=\"\(f(height - 8))\" text-anchor=\"middle\" font-size=\"12\">\(HTMLReport.escape(xLabel))</text>\n"
+        svg +=
+            "<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(plotWidth))\" height=\"\(f(plotHeight))\" fill=\"none\" stroke=\"#333\"/>\n"
+        svg +=
+            "<text x=\"\(f(left + plotWidth / 2))\" y=\"\(f(height - 8))\" text-anchor=\"middle\" font-size=\"12\">\(HTMLReport.escape(xLabel))</text>\n"
         svg += "<text x=\"14\" y=\"\(f(top + plotHeight / 2))\" text-anchor=\"middle\" font-size=\"12\" "
         svg += "transform=\"rotate(-90 14 \(f(top + plotHeight / 2)))\">\(HTMLReport.escape(yLabel))</text>\n"
         // Data.
@@ -89,16 +97,20 @@ struct SVGChart {
                 }
                 if s.points.count == 1 {
                     let p = s.points[0]
-                    svg += "<circle class=\"series\" cx=\"\(f(px(p.x)))\" cy=\"\(f(py(p.y)))\" r=\"4\" fill=\"\(color)\"/>\n"
+                    svg +=
+                        "<circle class=\"series\" cx=\"\(f(px(p.x)))\" cy=\"\(f(py(p.y)))\" r=\"4\" fill=\"\(color)\"/>\n"
                 }
-                svg += "<path class=\"series\" d=\"\(d)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\"><title>\(HTMLReport.escape(s.name))</title></path>\n"
+                svg +=
+                    "<path class=\"series\" d=\"\(d)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\"><title>\(HTMLReport.escape(s.name))</title></path>\n"
             case .bars:
                 let barWidth = max(2, plotWidth / Double(max(s.points.count, 1)) * 0.8)
                 for p in s.points {
                     let y = py(p.y)
                     let base = py(yScale == .log ? yMin : 0)
-                    svg += "<rect class=\"series\" x=\"\(f(px(p.x) - barWidth / 2))\" y=\"\(f(min(y, base)))\" width=\"\(f(barWidth))\" "
-                    svg += "height=\"\(f(max(1, abs(base - y))))\" fill=\"\(color)\"><title>\(HTMLReport.escape(s.name)): \(Self.number(p.y))</title></rect>\n"
+                    svg +=
+                        "<rect class=\"series\" x=\"\(f(px(p.x) - barWidth / 2))\" y=\"\(f(min(y, base)))\" width=\"\(f(barWidth))\" "
+                    svg +=
+                        "height=\"\(f(max(1, abs(base - y))))\" fill=\"\(color)\"><title>\(HTMLReport.escape(s.name)): \(Self.number(p.y))</title></rect>\n"
                 }
             }
         }
@@ -107,7 +119,8 @@ struct SVGChart {
         for (index, s) in series.enumerated() where !s.points.isEmpty {
             let color = Self.palette[index % Self.palette.count]
             svg += "<rect x=\"\(f(legendX))\" y=\"\(f(top + 6))\" width=\"10\" height=\"10\" fill=\"\(color)\"/>"
-            svg += "<text x=\"\(f(legendX + 14))\" y=\"\(f(top + 15))\" font-size=\"11\">\(HTMLReport.escape(s.name))</text>\n"
+            svg +=
+                "<text x=\"\(f(legendX + 14))\" y=\"\(f(top + 15))\" font-size=\"11\">\(HTMLReport.escape(s.name))</text>\n"
             legendX += 24 + Double(s.name.count) * 6.5
         }
         svg += "</svg>\n"

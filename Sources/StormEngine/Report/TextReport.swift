@@ -26,7 +26,8 @@ public enum TextReport {
     public static func render(_ result: RunResult) -> String {
         var out = ""
         out += "zkstorm run \(result.runId): workload \(result.workload) on \(result.target)\n"
-        out += "started \(result.startedAt), measured \(String(format: "%.1f", result.durationSeconds)) s, seed \(result.seed)\n"
+        out +=
+            "started \(result.startedAt), measured \(String(format: "%.1f", result.durationSeconds)) s, seed \(result.seed)\n"
         out += "\n"
         if result.operations.isEmpty {
             out += "operations: none\n"
@@ -36,12 +37,14 @@ public enum TextReport {
         if result.watch.notifications > 0 || !result.rounds.isEmpty {
             out += "\n" + renderWatch(result)
         }
-        out += "\nsessions: \(result.sessions.connected) connected, \(result.sessions.reconnects) reconnects, \(result.sessions.expired) expired\n"
+        out +=
+            "\nsessions: \(result.sessions.connected) connected, \(result.sessions.reconnects) reconnects, \(result.sessions.expired) expired\n"
         return out
     }
 
     static let columns: [(String, Int)] = [
-        ("operation", 10), ("count", 10), ("ops/s", 9), ("p50", 9), ("p90", 9), ("p99", 9), ("p99.9", 9), ("max", 9), ("errors", 8),
+        ("operation", 10), ("count", 10), ("ops/s", 9), ("p50", 9), ("p90", 9), ("p99", 9), ("p99.9", 9), ("max", 9),
+        ("errors", 8),
     ]
 
     static func row(_ cells: [String]) -> String {
@@ -63,7 +66,8 @@ public enum TextReport {
             total += op.count
             let l = op.latencyUs
             out += row([
-                name, "\(op.count)", ReportFormat.rate(op.opsPerSecond), ReportFormat.latency(l.p50), ReportFormat.latency(l.p90),
+                name, "\(op.count)", ReportFormat.rate(op.opsPerSecond), ReportFormat.latency(l.p50),
+                ReportFormat.latency(l.p90),
                 ReportFormat.latency(l.p99), ReportFormat.latency(l.p999), ReportFormat.latency(l.max), "\(op.errors)",
             ])
             if !op.errorsByCode.isEmpty {
@@ -91,16 +95,22 @@ public enum TextReport {
 
     static func renderWatch(_ result: RunResult) -> String {
         let w = result.watch
-        let kinds = result.histograms.keys.filter { $0.hasPrefix("watch_lag:") }.map { String($0.dropFirst("watch_lag:".count)) }.sorted()
+        let kinds = result.histograms.keys.filter { $0.hasPrefix("watch_lag:") }.map {
+            String($0.dropFirst("watch_lag:".count))
+        }.sorted()
         var out = "watch notifications (\(kinds.isEmpty ? "none" : kinds.joined(separator: ", "))): "
-        out += "\(w.notifications) received, \(w.missed) missed, \(w.duplicates) duplicates in \(result.rounds.count) rounds\n"
+        out +=
+            "\(w.notifications) received, \(w.missed) missed, \(w.duplicates) duplicates in \(result.rounds.count) rounds\n"
         let l = w.lagUs
-        out += "  lag       p50 \(ReportFormat.latency(l.p50))  p90 \(ReportFormat.latency(l.p90))  p99 \(ReportFormat.latency(l.p99))  "
+        out +=
+            "  lag       p50 \(ReportFormat.latency(l.p50))  p90 \(ReportFormat.latency(l.p90))  p99 \(ReportFormat.latency(l.p99))  "
         out += "p99.9 \(ReportFormat.latency(l.p999))  max \(ReportFormat.latency(l.max))\n"
         let f = w.fanoutUs
-        out += "  fan-out   p50 \(ReportFormat.latency(f.p50))  p99 \(ReportFormat.latency(f.p99))  max \(ReportFormat.latency(f.max))  (last watcher per round)\n"
+        out +=
+            "  fan-out   p50 \(ReportFormat.latency(f.p50))  p99 \(ReportFormat.latency(f.p99))  max \(ReportFormat.latency(f.max))  (last watcher per round)\n"
         if let r = w.rearmUs {
-            out += "  re-arm    p50 \(ReportFormat.latency(r.p50))  p99 \(ReportFormat.latency(r.p99))  max \(ReportFormat.latency(r.max)); "
+            out +=
+                "  re-arm    p50 \(ReportFormat.latency(r.p50))  p99 \(ReportFormat.latency(r.p99))  max \(ReportFormat.latency(r.max)); "
             out += "versions missed between firing and re-arming: \(w.versionsMissed)\n"
         }
         let firsts = result.rounds.compactMap(\.firstNanoseconds)
@@ -108,7 +118,8 @@ public enum TextReport {
         if !firsts.isEmpty, !medians.isEmpty {
             let first = firsts.reduce(0, +) / UInt64(firsts.count) / 1000
             let median = medians.reduce(0, +) / UInt64(medians.count) / 1000
-            out += "  per round (mean): first watcher \(ReportFormat.latency(first)), median watcher \(ReportFormat.latency(median))\n"
+            out +=
+                "  per round (mean): first watcher \(ReportFormat.latency(first)), median watcher \(ReportFormat.latency(median))\n"
         }
         return out
     }
@@ -127,20 +138,31 @@ public enum ComparisonReport {
         for name in names {
             let oa = a.operations[name]
             let ob = b.operations[name]
-            out += line([name, "ops/s", oa.map { ReportFormat.rate($0.opsPerSecond) } ?? "-", ob.map { ReportFormat.rate($0.opsPerSecond) } ?? "-", ratio(oa?.opsPerSecond, ob?.opsPerSecond)])
-            for (label, path) in [("p50", \RunResult.Percentiles.p50), ("p99", \.p99), ("p99.9", \.p999), ("max", \.max)] {
+            out += line([
+                name, "ops/s", oa.map { ReportFormat.rate($0.opsPerSecond) } ?? "-",
+                ob.map { ReportFormat.rate($0.opsPerSecond) } ?? "-", ratio(oa?.opsPerSecond, ob?.opsPerSecond),
+            ])
+            for (label, path) in [
+                ("p50", \RunResult.Percentiles.p50), ("p99", \.p99), ("p99.9", \.p999), ("max", \.max),
+            ] {
                 let va = oa?.latencyUs[keyPath: path]
                 let vb = ob?.latencyUs[keyPath: path]
-                out += line(["", label, va.map(ReportFormat.latency) ?? "-", vb.map(ReportFormat.latency) ?? "-", ratio(va.map(Double.init), vb.map(Double.init))])
+                out += line([
+                    "", label, va.map(ReportFormat.latency) ?? "-", vb.map(ReportFormat.latency) ?? "-",
+                    ratio(va.map(Double.init), vb.map(Double.init)),
+                ])
             }
             out += line(["", "errors", oa.map { "\($0.errors)" } ?? "-", ob.map { "\($0.errors)" } ?? "-", ""])
         }
         if a.watch.notifications > 0 || b.watch.notifications > 0 {
             for (label, va, vb) in [
                 ("lag p50", a.watch.lagUs.p50, b.watch.lagUs.p50), ("lag p99", a.watch.lagUs.p99, b.watch.lagUs.p99),
-                ("lag max", a.watch.lagUs.max, b.watch.lagUs.max), ("fan-out p99", a.watch.fanoutUs.p99, b.watch.fanoutUs.p99),
+                ("lag max", a.watch.lagUs.max, b.watch.lagUs.max),
+                ("fan-out p99", a.watch.fanoutUs.p99, b.watch.fanoutUs.p99),
             ] {
-                out += line(["watch", label, ReportFormat.latency(va), ReportFormat.latency(vb), ratio(Double(va), Double(vb))])
+                out += line([
+                    "watch", label, ReportFormat.latency(va), ReportFormat.latency(vb), ratio(Double(va), Double(vb)),
+                ])
             }
             out += line(["watch", "missed", "\(a.watch.missed)", "\(b.watch.missed)", ""])
         }
@@ -156,7 +178,9 @@ public enum ComparisonReport {
         let widths = [10, 12, 11, 11, 6]
         var out = ""
         for (index, cell) in cells.enumerated() {
-            out += index < 2 ? ReportFormat.pad(cell, widths[index], right: false) : " " + ReportFormat.pad(cell, widths[index])
+            out +=
+                index < 2
+                ? ReportFormat.pad(cell, widths[index], right: false) : " " + ReportFormat.pad(cell, widths[index])
         }
         return out + "\n"
     }

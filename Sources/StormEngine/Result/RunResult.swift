@@ -223,7 +223,8 @@ extension RunResult {
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
         let result = try JSONDecoder().decode(RunResult.self, from: data)
         guard result.schema == 1 else {
-            throw RunResultError(message: "\(path): result schema \(result.schema) is not supported; this zkstorm reads schema 1")
+            throw RunResultError(
+                message: "\(path): result schema \(result.schema) is not supported; this zkstorm reads schema 1")
         }
         return result
     }

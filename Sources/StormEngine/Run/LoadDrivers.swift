@@ -41,8 +41,11 @@ struct OpenLoopDriver: Sendable {
         let perSession = rate / Double(workers.count)
         await withTaskGroup(of: Void.self) { group in
             for (index, worker) in workers.enumerated() {
-                let schedule = OpenLoopSchedule(rate: perSession, arrivals: arrivals, origin: origin, seed: seed, stream: streamBase + UInt64(index))
-                let ticker = OpenLoopTicker(pacer: OpenLoopPacer(schedule: schedule, maxInFlight: maxInFlight, end: end), stop: stop)
+                let schedule = OpenLoopSchedule(
+                    rate: perSession, arrivals: arrivals, origin: origin, seed: seed, stream: streamBase + UInt64(index)
+                )
+                let ticker = OpenLoopTicker(
+                    pacer: OpenLoopPacer(schedule: schedule, maxInFlight: maxInFlight, end: end), stop: stop)
                 group.addTask {
                     await ticker.run { intended, late, done in
                         if late { worker.recorder.recordLateStart() }

@@ -41,7 +41,8 @@ enum PipelinedRequests {
     }
 
     /// Result codes only (`.ok` for success).
-    static func codes(_ client: ZooKeeperClient, _ requests: [ZooKeeperRequest], window: Int = 512) async -> [ErrorCode] {
+    static func codes(_ client: ZooKeeperClient, _ requests: [ZooKeeperRequest], window: Int = 512) async -> [ErrorCode]
+    {
         await run(client, requests, window: window).map { outcome in
             switch outcome {
             case .success: .ok

@@ -30,17 +30,29 @@ struct RunRootSetup {
         do {
             _ = try await client.create(layout.root, data: Array("zkstorm run root".utf8))
         } catch let error as ZooKeeperError where error.code == .nodeExists {
-            throw RunError(.usage, "the run root \(layout.root) already exists (another run, or one that was killed); choose another --root or delete it")
+            throw RunError(
+                .usage,
+                "the run root \(layout.root) already exists (another run, or one that was killed); choose another --root or delete it"
+            )
         } catch let error as ZooKeeperError {
             throw RunError(.unavailable, "cannot create the run root \(layout.root): \(error.message)")
         }
         for directory in layout.setupDirectories {
-            try check(await PipelinedRequests.codes(client, [.create(CreateRequest(path: directory, data: nil), opCode: .create)]), "create \(directory)")
+            try check(
+                await PipelinedRequests.codes(
+                    client, [.create(CreateRequest(path: directory, data: nil), opCode: .create)]),
+                "create \(directory)")
         }
-        let keys = layout.keys.map { ZooKeeperRequest.create(CreateRequest(path: $0, data: layout.value), opCode: .create) }
+        let keys = layout.keys.map {
+            ZooKeeperRequest.create(CreateRequest(path: $0, data: layout.value), opCode: .create)
+        }
         try check(await PipelinedRequests.codes(client, keys), "create the key space under \(layout.keysDirectory)")
-        let watched = layout.watched.map { ZooKeeperRequest.create(CreateRequest(path: $0, data: Array("zkstorm".utf8)), opCode: .create) }
-        try check(await PipelinedRequests.codes(client, watched), "create the watched znodes under \(layout.watchedDirectory)")
+        let watched = layout.watched.map {
+            ZooKeeperRequest.create(CreateRequest(path: $0, data: Array("zkstorm".utf8)), opCode: .create)
+        }
+        try check(
+            await PipelinedRequests.codes(client, watched), "create the watched znodes under \(layout.watchedDirectory)"
+        )
         logger.debug("run tree created", metadata: ["root": "\(layout.root)", "keys": "\(layout.keys.count)"])
     }
 
@@ -70,12 +82,17 @@ struct RunRootSetup {
                 precondition(level.allSatisfy(layout.contains), "cleanup must never leave the run root")
                 let codes = await PipelinedRequests.codes(client, level.map { .delete(path: $0, version: -1) })
                 for code in codes where code != .ok && code != .noNode {
-                    if code == .notEmpty { retry = true } else { throw RunError(.unavailable, "cleanup of \(layout.root) failed: \(code.name)") }
+                    if code == .notEmpty {
+                        retry = true
+                    } else {
+                        throw RunError(.unavailable, "cleanup of \(layout.root) failed: \(code.name)")
+                    }
                 }
             }
             if !retry { return }
             logger.debug("cleanup retry: a node gained children", metadata: ["attempt": "\(attempt)"])
         }
-        throw RunError(.unavailable, "cleanup of \(layout.root) did not finish: nodes keep appearing under it; delete it by hand")
+        throw RunError(
+            .unavailable, "cleanup of \(layout.root) did not finish: nodes keep appearing under it; delete it by hand")
     }
 }

@@ -82,7 +82,9 @@ public struct SessionPool: Sendable {
 
     /// Connects `count` sessions, `connectParallelism` at a time; the first failure fails them all
     /// (and closes the ones already open).
-    public func connect(count: Int, onEvent: @escaping @Sendable (Int, WatchEvent) -> Void = { _, _ in }) async throws -> [ZooKeeperClient] {
+    public func connect(
+        count: Int, onEvent: @escaping @Sendable (Int, WatchEvent) -> Void = { _, _ in }
+    ) async throws -> [ZooKeeperClient] {
         guard count > 0 else { return [] }
         let opened = NIOLockedValueBox<[Int: ZooKeeperClient]>([:])
         do {

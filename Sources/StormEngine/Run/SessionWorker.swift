@@ -38,7 +38,10 @@ final class SessionWorker: Sendable {
         case churn
     }
 
-    init(client: ZooKeeperClient, recorder: OperationRecorder, layout: RunLayout, group: OperationGroup, keys: KeyChooser, choiceSeed: UInt64, stream: UInt64, pool: SessionPool) {
+    init(
+        client: ZooKeeperClient, recorder: OperationRecorder, layout: RunLayout, group: OperationGroup,
+        keys: KeyChooser, choiceSeed: UInt64, stream: UInt64, pool: SessionPool
+    ) {
         self.client = client
         self.recorder = recorder
         self.layout = layout
@@ -70,7 +73,8 @@ final class SessionWorker: Sendable {
             return .request(.exists, .exists(path: directory ?? key(), watch: op.watch), .none)
         case .children:
             if let directory {
-                return .request(.children, .getChildren(path: directory, watch: op.watch), .rememberChildren(directory: directory))
+                return .request(
+                    .children, .getChildren(path: directory, watch: op.watch), .rememberChildren(directory: directory))
             }
             return .request(.children, .getChildren(path: key(), watch: op.watch), .none)
         case .set:
@@ -86,7 +90,8 @@ final class SessionWorker: Sendable {
             } else {
                 path = key()
             }
-            let request = CreateRequest(path: path, data: layout.value, acl: ACL.openUnsafe, mode: Self.createMode(op.mode))
+            let request = CreateRequest(
+                path: path, data: layout.value, acl: ACL.openUnsafe, mode: Self.createMode(op.mode))
             return .request(.create, .create(request, opCode: .create), .rememberCreated)
         case .delete:
             switch op.target {
@@ -144,7 +149,8 @@ final class SessionWorker: Sendable {
         switch (followup, response) {
         case (.rememberCreated, .create(let path)), (.rememberCreated, .create2(let path, _)):
             state.withLockedValue { $0.owned.append(path) }
-        case (.rememberChildren(let directory), .children(let names)), (.rememberChildren(let directory), .children2(let names, _)):
+        case (.rememberChildren(let directory), .children(let names)),
+            (.rememberChildren(let directory), .children2(let names, _)):
             state.withLockedValue { $0.children[directory] = names.sorted() }
         default:
             break
@@ -178,7 +184,8 @@ final class SessionWorker: Sendable {
                 let end = receivedAt != 0 ? receivedAt : RunClock.now()
                 let sent = sentAt != 0 ? sentAt : end
                 if let intended {
-                    recorder.recordOpenLoop(operation, code: code, intendedNanoseconds: end &- intended, serviceNanoseconds: end &- sent)
+                    recorder.recordOpenLoop(
+                        operation, code: code, intendedNanoseconds: end &- intended, serviceNanoseconds: end &- sent)
                 } else {
                     recorder.record(operation, code: code, nanoseconds: end &- sent)
                 }

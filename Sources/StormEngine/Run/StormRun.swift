@@ -42,7 +42,8 @@ public final class StormRun: Sendable {
     }
 
     public init(
-        workload: Workload, runId: String = RunIdentifier.make(), logger: Logger = Logger(label: "zkstorm.engine"), live: Bool = false,
+        workload: Workload, runId: String = RunIdentifier.make(), logger: Logger = Logger(label: "zkstorm.engine"),
+        live: Bool = false,
         scrapeServers: Bool = false, onTick: (@Sendable (IntervalCollector.Tick, SessionStatus) -> Void)? = nil
     ) {
         self.scrapeServers = scrapeServers
@@ -121,7 +122,8 @@ public final class StormRun: Sendable {
         var sessions: [ZooKeeperClient] = []
         let outcome: Outcome
         do {
-            outcome = try await measure(pool: pool, layout: layout, plan: plan, targetLabel: targetLabel, counters: counters, opened: &sessions)
+            outcome = try await measure(
+                pool: pool, layout: layout, plan: plan, targetLabel: targetLabel, counters: counters, opened: &sessions)
         } catch {
             await pool.close(sessions)
             try? await setup.removeAll()
@@ -140,7 +142,8 @@ public final class StormRun: Sendable {
     }
 
     private func measure(
-        pool: SessionPool, layout: RunLayout, plan: SessionPlan, targetLabel: String, counters: SessionCounters, opened: inout [ZooKeeperClient]
+        pool: SessionPool, layout: RunLayout, plan: SessionPlan, targetLabel: String, counters: SessionCounters,
+        opened: inout [ZooKeeperClient]
     ) async throws -> Outcome {
         let collector = IntervalCollector()
         let distribution = KeyDistribution(count: workload.keyspace.count, spec: workload.keyspace.distribution)
@@ -162,12 +165,14 @@ public final class StormRun: Sendable {
                 collector.add(recorder)
                 return SessionWorker(
                     client: client, recorder: recorder, layout: layout, group: group,
-                    keys: distribution.chooser(seed: workload.seed, stream: stream), choiceSeed: workload.seed &+ 0x5EED, stream: stream, pool: pool)
+                    keys: distribution.chooser(seed: workload.seed, stream: stream),
+                    choiceSeed: workload.seed &+ 0x5EED, stream: stream, pool: pool)
             }
             allWorkers += workers
             switch group.load {
             case .closed(let concurrency, let window):
-                closedDrivers.append(ClosedLoopDriver(workers: workers, slotsPerSession: concurrency * window, stop: stop))
+                closedDrivers.append(
+                    ClosedLoopDriver(workers: workers, slotsPerSession: concurrency * window, stop: stop))
             case .open(let rate, let arrivals, let maxInFlight):
                 openDrivers.append(
                     OpenLoopDriver(
@@ -193,7 +198,11 @@ public final class StormRun: Sendable {
             }
             storm = watchStorm
         }
-        logger.debug("sessions ready", metadata: ["sessions": "\(counters.connectedNow)", "setup_ms": "\((RunClock.now() - startOrigin) / 1_000_000)"])
+        logger.debug(
+            "sessions ready",
+            metadata: [
+                "sessions": "\(counters.connectedNow)", "setup_ms": "\((RunClock.now() - startOrigin) / 1_000_000)",
+            ])
 
         let origin = RunClock.now()
         let measureStart = origin + warmup
@@ -207,7 +216,8 @@ public final class StormRun: Sendable {
             for driver in closedDrivers { driver.start() }
             for var driver in openDrivers {
                 driver = OpenLoopDriver(
-                    workers: driver.workers, rate: driver.rate, arrivals: driver.arrivals, maxInFlight: driver.maxInFlight, origin: origin,
+                    workers: driver.workers, rate: driver.rate, arrivals: driver.arrivals,
+                    maxInFlight: driver.maxInFlight, origin: origin,
                     end: measureEnd, seed: driver.seed, streamBase: driver.streamBase, stop: stop)
                 group.addTask { [driver] in await driver.run() }
             }
@@ -256,13 +266,16 @@ public final class StormRun: Sendable {
             onTick?(
                 tick,
                 SessionStatus(
-                    connected: counters.connectedNow, reconnects: reconnects, expirations: counters.expirations, outstandingRequests: 0,
+                    connected: counters.connectedNow, reconnects: reconnects, expirations: counters.expirations,
+                    outstandingRequests: 0,
                     servers: servers.withLockedValue { $0 }))
         }
         let result = RunResult(
-            runId: runId, workload: workload.name, target: targetLabel, startedAt: startedAt, durationSeconds: outcome.0, seed: workload.seed,
+            runId: runId, workload: workload.name, target: targetLabel, startedAt: startedAt,
+            durationSeconds: outcome.0, seed: workload.seed,
             recorded: collector.cumulative,
-            sessions: RunResult.SessionSummary(connected: counters.peakConnected, reconnects: reconnects, expired: counters.expirations),
+            sessions: RunResult.SessionSummary(
+                connected: counters.peakConnected, reconnects: reconnects, expired: counters.expirations),
             timeline: collector.timeline)
         return Outcome(result: result, interrupted: outcome.1, root: layout.root)
     }

@@ -55,7 +55,8 @@ public struct OpenLoopPacer: Sendable {
     /// No starts at or after this time (the end of the run).
     public let end: UInt64
 
-    public init(schedule: OpenLoopSchedule, maxInFlight: Int, end: UInt64, lateThresholdNanoseconds: UInt64 = 1_000_000) {
+    public init(schedule: OpenLoopSchedule, maxInFlight: Int, end: UInt64, lateThresholdNanoseconds: UInt64 = 1_000_000)
+    {
         self.schedule = schedule
         self.maxInFlight = maxInFlight
         self.end = end

@@ -22,6 +22,9 @@ final class WatchStorm: Sendable {
         /// Version (cversion for child watches) each watcher saw when it last armed, per znode.
         var armedVersion: [Int32]
         var strayEvents: UInt64 = 0
+        /// One-shot re-arms sent and not yet answered: the next round waits for them, so a missing
+        /// notification means a lost one, not a watch that was not set again yet.
+        var pendingRearms = 0
     }
 
     init(spec: WatchSpec, layout: RunLayout, recorder: OperationRecorder, logger: Logger) {
@@ -63,7 +66,8 @@ final class WatchStorm: Sendable {
                         switch spec.kind {
                         case .data: versions.append((index, try await client.getData(path, watch: true).stat.version))
                         case .exist: versions.append((index, try await client.exists(path, watch: true)?.version ?? 0))
-                        case .child: versions.append((index, try await client.getChildren2(path, watch: true).stat.cversion))
+                        case .child:
+                            versions.append((index, try await client.getChildren2(path, watch: true).stat.cversion))
                         case .persistent: try await client.addWatch(path, mode: .persistent)
                         case .recursive: break
                         }
@@ -103,7 +107,9 @@ final class WatchStorm: Sendable {
             default: .getChildren2(path: path, watch: true)
             }
         let index = watcher * spec.znodes + z
+        state.withLockedValue { $0.pendingRearms += 1 }
         client.send(request) { [self] result, _, receivedAt in
+            state.withLockedValue { $0.pendingRearms -= 1 }
             guard case .success(let response) = result else { return }
             let version: Int32
             switch response {
@@ -116,7 +122,8 @@ final class WatchStorm: Sendable {
                 return state.armedVersion[index]
             }
             recorder.recordRearm(
-                nanoseconds: receivedAt &- eventAt, versionsMissed: RearmArithmetic.versionsMissed(armedVersion: armed, rearmVersion: version))
+                nanoseconds: receivedAt &- eventAt,
+                versionsMissed: RearmArithmetic.versionsMissed(armedVersion: armed, rearmVersion: version))
         }
     }
 
@@ -127,9 +134,17 @@ final class WatchStorm: Sendable {
         let timeout = UInt64(storm.timeout.nanoseconds)
         let writerId = UInt32(truncatingIfNeeded: ProcessInfo.processInfo.processIdentifier)
         for round in 1...storm.rounds {
+            if round > 1 {
+                let rearmDeadline = RunClock.now() + timeout
+                while state.withLockedValue({ $0.pendingRearms > 0 }) && RunClock.now() < rearmDeadline && !stop.isSet {
+                    try? await Task.sleep(nanoseconds: 500_000)
+                }
+            }
             let roundStart = RunClock.now()
             guard !stop.isSet, roundStart < end else { break }
-            state.withLockedValue { $0.tracker = StormRoundTracker(round: round, watchers: spec.watchers, znodes: spec.znodes) }
+            state.withLockedValue {
+                $0.tracker = StormRoundTracker(round: round, watchers: spec.watchers, znodes: spec.znodes)
+            }
             let wall = UInt64(Date().timeIntervalSince1970 * 1e9)
             let payload = StormPayload(writer: writerId, sequence: UInt64(round), wallClockNanoseconds: wall).bytes
             for (z, path) in layout.watched.enumerated() {
@@ -155,10 +170,12 @@ final class WatchStorm: Sendable {
                 if done { break }
                 try? await Task.sleep(nanoseconds: 500_000)
             }
-            guard let tracker = state.withLockedValue({ state -> StormRoundTracker? in
-                defer { state.tracker = nil }
-                return state.tracker
-            }) else { break }
+            guard
+                let tracker = state.withLockedValue({ state -> StormRoundTracker? in
+                    defer { state.tracker = nil }
+                    return state.tracker
+                })
+            else { break }
             for lag in tracker.lags { recorder.recordWatchEvent(spec.kind, lagNanoseconds: lag) }
             recorder.recordRound(tracker.summary())
             let next = roundStart + interval

@@ -7,7 +7,9 @@ extension Presets {
         guard let text = all[name] else {
             throw WorkloadError(
                 file: "--preset", line: 0, column: 0, field: "",
-                message: "no preset named \"\(name)\"\(Spelling.suggestion(for: name, in: names)); presets: \(names.joined(separator: ", "))")
+                message:
+                    "no preset named \"\(name)\"\(Spelling.suggestion(for: name, in: names)); presets: \(names.joined(separator: ", "))"
+            )
         }
         return try WorkloadParser.parse(text, file: "preset:\(name)", defaultName: name)
     }

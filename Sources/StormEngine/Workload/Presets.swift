@@ -89,8 +89,8 @@ public enum Presets {
             ops:
               set: 70
               multi: {weight: 20, size: 3}
-              create: 5
-              delete: 5
+              create: {weight: 5, under: churn, mode: persistent_sequential}
+              delete: {weight: 5, under: churn, target: own}
             load: {model: open, rate: 2000, arrivals: poisson, max_in_flight: 64}
         """#,
         "persistent-watch": #"""
@@ -213,7 +213,7 @@ public enum Presets {
         "write-heavy": #"""
         # Write-dominated mix: every write goes through the leader and the transaction log.
         name: write-heavy
-        description: 70% setData, 10% create/delete churn, 20% getData, uniform keys
+        description: 70% setData, 10% create/delete churn under churn/, 20% getData, uniform keys
         sessions: 16
         duration: 30s
         warmup: 2s
@@ -224,7 +224,11 @@ public enum Presets {
           distribution: uniform
         groups:
           - name: writers
-            ops: {set: 70, create: 5, delete: 5, get: 20}
+            ops:
+              set: 70
+              create: {weight: 5, under: churn, mode: persistent_sequential}
+              delete: {weight: 5, under: churn, target: own}
+              get: 20
             load: {model: closed, concurrency: 1, window: 4}
         """#,
     ]

@@ -99,7 +99,10 @@ public struct OperationGroup: Sendable, Equatable {
     public var operations: [OperationSpec]
     public var load: LoadModel
 
-    public init(name: String, sessions: Int? = nil, operations: [OperationSpec], load: LoadModel = .closed(concurrency: 1, window: 1)) {
+    public init(
+        name: String, sessions: Int? = nil, operations: [OperationSpec],
+        load: LoadModel = .closed(concurrency: 1, window: 1)
+    ) {
         self.name = name
         self.sessions = sessions
         self.operations = operations
@@ -208,7 +211,10 @@ public struct StormSpec: Sendable, Equatable {
     /// How long a round waits for every watcher before counting the rest as missing.
     public var timeout: Duration
 
-    public init(rounds: Int = 10, interval: Duration = .milliseconds(500), writer: StormWriter = .dedicated, timeout: Duration = .seconds(5)) {
+    public init(
+        rounds: Int = 10, interval: Duration = .milliseconds(500), writer: StormWriter = .dedicated,
+        timeout: Duration = .seconds(5)
+    ) {
         self.rounds = rounds
         self.interval = interval
         self.writer = writer

@@ -16,7 +16,8 @@ public struct WorkloadError: Error, Sendable, Equatable, CustomStringConvertible
     }
 
     public var description: String {
-        let place = "\(file):\(line):\(column)"
+        // Line 0: the error is about the file or name as a whole (unreadable file, unknown preset).
+        let place = line > 0 ? "\(file):\(line):\(column)" : file
         return field.isEmpty ? "\(place): \(message)" : "\(place): \(field): \(message)"
     }
 }

@@ -5,7 +5,10 @@ import ZooKeeperProtocol
 /// Turns a YAML workload file into a `Workload`, refusing anything the engine cannot run with an error
 /// that names file:line:column, the field and what is allowed. workloads/README.md is the reference.
 public enum WorkloadParser {
-    static let topFields = ["name", "description", "target", "sessions", "duration", "warmup", "seed", "root", "keyspace", "groups", "watches"]
+    static let topFields = [
+        "name", "description", "target", "sessions", "duration", "warmup", "seed", "root", "keyspace", "groups",
+        "watches",
+    ]
     static let keyspaceFields = ["count", "value_size", "distribution"]
     static let distributionFields = ["type", "theta", "hot_fraction", "hot_probability"]
     static let groupFields = ["name", "sessions", "ops", "load"]
@@ -21,18 +24,26 @@ public enum WorkloadParser {
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            throw WorkloadError(file: path, line: 0, column: 0, field: "", message: "cannot read the workload file: \(error.localizedDescription)")
+            throw WorkloadError(
+                file: path, line: 0, column: 0, field: "",
+                message: "cannot read the workload file: \(error.localizedDescription)")
         }
         let base = (path as NSString).lastPathComponent
-        let name = base.hasSuffix(".yaml") ? String(base.dropLast(5)) : (base.hasSuffix(".yml") ? String(base.dropLast(4)) : base)
+        let name =
+            base.hasSuffix(".yaml")
+            ? String(base.dropLast(5)) : (base.hasSuffix(".yml") ? String(base.dropLast(4)) : base)
         return try parse(text, file: path, defaultName: name)
     }
 
-    public static func parse(_ text: String, file: String, defaultName: String = "workload") throws(WorkloadError) -> Workload {
+    public static func parse(
+        _ text: String, file: String, defaultName: String = "workload"
+    ) throws(WorkloadError) -> Workload {
         let root: Node
         do {
             guard let node = try Yams.compose(yaml: text) else {
-                throw WorkloadError(file: file, line: 1, column: 1, field: "", message: "the file is empty; a workload needs at least `groups` or `watches`")
+                throw WorkloadError(
+                    file: file, line: 1, column: 1, field: "",
+                    message: "the file is empty; a workload needs at least `groups` or `watches`")
             }
             root = node
         } catch let error as WorkloadError {
@@ -50,10 +61,13 @@ public enum WorkloadParser {
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
             .composer(let context, let problem, let mark, _):
             let detail = context.map { "\($0.text) " } ?? ""
-            return WorkloadError(file: file, line: mark.line, column: mark.column, field: "", message: "not valid YAML: \(detail)\(problem)")
+            return WorkloadError(
+                file: file, line: mark.line, column: mark.column, field: "",
+                message: "not valid YAML: \(detail)\(problem)")
         case .duplicatedKeysInMapping(let duplicates, let context):
             return WorkloadError(
-                file: file, line: context.mark.line, column: context.mark.column, field: duplicates.sorted().joined(separator: ", "),
+                file: file, line: context.mark.line, column: context.mark.column,
+                field: duplicates.sorted().joined(separator: ", "),
                 message: "given twice in the mapping that starts here; each field may appear once")
         default:
             return WorkloadError(file: file, line: 1, column: 1, field: "", message: "not valid YAML: \(error)")
@@ -65,14 +79,19 @@ public enum WorkloadParser {
         var workload = Workload(name: try top.string("name") ?? defaultName)
         workload.description = try top.string("description") ?? ""
         if let target = try top.string("target") {
-            guard !target.isEmpty else { throw top.error("target", "expected a connect string such as \"zk1:2181,zk2:2181/chroot\"") }
+            guard !target.isEmpty else {
+                throw top.error("target", "expected a connect string such as \"zk1:2181,zk2:2181/chroot\"")
+            }
             workload.target = target
         }
         workload.sessions = try top.int("sessions", default: Workload.Defaults.sessions, range: 0...100_000)
-        workload.duration = try top.duration("duration", default: Workload.Defaults.duration, minimum: .milliseconds(100))
+        workload.duration = try top.duration(
+            "duration", default: Workload.Defaults.duration, minimum: .milliseconds(100))
         workload.warmup = try top.duration("warmup", default: Workload.Defaults.warmup)
         if let seed = try top.string("seed") {
-            guard let value = UInt64(seed) else { throw top.error("seed", "expected a whole number 0...\(UInt64.max), found \"\(seed)\"") }
+            guard let value = UInt64(seed) else {
+                throw top.error("seed", "expected a whole number 0...\(UInt64.max), found \"\(seed)\"")
+            }
             workload.seed = value
         }
         if let rootPath = try top.string("root") {
@@ -84,16 +103,20 @@ public enum WorkloadParser {
             workload.root = rootPath
         }
         if let keyspace = top.value("keyspace") {
-            workload.keyspace = try parseKeySpace(YAMLFieldReader(file: file, field: "keyspace", node: keyspace, allowed: keyspaceFields))
+            workload.keyspace = try parseKeySpace(
+                YAMLFieldReader(file: file, field: "keyspace", node: keyspace, allowed: keyspaceFields))
         }
         if let groups = top.value("groups") {
             workload.groups = try parseGroups(groups, file: file)
         }
         if let watches = top.value("watches") {
-            workload.watches = try parseWatches(YAMLFieldReader(file: file, field: "watches", node: watches, allowed: watchFields))
+            workload.watches = try parseWatches(
+                YAMLFieldReader(file: file, field: "watches", node: watches, allowed: watchFields))
         }
         if workload.groups.isEmpty && workload.watches == nil {
-            throw YAMLFieldReader.error(file: file, node: node, field: "", "nothing to run: give `groups` (operations), `watches` (a watch storm) or both")
+            throw YAMLFieldReader.error(
+                file: file, node: node, field: "",
+                "nothing to run: give `groups` (operations), `watches` (a watch storm) or both")
         }
         try checkSessions(workload, top: top)
         return workload
@@ -102,7 +125,8 @@ public enum WorkloadParser {
     static func parseKeySpace(_ reader: YAMLFieldReader) throws(WorkloadError) -> KeySpace {
         var keyspace = KeySpace()
         keyspace.count = try reader.int("count", default: keyspace.count, range: 1...10_000_000)
-        keyspace.valueSize = try reader.bytes("value_size", default: keyspace.valueSize, maximum: Workload.maximumValueSize)
+        keyspace.valueSize = try reader.bytes(
+            "value_size", default: keyspace.valueSize, maximum: Workload.maximumValueSize)
         if let node = reader.value("distribution") {
             keyspace.distribution = try parseDistribution(node, file: reader.file, field: reader.path("distribution"))
         }
@@ -111,7 +135,9 @@ public enum WorkloadParser {
 
     static let distributionNames = ["uniform", "zipfian", "sequential", "hotspot"]
 
-    static func parseDistribution(_ node: Node, file: String, field: String) throws(WorkloadError) -> KeyDistributionSpec {
+    static func parseDistribution(
+        _ node: Node, file: String, field: String
+    ) throws(WorkloadError) -> KeyDistributionSpec {
         let reader: YAMLFieldReader?
         let type: String
         let typeNode: Node?
@@ -122,7 +148,9 @@ public enum WorkloadParser {
         } else {
             let r = try YAMLFieldReader(file: file, field: field, node: node, allowed: distributionFields)
             guard let t = try r.string("type") else {
-                throw YAMLFieldReader.error(file: file, node: node, field: field + ".type", "missing; allowed: \(distributionNames.joined(separator: ", "))")
+                throw YAMLFieldReader.error(
+                    file: file, node: node, field: field + ".type",
+                    "missing; allowed: \(distributionNames.joined(separator: ", "))")
             }
             reader = r
             type = t
@@ -131,7 +159,10 @@ public enum WorkloadParser {
         func refuseExtras(_ allowed: [String]) throws(WorkloadError) {
             guard let reader else { return }
             for key in reader.orderedKeys where key != "type" && !allowed.contains(key) {
-                throw reader.error(atKey: key, "only for another distribution; \(type) takes \(allowed.isEmpty ? "no parameters" : allowed.joined(separator: ", "))")
+                throw reader.error(
+                    atKey: key,
+                    "only for another distribution; \(type) takes \(allowed.isEmpty ? "no parameters" : allowed.joined(separator: ", "))"
+                )
             }
         }
         switch type {
@@ -153,13 +184,17 @@ public enum WorkloadParser {
         default:
             throw YAMLFieldReader.error(
                 file: file, node: typeNode, field: reader == nil ? field : field + ".type",
-                "unknown distribution \"\(type)\"\(Spelling.suggestion(for: type, in: distributionNames)); allowed: \(distributionNames.joined(separator: ", "))")
+                "unknown distribution \"\(type)\"\(Spelling.suggestion(for: type, in: distributionNames)); allowed: \(distributionNames.joined(separator: ", "))"
+            )
         }
     }
 
     static func parseGroups(_ node: Node, file: String) throws(WorkloadError) -> [OperationGroup] {
         guard case .sequence(let sequence) = node else {
-            throw YAMLFieldReader.error(file: file, node: node, field: "groups", "expected a list of operation groups (lines starting with `- `), found \(YAMLFieldReader.describe(node))")
+            throw YAMLFieldReader.error(
+                file: file, node: node, field: "groups",
+                "expected a list of operation groups (lines starting with `- `), found \(YAMLFieldReader.describe(node))"
+            )
         }
         var groups: [OperationGroup] = []
         for (index, item) in sequence.enumerated() {
@@ -168,9 +203,12 @@ public enum WorkloadParser {
             if groups.contains(where: { $0.name == name }) {
                 throw reader.error("name", "\"\(name)\" is used by an earlier group; group names must differ")
             }
-            let sessions: Int? = reader.has("sessions") ? try reader.int("sessions", default: 1, range: 1...100_000) : nil
+            let sessions: Int? =
+                reader.has("sessions") ? try reader.int("sessions", default: 1, range: 1...100_000) : nil
             guard let opsNode = reader.value("ops") else {
-                throw YAMLFieldReader.error(file: file, node: item, field: reader.path("ops"), "missing; give weighted operations, e.g. `ops: {get: 90, set: 10}`")
+                throw YAMLFieldReader.error(
+                    file: file, node: item, field: reader.path("ops"),
+                    "missing; give weighted operations, e.g. `ops: {get: 90, set: 10}`")
             }
             let operations = try parseOperations(opsNode, file: file, field: reader.path("ops"))
             var load = LoadModel.closed(concurrency: 1, window: 1)
@@ -180,7 +218,9 @@ public enum WorkloadParser {
             groups.append(OperationGroup(name: name, sessions: sessions, operations: operations, load: load))
         }
         guard !groups.isEmpty else {
-            throw YAMLFieldReader.error(file: file, node: node, field: "groups", "the list is empty; give at least one group or leave `groups` out")
+            throw YAMLFieldReader.error(
+                file: file, node: node, field: "groups",
+                "the list is empty; give at least one group or leave `groups` out")
         }
         return groups
     }
@@ -200,7 +240,9 @@ public enum WorkloadParser {
                 spec.weight = try r.int("weight", default: 1, range: 0...1_000_000)
                 if let under = try r.string("under") {
                     guard !under.isEmpty, !under.hasPrefix("/"), !under.hasSuffix("/"), !under.contains("//") else {
-                        throw r.error("under", "expected a relative directory below the run root such as \"tasks\" or \"locks/a\"")
+                        throw r.error(
+                            "under", "expected a relative directory below the run root such as \"tasks\" or \"locks/a\""
+                        )
                     }
                     spec.under = under
                 }
@@ -213,7 +255,9 @@ public enum WorkloadParser {
             result.append(spec)
         }
         guard result.contains(where: { $0.weight > 0 }) else {
-            throw YAMLFieldReader.error(file: file, node: node, field: field, "every weight is 0 (or no operation is given); give at least one positive weight")
+            throw YAMLFieldReader.error(
+                file: file, node: node, field: field,
+                "every weight is 0 (or no operation is given); give at least one positive weight")
         }
         return result
     }
@@ -234,12 +278,15 @@ public enum WorkloadParser {
     static func refuse(_ reader: YAMLFieldReader, fields: [String], kind: OperationKind) throws(WorkloadError) {
         for key in reader.orderedKeys where fields.contains(key) {
             let usable = opFields.filter { !fields.contains($0) }
-            throw reader.error(atKey: key, "does not apply to \(kind.rawValue); \(kind.rawValue) takes \(usable.joined(separator: ", "))")
+            throw reader.error(
+                atKey: key,
+                "does not apply to \(kind.rawValue); \(kind.rawValue) takes \(usable.joined(separator: ", "))")
         }
     }
 
     static func parseLoad(_ node: Node, file: String, field: String) throws(WorkloadError) -> LoadModel {
-        let probe = try YAMLFieldReader(file: file, field: field, node: node, allowed: Array(Set(closedFields + openFields)).sorted())
+        // Read `model` first so that unknown fields are judged against the chosen model's fields.
+        let probe = try YAMLFieldReader(file: file, field: field, node: node, allowed: nil)
         let model = try probe.string("model") ?? "closed"
         switch model {
         case "closed":
@@ -250,14 +297,19 @@ public enum WorkloadParser {
         case "open":
             let reader = try YAMLFieldReader(file: file, field: field, node: node, allowed: openFields)
             guard reader.has("rate") else {
-                throw YAMLFieldReader.error(file: file, node: node, field: reader.path("rate"), "missing; an open loop needs a target rate in operations per second, e.g. `rate: 5000`")
+                throw YAMLFieldReader.error(
+                    file: file, node: node, field: reader.path("rate"),
+                    "missing; an open loop needs a target rate in operations per second, e.g. `rate: 5000`")
             }
             return .open(
                 rate: try reader.double("rate", default: 0, range: 0...100_000_000, exclusiveLower: true),
                 arrivals: try reader.choice("arrivals", default: .poisson),
                 maxInFlight: try reader.int("max_in_flight", default: LoadModel.defaultMaxInFlight, range: 1...100_000))
         default:
-            throw probe.error("model", "unknown load model \"\(model)\"\(Spelling.suggestion(for: model, in: ["closed", "open"])); allowed: closed, open")
+            throw probe.error(
+                "model",
+                "unknown load model \"\(model)\"\(Spelling.suggestion(for: model, in: ["closed", "open"])); allowed: closed, open"
+            )
         }
     }
 
@@ -267,9 +319,11 @@ public enum WorkloadParser {
         spec.watchers = try reader.int("watchers", default: spec.watchers, range: 1...100_000)
         spec.znodes = try reader.int("znodes", default: spec.znodes, range: 1...10_000)
         if let stormNode = reader.value("storm") {
-            let storm = try YAMLFieldReader(file: reader.file, field: reader.path("storm"), node: stormNode, allowed: stormFields)
+            let storm = try YAMLFieldReader(
+                file: reader.file, field: reader.path("storm"), node: stormNode, allowed: stormFields)
             spec.storm.rounds = try storm.int("rounds", default: spec.storm.rounds, range: 1...1_000_000)
-            spec.storm.interval = try storm.duration("interval", default: spec.storm.interval, minimum: .milliseconds(1))
+            spec.storm.interval = try storm.duration(
+                "interval", default: spec.storm.interval, minimum: .milliseconds(1))
             spec.storm.writer = try storm.choice("writer", default: .dedicated)
             spec.storm.timeout = try storm.duration("timeout", default: spec.storm.timeout, minimum: .milliseconds(10))
         }

@@ -26,7 +26,10 @@ public enum WorkloadRoot {
             throw WorkloadRootError(message: "the run root cannot be \"/\": cleanup deletes the root recursively")
         }
         if !explicit && !path.hasPrefix(safePrefix) {
-            throw WorkloadRootError(message: "\"\(path)\" is outside \(safePrefix); allowed: a path under \(safePrefix) (or pass --root explicitly on the command line)")
+            throw WorkloadRootError(
+                message:
+                    "\"\(path)\" is outside \(safePrefix); allowed: a path under \(safePrefix) (or pass --root explicitly on the command line)"
+            )
         }
     }
 
@@ -51,12 +54,17 @@ extension Workload {
         let explicit = groups.compactMap(\.sessions).reduce(0, +)
         let implicitGroups = groups.filter { $0.sessions == nil }.count
         if explicit > sessions {
-            throw WorkloadPlanError(message: "the groups ask for \(explicit) sessions but `sessions` is \(sessions); raise sessions to at least \(explicit)")
+            throw WorkloadPlanError(
+                message:
+                    "the groups ask for \(explicit) sessions but `sessions` is \(sessions); raise sessions to at least \(explicit)"
+            )
         }
         let remaining = sessions - explicit
         if implicitGroups > 0 && remaining < implicitGroups {
             throw WorkloadPlanError(
-                message: "\(implicitGroups) group(s) without their own `sessions` share \(remaining) remaining session(s); each needs at least 1, so raise sessions to at least \(explicit + implicitGroups)")
+                message:
+                    "\(implicitGroups) group(s) without their own `sessions` share \(remaining) remaining session(s); each needs at least 1, so raise sessions to at least \(explicit + implicitGroups)"
+            )
         }
         var counts: [Int] = []
         var implicitIndex = 0
@@ -75,15 +83,20 @@ extension Workload {
                 let ceiling = Double(count) * Self.maximumRatePerSession
                 if rate > ceiling {
                     throw WorkloadPlanError(
-                        message: "group \"\(group.name)\" asks for \(Int(rate)) ops/s from \(count) session(s), more than they can issue (\(Int(Self.maximumRatePerSession)) ops/s per session); lower the rate or give the group at least \(Int((rate / Self.maximumRatePerSession).rounded(.up))) sessions")
+                        message:
+                            "group \"\(group.name)\" asks for \(Int(rate)) ops/s from \(count) session(s), more than they can issue (\(Int(Self.maximumRatePerSession)) ops/s per session); lower the rate or give the group at least \(Int((rate / Self.maximumRatePerSession).rounded(.up))) sessions"
+                    )
                 }
             }
         }
         if keyspace.valueSize > Self.maximumValueSize {
-            throw WorkloadPlanError(message: "value_size \(keyspace.valueSize) is over 1 MiB, ZooKeeper's largest znode value (jute.maxbuffer)")
+            throw WorkloadPlanError(
+                message:
+                    "value_size \(keyspace.valueSize) is over 1 MiB, ZooKeeper's largest znode value (jute.maxbuffer)")
         }
         let writer = (watches?.storm.writer == .dedicated) ? 1 : 0
-        return SessionPlan(groupSessions: counts, watcherSessions: watches?.watchers ?? 0, writerSessions: watches == nil ? 0 : writer)
+        return SessionPlan(
+            groupSessions: counts, watcherSessions: watches?.watchers ?? 0, writerSessions: watches == nil ? 0 : writer)
     }
 
     /// The longest the run can take: warm-up plus measurement (the storm stops with the measurement).
@@ -142,14 +155,19 @@ extension Workload {
                 result.sessions = sessions
                 for index in result.groups.indices {
                     if let n = result.groups[index].sessions {
-                        result.groups[index].sessions = max(1, Int((Double(n) * Double(sessions) / Double(old)).rounded(.down)))
+                        result.groups[index].sessions = max(
+                            1, Int((Double(n) * Double(sessions) / Double(old)).rounded(.down)))
                     }
                 }
             }
         }
         if let rate = overrides.rate {
-            guard rate > 0, rate.isFinite else { throw WorkloadPlanError(message: "--rate must be a positive number of operations per second") }
-            guard !result.groups.isEmpty else { throw WorkloadPlanError(message: "--rate applies to operation groups, and this workload has none") }
+            guard rate > 0, rate.isFinite else {
+                throw WorkloadPlanError(message: "--rate must be a positive number of operations per second")
+            }
+            guard !result.groups.isEmpty else {
+                throw WorkloadPlanError(message: "--rate applies to operation groups, and this workload has none")
+            }
             let plan = try result.sessionPlan()
             let totalSessions = Double(plan.groupSessions.reduce(0, +))
             for index in result.groups.indices {
@@ -158,7 +176,8 @@ extension Workload {
                 case .open(_, let arrivals, let maxInFlight):
                     result.groups[index].load = .open(rate: share, arrivals: arrivals, maxInFlight: maxInFlight)
                 case .closed:
-                    result.groups[index].load = .open(rate: share, arrivals: .poisson, maxInFlight: LoadModel.defaultMaxInFlight)
+                    result.groups[index].load = .open(
+                        rate: share, arrivals: .poisson, maxInFlight: LoadModel.defaultMaxInFlight)
                 }
             }
         }

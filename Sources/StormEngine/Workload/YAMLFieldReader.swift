@@ -17,7 +17,8 @@ struct YAMLFieldReader {
         self.field = field
         self.node = node
         guard case .mapping(let mapping) = node else {
-            throw Self.error(file: file, node: node, field: field, "expected a mapping of fields, found \(Self.describe(node))")
+            throw Self.error(
+                file: file, node: node, field: field, "expected a mapping of fields, found \(Self.describe(node))")
         }
         for (keyNode, value) in mapping {
             guard let key = keyNode.scalar?.string else {
@@ -42,7 +43,8 @@ struct YAMLFieldReader {
 
     static func error(file: String, node: Node?, field: String, _ message: String) -> WorkloadError {
         let mark = node?.mark
-        return WorkloadError(file: file, line: mark?.line ?? 1, column: mark?.column ?? 1, field: field, message: message)
+        return WorkloadError(
+            file: file, line: mark?.line ?? 1, column: mark?.column ?? 1, field: field, message: message)
     }
 
     static func describe(_ node: Node) -> String {
@@ -90,7 +92,9 @@ struct YAMLFieldReader {
         return value
     }
 
-    func double(_ key: String, default fallback: Double, range: ClosedRange<Double>, exclusiveLower: Bool = false) throws(WorkloadError) -> Double {
+    func double(
+        _ key: String, default fallback: Double, range: ClosedRange<Double>, exclusiveLower: Bool = false
+    ) throws(WorkloadError) -> Double {
         guard let text = try scalar(key, expected: "a number") else { return fallback }
         guard let value = Double(text.replacingOccurrences(of: "_", with: "")), value.isFinite else {
             throw error(key, "expected a number, found \"\(text)\"")
@@ -122,16 +126,21 @@ struct YAMLFieldReader {
         T.allCases.map(\.rawValue).joined(separator: ", ")
     }
 
-    static func choice<T: RawRepresentable & CaseIterable>(_ text: String, file: String, node: Node?, field: String) throws(WorkloadError) -> T
+    static func choice<T: RawRepresentable & CaseIterable>(
+        _ text: String, file: String, node: Node?, field: String
+    ) throws(WorkloadError) -> T
     where T.RawValue == String {
         if let value = T(rawValue: text) { return value }
         let all = T.allCases.map(\.rawValue)
         throw error(
             file: file, node: node, field: field,
-            "unknown value \"\(text)\"\(Spelling.suggestion(for: text, in: all)); allowed: \(all.joined(separator: ", "))")
+            "unknown value \"\(text)\"\(Spelling.suggestion(for: text, in: all)); allowed: \(all.joined(separator: ", "))"
+        )
     }
 
-    func duration(_ key: String, default fallback: Duration, minimum: Duration = .zero) throws(WorkloadError) -> Duration {
+    func duration(
+        _ key: String, default fallback: Duration, minimum: Duration = .zero
+    ) throws(WorkloadError) -> Duration {
         guard let text = try scalar(key, expected: "a duration such as 30s, 500ms, 2m") else { return fallback }
         guard let value = DurationText.parse(text) else {
             throw error(key, "expected a duration such as 30s, 500ms, 2m or 1h, found \"\(text)\"")
@@ -149,7 +158,8 @@ struct YAMLFieldReader {
             throw error(key, "expected a size in bytes such as 128, 4KiB or 1MiB, found \"\(text)\"")
         }
         guard value <= maximum else {
-            throw error(key, "\(text) is over 1 MiB, ZooKeeper's largest znode value (jute.maxbuffer); allowed: 0...\(maximum)")
+            throw error(
+                key, "\(text) is over 1 MiB, ZooKeeper's largest znode value (jute.maxbuffer); allowed: 0...\(maximum)")
         }
         return value
     }
@@ -159,7 +169,9 @@ struct YAMLFieldReader {
 public enum DurationText {
     public static func parse(_ text: String) -> Duration? {
         let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
-        let units: [(String, Double)] = [("ms", 1e-3), ("us", 1e-6), ("µs", 1e-6), ("ns", 1e-9), ("s", 1), ("m", 60), ("h", 3600)]
+        let units: [(String, Double)] = [
+            ("ms", 1e-3), ("us", 1e-6), ("µs", 1e-6), ("ns", 1e-9), ("s", 1), ("m", 60), ("h", 3600),
+        ]
         for (suffix, scale) in units where trimmed.hasSuffix(suffix) {
             let number = trimmed.dropLast(suffix.count)
             guard let value = Double(number), value >= 0, value.isFinite else { return nil }
@@ -182,7 +194,8 @@ enum ByteSizeText {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         let units: [(String, Int)] = [("KiB", 1024), ("MiB", 1_048_576), ("KB", 1000), ("MB", 1_000_000), ("B", 1)]
         for (suffix, scale) in units where trimmed.hasSuffix(suffix) {
-            guard let value = Int(trimmed.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)), value >= 0 else { return nil }
+            guard let value = Int(trimmed.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)), value >= 0
+            else { return nil }
             return value.multipliedReportingOverflow(by: scale).overflow ? nil : value * scale
         }
         guard let value = Int(trimmed.replacingOccurrences(of: "_", with: "")), value >= 0 else { return nil }
