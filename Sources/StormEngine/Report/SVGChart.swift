@@ -39,7 +39,7 @@ struct SVGChart {
 
     func render() -> String {
         let left = 70.0
-        let right = 20.0
+        let right = 40.0
         let top = 34.0
         let bottom = 48.0
         let plotWidth = width - left - right
