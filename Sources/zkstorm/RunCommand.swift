@@ -246,8 +246,8 @@ final class SignalWatcher {
                 }
                 if first {
                     firstAt.withLockedValue { $0 = now }
-                    FileHandle.standardError.write(
-                        Data("\nzkstorm: stopping (cleaning up the run root; press Ctrl-C again to quit at once)\n".utf8))
+                    let notice = "\nzkstorm: stopping (cleaning up the run root; press Ctrl-C again to quit at once)\n"
+                    FileHandle.standardError.write(Data(notice.utf8))
                     onSignal(number)
                 } else if now - firstAt.withLockedValue({ $0 }) > 1_000_000_000 {
                     // A signal within a second of the first is the same keypress delivered twice (to
