@@ -31,13 +31,12 @@ struct OpenLoopDriver: Sendable {
     let rate: Double
     let arrivals: ArrivalProcess
     let maxInFlight: Int
-    let origin: UInt64
-    let end: UInt64
     let seed: UInt64
     let streamBase: UInt64
     let stop: StopFlag
 
-    func run() async {
+    /// Runs the schedule from `origin` (the start of warm-up) until `end` (the end of measurement).
+    func run(origin: UInt64, end: UInt64) async {
         let perSession = rate / Double(workers.count)
         await withTaskGroup(of: Void.self) { group in
             for (index, worker) in workers.enumerated() {
