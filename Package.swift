@@ -99,7 +99,11 @@ let package = Package(
         ),
         .testTarget(
             name: "ZooKeeperProtocolTests",
-            dependencies: ["ZooKeeperProtocol", .product(name: "NIOTestUtils", package: "swift-nio")]
+            dependencies: [
+                "ZooKeeperProtocol",
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "ZooKeeperClientTests",

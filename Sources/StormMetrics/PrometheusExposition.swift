@@ -39,13 +39,18 @@ public enum PrometheusExposition {
 
     private static func renderRequests(_ snapshot: MetricsSnapshot, into out: inout ExpositionWriter) {
         let keys = snapshot.requests.keys.sorted { ($0.op, $0.result) < ($1.op, $1.result) }
-        out.family("zkstorm_requests_total", type: "counter", help: "Requests completed, by operation and result (ok or error name).")
+        out.family(
+            "zkstorm_requests_total", type: "counter",
+            help: "Requests completed, by operation and result (ok or error name).")
         for key in keys {
-            out.sample("zkstorm_requests_total", [("op", key.op), ("result", key.result)], count: snapshot.requests[key]!.count)
+            out.sample(
+                "zkstorm_requests_total", [("op", key.op), ("result", key.result)], count: snapshot.requests[key]!.count
+            )
         }
         out.family("zkstorm_request_duration_seconds", type: "histogram", help: "Request latency from send to reply.")
         for key in keys {
-            out.histogram("zkstorm_request_duration_seconds", [("op", key.op), ("result", key.result)], snapshot.requests[key]!)
+            out.histogram(
+                "zkstorm_request_duration_seconds", [("op", key.op), ("result", key.result)], snapshot.requests[key]!)
         }
         out.family(
             "zkstorm_request_latency_seconds",
@@ -53,7 +58,8 @@ public enum PrometheusExposition {
             help: "Request latency quantiles since the run started, exact to 3 digits (HdrHistogram)."
         )
         for key in keys {
-            out.summary("zkstorm_request_latency_seconds", [("op", key.op), ("result", key.result)], snapshot.requests[key]!)
+            out.summary(
+                "zkstorm_request_latency_seconds", [("op", key.op), ("result", key.result)], snapshot.requests[key]!)
         }
     }
 
@@ -66,7 +72,9 @@ public enum PrometheusExposition {
         for type in snapshot.watchLag.keys.sorted() {
             out.histogram("zkstorm_watch_notification_lag_seconds", [("watch_type", type)], snapshot.watchLag[type]!)
         }
-        out.family("zkstorm_watch_fanout_seconds", type: "histogram", help: "Per watch-storm round: the last watcher's notification lag.")
+        out.family(
+            "zkstorm_watch_fanout_seconds", type: "histogram",
+            help: "Per watch-storm round: the last watcher's notification lag.")
         out.histogram("zkstorm_watch_fanout_seconds", [], snapshot.watchFanout)
         out.family("zkstorm_watch_events_total", type: "counter", help: "Watch notifications received, by watch type.")
         for type in snapshot.watchEvents.keys.sorted() {
@@ -201,11 +209,16 @@ public enum PrometheusExposition {
             }
         }
         if servers.isEmpty { return }
-        out.family("zkstorm_server_info", type: "gauge", help: "Constant 1 per scraped server; labels give its state and version.")
+        out.family(
+            "zkstorm_server_info", type: "gauge",
+            help: "Constant 1 per scraped server; labels give its state and version.")
         for server in servers {
             out.sample(
                 "zkstorm_server_info",
-                [("server", server.host), ("state", server.state ?? "unknown"), ("version", server.version ?? "unknown")],
+                [
+                    ("server", server.host), ("state", server.state ?? "unknown"),
+                    ("version", server.version ?? "unknown"),
+                ],
                 1
             )
         }
@@ -234,8 +247,9 @@ struct ExpositionWriter {
 
     /// `_bucket` (cumulative, fixed bounds, +Inf), `_sum` (seconds) and `_count`.
     mutating func histogram(_ name: String, _ labels: [(String, String)], _ histogram: LatencyHistogram) {
-        for (bound, le) in zip(PrometheusExposition.bucketBoundsMicroseconds, Self.bucketLabels) {
-            line(name + "_bucket", labels + [("le", le)], String(histogram.count(atOrBelow: bound)))
+        let counts = histogram.cumulativeCounts(atOrBelow: PrometheusExposition.bucketBoundsMicroseconds)
+        for (count, le) in zip(counts, Self.bucketLabels) {
+            line(name + "_bucket", labels + [("le", le)], String(count))
         }
         line(name + "_bucket", labels + [("le", "+Inf")], String(histogram.count))
         line(name + "_sum", labels, Self.format(histogram.approximateSum / 1_000_000))
@@ -243,8 +257,9 @@ struct ExpositionWriter {
     }
 
     mutating func summary(_ name: String, _ labels: [(String, String)], _ histogram: LatencyHistogram) {
-        for (percentile, label) in PrometheusExposition.summaryQuantiles {
-            let seconds = histogram.isEmpty ? Double.nan : Double(histogram.value(atPercentile: percentile)) / 1_000_000
+        let values = histogram.values(atPercentiles: PrometheusExposition.summaryQuantiles.map(\.percentile))
+        for ((_, label), value) in zip(PrometheusExposition.summaryQuantiles, values) {
+            let seconds = histogram.isEmpty ? Double.nan : Double(value) / 1_000_000
             line(name, labels + [("quantile", label)], Self.format(seconds))
         }
         line(name + "_sum", labels, Self.format(histogram.approximateSum / 1_000_000))
@@ -284,7 +299,11 @@ struct ExpositionWriter {
 
     /// Label values escape backslash, double quote and line feed.
     static func escapeLabelValue(_ value: String) -> String {
-        guard value.utf8.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\n") }) else {
+        guard
+            value.utf8.contains(where: {
+                $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\n")
+            })
+        else {
             return value
         }
         var out = ""

@@ -11,7 +11,7 @@ extension ServerCore {
             drop(connection)
             return
         }
-        sessions.touch(connection.sessionID, now: monotonicMilliseconds())
+        sessions.touch(connection.sessionID, now: Int64(started / 1_000_000))
         connection.lastCxid = header.xid
         defer {
             let elapsed = Int64(NIODeadline.now().uptimeNanoseconds - started)
@@ -320,6 +320,7 @@ extension ServerCore {
         recursive: [String], for connection: ServerConnection
     ) {
         func send(_ path: String, _ type: EventType) {
+            if connection.outbox.readableBytes == 0 { connection.outbox.clear() }
             connection.outbox.writeImmutableBuffer(Self.notificationFrame(path: path, type: type))
             counters.packetsSent += 1
             connection.packetsSent += 1

@@ -74,7 +74,8 @@ import ZooKeeperTestSupport
             }
             #expect(
                 try await MetricsPusherTests.eventually(within: .seconds(20)) {
-                    try await prometheus.query(#"zkstorm_requests_total{instance="worker-1",op="get",result="ok"}"#).samples.first?.value
+                    try await prometheus.query(#"zkstorm_requests_total{instance="worker-1",op="get",result="ok"}"#)
+                        .samples.first?.value
                         == "1600"
                 }
             )
@@ -95,14 +96,17 @@ import ZooKeeperTestSupport
                 let result = try await prometheus.query(expression)
                 #expect(!result.samples.isEmpty, "\(query.panel): \(expression) returned no data")
             }
-            let throughput = try await prometheus.query(#"sum by (op) (rate(zkstorm_requests_total{run=~".*",instance=~".*"}[1m]))"#)
+            let throughput = try await prometheus.query(
+                #"sum by (op) (rate(zkstorm_requests_total{run=~".*",instance=~".*"}[1m]))"#)
             let get = throughput.samples.first { $0.labels["op"] == "get" }
             #expect((Double(get?.value ?? "") ?? 0) > 0, "throughput grows between the two pushes")
             let p99 = try await prometheus.query(
                 #"histogram_quantile(0.99, sum by (le) (rate(zkstorm_request_duration_seconds_bucket[1m])))"#
             )
             let p99Seconds = Double(p99.samples.first?.value ?? "") ?? .nan
-            #expect(p99Seconds > 0.001 && p99Seconds <= 0.05, "p99 from summed buckets lands in the recorded range: \(p99Seconds)")
+            #expect(
+                p99Seconds > 0.001 && p99Seconds <= 0.05,
+                "p99 from summed buckets lands in the recorded range: \(p99Seconds)")
         } catch {
             Issue.record("\(error)")
         }

@@ -5,7 +5,9 @@ import ZooKeeperTestSupport
 
 @Suite struct MetricsPusherTests {
     /// Polls `condition` every 50 ms until true or `timeout`; returns whether it became true.
-    static func eventually(within timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async rethrows -> Bool {
+    static func eventually(
+        within timeout: Duration = .seconds(10), _ condition: () async throws -> Bool
+    ) async rethrows -> Bool {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
         while clock.now < deadline {
@@ -70,7 +72,9 @@ import ZooKeeperTestSupport
         let failing = pusher.statistics
         #expect(failing.isFailing)
         #expect(failing.failedAttempts >= failing.failedPushes, "retries within each interval")
-        #expect(failing.lastError?.contains("http://127.0.0.1:\(port)/metrics/job/zkstorm/instance/worker-1/run/run-dead") == true)
+        #expect(
+            failing.lastError?.contains("http://127.0.0.1:\(port)/metrics/job/zkstorm/instance/worker-1/run/run-dead")
+                == true)
 
         // The gateway comes up on that port: pushes resume without anything done by the run.
         let gateway = try await Pushgateway.start(port: port)
@@ -105,7 +109,9 @@ import ZooKeeperTestSupport
         // Abort of the hanging push (curl checks about once a second) plus the 3 s final push bound.
         #expect(elapsed < .seconds(6))
         #expect(pusher.statistics.failedPushes >= 1)
-        #expect(pusher.statistics.lastError?.contains("timed out") == true || pusher.statistics.lastError?.contains("Timeout") == true)
+        #expect(
+            pusher.statistics.lastError?.contains("timed out") == true
+                || pusher.statistics.lastError?.contains("Timeout") == true)
         await listener.close()
     }
 }

@@ -18,7 +18,8 @@ import Testing
             "ZKSTORM_PUSH_INSECURE": "1",
             "ZKSTORM_PUSH_TIMEOUT": "2.5s",
         ]
-        let configuration = try #require(try PushConfiguration.fromEnvironment(environment, instance: "host-1", run: "run-9"))
+        let configuration = try #require(
+            try PushConfiguration.fromEnvironment(environment, instance: "host-1", run: "run-9"))
         #expect(configuration.url == "https://gw.example:9091/prefix/")
         #expect(configuration.groupURL == "https://gw.example:9091/prefix/metrics/job/storm/instance/host-1/run/run-9")
         #expect(configuration.interval == .milliseconds(500))
@@ -36,9 +37,11 @@ import Testing
         overrides.deleteOnExit = false
         overrides.bearerToken = "t"
         let environment = [
-            "ZKSTORM_PUSHGATEWAY": "http://other:9091", "ZKSTORM_PUSH_INTERVAL": "1s", "ZKSTORM_PUSH_DELETE_ON_EXIT": "yes",
+            "ZKSTORM_PUSHGATEWAY": "http://other:9091", "ZKSTORM_PUSH_INTERVAL": "1s",
+            "ZKSTORM_PUSH_DELETE_ON_EXIT": "yes",
         ]
-        let configuration = try #require(try PushConfiguration.fromEnvironment(environment, instance: "i", run: "r", overrides: overrides))
+        let configuration = try #require(
+            try PushConfiguration.fromEnvironment(environment, instance: "i", run: "r", overrides: overrides))
         #expect(configuration.url == "http://127.0.0.1:9091")
         #expect(configuration.interval == .seconds(10))
         #expect(!configuration.deleteOnExit)
@@ -59,21 +62,28 @@ import Testing
         let url = ["ZKSTORM_PUSHGATEWAY": "http://127.0.0.1:9091"]
         #expect(
             message(["ZKSTORM_PUSHGATEWAY": "127.0.0.1:9091"])?.hasPrefix(
-                "--push-gateway: \"127.0.0.1:9091\" is not an http:// or https:// URL"
+                "--push-gateway (ZKSTORM_PUSHGATEWAY): \"127.0.0.1:9091\" is not an http:// or https:// URL"
             ) == true
         )
         #expect(
-            message(url.merging(["ZKSTORM_PUSH_INTERVAL": "soon"]) { $1 })?.hasPrefix("ZKSTORM_PUSH_INTERVAL: \"soon\" is not a duration")
-                == true
-        )
-        #expect(message(url.merging(["ZKSTORM_PUSH_INSECURE": "maybe"]) { $1 })?.hasPrefix("ZKSTORM_PUSH_INSECURE:") == true)
-        #expect(message(url.merging(["ZKSTORM_PUSH_BASIC_AUTH": "nocolon"]) { $1 })?.hasPrefix("ZKSTORM_PUSH_BASIC_AUTH:") == true)
-        #expect(
-            message(url.merging(["ZKSTORM_PUSH_CA_FILE": "/nonexistent/ca.pem"]) { $1 })?.contains("cannot read /nonexistent/ca.pem")
+            message(url.merging(["ZKSTORM_PUSH_INTERVAL": "soon"]) { $1 })?.hasPrefix(
+                "ZKSTORM_PUSH_INTERVAL: \"soon\" is not a duration")
                 == true
         )
         #expect(
-            message(url.merging(["ZKSTORM_PUSH_BASIC_AUTH": "u:p", "ZKSTORM_PUSH_BEARER_TOKEN": "t"]) { $1 })?.contains("not both") == true
+            message(url.merging(["ZKSTORM_PUSH_INSECURE": "maybe"]) { $1 })?.hasPrefix("ZKSTORM_PUSH_INSECURE:") == true
+        )
+        #expect(
+            message(url.merging(["ZKSTORM_PUSH_BASIC_AUTH": "nocolon"]) { $1 })?.hasPrefix("ZKSTORM_PUSH_BASIC_AUTH:")
+                == true)
+        #expect(
+            message(url.merging(["ZKSTORM_PUSH_CA_FILE": "/nonexistent/ca.pem"]) { $1 })?.contains(
+                "cannot read /nonexistent/ca.pem")
+                == true
+        )
+        #expect(
+            message(url.merging(["ZKSTORM_PUSH_BASIC_AUTH": "u:p", "ZKSTORM_PUSH_BEARER_TOKEN": "t"]) { $1 })?.contains(
+                "not both") == true
         )
     }
 

@@ -18,17 +18,24 @@ import ZooKeeperTestSupport
     }
 
     static func makeCertificates() throws -> Certificates {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("zkstorm-tls-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "zkstorm-tls-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        try "subjectAltName=IP:127.0.0.1\n".write(to: directory.appendingPathComponent("san.cnf"), atomically: true, encoding: .utf8)
+        try "subjectAltName=IP:127.0.0.1\n".write(
+            to: directory.appendingPathComponent("san.cnf"), atomically: true, encoding: .utf8)
         let steps: [[String]] = [
             [
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "1", "-subj",
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "1",
+                "-subj",
                 "/CN=zkstorm test CA",
             ],
-            ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1"],
             [
-                "x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.crt",
+                "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj",
+                "/CN=127.0.0.1",
+            ],
+            [
+                "x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out",
+                "server.crt",
                 "-days", "1", "-extfile", "san.cnf",
             ],
         ]

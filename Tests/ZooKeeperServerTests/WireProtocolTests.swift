@@ -159,7 +159,8 @@ import ZooKeeperServer
                 Issue.record("no multi reply")
                 return
             }
-            #expect(results.map(\.opCode) == [.create, .create2, .setData, .check, .delete])
+            // ZooKeeper 3.8.0 answers a create2 inside multi as a plain create (captured fixture "multi").
+            #expect(results.map(\.opCode) == [.create, .create, .setData, .check, .delete])
             let failed = try socket.call(
                 .multi([
                     .create(CreateRequest(path: "/n", data: nil), opCode: .create),

@@ -64,7 +64,9 @@ public final class Pushgateway: @unchecked Sendable {
             var config = "tls_server_config:\n  cert_file: \(tls.certificateFile)\n  key_file: \(tls.keyFile)\n"
             if !tls.basicAuthUsers.isEmpty {
                 config += "basic_auth_users:\n"
-                for (user, hash) in tls.basicAuthUsers.sorted(by: { $0.key < $1.key }) { config += "  \(user): '\(hash)'\n" }
+                for (user, hash) in tls.basicAuthUsers.sorted(by: { $0.key < $1.key }) {
+                    config += "  \(user): '\(hash)'\n"
+                }
             }
             let configFile = directory.appendingPathComponent("web.yml")
             try config.write(to: configFile, atomically: true, encoding: .utf8)
@@ -73,7 +75,8 @@ public final class Pushgateway: @unchecked Sendable {
         } else {
             arguments += ["--log.level=warn"]
         }
-        let process = try ObservabilityProcess.launch(name: "pushgateway", binary: binary, arguments: arguments, directory: directory)
+        let process = try ObservabilityProcess.launch(
+            name: "pushgateway", binary: binary, arguments: arguments, directory: directory)
         if tls == nil {
             try await process.waitUntilReady(url: "http://127.0.0.1:\(port)/-/ready", timeout: .seconds(15))
         } else {
@@ -146,7 +149,9 @@ final class ObservabilityProcess: @unchecked Sendable {
         self.directory = directory
     }
 
-    static func launch(name: String, binary: String, arguments: [String], directory: URL? = nil) throws -> ObservabilityProcess {
+    static func launch(
+        name: String, binary: String, arguments: [String], directory: URL? = nil
+    ) throws -> ObservabilityProcess {
         guard FileManager.default.isExecutableFile(atPath: binary) else {
             throw ObservabilityServiceError(
                 "\(binary) is missing; run scripts/install-deps (Debian package \(name == "pushgateway" ? "prometheus-pushgateway" : "prometheus"))"
@@ -196,7 +201,8 @@ final class ObservabilityProcess: @unchecked Sendable {
         while clock.now < deadline {
             if log.contains(line) { return }
             guard process.isRunning else {
-                throw ObservabilityServiceError("\(name) exited with status \(process.terminationStatus) during start-up; its log:\n\(log)")
+                throw ObservabilityServiceError(
+                    "\(name) exited with status \(process.terminationStatus) during start-up; its log:\n\(log)")
             }
             try await Task.sleep(for: .milliseconds(50))
         }
@@ -219,7 +225,11 @@ final class ObservabilityProcess: @unchecked Sendable {
 
     func kill() {
         if process.isRunning {
+            #if canImport(Glibc)
             _ = Glibc.kill(process.processIdentifier, SIGKILL)
+            #else
+            _ = Darwin.kill(process.processIdentifier, SIGKILL)
+            #endif
         }
     }
 }
