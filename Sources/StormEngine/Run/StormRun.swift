@@ -72,6 +72,9 @@ public final class StormRun: Sendable {
         } catch {
             throw RunError(.usage, error.message)
         }
+        // Sessions (plus the control session and churned ones), and their server side when it is built in.
+        let sockets = plan.total + 1
+        try FileDescriptorLimit.ensure((workload.target == nil ? 2 * sockets : sockets) + FileDescriptorLimit.reserve)
         var server: ZooKeeperServer?
         let connectString: String
         let targetLabel: String
