@@ -1,3 +1,4 @@
+import NIOPosix
 import Testing
 import ZooKeeperClient
 import ZooKeeperProtocol
@@ -304,13 +305,19 @@ struct EventDeliveryTests {
     func idleSessionIsKeptAliveByPings(target: TestTarget) async throws {
         let server = try await target.dedicated(tickTime: 200)
         defer { Task { try await server.destroy() } }
-        let client = try await connectClient(server, sessionTimeout: .milliseconds(800))
-        #expect(client.negotiatedTimeout == .milliseconds(800))
+        // 4 s (the most tickTime 200 allows) leaves room for scheduling stalls on a loaded machine, and
+        // the client gets its own event loop so busy tests sharing the singleton group cannot starve it.
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        var configuration = ZooKeeperConfiguration(connectString: server.connectString)
+        configuration.sessionTimeout = .milliseconds(4000)
+        let client = try await ZooKeeperClient.connect(configuration, eventLoopGroup: group)
+        #expect(client.negotiatedTimeout == .milliseconds(4000))
         _ = try await client.create("/alive", mode: .ephemeral)
-        // Four session timeouts without a request: only pings keep the session.
-        try await Task.sleep(for: .milliseconds(3200))
+        // Over two session timeouts without a request: only pings keep the session.
+        try await Task.sleep(for: .milliseconds(9000))
         #expect(try await client.exists("/alive") != nil)
         #expect(client.stats.connectionLosses == 0)
         try await client.close()
+        try await group.shutdownGracefully()
     }
 }

@@ -21,8 +21,15 @@ public protocol ZooKeeperTestServer: AnyObject, Sendable {
 /// (`@Test(arguments: TestTarget.allCases)`); a new server kind is one more case here.
 public enum TestTarget: String, Sendable, CaseIterable, CustomStringConvertible {
     case realZooKeeper
+    case builtIn
 
     public var description: String { rawValue }
+
+    /// Whether `pause()` works (the real server is a separate process that SIGSTOP freezes).
+    public var canPause: Bool { self == .realZooKeeper }
+
+    /// The targets whose server can be frozen, for tests that need `pause()`.
+    public static var pausable: [TestTarget] { allCases.filter(\.canPause) }
 
     /// One server per target, started on first use and shared by every test of the process.
     /// Tests that stop, restart or pause a server use `dedicated(tickTime:)` instead.
@@ -35,6 +42,8 @@ public enum TestTarget: String, Sendable, CaseIterable, CustomStringConvertible 
         switch self {
         case .realZooKeeper:
             try await RealZooKeeper.start(extendedTypes: true, tickTime: tickTime)
+        case .builtIn:
+            try await BuiltInZooKeeper.start(tickTime: tickTime)
         }
     }
 
