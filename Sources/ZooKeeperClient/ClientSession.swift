@@ -1,13 +1,14 @@
 import DequeModule
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Logging
 import NIOCore
 import NIOPosix
 import ZooKeeperProtocol
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// The mutable heart of a `ZooKeeperClient`: session state, the current connection, watches, queued
 /// requests and event delivery.
@@ -196,6 +197,9 @@ final class ClientSession: @unchecked Sendable {
         let action = machine.handshakeReceived(response, attempt: handler.attempt, now: now)
         if action == .sessionStarted || action == .sessionResumed {
             self.handler = handler
+        } else if action == .none {
+            // A late answer on an attempt already given up: that connection is not ours any more.
+            handler.close(reason: "stale connection attempt")
         }
         perform(action)
     }
@@ -323,6 +327,7 @@ final class ClientSession: @unchecked Sendable {
 
     /// Terminal: stop timers, end the event sequence, answer close() callers.
     private func finish() {
+        counters.finished.store(true, ordering: .releasing)
         tickTask?.cancel()
         tickTask = nil
         counters.outstanding.store(0, ordering: .relaxed)
@@ -393,7 +398,8 @@ final class ClientSession: @unchecked Sendable {
     private func flushWaiting() {
         guard let handler else { return }
         while let request = waiting.popFirst() {
-            handler.send(request.request, xid: nextRequestXid(), token: request.token, deadline: request.deadline, completion: request.completion)
+            handler.send(
+                request.request, xid: nextRequestXid(), token: request.token, deadline: request.deadline, completion: request.completion)
         }
     }
 
@@ -418,14 +424,19 @@ final class ClientSession: @unchecked Sendable {
                 .failure(
                     ZooKeeperError(
                         code: .connectionLoss, path: first.request.path.map(clientPath),
-                        message: "no connection to ZooKeeper within the request timeout (CONNECTIONLOSS): \(first.request.opCode) was never sent; check the servers")),
+                        message:
+                            "no connection to ZooKeeper within the request timeout (CONNECTIONLOSS): \(first.request.opCode) was never sent; check the servers"
+                    )),
                 0, 0)
         }
         guard machine.isConnected, let handler else { return }
         handler.expireRequests(now: now)
         let timeout = UInt64(machine.negotiatedTimeoutNanos)
         guard timeout > 0 else { return }
-        if now > handler.lastReceiveAt && now - handler.lastReceiveAt > timeout * 2 / 3 {
+        // While reads are held for a slow event consumer, silence is ours, not the server's.
+        if readsPaused {
+            handler.noteReceiveNow(now)
+        } else if now > handler.lastReceiveAt && now - handler.lastReceiveAt > timeout * 2 / 3 {
             handler.close(reason: "no data from the server for \((now - handler.lastReceiveAt) / 1_000_000) ms (read timeout)")
             return
         }

@@ -138,7 +138,9 @@ struct SessionStateMachine {
                 return .failConnect(
                     ZooKeeperError(
                         code: .connectionLoss, path: nil,
-                        message: "cannot connect to ZooKeeper at \(names) (last error: \(reason)); check that the server runs there and the host and port are right"))
+                        message:
+                            "cannot connect to ZooKeeper at \(names) (last error: \(reason)); check that the server runs there and the host and port are right"
+                    ))
             }
             let next = (index + 1) % hosts.count
             state = .connecting(hostIndex: next, tried: tried + 1)

@@ -39,6 +39,13 @@ public final class ZooKeeperClient: Sendable {
         return client
     }
 
+    /// A client dropped without `close()` still ends its session politely, in the background.
+    deinit {
+        guard !session.counters.finished.load(ordering: .acquiring) else { return }
+        let session = self.session
+        eventLoop.execute { _ = session.close() }
+    }
+
     public var sessionId: Int64 { session.counters.sessionId.load(ordering: .relaxed) }
 
     public var negotiatedTimeout: Duration {

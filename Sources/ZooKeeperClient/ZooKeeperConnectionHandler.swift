@@ -95,12 +95,18 @@ final class ZooKeeperConnectionHandler: ChannelDuplexHandler {
     }
 
     /// Holds socket reads while the event consumer is behind (back-pressure).
+    /// The handshake is always read: a reconnect must not wait for the event consumer.
     func read(context: ChannelHandlerContext) {
-        if session.readsPaused {
+        if handshakeDone && session.readsPaused {
             readHeld = true
         } else {
             context.read()
         }
+    }
+
+    /// Restarts the read-timeout clock (used while reads are deliberately held).
+    func noteReceiveNow(_ now: UInt64) {
+        lastReceiveAt = now
     }
 
     func resumeReads() {

@@ -286,7 +286,9 @@ final class TargetProbe {
             try await Task.sleep(for: .milliseconds(100))
             let all = events.summaries
             guard all.sorted() == expected.sorted() else {
-                throw ProbeMismatch("expected \(expected.isEmpty ? "no event" : expected.joined(separator: ", ")), got \(all.isEmpty ? "nothing" : all.joined(separator: ", "))\(seen ? "" : " within \(timeout)")")
+                throw ProbeMismatch(
+                    "expected \(expected.isEmpty ? "no event" : expected.joined(separator: ", ")), got \(all.isEmpty ? "nothing" : all.joined(separator: ", "))\(seen ? "" : " within \(timeout)")"
+                )
             }
             return expected.isEmpty ? "no event" : expected.joined(separator: ", ")
         }

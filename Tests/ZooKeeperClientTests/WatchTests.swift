@@ -302,6 +302,35 @@ struct EventDeliveryTests {
     }
 
     @Test(arguments: TestTarget.allCases)
+    func consumerStalledPastReadTimeoutKeepsConnection(target: TestTarget) async throws {
+        let server = try await target.dedicated(tickTime: 200)
+        defer { Task { try await server.destroy() } }
+        var configuration = ZooKeeperConfiguration(connectString: server.connectString)
+        configuration.sessionTimeout = .milliseconds(1500)
+        configuration.eventBufferHighWatermark = 4
+        configuration.eventBufferLowWatermark = 1
+        let watcher = try await ZooKeeperClient.connect(configuration)
+        let writer = try await connectClient(server)
+        _ = try await writer.create("/stall")
+        try await watcher.addWatch("/stall", mode: .persistent)
+        var iterator = watcher.events.makeAsyncIterator()
+        #expect(await iterator.next()?.state == .syncConnected)
+        for i in 0..<20 { _ = try await writer.setData("/stall", data: [UInt8(i)]) }
+        // Reads are held while nobody consumes; stay away longer than the read timeout (1 s).
+        try await Task.sleep(for: .milliseconds(2000))
+        var changes = 0
+        while changes < 20, let event = await iterator.next() {
+            if event.type == .nodeDataChanged { changes += 1 }
+        }
+        #expect(changes == 20)
+        #expect(watcher.stats.connectionLosses == 0, "\(watcher.stats)")
+        #expect(watcher.stats.eventBackPressurePauses > 0)
+        #expect(try await watcher.exists("/stall")?.version == 20)
+        try await writer.close()
+        try await watcher.close()
+    }
+
+    @Test(arguments: TestTarget.allCases)
     func idleSessionIsKeptAliveByPings(target: TestTarget) async throws {
         let server = try await target.dedicated(tickTime: 200)
         defer { Task { try await server.destroy() } }
