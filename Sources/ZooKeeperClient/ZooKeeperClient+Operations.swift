@@ -6,7 +6,12 @@ extension ZooKeeperClient {
         _ path: String, data: [UInt8] = [], acl: [ACL] = ACL.openUnsafe, mode: CreateMode = .persistent,
         ttl: Int64? = nil
     ) async throws -> String {
-        try await create2(path, data: data, acl: acl, mode: mode, ttl: ttl).path
+        // Plain modes use the classic create (opcode 1), which every server version answers.
+        guard ttl == nil, !mode.isTTL, !mode.isContainer else {
+            return try await create2(path, data: data, acl: acl, mode: mode, ttl: ttl).path
+        }
+        let response = try await send(.create(CreateRequest(path: path, data: data, acl: acl, mode: mode), opCode: .create))
+        return try Self.created(response, path: path).path
     }
 
     public func create2(

@@ -60,10 +60,11 @@ final class TargetProbe {
         await probeMulti(client)
         await probeExtendedOperations(client)
         await probeWatches(client, watcher: watcher, events: events)
+        // While the watcher still holds its persistent watches, so wchc/wchp have something to list.
+        await probeFourLetterWords()
         await cleanUp(client, removeParent: createdParent)
         try? await watcher.close()
         try? await client.close()
-        await probeFourLetterWords()
         return results
     }
 
@@ -374,6 +375,7 @@ final class TargetProbe {
 
     private func probeFourLetterWords() async {
         let host = connectString.hosts[0]
+        let root = self.root
         let words: [(String, (String) -> Bool, String)] = [
             ("ruok", { $0 == "imok" }, "imok"),
             ("srvr", { $0.contains("Zookeeper version:") && $0.contains("Mode:") }, "Zookeeper version and Mode lines"),
@@ -383,6 +385,8 @@ final class TargetProbe {
             ("conf", { $0.contains("clientPort=") || $0.contains("dataDir=") }, "configuration lines"),
             ("cons", { $0.contains("queued=") || $0.contains("(") }, "connection lines"),
             ("wchs", { $0.contains("watching") || $0.contains("connections") }, "watch summary"),
+            ("wchc", { $0.contains(root + "/w/") }, "watched paths by session, including \(root)/w/…"),
+            ("wchp", { $0.contains(root + "/w/") }, "sessions by watched path, including \(root)/w/…"),
             ("isro", { $0 == "rw" || $0 == "ro" }, "rw or ro"),
         ]
         for (word, valid, expected) in words {
