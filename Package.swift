@@ -69,6 +69,10 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),
         .executableTarget(
@@ -76,18 +80,30 @@ let package = Package(
             dependencies: [
                 "ZooKeeperProtocol", "ZooKeeperClient", "ZooKeeperServer", "StormMetrics", "StormEngine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Starts real ZooKeeper / Pushgateway / Prometheus processes for integration tests.
         .target(
             name: "ZooKeeperTestSupport",
-            dependencies: ["ZooKeeperClient", "ZooKeeperServer"],
+            dependencies: [
+                "ZooKeeperClient", "ZooKeeperServer",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/ZooKeeperTestSupport"
         ),
         .testTarget(
             name: "ZooKeeperProtocolTests",
-            dependencies: ["ZooKeeperProtocol", .product(name: "NIOTestUtils", package: "swift-nio")]
+            dependencies: [
+                "ZooKeeperProtocol",
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "ZooKeeperClientTests",

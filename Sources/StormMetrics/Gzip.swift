@@ -16,7 +16,9 @@ public enum Gzip {
     public static func compress(_ input: [UInt8], level: Int32 = Z_DEFAULT_COMPRESSION) throws(GzipError) -> [UInt8] {
         var stream = z_stream()
         var status = zkstorm_deflate_init_gzip(&stream, level)
-        guard status == Z_OK else { throw GzipError(operation: "deflateInit2", code: status, message: "cannot initialise") }
+        guard status == Z_OK else {
+            throw GzipError(operation: "deflateInit2", code: status, message: "cannot initialise")
+        }
         defer { deflateEnd(&stream) }
         // deflateBound is exact enough that one call with Z_FINISH always completes.
         var output = [UInt8](repeating: 0, count: Int(deflateBound(&stream, uLong(input.count))))
@@ -42,7 +44,9 @@ public enum Gzip {
     public static func decompress(_ input: [UInt8], limit: Int = 64 << 20) throws(GzipError) -> [UInt8] {
         var stream = z_stream()
         var status = zkstorm_inflate_init_gzip(&stream)
-        guard status == Z_OK else { throw GzipError(operation: "inflateInit2", code: status, message: "cannot initialise") }
+        guard status == Z_OK else {
+            throw GzipError(operation: "inflateInit2", code: status, message: "cannot initialise")
+        }
         defer { inflateEnd(&stream) }
         var output: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
@@ -60,7 +64,8 @@ public enum Gzip {
                 }
                 output += chunk[0..<produced]
                 if output.count > limit {
-                    failure = GzipError(operation: "inflate", code: Z_BUF_ERROR, message: "output exceeds \(limit) bytes")
+                    failure = GzipError(
+                        operation: "inflate", code: Z_BUF_ERROR, message: "output exceeds \(limit) bytes")
                     return
                 }
                 if status == Z_STREAM_END {

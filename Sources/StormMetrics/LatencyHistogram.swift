@@ -70,6 +70,55 @@ public struct LatencyHistogram: Sendable {
         return histogram.count(within: 0...microseconds)
     }
 
+    /// `count(atOrBelow:)` for each of `bounds` (ascending), in one pass over the recorded buckets
+    /// instead of one pass per bound: what the Prometheus exposition needs every interval.
+    public func cumulativeCounts(atOrBelow bounds: [UInt64]) -> [UInt64] {
+        var result = [UInt64](repeating: 0, count: bounds.count)
+        if isEmpty { return result }
+        var running: UInt64 = 0
+        var next = 0
+        for bucket in histogram.recordedValues() {
+            // A bucket counts at or below a bound when the bound falls in or after it.
+            let lowest = histogram.lowestEquivalentForValue(bucket.value)
+            while next < bounds.count && bounds[next] < lowest {
+                result[next] = running
+                next += 1
+            }
+            running += UInt64(bucket.count)
+        }
+        while next < bounds.count {
+            result[next] = running
+            next += 1
+        }
+        return result
+    }
+
+    /// `value(atPercentile:)` for each of `percentiles` (any order), in one pass over the recorded buckets.
+    public func values(atPercentiles percentiles: [Double]) -> [UInt64] {
+        if isEmpty { return percentiles.map { _ in 0 } }
+        let total = count
+        let lowest = histogram.min
+        let highest = histogram.maxRecorded
+        // The same rank rule as HdrHistogram's valueAtPercentile, so both agree exactly.
+        let ranks: [UInt64?] = percentiles.map { percentile in
+            guard percentile > 0, percentile < 100 else { return nil }
+            let requested = Swift.min(Swift.max(percentile.nextDown, 0), 100)
+            return Swift.max(1, UInt64((requested * Double(total) / 100).rounded(.up)))
+        }
+        var result = percentiles.map { $0 <= 0 ? lowest : highest }
+        let order = ranks.indices.filter { ranks[$0] != nil }.sorted { ranks[$0]! < ranks[$1]! }
+        var next = 0
+        var running: UInt64 = 0
+        for bucket in histogram.recordedValues() where next < order.count {
+            running += UInt64(bucket.count)
+            while next < order.count && running >= ranks[order[next]]! {
+                result[order[next]] = Swift.max(Swift.min(bucket.value, highest), lowest)
+                next += 1
+            }
+        }
+        return result
+    }
+
     /// Sum of all recorded values in µs, from bucket midpoints (exact to the histogram's precision).
     public var approximateSum: Double { mean * Double(count) }
 
@@ -173,7 +222,8 @@ extension LatencyHistogram {
         bytes.append(UInt8(v))
     }
 
-    private static func readVarint(_ bytes: [UInt8], _ index: inout Int) throws(LatencyHistogramDecodingError) -> UInt64 {
+    private static func readVarint(_ bytes: [UInt8], _ index: inout Int) throws(LatencyHistogramDecodingError) -> UInt64
+    {
         var result: UInt64 = 0
         var shift: UInt64 = 0
         while index < bytes.count {

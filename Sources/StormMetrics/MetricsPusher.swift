@@ -85,7 +85,7 @@ public final class MetricsPusher: Sendable {
             client.resumeRequests()
         }
         let timeout = min(configuration.timeout, Self.finalRequestTimeout)
-        if let body = renderLatest()?.body {
+        if let body = await renderLatest()?.body {
             await attempt(body: body, timeout: timeout, final: true)
         }
         if configuration.deleteOnExit {
@@ -108,7 +108,7 @@ public final class MetricsPusher: Sendable {
         var lastPushed: (version: UInt64, body: [UInt8])?
         while !Task.isCancelled {
             let tickStart = clock.now
-            if let latest = renderLatest(reusing: lastPushed) {
+            if let latest = await renderLatest(reusing: lastPushed) {
                 lastPushed = latest
                 await pushWithRetries(body: latest.body, until: tickStart + interval * 0.75, clock: clock)
             }
@@ -124,27 +124,35 @@ public final class MetricsPusher: Sendable {
     }
 
     /// The latest snapshot rendered and gzip'd, or the cached body when nothing changed since.
-    private func renderLatest(reusing cached: (version: UInt64, body: [UInt8])? = nil) -> (version: UInt64, body: [UInt8])? {
+    /// The work runs on the client's own thread, so a large snapshot never occupies the run's tasks.
+    private func renderLatest(
+        reusing cached: (version: UInt64, body: [UInt8])? = nil
+    ) async -> (version: UInt64, body: [UInt8])? {
         let (snapshot, version) = state.withLockedValue { ($0.latest, $0.version) }
         guard let snapshot else { return nil }
         if let cached, cached.version == version { return cached }
-        do {
-            return (version, try Gzip.compress(Array(PrometheusExposition.render(snapshot).utf8)))
-        } catch {
+        let rendered: Result<[UInt8], GzipError>? = await client.runOnClientThread {
+            Result { () throws(GzipError) in try Gzip.compress(Array(PrometheusExposition.render(snapshot).utf8)) }
+        }
+        switch rendered {
+        case .success(let body):
+            return (version, body)
+        case .failure(let error):
             recordFailure(error.description, attempt: true, push: true)
+            return nil
+        case nil:
             return nil
         }
     }
 
-    /// Attempts until accepted or `deadline`; back-off doubles from a small step, capped at a quarter
-    /// of the interval, and each attempt's timeout ends by the deadline, so a push never overruns its tick.
+    /// Attempts until accepted or no retry fits before `deadline`; back-off doubles from a small step,
+    /// capped at a quarter of the interval. Each attempt gets the full configured timeout, so a slow but
+    /// working gateway is not failed for being slower than a short interval: the loop skips ticks instead.
     private func pushWithRetries(body: [UInt8], until deadline: ContinuousClock.Instant, clock: ContinuousClock) async {
         let interval = configuration.interval
         var backoff = min(Duration.milliseconds(100), interval / 8)
         while !Task.isCancelled {
-            let remaining = deadline - clock.now
-            let timeout = min(configuration.timeout, max(remaining, .milliseconds(50)))
-            let accepted = await attempt(body: body, timeout: timeout, final: false)
+            let accepted = await attempt(body: body, timeout: configuration.timeout, final: false)
             // Cancelled by finish(): the final push decides, this interval counts for nothing.
             if accepted || Task.isCancelled { return }
             guard clock.now + backoff < deadline else {
@@ -169,7 +177,10 @@ public final class MetricsPusher: Sendable {
             if Task.isCancelled && !final { return false }
             recordFailure(error.description, attempt: true, push: final)
             if final {
-                logger.warning("Pushgateway final push failed; the run's last metrics are not on the gateway", metadata: ["error": "\(error)"])
+                logger.warning(
+                    "Pushgateway final push failed; the run's last metrics are not on the gateway",
+                    metadata: ["error": "\(error)"]
+                )
             }
             return false
         }
@@ -202,7 +213,9 @@ public final class MetricsPusher: Sendable {
         guard push, !finished else { return }
         if firstFailure {
             // Once per outage: the run goes on, and the next accepted push logs "resumed".
-            logger.warning("Pushgateway push failed; the run continues and pushes retry every interval", metadata: ["error": "\(error)"])
+            logger.warning(
+                "Pushgateway push failed; the run continues and pushes retry every interval",
+                metadata: ["error": "\(error)"])
         } else {
             logger.debug("Pushgateway push failed again", metadata: ["error": "\(error)"])
         }

@@ -39,13 +39,18 @@ public enum PrometheusExposition {
 
     private static func renderRequests(_ snapshot: MetricsSnapshot, into out: inout ExpositionWriter) {
         let keys = snapshot.requests.keys.sorted { ($0.op, $0.result) < ($1.op, $1.result) }
-        out.family("zkstorm_requests_total", type: "counter", help: "Requests completed, by operation and result (ok or error name).")
+        out.family(
+            "zkstorm_requests_total", type: "counter",
+            help: "Requests completed, by operation and result (ok or error name).")
         for key in keys {
-            out.sample("zkstorm_requests_total", [("op", key.op), ("result", key.result)], count: snapshot.requests[key]!.count)
+            out.sample(
+                "zkstorm_requests_total", [("op", key.op), ("result", key.result)], count: snapshot.requests[key]!.count
+            )
         }
         out.family("zkstorm_request_duration_seconds", type: "histogram", help: "Request latency from send to reply.")
         for key in keys {
-            out.histogram("zkstorm_request_duration_seconds", [("op", key.op), ("result", key.result)], snapshot.requests[key]!)
+            out.histogram(
+                "zkstorm_request_duration_seconds", [("op", key.op), ("result", key.result)], snapshot.requests[key]!)
         }
         out.family(
             "zkstorm_request_latency_seconds",
@@ -53,7 +58,8 @@ public enum PrometheusExposition {
             help: "Request latency quantiles since the run started, exact to 3 digits (HdrHistogram)."
         )
         for key in keys {
-            out.summary("zkstorm_request_latency_seconds", [("op", key.op), ("result", key.result)], snapshot.requests[key]!)
+            out.summary(
+                "zkstorm_request_latency_seconds", [("op", key.op), ("result", key.result)], snapshot.requests[key]!)
         }
     }
 
@@ -66,13 +72,19 @@ public enum PrometheusExposition {
         for type in snapshot.watchLag.keys.sorted() {
             out.histogram("zkstorm_watch_notification_lag_seconds", [("watch_type", type)], snapshot.watchLag[type]!)
         }
-        out.family("zkstorm_watch_fanout_seconds", type: "histogram", help: "Per watch-storm round: the last watcher's notification lag.")
+        out.family(
+            "zkstorm_watch_fanout_seconds", type: "histogram",
+            help: "Per watch-storm round: the last watcher's notification lag.")
         out.histogram("zkstorm_watch_fanout_seconds", [], snapshot.watchFanout)
         out.family("zkstorm_watch_events_total", type: "counter", help: "Watch notifications received, by watch type.")
         for type in snapshot.watchEvents.keys.sorted() {
             out.sample("zkstorm_watch_events_total", [("watch_type", type)], count: snapshot.watchEvents[type]!)
         }
-        out.family("zkstorm_watch_missed_total", type: "counter", help: "Expected watch notifications that never arrived before the round timeout.")
+        out.family(
+            "zkstorm_watch_missed_total",
+            type: "counter",
+            help: "Expected watch notifications that never arrived before the round timeout."
+        )
         out.sample("zkstorm_watch_missed_total", [], count: snapshot.watchMissed)
     }
 
@@ -97,20 +109,93 @@ public enum PrometheusExposition {
     }
 
     static let serverMetrics: [ServerMetric] = [
-        ServerMetric(mntrKey: "zk_avg_latency", name: "zkstorm_server_avg_latency_seconds", type: "gauge", help: "Server-side average request latency (mntr zk_avg_latency).", scale: 0.001),
-        ServerMetric(mntrKey: "zk_min_latency", name: "zkstorm_server_min_latency_seconds", type: "gauge", help: "Server-side minimum request latency (mntr zk_min_latency).", scale: 0.001),
-        ServerMetric(mntrKey: "zk_max_latency", name: "zkstorm_server_max_latency_seconds", type: "gauge", help: "Server-side maximum request latency (mntr zk_max_latency).", scale: 0.001),
-        ServerMetric(mntrKey: "zk_outstanding_requests", name: "zkstorm_server_outstanding_requests", type: "gauge", help: "Requests queued in the server (mntr zk_outstanding_requests)."),
-        ServerMetric(mntrKey: "zk_num_alive_connections", name: "zkstorm_server_connections", type: "gauge", help: "Client connections open on the server (mntr zk_num_alive_connections)."),
-        ServerMetric(mntrKey: "zk_znode_count", name: "zkstorm_server_znodes", type: "gauge", help: "Znodes in the server's tree (mntr zk_znode_count)."),
-        ServerMetric(mntrKey: "zk_watch_count", name: "zkstorm_server_watches", type: "gauge", help: "Watches registered on the server (mntr zk_watch_count)."),
-        ServerMetric(mntrKey: "zk_ephemerals_count", name: "zkstorm_server_ephemerals", type: "gauge", help: "Ephemeral znodes on the server (mntr zk_ephemerals_count)."),
-        ServerMetric(mntrKey: "zk_approximate_data_size", name: "zkstorm_server_data_size_bytes", type: "gauge", help: "Approximate size of the server's data tree (mntr zk_approximate_data_size)."),
-        ServerMetric(mntrKey: "zk_followers", name: "zkstorm_server_followers", type: "gauge", help: "Followers of this leader (mntr zk_followers)."),
-        ServerMetric(mntrKey: "zk_synced_followers", name: "zkstorm_server_synced_followers", type: "gauge", help: "Followers in sync with this leader (mntr zk_synced_followers)."),
-        ServerMetric(mntrKey: "zk_packets_received", name: "zkstorm_server_packets_received", type: "gauge", help: "Packets the server has received since it started (mntr zk_packets_received)."),
-        ServerMetric(mntrKey: "zk_packets_sent", name: "zkstorm_server_packets_sent", type: "gauge", help: "Packets the server has sent since it started (mntr zk_packets_sent)."),
-        ServerMetric(mntrKey: "zk_open_file_descriptor_count", name: "zkstorm_server_open_file_descriptors", type: "gauge", help: "File descriptors open in the server process (mntr zk_open_file_descriptor_count)."),
+        ServerMetric(
+            mntrKey: "zk_avg_latency",
+            name: "zkstorm_server_avg_latency_seconds",
+            type: "gauge",
+            help: "Server-side average request latency (mntr zk_avg_latency).",
+            scale: 0.001
+        ),
+        ServerMetric(
+            mntrKey: "zk_min_latency",
+            name: "zkstorm_server_min_latency_seconds",
+            type: "gauge",
+            help: "Server-side minimum request latency (mntr zk_min_latency).",
+            scale: 0.001
+        ),
+        ServerMetric(
+            mntrKey: "zk_max_latency",
+            name: "zkstorm_server_max_latency_seconds",
+            type: "gauge",
+            help: "Server-side maximum request latency (mntr zk_max_latency).",
+            scale: 0.001
+        ),
+        ServerMetric(
+            mntrKey: "zk_outstanding_requests",
+            name: "zkstorm_server_outstanding_requests",
+            type: "gauge",
+            help: "Requests queued in the server (mntr zk_outstanding_requests)."
+        ),
+        ServerMetric(
+            mntrKey: "zk_num_alive_connections",
+            name: "zkstorm_server_connections",
+            type: "gauge",
+            help: "Client connections open on the server (mntr zk_num_alive_connections)."
+        ),
+        ServerMetric(
+            mntrKey: "zk_znode_count",
+            name: "zkstorm_server_znodes",
+            type: "gauge",
+            help: "Znodes in the server's tree (mntr zk_znode_count)."
+        ),
+        ServerMetric(
+            mntrKey: "zk_watch_count",
+            name: "zkstorm_server_watches",
+            type: "gauge",
+            help: "Watches registered on the server (mntr zk_watch_count)."
+        ),
+        ServerMetric(
+            mntrKey: "zk_ephemerals_count",
+            name: "zkstorm_server_ephemerals",
+            type: "gauge",
+            help: "Ephemeral znodes on the server (mntr zk_ephemerals_count)."
+        ),
+        ServerMetric(
+            mntrKey: "zk_approximate_data_size",
+            name: "zkstorm_server_data_size_bytes",
+            type: "gauge",
+            help: "Approximate size of the server's data tree (mntr zk_approximate_data_size)."
+        ),
+        ServerMetric(
+            mntrKey: "zk_followers",
+            name: "zkstorm_server_followers",
+            type: "gauge",
+            help: "Followers of this leader (mntr zk_followers)."
+        ),
+        ServerMetric(
+            mntrKey: "zk_synced_followers",
+            name: "zkstorm_server_synced_followers",
+            type: "gauge",
+            help: "Followers in sync with this leader (mntr zk_synced_followers)."
+        ),
+        ServerMetric(
+            mntrKey: "zk_packets_received",
+            name: "zkstorm_server_packets_received",
+            type: "gauge",
+            help: "Packets the server has received since it started (mntr zk_packets_received)."
+        ),
+        ServerMetric(
+            mntrKey: "zk_packets_sent",
+            name: "zkstorm_server_packets_sent",
+            type: "gauge",
+            help: "Packets the server has sent since it started (mntr zk_packets_sent)."
+        ),
+        ServerMetric(
+            mntrKey: "zk_open_file_descriptor_count",
+            name: "zkstorm_server_open_file_descriptors",
+            type: "gauge",
+            help: "File descriptors open in the server process (mntr zk_open_file_descriptor_count)."
+        ),
     ]
 
     private static func renderServers(_ servers: [ServerStats], into out: inout ExpositionWriter) {
@@ -124,11 +209,16 @@ public enum PrometheusExposition {
             }
         }
         if servers.isEmpty { return }
-        out.family("zkstorm_server_info", type: "gauge", help: "Constant 1 per scraped server; labels give its state and version.")
+        out.family(
+            "zkstorm_server_info", type: "gauge",
+            help: "Constant 1 per scraped server; labels give its state and version.")
         for server in servers {
             out.sample(
                 "zkstorm_server_info",
-                [("server", server.host), ("state", server.state ?? "unknown"), ("version", server.version ?? "unknown")],
+                [
+                    ("server", server.host), ("state", server.state ?? "unknown"),
+                    ("version", server.version ?? "unknown"),
+                ],
                 1
             )
         }
@@ -157,8 +247,9 @@ struct ExpositionWriter {
 
     /// `_bucket` (cumulative, fixed bounds, +Inf), `_sum` (seconds) and `_count`.
     mutating func histogram(_ name: String, _ labels: [(String, String)], _ histogram: LatencyHistogram) {
-        for (bound, le) in zip(PrometheusExposition.bucketBoundsMicroseconds, Self.bucketLabels) {
-            line(name + "_bucket", labels + [("le", le)], String(histogram.count(atOrBelow: bound)))
+        let counts = histogram.cumulativeCounts(atOrBelow: PrometheusExposition.bucketBoundsMicroseconds)
+        for (count, le) in zip(counts, Self.bucketLabels) {
+            line(name + "_bucket", labels + [("le", le)], String(count))
         }
         line(name + "_bucket", labels + [("le", "+Inf")], String(histogram.count))
         line(name + "_sum", labels, Self.format(histogram.approximateSum / 1_000_000))
@@ -166,8 +257,9 @@ struct ExpositionWriter {
     }
 
     mutating func summary(_ name: String, _ labels: [(String, String)], _ histogram: LatencyHistogram) {
-        for (percentile, label) in PrometheusExposition.summaryQuantiles {
-            let seconds = histogram.isEmpty ? Double.nan : Double(histogram.value(atPercentile: percentile)) / 1_000_000
+        let values = histogram.values(atPercentiles: PrometheusExposition.summaryQuantiles.map(\.percentile))
+        for ((_, label), value) in zip(PrometheusExposition.summaryQuantiles, values) {
+            let seconds = histogram.isEmpty ? Double.nan : Double(value) / 1_000_000
             line(name, labels + [("quantile", label)], Self.format(seconds))
         }
         line(name + "_sum", labels, Self.format(histogram.approximateSum / 1_000_000))
@@ -207,7 +299,11 @@ struct ExpositionWriter {
 
     /// Label values escape backslash, double quote and line feed.
     static func escapeLabelValue(_ value: String) -> String {
-        guard value.utf8.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\n") }) else {
+        guard
+            value.utf8.contains(where: {
+                $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\n")
+            })
+        else {
             return value
         }
         var out = ""

@@ -41,7 +41,9 @@ public struct PushConfiguration: Sendable, Equatable {
 
     /// The grouping key's path: `/metrics/job/<job>/instance/<instance>/run/<run>`.
     public var groupingPath: String {
-        "/metrics" + [("job", job), ("instance", instance), ("run", run)].map { Self.pathSegment(label: $0.0, value: $0.1) }.joined()
+        "/metrics"
+            + [("job", job), ("instance", instance), ("run", run)].map { Self.pathSegment(label: $0.0, value: $0.1) }
+            .joined()
     }
 
     /// The URL PUT and DELETE go to.
@@ -63,7 +65,8 @@ public struct PushConfiguration: Sendable, Equatable {
         var out = ""
         for byte in value.utf8 {
             switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"),
                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
                 out.unicodeScalars.append(Unicode.Scalar(byte))
             default:
@@ -80,19 +83,31 @@ public struct PushConfiguration: Sendable, Equatable {
     public func validate() throws(PushConfigurationError) {
         let lower = url.lowercased()
         guard lower.hasPrefix("http://") || lower.hasPrefix("https://"), url.count > 8 else {
-            throw PushConfigurationError(setting: "--push-gateway", message: "\"\(url)\" is not an http:// or https:// URL; give the Pushgateway's address, e.g. http://127.0.0.1:9091")
+            throw PushConfigurationError(
+                setting: "--push-gateway (ZKSTORM_PUSHGATEWAY)",
+                message:
+                    "\"\(url)\" is not an http:// or https:// URL; give the Pushgateway's address, e.g. http://127.0.0.1:9091"
+            )
         }
         guard interval > .zero else {
-            throw PushConfigurationError(setting: "--push-interval", message: "must be positive, e.g. 5s")
+            throw PushConfigurationError(
+                setting: "--push-interval (ZKSTORM_PUSH_INTERVAL)", message: "must be positive, e.g. 5s")
         }
         guard timeout > .zero, connectTimeout > .zero else {
-            throw PushConfigurationError(setting: "--push-timeout", message: "must be positive, e.g. 3s")
+            throw PushConfigurationError(
+                setting: "--push-timeout (ZKSTORM_PUSH_TIMEOUT)", message: "must be positive, e.g. 3s")
         }
         if basicAuth != nil && bearerToken != nil {
-            throw PushConfigurationError(setting: "--push-bearer-token", message: "give either basic auth or a bearer token, not both: both use the Authorization header")
+            throw PushConfigurationError(
+                setting: "--push-bearer-token (ZKSTORM_PUSH_BEARER_TOKEN)",
+                message: "give either basic auth or a bearer token, not both: both use the Authorization header"
+            )
         }
         if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
-            throw PushConfigurationError(setting: "--push-ca-file", message: "cannot read \(caFile); give a PEM file of the CA that signed the gateway's certificate")
+            throw PushConfigurationError(
+                setting: "--push-ca-file (ZKSTORM_PUSH_CA_FILE)",
+                message: "cannot read \(caFile); give a PEM file of the CA that signed the gateway's certificate"
+            )
         }
     }
 }
@@ -175,7 +190,8 @@ extension PushConfiguration {
             guard let colon = text.firstIndex(of: ":") else {
                 throw PushConfigurationError(setting: Variable.basicAuth, message: "expected \"user:password\"")
             }
-            configuration.basicAuth = BasicAuth(user: String(text[..<colon]), password: String(text[text.index(after: colon)...]))
+            configuration.basicAuth = BasicAuth(
+                user: String(text[..<colon]), password: String(text[text.index(after: colon)...]))
         }
         configuration.bearerToken = overrides.bearerToken ?? value(Variable.bearerToken)
         configuration.caFile = overrides.caFile ?? value(Variable.caFile)
@@ -194,7 +210,8 @@ extension PushConfiguration {
             break
         }
         guard let value = Double(number.trimmingCharacters(in: .whitespaces)), value.isFinite, value > 0 else {
-            throw PushConfigurationError(setting: setting, message: "\"\(text)\" is not a duration; use e.g. 5s, 500ms or 2m")
+            throw PushConfigurationError(
+                setting: setting, message: "\"\(text)\" is not a duration; use e.g. 5s, 500ms or 2m")
         }
         return .milliseconds(Int64((value * scale * 1000).rounded()))
     }
@@ -203,7 +220,8 @@ extension PushConfiguration {
         switch text.lowercased() {
         case "1", "true", "yes", "on": return true
         case "0", "false", "no", "off": return false
-        default: throw PushConfigurationError(setting: setting, message: "\"\(text)\" is not a boolean; use true or false")
+        default:
+            throw PushConfigurationError(setting: setting, message: "\"\(text)\" is not a boolean; use true or false")
         }
     }
 }

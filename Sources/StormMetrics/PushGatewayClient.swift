@@ -1,5 +1,4 @@
 import CCurl
-import Logging
 import NIOConcurrencyHelpers
 import NIOPosix
 
@@ -42,7 +41,12 @@ public final class PushGatewayClient: Sendable {
         do {
             body = try Gzip.compress(Array(text.utf8))
         } catch {
-            throw PushGatewayError(method: "PUT", url: configuration.groupURL, detail: error.description, advice: "This is a bug in zkstorm's gzip; please report it.")
+            throw PushGatewayError(
+                method: "PUT",
+                url: configuration.groupURL,
+                detail: error.description,
+                advice: "This is a bug in zkstorm's gzip; please report it."
+            )
         }
         try await push(gzippedBody: body, timeout: timeout)
     }
@@ -67,9 +71,19 @@ public final class PushGatewayClient: Sendable {
         abortSignal.aborted.withLockedValue { $0 = false }
     }
 
+    /// Runs `work` on the client's thread, after the request in flight; nil once the client is shut down.
+    func runOnClientThread<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T? {
+        try? await threadPool.runIfActive(work)
+    }
+
     /// Stops the client's thread once the request in flight (bounded by its timeout) returns.
     public func shutdown() async {
         try? await threadPool.shutdownGracefully()
+    }
+
+    deinit {
+        // A pool must be stopped before it goes; a second shutdown after `shutdown()` is harmless.
+        threadPool.shutdownGracefully { _ in }
     }
 
     private func perform(method: String, body: [UInt8]?, timeout: Duration?) async throws(PushGatewayError) {
@@ -79,10 +93,21 @@ public final class PushGatewayClient: Sendable {
         let result: Result<Void, PushGatewayError>
         do {
             result = try await threadPool.runIfActive {
-                CurlRequest.run(method: method, url: url, body: body, configuration: configuration, timeout: timeout ?? configuration.timeout, abortSignal: signal)
+                CurlRequest.run(
+                    method: method,
+                    url: url,
+                    body: body,
+                    configuration: configuration,
+                    timeout: timeout ?? configuration.timeout,
+                    abortSignal: signal
+                )
             }
         } catch {
-            result = .failure(PushGatewayError(method: method, url: url, detail: "the client was shut down", advice: "Create a new PushGatewayClient."))
+            result = .failure(
+                PushGatewayError(
+                    method: method, url: url, detail: "the client was shut down",
+                    advice: "Create a new PushGatewayClient.")
+            )
         }
         try result.get()
     }
@@ -117,7 +142,8 @@ enum CurlRequest {
             .failure(PushGatewayError(method: method, url: url, statusCode: status, detail: detail, advice: advice))
         }
         if abortSignal.aborted.withLockedValue({ $0 }) {
-            return failure(nil, "aborted because the run is finishing", "Nothing to do: the final push is bounded in time.")
+            return failure(
+                nil, "aborted because the run is finishing", "Nothing to do: the final push is bounded in time.")
         }
         guard let handle = curl_easy_init() else {
             return failure(nil, "curl_easy_init failed", "libcurl could not allocate a handle; check available memory.")
@@ -138,7 +164,8 @@ enum CurlRequest {
         _ = zkstorm_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, method)
         // Timeouts must not use signals: this is a multi-threaded process.
         _ = zkstorm_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
-        _ = zkstorm_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, milliseconds(min(configuration.connectTimeout, timeout)))
+        _ = zkstorm_curl_setopt_long(
+            handle, CURLOPT_CONNECTTIMEOUT_MS, milliseconds(min(configuration.connectTimeout, timeout)))
         _ = zkstorm_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, milliseconds(timeout))
         _ = zkstorm_curl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer)
         _ = zkstorm_curl_setopt_write_callback(handle, CURLOPT_WRITEFUNCTION) { data, size, count, context in
@@ -154,7 +181,8 @@ enum CurlRequest {
         _ = zkstorm_curl_setopt_long(handle, CURLOPT_NOPROGRESS, 0)
         _ = zkstorm_curl_setopt_xferinfo_callback(handle) { context, _, _, _, _ in
             guard let context else { return 0 }
-            return Unmanaged<AbortSignal>.fromOpaque(context).takeUnretainedValue().aborted.withLockedValue { $0 } ? 1 : 0
+            return Unmanaged<AbortSignal>.fromOpaque(context).takeUnretainedValue().aborted.withLockedValue { $0 }
+                ? 1 : 0
         }
         _ = zkstorm_curl_setopt_pointer(handle, CURLOPT_XFERINFODATA, abortContext.toOpaque())
 
@@ -185,7 +213,8 @@ enum CurlRequest {
         if let body {
             code = body.withUnsafeBufferPointer { buffer in
                 _ = zkstorm_curl_setopt_long(handle, CURLOPT_POSTFIELDSIZE, buffer.count)
-                _ = zkstorm_curl_setopt_pointer(handle, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: buffer.baseAddress))
+                _ = zkstorm_curl_setopt_pointer(
+                    handle, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: buffer.baseAddress))
                 return curl_easy_perform(handle)
             }
         } else {
@@ -193,7 +222,8 @@ enum CurlRequest {
         }
 
         guard code == CURLE_OK else {
-            let detail = errorBuffer.pointee != 0 ? String(cString: errorBuffer) : String(cString: curl_easy_strerror(code))
+            let detail =
+                errorBuffer.pointee != 0 ? String(cString: errorBuffer) : String(cString: curl_easy_strerror(code))
             return failure(nil, detail, advice(for: code))
         }
         var status = 0
@@ -213,22 +243,28 @@ enum CurlRequest {
         case CURLE_ABORTED_BY_CALLBACK:
             return "Aborted because the run is finishing; nothing to do."
         case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_CONNECT_ERROR, CURLE_SSL_CERTPROBLEM:
-            return "Give the CA that signed the gateway's certificate with --push-ca-file (ZKSTORM_PUSH_CA_FILE), or --push-insecure for a test gateway."
+            return
+                "Give the CA that signed the gateway's certificate with --push-ca-file (ZKSTORM_PUSH_CA_FILE), or --push-insecure for a test gateway."
         case CURLE_OPERATION_TIMEDOUT:
-            return "The gateway is slow or unreachable; check it is up and reachable from here, or raise --push-timeout."
+            return
+                "The gateway is slow or unreachable; check it is up and reachable from here, or raise --push-timeout (ZKSTORM_PUSH_TIMEOUT)."
         case CURLE_UNSUPPORTED_PROTOCOL, CURLE_URL_MALFORMAT:
-            return "Fix --push-gateway (ZKSTORM_PUSHGATEWAY): it must be an http:// or https:// URL such as http://127.0.0.1:9091."
+            return
+                "Fix --push-gateway (ZKSTORM_PUSHGATEWAY): it must be an http:// or https:// URL such as http://127.0.0.1:9091."
         default:
-            return "Check that the Pushgateway is running and reachable at the address given by --push-gateway (ZKSTORM_PUSHGATEWAY)."
+            return
+                "Check that the Pushgateway is running and reachable at the address given by --push-gateway (ZKSTORM_PUSHGATEWAY)."
         }
     }
 
     static func advice(forStatus status: Int) -> String {
         switch status {
         case 401, 403:
-            return "Check the credentials: --push-basic-auth (ZKSTORM_PUSH_BASIC_AUTH) or --push-bearer-token (ZKSTORM_PUSH_BEARER_TOKEN)."
+            return
+                "Check the credentials: --push-basic-auth (ZKSTORM_PUSH_BASIC_AUTH) or --push-bearer-token (ZKSTORM_PUSH_BEARER_TOKEN)."
         case 404, 405:
-            return "The URL does not lead to a Pushgateway's push API; check --push-gateway, including any path prefix."
+            return
+                "The URL does not lead to a Pushgateway's push API; check --push-gateway (ZKSTORM_PUSHGATEWAY), including any path prefix."
         case 400:
             return "The gateway rejected the metrics body; this is a zkstorm bug, please report it with this message."
         default:

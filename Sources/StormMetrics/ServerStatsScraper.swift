@@ -28,12 +28,18 @@ public enum ServerStatsScraper {
     ) async -> ServerStats? {
         let server = "\(host):\(port)"
         do {
-            let mntr = try await fourLetterWord("mntr", host: host, port: port, timeout: timeout, eventLoopGroup: eventLoopGroup)
+            let mntr = try await fourLetterWord(
+                "mntr", host: host, port: port, timeout: timeout, eventLoopGroup: eventLoopGroup)
             if let stats = parseMntr(mntr, server: server) { return stats }
-            logger.debug("mntr refused, trying srvr", metadata: ["server": "\(server)", "reply": "\(mntr.prefix(120))"])
-            let srvr = try await fourLetterWord("srvr", host: host, port: port, timeout: timeout, eventLoopGroup: eventLoopGroup)
+            logger.debug(
+                "mntr refused, trying srvr", metadata: ["server": "\(server)", "reply": "\(mntr.prefix(120))"])
+            let srvr = try await fourLetterWord(
+                "srvr", host: host, port: port, timeout: timeout, eventLoopGroup: eventLoopGroup)
             if let stats = parseSrvr(srvr, server: server) { return stats }
-            logger.debug("srvr refused too; whitelist mntr or srvr in 4lw.commands.whitelist", metadata: ["server": "\(server)", "reply": "\(srvr.prefix(120))"])
+            logger.debug(
+                "srvr refused too; whitelist mntr or srvr in 4lw.commands.whitelist",
+                metadata: ["server": "\(server)", "reply": "\(srvr.prefix(120))"]
+            )
         } catch {
             logger.debug("server statistics unavailable", metadata: ["server": "\(server)", "error": "\(error)"])
         }
@@ -49,7 +55,9 @@ public enum ServerStatsScraper {
         let hosts = hostsAndPorts(connectString)
         return await withTaskGroup(of: (Int, ServerStats?).self) { group in
             for (index, (host, port)) in hosts.enumerated() {
-                group.addTask { (index, await scrape(host: host, port: port, timeout: timeout, eventLoopGroup: eventLoopGroup)) }
+                group.addTask {
+                    (index, await scrape(host: host, port: port, timeout: timeout, eventLoopGroup: eventLoopGroup))
+                }
             }
             var results = [ServerStats?](repeating: nil, count: hosts.count)
             for await (index, stats) in group { results[index] = stats }
@@ -85,21 +93,29 @@ public enum ServerStatsScraper {
         let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
         do {
             channel = try await ClientBootstrap(group: eventLoopGroup)
-                .connectTimeout(.nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000))
+                .connectTimeout(
+                    .nanoseconds(
+                        Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds
+                            / 1_000_000_000)
+                )
                 .connect(host: host, port: port) { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
                     }
                 }
         } catch {
-            throw FourLetterWordError(server: server, command: command, message: "cannot connect (\(error)); check the host and port")
+            throw FourLetterWordError(
+                server: server, command: command, message: "cannot connect (\(error)); check the host and port")
         }
-        let result: Result<String, FourLetterWordError> = await withTaskGroup(of: Result<String, FourLetterWordError>?.self) { group in
+        let result: Result<String, FourLetterWordError> = await withTaskGroup(
+            of: Result<String, FourLetterWordError>?.self
+        ) { group in
             group.addTask {
                 do {
                     return .success(try await exchange(command, on: channel))
                 } catch {
-                    return .failure(FourLetterWordError(server: server, command: command, message: "connection failed: \(error)"))
+                    return .failure(
+                        FourLetterWordError(server: server, command: command, message: "connection failed: \(error)"))
                 }
             }
             group.addTask {
@@ -112,12 +128,17 @@ public enum ServerStatsScraper {
                 channel.channel.close(promise: nil)
             }
             group.cancelAll()
-            return first ?? .failure(FourLetterWordError(server: server, command: command, message: "no complete reply within \(timeout)"))
+            return first
+                ?? .failure(
+                    FourLetterWordError(
+                        server: server, command: command, message: "no complete reply within \(timeout)"))
         }
         return try result.get()
     }
 
-    private static func exchange(_ command: String, on channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async throws -> String {
+    private static func exchange(
+        _ command: String, on channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
+    ) async throws -> String {
         try await channel.executeThenClose { inbound, outbound in
             try await outbound.write(ByteBuffer(string: command))
             var reply = ByteBuffer()
@@ -178,7 +199,9 @@ public enum ServerStatsScraper {
                     stats.values["zk_max_latency"] = parts[2]
                 }
             case "Zxid":
-                if value.hasPrefix("0x"), let zxid = UInt64(value.dropFirst(2), radix: 16) { stats.values["zk_zxid"] = Double(zxid) }
+                if value.hasPrefix("0x"), let zxid = UInt64(value.dropFirst(2), radix: 16) {
+                    stats.values["zk_zxid"] = Double(zxid)
+                }
             default:
                 if let key = simple[name], let number = Double(value) { stats.values[key] = number }
             }

@@ -5,9 +5,9 @@ import NIOPosix
 import ZooKeeperProtocol
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// The mutable heart of a `ZooKeeperClient`: session state, the current connection, watches, queued
@@ -125,7 +125,8 @@ final class ClientSession: @unchecked Sendable {
         case .closing, .closed:
             completion(.failure(.closed), 0, 0)
         case .expired:
-            completion(.failure(.sessionExpired("session 0x\(String(machine.sessionId, radix: 16)) expired earlier")), 0, 0)
+            completion(
+                .failure(.sessionExpired("session 0x\(String(machine.sessionId, radix: 16)) expired earlier")), 0, 0)
         }
     }
 
@@ -159,7 +160,9 @@ final class ClientSession: @unchecked Sendable {
         }
         guard let completion = entry.completion else { return }
         guard header.err == .ok else {
-            completion(.failure(.reply(header.err, opCode: entry.opCode, path: entry.path.map(clientPath))), entry.sentAt, receivedAt)
+            completion(
+                .failure(.reply(header.err, opCode: entry.opCode, path: entry.path.map(clientPath))), entry.sentAt,
+                receivedAt)
             return
         }
         do {
@@ -247,7 +250,10 @@ final class ClientSession: @unchecked Sendable {
             counters.negotiatedTimeoutMs.store(Int64(machine.negotiatedTimeoutMs), ordering: .relaxed)
             logger.debug(
                 "session started",
-                metadata: ["session": "0x\(String(machine.sessionId, radix: 16))", "timeout_ms": "\(machine.negotiatedTimeoutMs)"])
+                metadata: [
+                    "session": "0x\(String(machine.sessionId, radix: 16))",
+                    "timeout_ms": "\(machine.negotiatedTimeoutMs)",
+                ])
             deliverState(.syncConnected)
             flushWaiting()
             connectPromise?.succeed(())
@@ -362,7 +368,8 @@ final class ClientSession: @unchecked Sendable {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ZooKeeperConnectionHandler(session: self, attempt: attempt))
+                    try channel.pipeline.syncOperations.addHandler(
+                        ZooKeeperConnectionHandler(session: self, attempt: attempt))
                 }
             }
         bootstrap.connect(host: host.host, port: host.port).hop(to: eventLoop).whenComplete { [self] result in
@@ -375,7 +382,8 @@ final class ClientSession: @unchecked Sendable {
                 }
             case .failure(let error):
                 let reason = "\(host): \(Self.describe(error))"
-                perform(machine.connectFailed(attempt: attempt, reason: reason, now: NIODeadline.now().uptimeNanoseconds))
+                perform(
+                    machine.connectFailed(attempt: attempt, reason: reason, now: NIODeadline.now().uptimeNanoseconds))
             }
         }
     }
@@ -399,7 +407,8 @@ final class ClientSession: @unchecked Sendable {
         guard let handler else { return }
         while let request = waiting.popFirst() {
             handler.send(
-                request.request, xid: nextRequestXid(), token: request.token, deadline: request.deadline, completion: request.completion)
+                request.request, xid: nextRequestXid(), token: request.token, deadline: request.deadline,
+                completion: request.completion)
         }
     }
 
@@ -437,7 +446,8 @@ final class ClientSession: @unchecked Sendable {
         if readsPaused {
             handler.noteReceiveNow(now)
         } else if now > handler.lastReceiveAt && now - handler.lastReceiveAt > timeout * 2 / 3 {
-            handler.close(reason: "no data from the server for \((now - handler.lastReceiveAt) / 1_000_000) ms (read timeout)")
+            handler.close(
+                reason: "no data from the server for \((now - handler.lastReceiveAt) / 1_000_000) ms (read timeout)")
             return
         }
         if now > handler.lastSendAt && now - handler.lastSendAt >= timeout / 3 {

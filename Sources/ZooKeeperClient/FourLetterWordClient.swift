@@ -30,7 +30,8 @@ public enum FourLetterWordClient {
             throw ZooKeeperError(
                 code: .connectionLoss, path: nil,
                 message:
-                    "cannot connect to \(host):\(port) for \"\(word)\": \(ClientSession.describe(error)); check that the server runs there")
+                    "cannot connect to \(host):\(port) for \"\(word)\": \(ClientSession.describe(error)); check that the server runs there"
+            )
         }
         let timer = eventLoop.scheduleTask(in: .nanoseconds(nanos)) {
             promise.fail(

@@ -89,7 +89,8 @@ public final class ZooKeeperClient: Sendable {
         let session = self.session
         let eventLoop = self.eventLoop
         return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ZooKeeperResponse, any Error>) in
+            try await withCheckedThrowingContinuation {
+                (continuation: CheckedContinuation<ZooKeeperResponse, any Error>) in
                 let proceed = state.withLockedValue { state -> Bool in
                     guard case .pending = state else { return false }
                     state = .waiting(continuation)
@@ -130,7 +131,9 @@ public final class ZooKeeperClient: Sendable {
     /// the result and the monotonic ns when the request was written and when its reply was decoded.
     public func send(
         _ request: ZooKeeperRequest,
-        completion: @escaping @Sendable (Result<ZooKeeperResponse, ZooKeeperError>, _ sentAt: UInt64, _ receivedAt: UInt64) -> Void
+        completion:
+            @escaping @Sendable (Result<ZooKeeperResponse, ZooKeeperError>, _ sentAt: UInt64, _ receivedAt: UInt64) ->
+            Void
     ) {
         do {
             try Self.validate(request)

@@ -10,6 +10,12 @@ public struct FrameLengthError: Error, Sendable, Hashable, CustomStringConvertib
     /// The first bytes of the offending frame, to show what arrived.
     public var head: [UInt8]
 
+    public init(length: Int32, limit: Int, head: [UInt8]) {
+        self.length = length
+        self.limit = limit
+        self.head = head
+    }
+
     public var description: String {
         let hex = head.map { String($0, radix: 16).leftPadded(to: 2) }.joined(separator: " ")
         return "frame length \(length) is outside 0...\(limit) (first bytes: \(hex))"

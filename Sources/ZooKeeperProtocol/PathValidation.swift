@@ -3,6 +3,11 @@ public struct InvalidPathError: Error, Sendable, Hashable, CustomStringConvertib
     public var path: String
     public var rule: String
 
+    public init(path: String, rule: String) {
+        self.path = path
+        self.rule = rule
+    }
+
     public var description: String { "invalid path \"\(path)\": \(rule)" }
 }
 

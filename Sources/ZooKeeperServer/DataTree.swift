@@ -51,7 +51,8 @@ final class DataTree {
         nodes["/zookeeper"] = builtIn(["quota", "config"], acl: open)
         nodes["/zookeeper/quota"] = builtIn([], acl: open)
         nodes["/zookeeper/config"] = builtIn([], acl: readOnly, aversion: -1)
-        approximateDataSize = 1 + "/zookeeper".utf8.count + "/zookeeper/quota".utf8.count + "/zookeeper/config".utf8.count
+        approximateDataSize =
+            1 + "/zookeeper".utf8.count + "/zookeeper/quota".utf8.count + "/zookeeper/config".utf8.count
     }
 
     /// Nodes as ZooKeeper counts them (its root is stored under both "" and "/").
@@ -122,7 +123,7 @@ final class DataTree {
         }
         var path = requestedPath
         if mode.isSequential { path += Self.sequenceSuffix(parent.cversion) }
-        do { try ZooKeeperPath.validate(path) } catch { throw OperationError(.badArguments) }
+        guard Self.isValidPath(path) else { throw OperationError(.badArguments) }
         if nodes[path] != nil || path == "/" { throw OperationError(.nodeExists) }
         if parent.kind == .ephemeral { throw OperationError(.noChildrenForEphemerals) }
 
@@ -163,6 +164,35 @@ final class DataTree {
         changes.append(TreeChange(path: path, type: .nodeCreated))
         changes.append(TreeChange(path: parentPath, type: .nodeChildrenChanged))
         return path
+    }
+
+    /// `PathUtils.validatePath` without allocating (the write hot path checks every path): absolute,
+    /// no empty, "." or ".." segment, no trailing slash, no NUL or control characters.
+    static func isValidPath(_ path: String) -> Bool {
+        var scalars = path.unicodeScalars.makeIterator()
+        guard scalars.next() == "/" else { return false }
+        var isRoot = true
+        var segmentLength = 0
+        var segmentDots = 0
+        while let c = scalars.next() {
+            isRoot = false
+            if c == "/" {
+                if segmentLength == 0 || (segmentDots == segmentLength && segmentLength <= 2) { return false }
+                segmentLength = 0
+                segmentDots = 0
+                continue
+            }
+            let v = c.value
+            if v == 0 || (v <= 0x1f) || (v >= 0x7f && v <= 0x9f) || (v >= 0xd800 && v <= 0xf8ff)
+                || (v >= 0xfff0 && v <= 0xffff)
+            {
+                return false
+            }
+            segmentLength += 1
+            if c == "." { segmentDots += 1 }
+        }
+        if isRoot { return true }
+        return segmentLength > 0 && !(segmentDots == segmentLength && segmentLength <= 2)
     }
 
     static func sequenceSuffix(_ counter: Int32) -> String {
@@ -227,7 +257,7 @@ final class DataTree {
     func setData(_ path: String, data: [UInt8]?, version: Int32, identities: [Id], zxid: Int64, time: Int64)
         throws(OperationError) -> Stat
     {
-        do { try ZooKeeperPath.validate(path) } catch { throw OperationError(.badArguments) }
+        guard Self.isValidPath(path) else { throw OperationError(.badArguments) }
         guard let node = nodes[path] else { throw OperationError(.noNode) }
         guard AccessControl.allows(acls[node.aclID], .write, identities: identities) else {
             throw OperationError(.noAuth)
@@ -247,7 +277,7 @@ final class DataTree {
     }
 
     func setACL(_ path: String, acl: [ACL], version: Int32, identities: [Id]) throws(OperationError) -> Stat {
-        do { try ZooKeeperPath.validate(path) } catch { throw OperationError(.badArguments) }
+        guard Self.isValidPath(path) else { throw OperationError(.badArguments) }
         guard let fixedACL = AccessControl.fixup(acl, identities: identities) else { throw OperationError(.invalidACL) }
         guard let node = nodes[path] else { throw OperationError(.noNode) }
         guard AccessControl.allows(acls[node.aclID], .admin, identities: identities) else {
@@ -265,7 +295,7 @@ final class DataTree {
 
     /// The version check of multi's `check` op.
     func check(_ path: String, version: Int32, identities: [Id]) throws(OperationError) {
-        do { try ZooKeeperPath.validate(path) } catch { throw OperationError(.badArguments) }
+        guard Self.isValidPath(path) else { throw OperationError(.badArguments) }
         guard let node = nodes[path] else { throw OperationError(.noNode) }
         guard AccessControl.allows(acls[node.aclID], .read, identities: identities) else {
             throw OperationError(.noAuth)

@@ -50,7 +50,8 @@ extension ServerCore {
     private func serverSummary(withClients: Bool) -> String {
         var text = "Zookeeper version: \(Self.versionText)\n"
         if withClients { text += "Clients:\n" + connectionList(detailed: false) + "\n" }
-        text += "Latency min/avg/max: \(counters.latency.minimumMs)/\(counters.latency.averageMsText)/\(counters.latency.maximumMs)\n"
+        text +=
+            "Latency min/avg/max: \(counters.latency.minimumMs)/\(counters.latency.averageMsText)/\(counters.latency.maximumMs)\n"
         text += "Received: \(counters.packetsReceived)\n"
         text += "Sent: \(counters.packetsSent)\n"
         text += "Connections: \(aliveConnections)\n"
@@ -70,7 +71,8 @@ extension ServerCore {
                 let session = sessions[connection.sessionID]
                 text += ",sid=0x\(String(connection.sessionID, radix: 16)),lop=\(connection.lastOperation)"
                 text += ",est=\(connection.establishedAt),to=\(session?.timeoutMs ?? 0)"
-                text += ",lcxid=0x\(String(connection.lastCxid, radix: 16)),lzxid=0x\(String(connection.lastZxid, radix: 16))"
+                text +=
+                    ",lcxid=0x\(String(connection.lastCxid, radix: 16)),lzxid=0x\(String(connection.lastZxid, radix: 16))"
                 text += ",lresp=\(connection.lastResponseAt),llat=\(connection.lastLatency / 1_000_000)"
                 text += ",minlat=\(connection.latency.minimumMs),avglat=\(connection.latency.averageMsText)"
                 text += ",maxlat=\(connection.latency.maximumMs)"
@@ -196,7 +198,8 @@ extension ServerCore {
         }
         text += "Connections dump:\nConnections Sets (1)/(\(connections.count)):\n"
         for connection in connections.values.sorted(by: { $0.id < $1.id }) {
-            text += "\tip: /\(connection.remoteHost):\(connection.remotePort) sessionId: 0x\(String(connection.sessionID, radix: 16))\n"
+            text +=
+                "\tip: /\(connection.remoteHost):\(connection.remotePort) sessionId: 0x\(String(connection.sessionID, radix: 16))\n"
         }
         return text
     }

@@ -11,7 +11,7 @@ extension ServerCore {
             drop(connection)
             return
         }
-        sessions.touch(connection.sessionID, now: monotonicMilliseconds())
+        sessions.touch(connection.sessionID, now: Int64(started / 1_000_000))
         connection.lastCxid = header.xid
         defer {
             let elapsed = Int64(NIODeadline.now().uptimeNanoseconds - started)
@@ -109,7 +109,8 @@ extension ServerCore {
                 ? acl
                 : acl.map { entry in
                     guard entry.id.scheme == "digest" else { return entry }
-                    return ACL(perms: entry.perms, id: Id(scheme: "digest", id: AccessControl.userName(of: entry.id) + ":x"))
+                    return ACL(
+                        perms: entry.perms, id: Id(scheme: "digest", id: AccessControl.userName(of: entry.id) + ":x"))
                 }
             reply(to: connection, xid: xid, zxid: zxid) { buffer in
                 buffer.writeJuteRecordVector(shown)
@@ -148,7 +149,8 @@ extension ServerCore {
             // An unknown mode fails to deserialize in ZooKeeper: MARSHALLINGERROR (seen).
             default: return reply(to: connection, xid: xid, zxid: zxid, error: .marshallingError)
             }
-            reply(to: connection, xid: xid, zxid: zxid)
+            // The body is an ErrorResponse {int err = 0}; the Java client reads it (seen).
+            reply(to: connection, xid: xid, zxid: zxid) { $0.writeJuteInt(0) }
 
         case .checkWatches(let path, let type), .removeWatches(let path, let type):
             let removing = request.opCode == .removeWatches
@@ -247,7 +249,8 @@ extension ServerCore {
         case .create(let request, let opCode):
             connection.lastOperation = "CREA"
             let path = try tree.create(
-                request.path, data: request.data, acl: request.acl, mode: request.mode, opCode: opCode, ttl: request.ttl,
+                request.path, data: request.data, acl: request.acl, mode: request.mode, opCode: opCode,
+                ttl: request.ttl,
                 session: connection.sessionID, identities: identities, zxid: zxid, time: wallClockMilliseconds())
             if opCode == .create { return .create(path: path) }
             return .create2(path: path, stat: tree[path]!.stat)
@@ -276,7 +279,10 @@ extension ServerCore {
         results.reserveCapacity(ops.count)
         for (index, op) in ops.enumerated() {
             do {
-                results.append(try applyWrite(op, connection: connection))
+                var result = try applyWrite(op, connection: connection)
+                // Seen on ZooKeeper 3.8.0: create2 inside multi answers as a plain create (path, no Stat).
+                if case .create(_, .create2) = op, case .create2(let path, _) = result { result = .create(path: path) }
+                results.append(result)
             } catch {
                 tree.rollbackTransaction(changesBefore: changesBefore)
                 // Every result becomes an error: earlier ops 0, the failing one its code, later ones -2.
@@ -293,11 +299,15 @@ extension ServerCore {
         switch op {
         case .getData(let path):
             guard let node = tree[path] else { return .error(.noNode) }
-            guard AccessControl.allows(tree.acl(of: node), .read, identities: identities) else { return .error(.noAuth) }
+            guard AccessControl.allows(tree.acl(of: node), .read, identities: identities) else {
+                return .error(.noAuth)
+            }
             return .getData(data: node.data, stat: node.stat)
         case .getChildren(let path):
             guard let node = tree[path] else { return .error(.noNode) }
-            guard AccessControl.allows(tree.acl(of: node), .read, identities: identities) else { return .error(.noAuth) }
+            guard AccessControl.allows(tree.acl(of: node), .read, identities: identities) else {
+                return .error(.noAuth)
+            }
             return .getChildren(children: Array(node.children))
         default:
             return .error(.badArguments)
@@ -310,6 +320,7 @@ extension ServerCore {
         recursive: [String], for connection: ServerConnection
     ) {
         func send(_ path: String, _ type: EventType) {
+            if connection.outbox.readableBytes == 0 { connection.outbox.clear() }
             connection.outbox.writeImmutableBuffer(Self.notificationFrame(path: path, type: type))
             counters.packetsSent += 1
             connection.packetsSent += 1

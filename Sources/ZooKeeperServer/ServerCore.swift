@@ -57,6 +57,8 @@ final class ServerCore: @unchecked Sendable {
     var zxid: Int64 = 0
     var counters = ServerCounters()
     var boundPort = 0
+    /// Spare buffer for `deliverChanges`.
+    private var changeScratch: [TreeChange] = []
     /// Connections that need a flush scheduled once the lock is released.
     private var pendingFlushes: [ServerConnection] = []
     /// The connection whose input is being processed (flushed at its read-complete instead).
@@ -74,7 +76,8 @@ final class ServerCore: @unchecked Sendable {
 
     func register(_ channel: any Channel) -> ServerConnection {
         lock.withLock {
-            let connection = ServerConnection(id: nextConnectionID, core: self, channel: channel, establishedAt: wallClockMilliseconds())
+            let connection = ServerConnection(
+                id: nextConnectionID, core: self, channel: channel, establishedAt: wallClockMilliseconds())
             nextConnectionID += 1
             connections[connection.id] = connection
             return connection
@@ -169,7 +172,8 @@ final class ServerCore: @unchecked Sendable {
         if request.sessionId == 0 {
             guard sessions.count < configuration.maxSessions else {
                 counters.connectionsRejected += 1
-                logger.debug("refusing session: max sessions reached", metadata: ["max": "\(configuration.maxSessions)"])
+                logger.debug(
+                    "refusing session: max sessions reached", metadata: ["max": "\(configuration.maxSessions)"])
                 drop(connection)
                 return
             }
@@ -196,7 +200,8 @@ final class ServerCore: @unchecked Sendable {
         connection.sessionID = session.id
         connection.handshakeDone = true
         let response = ConnectResponse(
-            timeOut: timeout, sessionId: session.id, password: session.password, readOnly: request.readOnly.map { _ in false })
+            timeOut: timeout, sessionId: session.id, password: session.password,
+            readOnly: request.readOnly.map { _ in false })
         writeFrame(to: connection) { response.encode(into: &$0) }
     }
 
@@ -204,6 +209,9 @@ final class ServerCore: @unchecked Sendable {
 
     /// Appends one length-prefixed frame to the connection's outbox.
     func writeFrame(to connection: ServerConnection, _ body: (inout ByteBuffer) -> Void) {
+        // After a flush the outbox is empty and, once the channel has written and released the
+        // slice, uniquely owned again: clearing then reuses its storage instead of allocating.
+        if connection.outbox.readableBytes == 0 { connection.outbox.clear() }
         let start = connection.outbox.writerIndex
         connection.outbox.writeInteger(Int32(0))
         body(&connection.outbox)
@@ -276,9 +284,7 @@ final class ServerCore: @unchecked Sendable {
         let close = connection.closeAfterFlush && !connection.closed
         if close { connection.closed = true }
         guard connection.outbox.readableBytes > 0 else { return (nil, close) }
-        var fresh = connection.channel.allocator.buffer(capacity: 0)
-        swap(&fresh, &connection.outbox)
-        return (fresh, close)
+        return (connection.outbox.readSlice(length: connection.outbox.readableBytes), close)
     }
 
     private static func write(_ output: ByteBuffer?, close: Bool, to channel: any Channel) {
@@ -298,9 +304,12 @@ final class ServerCore: @unchecked Sendable {
     /// Turns the data tree's pending changes into notifications, in order.
     func deliverChanges() {
         guard !tree.changes.isEmpty else { return }
-        let changes = tree.changes
-        tree.changes.removeAll(keepingCapacity: true)
+        // Swap buffers rather than copy, so steady-state writes allocate nothing here.
+        var changes = changeScratch
+        swap(&changes, &tree.changes)
         for change in changes { notify(path: change.path, type: change.type) }
+        changes.removeAll(keepingCapacity: true)
+        changeScratch = changes
     }
 
     func notify(path: String, type: EventType) {
@@ -308,6 +317,7 @@ final class ServerCore: @unchecked Sendable {
         watches.trigger(path: path, type: type) { watcher in
             guard let connection = connections[watcher] else { return }
             if frame == nil { frame = Self.notificationFrame(path: path, type: type) }
+            if connection.outbox.readableBytes == 0 { connection.outbox.clear() }
             connection.outbox.writeImmutableBuffer(frame!)
             counters.packetsSent += 1
             connection.packetsSent += 1

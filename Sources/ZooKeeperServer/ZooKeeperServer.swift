@@ -75,7 +75,8 @@ public final class ZooKeeperServer: Sendable {
         }
         let sweepComponents = configuration.containerSweepInterval.components
         let sweepMs = max(10, sweepComponents.seconds * 1000 + sweepComponents.attoseconds / 1_000_000_000_000_000)
-        let sweep = loop.scheduleRepeatedTask(initialDelay: .milliseconds(sweepMs), delay: .milliseconds(sweepMs)) { _ in
+        let sweep = loop.scheduleRepeatedTask(initialDelay: .milliseconds(sweepMs), delay: .milliseconds(sweepMs)) {
+            _ in
             core.sweepContainersAndTTLs()
         }
         state.withLockedValue {

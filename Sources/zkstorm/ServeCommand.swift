@@ -33,7 +33,9 @@ struct ServeCommand: AsyncParsableCommand {
     var maxSessions: Int = 60_000
 
     func validate() throws {
-        guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535, got \(port).") }
+        guard (0...65535).contains(port) else {
+            throw ValidationError("--port must be between 0 and 65535, got \(port).")
+        }
         guard tick > 0 else { throw ValidationError("--tick must be a positive number of milliseconds, got \(tick).") }
         guard maxSessions > 0 else { throw ValidationError("--max-sessions must be positive, got \(maxSessions).") }
     }

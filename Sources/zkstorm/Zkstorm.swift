@@ -10,6 +10,6 @@ struct Zkstorm: AsyncParsableCommand {
             (the default) or an external ensemble, and reports latency and watch-notification lag.
             """,
         version: "0.1.0",
-        subcommands: [CheckCommand.self, ServeCommand.self]
+        subcommands: [RunCommand.self, ReportCommand.self, CheckCommand.self, ServeCommand.self, BenchCommand.self]
     )
 }

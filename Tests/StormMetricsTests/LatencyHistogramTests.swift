@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import StormMetrics
@@ -95,5 +96,36 @@ extension LatencyHistogram {
         var copy = self
         copy.record(microseconds: us)
         return copy
+    }
+}
+
+@Suite struct LatencyHistogramBatchQueryTests {
+    static func randomHistogram(seed: UInt64, count: Int) -> LatencyHistogram {
+        var histogram = LatencyHistogram()
+        var state = seed
+        for _ in 0..<count {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            // Log-uniform from 1 µs to about 70 s, so every bucket range and the clamp get values.
+            let exponent = Double(state >> 11) / Double(1 << 53) * 18.1
+            histogram.record(microseconds: UInt64(exp(exponent)))
+        }
+        return histogram
+    }
+
+    @Test(arguments: [1, 7, 1_000, 50_000])
+    func oneQueryPerBoundAndOnePassAgree(count: Int) {
+        let histogram = Self.randomHistogram(seed: UInt64(count), count: count)
+        let bounds: [UInt64] = [
+            1, 2, 25, 50, 100, 250, 1_000, 1_023, 1_024, 2_048, 2_500, 65_536, 1_000_000, 10_000_000, 60_000_000,
+        ]
+        #expect(histogram.cumulativeCounts(atOrBelow: bounds) == bounds.map { histogram.count(atOrBelow: $0) })
+        let percentiles = [99.9, 0, 50, 90, 99, 100, 0.001, 99.999, 12.5]
+        #expect(histogram.values(atPercentiles: percentiles) == percentiles.map { histogram.value(atPercentile: $0) })
+    }
+
+    @Test func emptyHistogramGivesZeros() {
+        let histogram = LatencyHistogram()
+        #expect(histogram.cumulativeCounts(atOrBelow: [1, 10]) == [0, 0])
+        #expect(histogram.values(atPercentiles: [50, 100]) == [0, 0])
     }
 }

@@ -60,7 +60,11 @@ import Testing
         #expect(text.contains("\nzkstorm_sessions 3\n"))
         #expect(text.contains("\nzkstorm_outstanding_requests 2\n"))
         #expect(text.contains("\nzkstorm_watch_missed_total 0\n"))
-        #expect(text.hasSuffix("zkstorm_run_info{workload=\"read-heavy\",target=\"embedded\",version=\"\(PrometheusExposition.zkstormVersion)\"} 1\n"))
+        #expect(
+            text.hasSuffix(
+                "zkstorm_run_info{workload=\"read-heavy\",target=\"embedded\",version=\"\(PrometheusExposition.zkstormVersion)\"} 1\n"
+            )
+        )
         #expect(!text.contains("zkstorm_server_"), "no server families without scraped servers")
     }
 
@@ -86,16 +90,19 @@ import Testing
         for family in [
             "zkstorm_requests_total", "zkstorm_request_duration_seconds", "zkstorm_request_latency_seconds",
             "zkstorm_watch_notification_lag_seconds", "zkstorm_watch_fanout_seconds", "zkstorm_watch_events_total",
-            "zkstorm_watch_missed_total", "zkstorm_sessions", "zkstorm_reconnects_total", "zkstorm_session_expirations_total",
+            "zkstorm_watch_missed_total", "zkstorm_sessions", "zkstorm_reconnects_total",
+            "zkstorm_session_expirations_total",
             "zkstorm_outstanding_requests", "zkstorm_server_avg_latency_seconds", "zkstorm_server_connections",
-            "zkstorm_server_znodes", "zkstorm_server_watches", "zkstorm_server_ephemerals", "zkstorm_server_data_size_bytes",
+            "zkstorm_server_znodes", "zkstorm_server_watches", "zkstorm_server_ephemerals",
+            "zkstorm_server_data_size_bytes",
             "zkstorm_server_followers", "zkstorm_server_packets_received", "zkstorm_server_outstanding_requests",
             "zkstorm_server_info", "zkstorm_run_info",
         ] {
             #expect(declared.contains(family), "missing family \(family)")
         }
         #expect(text.contains("zkstorm_server_avg_latency_seconds{server=\"127.0.0.1:2181\"} 0.0004\n"))
-        #expect(text.contains("zkstorm_server_info{server=\"127.0.0.2:2181\",state=\"follower\",version=\"3.8.0\"} 1\n"))
+        #expect(
+            text.contains("zkstorm_server_info{server=\"127.0.0.2:2181\",state=\"follower\",version=\"3.8.0\"} 1\n"))
     }
 
     @Test func histogramBucketsAreCumulativeAndEndWithTheCount() {
@@ -103,18 +110,28 @@ import Testing
         let histogram = snapshot.requests[.init(op: "get", result: "ok")]!
         let text = PrometheusExposition.render(snapshot)
         let prefix = "zkstorm_request_duration_seconds_bucket{op=\"get\",result=\"ok\",le=\""
-        let counts = text.split(separator: "\n").filter { $0.hasPrefix(prefix) }.map { UInt64($0.split(separator: " ").last!)! }
+        let counts = text.split(separator: "\n").filter { $0.hasPrefix(prefix) }.map {
+            UInt64($0.split(separator: " ").last!)!
+        }
         #expect(counts.count == PrometheusExposition.bucketBoundsMicroseconds.count + 1)
         #expect(counts == counts.sorted())
         #expect(counts.last == histogram.count)
-        #expect(counts[PrometheusExposition.bucketBoundsMicroseconds.firstIndex(of: 100)!] == 100)  // 80 and 95 µs, 50 times each
+        // 80 and 95 µs, recorded 50 times each, are the only values at or below 100 µs.
+        #expect(counts[PrometheusExposition.bucketBoundsMicroseconds.firstIndex(of: 100)!] == 100)
     }
 
     @Test func labelValuesAreEscaped() {
-        var snapshot = MetricsSnapshot(runId: "r", instance: "i", workload: "a \"quoted\" \\ path\nnext", target: "zk1:2181,zk2:2181/chroot")
+        var snapshot = MetricsSnapshot(
+            runId: "r",
+            instance: "i",
+            workload: "a \"quoted\" \\ path\nnext",
+            target: "zk1:2181,zk2:2181/chroot"
+        )
         snapshot.requests[.init(op: "get", result: "ok")] = SampleSnapshots.histogram([10])
         let text = PrometheusExposition.render(snapshot)
-        #expect(text.contains(#"zkstorm_run_info{workload="a \"quoted\" \\ path\nnext",target="zk1:2181,zk2:2181/chroot","#))
+        #expect(
+            text.contains(#"zkstorm_run_info{workload="a \"quoted\" \\ path\nnext",target="zk1:2181,zk2:2181/chroot","#)
+        )
     }
 
     @Test func promtoolAcceptsTheBody() throws {
@@ -125,7 +142,8 @@ import Testing
 
         var empty = MetricsSnapshot(runId: "r", instance: "i", workload: "w", target: "t")
         empty.servers = [ServerStats(host: "h:1", values: [:], state: nil)]
-        let (emptyStatus, emptyOutput) = try runPromtool(["check", "metrics"], input: PrometheusExposition.render(empty))
+        let (emptyStatus, emptyOutput) = try runPromtool(
+            ["check", "metrics"], input: PrometheusExposition.render(empty))
         #expect(emptyStatus == 0, "promtool check metrics on an empty snapshot: \(emptyOutput)")
 
         // The check is real: promtool rejects a broken label and lints a counter without "_total".
@@ -158,4 +176,26 @@ func runPromtool(_ arguments: [String], input: String) throws -> (Int32, String)
 
 struct PromtoolMissing: Error, CustomStringConvertible {
     var description: String { "/usr/bin/promtool is missing; run scripts/install-deps (Debian package prometheus)" }
+}
+
+@Suite struct ExpositionCostTests {
+    /// Rendering and gzip run on the pusher's task every interval; they must stay cheap next to it.
+    @Test func renderAndGzipOfARealisticSnapshotAreCheap() throws {
+        let snapshot = SampleSnapshots.realistic()
+        let clock = ContinuousClock()
+        var body: [UInt8] = []
+        var text = ""
+        let rounds = 20
+        let elapsed = try clock.measure {
+            for _ in 0..<rounds {
+                text = PrometheusExposition.render(snapshot)
+                body = try Gzip.compress(Array(text.utf8))
+            }
+        }
+        let perRound = elapsed / rounds
+        print("render + gzip: \(text.utf8.count) bytes → \(body.count) gzip bytes, \(perRound) per round (debug build)")
+        // A tenth of the default 5 s interval even unoptimised; a release build is far below.
+        #expect(perRound < .milliseconds(500))
+        #expect(body.count * 5 < text.utf8.count)
+    }
 }

@@ -11,10 +11,25 @@ import ZooKeeperTestSupport
         do {
             try await client.push(PrometheusExposition.render(SampleSnapshots.realistic()))
             let text = try await gateway.metricsText()
-            #expect(text.contains(#"zkstorm_requests_total{instance="worker-1",job="zkstorm",op="get",result="ok",run="run-42"} 400"#))
-            #expect(text.contains(#"zkstorm_request_duration_seconds_bucket{instance="worker-1",job="zkstorm",op="set",result="ok",run="run-42",le="+Inf"} 120"#))
-            #expect(text.contains(#"zkstorm_request_latency_seconds{instance="worker-1",job="zkstorm",op="get",result="ok",run="run-42",quantile="0.99"}"#))
-            #expect(text.contains(#"zkstorm_server_info{instance="worker-1",job="zkstorm",run="run-42",server="127.0.0.1:2181",state="leader",version="3.8.0"} 1"#))
+            #expect(
+                text.contains(
+                    #"zkstorm_requests_total{instance="worker-1",job="zkstorm",op="get",result="ok",run="run-42"} 400"#)
+            )
+            #expect(
+                text.contains(
+                    #"zkstorm_request_duration_seconds_bucket{instance="worker-1",job="zkstorm",op="set",result="ok",run="run-42",le="+Inf"} 120"#
+                )
+            )
+            #expect(
+                text.contains(
+                    #"zkstorm_request_latency_seconds{instance="worker-1",job="zkstorm",op="get",result="ok",run="run-42",quantile="0.99"}"#
+                )
+            )
+            #expect(
+                text.contains(
+                    #"zkstorm_server_info{instance="worker-1",job="zkstorm",run="run-42",server="127.0.0.1:2181",state="leader",version="3.8.0"} 1"#
+                )
+            )
             #expect(text.contains(#"push_time_seconds{instance="worker-1",job="zkstorm",run="run-42"}"#))
 
             try await client.delete()
@@ -30,16 +45,21 @@ import ZooKeeperTestSupport
     @Test func labelValuesWithSlashesOrSpacesSurviveTheGroupingPath() async throws {
         let gateway = try await Pushgateway.start()
         let configuration = PushConfiguration(url: gateway.url + "/", instance: "host-a/pod 7", run: "2026-11-24 run%1")
-        #expect(configuration.groupingPath == "/metrics/job/zkstorm/instance@base64/aG9zdC1hL3BvZCA3/run/2026-11-24%20run%251")
+        #expect(
+            configuration.groupingPath
+                == "/metrics/job/zkstorm/instance@base64/aG9zdC1hL3BvZCA3/run/2026-11-24%20run%251")
         let client = PushGatewayClient(configuration: configuration)
         do {
             try await client.push(PrometheusExposition.render(SampleSnapshots.realistic()))
             let text = try await gateway.metricsText()
-            #expect(text.contains(#"zkstorm_sessions{instance="host-a/pod 7",job="zkstorm",run="2026-11-24 run%1"} 64"#))
+            #expect(
+                text.contains(#"zkstorm_sessions{instance="host-a/pod 7",job="zkstorm",run="2026-11-24 run%1"} 64"#))
         } catch {
             Issue.record("\(error)")
         }
-        #expect(PushConfiguration(url: gateway.url, instance: "", run: "r").groupingPath == "/metrics/job/zkstorm/instance@base64/=/run/r")
+        #expect(
+            PushConfiguration(url: gateway.url, instance: "", run: "r").groupingPath
+                == "/metrics/job/zkstorm/instance@base64/=/run/r")
         await client.shutdown()
         await gateway.stop()
     }
@@ -77,10 +97,15 @@ import ZooKeeperTestSupport
 
         // The very bytes the listener captured are accepted by the real gateway.
         let gateway = try await Pushgateway.start()
-        let realClient = PushGatewayClient(configuration: PushConfiguration(url: gateway.url, instance: "worker-1", run: "run-42"))
+        let realClient = PushGatewayClient(
+            configuration: PushConfiguration(url: gateway.url, instance: "worker-1", run: "run-42"))
         do {
             try await realClient.push(gzippedBody: request.body)
-            #expect(try await gateway.metricsText().contains(#"zkstorm_watch_events_total{instance="worker-1",job="zkstorm",run="run-42",watch_type="data"} 150"#))
+            #expect(
+                try await gateway.metricsText().contains(
+                    #"zkstorm_watch_events_total{instance="worker-1",job="zkstorm",run="run-42",watch_type="data"} 150"#
+                )
+            )
         } catch {
             Issue.record("\(error)")
         }
@@ -90,7 +115,8 @@ import ZooKeeperTestSupport
 
     @Test func errorsNameTheURLAndWhatToDo() async throws {
         let deadPort = try await RawHTTPListener().closedPort()
-        let dead = PushGatewayClient(configuration: PushConfiguration(url: "http://127.0.0.1:\(deadPort)", instance: "i", run: "r"))
+        let dead = PushGatewayClient(
+            configuration: PushConfiguration(url: "http://127.0.0.1:\(deadPort)", instance: "i", run: "r"))
         await #expect {
             try await dead.push("zkstorm_sessions 1\n")
         } throws: { error in
@@ -108,7 +134,8 @@ import ZooKeeperTestSupport
             try await client.push("zkstorm_sessions{a=\"b} 1\n")
         } throws: { error in
             let pushError = error as? PushGatewayError
-            return pushError?.statusCode == 400 && "\(error)".contains(gateway.url) && "\(error)".contains("zkstorm bug")
+            return pushError?.statusCode == 400 && "\(error)".contains(gateway.url)
+                && "\(error)".contains("zkstorm bug")
         }
         await client.shutdown()
         await gateway.stop()

@@ -33,7 +33,8 @@ final class RawHTTPListener: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(RequestRecorder(respond: respond, continuation: continuation))
+                    try channel.pipeline.syncOperations.addHandler(
+                        RequestRecorder(respond: respond, continuation: continuation))
                 }
             }
             .bind(host: "127.0.0.1", port: 0)

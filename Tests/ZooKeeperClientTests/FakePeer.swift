@@ -32,7 +32,8 @@ final class FakePeer: Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let index = connections.loadThenWrappingIncrement(ordering: .relaxed)
-                    try channel.pipeline.syncOperations.addHandler(FakePeerHandler(script: script, connectionIndex: index))
+                    try channel.pipeline.syncOperations.addHandler(
+                        FakePeerHandler(script: script, connectionIndex: index))
                 }
             }
             .bind(host: "127.0.0.1", port: 0).get()
@@ -48,8 +49,10 @@ final class FakePeer: Sendable {
     static func handshake(readOnly: Bool?) -> [UInt8] {
         var buffer = ByteBuffer()
         buffer.writeInteger(Int32(readOnly == nil ? 36 : 37))
-        ConnectResponse(timeOut: 30_000, sessionId: 0x1234, password: [UInt8](repeating: 1, count: 16), readOnly: readOnly)
-            .encode(into: &buffer)
+        ConnectResponse(
+            timeOut: 30_000, sessionId: 0x1234, password: [UInt8](repeating: 1, count: 16), readOnly: readOnly
+        )
+        .encode(into: &buffer)
         return Array(buffer.readableBytesView)
     }
 }
@@ -93,7 +96,8 @@ private final class FakePeerHandler: ChannelInboundHandler {
             }
         case .shortHandshakeThenSilence:
             if before < 49 && received >= 49 {
-                context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: FakePeer.handshake(readOnly: nil))), promise: nil)
+                context.writeAndFlush(
+                    wrapOutboundOut(ByteBuffer(bytes: FakePeer.handshake(readOnly: nil))), promise: nil)
             }
         case .acceptThenRejectReconnect:
             if connectionIndex == 0 {

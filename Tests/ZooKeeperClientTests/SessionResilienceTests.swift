@@ -89,7 +89,7 @@ struct SessionResilienceTests {
         try await client.close()
     }
 
-    @Test(arguments: TestTarget.pausable)
+    @Test(arguments: TestTarget.allCases)
     func pausedServerPastTimeoutSurfacesExpiry(target: TestTarget) async throws {
         let server = try await target.dedicated(tickTime: 200)
         defer { Task { try await server.destroy() } }
@@ -147,7 +147,7 @@ struct SessionResilienceTests {
         try await client.close()
     }
 
-    @Test(arguments: TestTarget.pausable)
+    @Test(arguments: TestTarget.allCases)
     func inFlightRequestsFailWithConnectionLossWhenServerStops(target: TestTarget) async throws {
         let server = try await target.dedicated(tickTime: 2000)
         defer { Task { try await server.destroy() } }

@@ -16,7 +16,8 @@ struct SessionStateMachineTests {
             retryDelayNanos: 100_000_000)
     }
 
-    let accepted = ConnectResponse(timeOut: 4000, sessionId: 0x42, password: [UInt8](repeating: 7, count: 16), readOnly: false)
+    let accepted = ConnectResponse(
+        timeOut: 4000, sessionId: 0x42, password: [UInt8](repeating: 7, count: 16), readOnly: false)
     let rejected = ConnectResponse.rejected(readOnly: false)
 
     /// A machine with an established session on host a, attempt 1.
@@ -58,7 +59,8 @@ struct SessionStateMachineTests {
         var m = machine()
         _ = m.start()
         #expect(
-            m.connectFailed(attempt: 1, reason: "refused", now: 0) == .connect(b, attempt: 2, timeoutNanos: 1_000_000_000, delayNanos: 0))
+            m.connectFailed(attempt: 1, reason: "refused", now: 0)
+                == .connect(b, attempt: 2, timeoutNanos: 1_000_000_000, delayNanos: 0))
     }
 
     @Test func allHostsFailingFailsConnectNamingThem() {

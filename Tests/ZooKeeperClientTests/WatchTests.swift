@@ -79,7 +79,10 @@ struct WatchTests {
             _ = try await watcher.getChildren2(root, watch: true)
             try await client.delete(root + "/kid")
             let events = try await recorder.wait { $0.filter { $0.type == .nodeChildrenChanged }.count == 2 }
-            #expect(events.filter { $0.type != .none }.map(\.summary) == ["NodeChildrenChanged \(root)", "NodeChildrenChanged \(root)"])
+            #expect(
+                events.filter { $0.type != .none }.map(\.summary) == [
+                    "NodeChildrenChanged \(root)", "NodeChildrenChanged \(root)",
+                ])
             try await watcher.close()
         }
     }

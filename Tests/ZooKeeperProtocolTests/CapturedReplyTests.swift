@@ -221,6 +221,17 @@ struct CapturedReplyTests {
         let (header, response) = try success(CapturedFixtures.multiFailure)
         #expect(header.err == .ok)
         #expect(response == .multi([.error(.ok), .error(.badVersion), .error(.runtimeInconsistency)]))
+
+        // The same body read with MultiResult directly; each error's MultiHeader.err repeats its code.
+        var (_, body) = try Framing.reply(CapturedFixtures.multiFailure.replyFrame)
+        let bytes = Array(body.readableBytesView)
+        #expect(try MultiResult.decodeAll(from: &body).map(\.error) == [.ok, .badVersion, .runtimeInconsistency])
+        var cursor = ByteBuffer(bytes: bytes)
+        for expected in [ErrorCode.ok, .badVersion, .runtimeInconsistency] {
+            #expect(try MultiHeader(from: &cursor) == MultiHeader(type: .error, done: false, err: expected))
+            #expect(try cursor.readJuteInt("err") == expected.rawValue)
+        }
+        #expect(try MultiHeader(from: &cursor) == .end)
     }
 
     @Test func emptyMulti() throws {
@@ -254,6 +265,8 @@ struct CapturedReplyTests {
     @Test func authReplyUsesXidMinus4() throws {
         let (header, response) = try success(CapturedFixtures.authDigest)
         #expect(header.xid == SpecialXid.auth)
+        // Auth is not a transaction: the server always answers zxid 0.
+        #expect(header.zxid == 0)
         #expect(response == .empty)
     }
 
@@ -321,6 +334,94 @@ struct CapturedReplyTests {
             return
         }
         #expect(stat.version == 1)
+    }
+
+    static let firedWatches: [(CapturedExchange, WatcherEvent)] = [
+        (
+            CapturedFixtures.setDataFiringWatch,
+            WatcherEvent(type: .nodeDataChanged, state: .syncConnected, path: "/zkstorm/ttl")
+        ),
+        (
+            CapturedFixtures.createFiringExistWatch,
+            WatcherEvent(type: .nodeCreated, state: .syncConnected, path: "/zkstorm/missing")
+        ),
+        (
+            CapturedFixtures.createFiringChildWatch,
+            WatcherEvent(type: .nodeChildrenChanged, state: .syncConnected, path: "/zkstorm/container")
+        ),
+        (
+            CapturedFixtures.createFiringPersistentRecursiveWatch,
+            WatcherEvent(type: .nodeCreated, state: .syncConnected, path: "/zkstorm/persistent")
+        ),
+        (
+            CapturedFixtures.createUnderPersistentRecursiveWatch,
+            WatcherEvent(type: .nodeCreated, state: .syncConnected, path: "/zkstorm/persistent/a")
+        ),
+        (
+            CapturedFixtures.deleteFiringDataWatch,
+            WatcherEvent(type: .nodeDeleted, state: .syncConnected, path: "/zkstorm/missing")
+        ),
+    ]
+
+    /// Each write that fires a watch on its own connection: exactly one notification (xid -1, zxid -1
+    /// in 3.8), and it arrives before the write's reply.
+    @Test(arguments: firedWatches.indices)
+    func notificationPrecedesTheReplyOfTheWriteThatFiredIt(_ index: Int) throws {
+        let (exchange, expected) = Self.firedWatches[index]
+        #expect(exchange.replies.count == 2)
+        var (header, body) = try Framing.reply(exchange.replyFrames[0])
+        #expect(header == ReplyHeader(xid: SpecialXid.notification, zxid: -1, err: .ok))
+        #expect(try WatcherEvent(from: &body) == expected)
+        #expect(body.readableBytes == 0)
+        let (reply, _) = try Framing.reply(exchange.replyFrame)
+        #expect(reply.xid == exchange.xid && reply.err == .ok && reply.zxid > 0)
+    }
+
+    @Test func childWatchIsSetOnAnEmptyNode() throws {
+        #expect(try success(CapturedFixtures.getChildrenWatch).response == .children([]))
+        #expect(
+            try success(CapturedFixtures.createFiringChildWatch).response == .create(path: "/zkstorm/container/child"))
+    }
+
+    @Test func ephemeralOwnerIsTheCreatingSession() throws {
+        var handshake = try Framing.body(of: CapturedFixtures.handshake.replyFrame)
+        let session = try ConnectResponse(from: &handshake).sessionId
+        let (_, response) = try success(CapturedFixtures.getDataWatchBeforeDelete)
+        guard case .data(let data, let stat) = response else {
+            Issue.record("expected data, got \(response)")
+            return
+        }
+        #expect(data == [])
+        #expect(stat.ephemeralOwner == session)
+    }
+
+    @Test func resumedSessionKeepsItsIdAndPassword() throws {
+        var first = try Framing.body(of: CapturedFixtures.handshakeBeforeResume.replyFrame)
+        var resumed = try Framing.body(of: CapturedFixtures.handshakeResume.replyFrame)
+        let original = try ConnectResponse(from: &first)
+        #expect(try ConnectResponse(from: &resumed) == original)
+        var request = try Framing.body(of: CapturedFixtures.handshakeResume.requestFrame)
+        #expect(
+            try ConnectRequest(from: &request)
+                == ConnectRequest(timeOut: 30000, sessionId: original.sessionId, password: original.password))
+    }
+
+    @Test func wrongPasswordIsRejectedThenClosed() throws {
+        var body = try Framing.body(of: CapturedFixtures.handshakeBadPassword.replyFrame)
+        let response = try ConnectResponse(from: &body)
+        #expect(response == .rejected(readOnly: false))
+        #expect(response.isRejection)
+        #expect(CapturedFixtures.handshakeBadPassword.serverClosed)
+        #expect(
+            Array(ConnectResponse.rejected(readOnly: false).encodedBytes().readableBytesView)
+                == Array(
+                    CapturedFixtures.handshakeBadPassword.replyFrame.dropFirst(4)))
+    }
+
+    @Test func unknownAuthSchemeFailsThenCloses() throws {
+        let header = try failure(CapturedFixtures.authUnknownScheme)
+        #expect(header == ReplyHeader(xid: SpecialXid.auth, zxid: 0, err: .authFailed))
+        #expect(CapturedFixtures.authUnknownScheme.serverClosed)
     }
 
     @Test(arguments: CapturedFixtures.all)

@@ -85,6 +85,26 @@ struct CapturedRequestTests {
             (CapturedFixtures.deleteNotEmpty, .delete(path: "/zkstorm", version: -1)),
             (CapturedFixtures.createNodeExists, .create(create("/zkstorm", "", .persistent), opCode: .create)),
             (CapturedFixtures.createBadPath, .create(create("/zkstorm/", "", .persistent), opCode: .create)),
+            (
+                CapturedFixtures.createFiringExistWatch,
+                .create(create("/zkstorm/missing", "", .ephemeral), opCode: .create)
+            ),
+            (CapturedFixtures.getChildrenWatch, .getChildren(path: "/zkstorm/container", watch: true)),
+            (
+                CapturedFixtures.createFiringChildWatch,
+                .create(create("/zkstorm/container/child", "", .persistent), opCode: .create)
+            ),
+            (
+                CapturedFixtures.createFiringPersistentRecursiveWatch,
+                .create(create("/zkstorm/persistent", "", .persistent), opCode: .create)
+            ),
+            (
+                CapturedFixtures.createUnderPersistentRecursiveWatch,
+                .create(create("/zkstorm/persistent/a", "", .persistent), opCode: .create)
+            ),
+            (CapturedFixtures.getDataWatchBeforeDelete, .getData(path: "/zkstorm/missing", watch: true)),
+            (CapturedFixtures.deleteFiringDataWatch, .delete(path: "/zkstorm/missing", version: -1)),
+            (CapturedFixtures.authUnknownScheme, .auth(AuthPacket(scheme: "nosuch", auth: Array("x".utf8)))),
             (CapturedFixtures.closeSession, .closeSession),
             (CapturedFixtures.closeSessionShortHandshake, .closeSession),
         ]

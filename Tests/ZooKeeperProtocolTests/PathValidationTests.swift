@@ -1,6 +1,6 @@
 import Testing
 
-@testable import ZooKeeperProtocol
+import ZooKeeperProtocol
 
 /// ZooKeeperPath.validate against the rules of ZooKeeper's `PathUtils.validatePath` (3.8), which
 /// walks the path as UTF-16 code units.
@@ -55,6 +55,26 @@ struct PathValidationTests {
     @Test(arguments: invalid.map(\.path))
     func refusesWhatZooKeeperRefuses(_ path: String) {
         #expect(throws: InvalidPathError.self) { try ZooKeeperPath.validate(path) }
+    }
+
+    /// The same paths sent to the real ZooKeeper in create requests (scripts/capture-fixtures).
+    @Test func agreesWithTheRealServer() throws {
+        for (path, sequential, err) in CapturedFixtures.pathVerdicts {
+            let accepted = (try? ZooKeeperPath.validate(path, sequential: sequential)) != nil
+            switch ErrorCode(err) {
+            case .ok, .nodeExists:
+                #expect(accepted, "server accepted \(path.debugDescription) sequential=\(sequential)")
+            case .badArguments:
+                #expect(!accepted, "server refused \(path.debugDescription) sequential=\(sequential)")
+            case .noNode:
+                // The server looks up the parent (everything before the last "/") before it applies
+                // PathUtils.validatePath, so "/a//b" or "/../a" get NONODE. Those paths break the rules.
+                #expect(!accepted, "\(path.debugDescription) sequential=\(sequential) breaks PathUtils' rules")
+            default:
+                Issue.record("unexpected answer \(ErrorCode(err)) for \(path.debugDescription)")
+            }
+        }
+        #expect(CapturedFixtures.pathVerdicts.count > 50)
     }
 
     @Test func sequentialAllowsATrailingSlash() throws {

@@ -77,31 +77,37 @@ import ZooKeeperServer
     /// answers and that every connection and session it opened is gone.
     @Test(.timeLimit(.minutes(2))) func fuzzedFramesLeaveNoLeaks() async throws {
         try await withServer(tickMs: 100) { server in
-            var random = SplitMix64(seed: 0x5EED_2026)
-            let templates: [[UInt8]] = Self.requestTemplates()
-            var framesSent = 0
-            var connections = 0
-            let deadline = ContinuousClock.now + .seconds(30)
-            while framesSent < 100_000 && ContinuousClock.now < deadline {
-                let socket = try WireSocket(port: server.port, timeoutSeconds: 2)
-                connections += 1
-                if random.next() % 8 != 0 { try socket.handshake(timeout: 200) }
-                var burst: [UInt8] = []
-                // Mutated bodies keep the connection (MARSHALLINGERROR or a normal error); the burst
-                // ends with one frame from the fatal kinds (garbage, bad length, unknown opcode).
-                for index in 0..<200 {
-                    burst += Self.fuzzedFrame(templates: templates, fatal: index == 199, random: &random)
-                    framesSent += 1
+            // Blocking sockets run on a Dispatch thread, not on the cooperative pool.
+            let port = server.port
+            let (framesSent, connections) = try await offloaded { () throws -> (Int, Int) in
+                var random = SplitMix64(seed: 0x5EED_2026)
+                let templates: [[UInt8]] = Self.requestTemplates()
+                var framesSent = 0
+                var connections = 0
+                let deadline = ContinuousClock.now + .seconds(30)
+                while framesSent < 100_000 && ContinuousClock.now < deadline {
+                    let socket = try WireSocket(port: port, timeoutSeconds: 2)
+                    connections += 1
+                    if random.next() % 8 != 0 { try socket.handshake(timeout: 200) }
+                    var burst: [UInt8] = []
+                    // Mutated bodies keep the connection (MARSHALLINGERROR or a normal error); the burst
+                    // ends with one frame from the fatal kinds (garbage, bad length, unknown opcode).
+                    for index in 0..<200 {
+                        burst += Self.fuzzedFrame(templates: templates, fatal: index == 199, random: &random)
+                        framesSent += 1
+                    }
+                    // The server may close mid-burst; a failed send is expected then.
+                    try? socket.send(burst)
+                    socket.finishAndDrain()
                 }
-                // The server may close mid-burst; a failed send is expected then.
-                try? socket.send(burst)
-                socket.finishAndDrain()
+                return (framesSent, connections)
             }
             #expect(framesSent >= 100_000)
 
             // The server still serves.
             let survivor = try handshaken(server.port)
-            #expect(try survivor.call(.create(CreateRequest(path: "/after-fuzz", data: [1]), opCode: .create)).0.err == .ok)
+            #expect(
+                try survivor.call(.create(CreateRequest(path: "/after-fuzz", data: [1]), opCode: .create)).0.err == .ok)
             _ = try survivor.call(.closeSession)
             #expect(survivor.isClosedByPeer())
 
@@ -174,7 +180,8 @@ import ZooKeeperServer
             // Truncate the body but keep the frame self-consistent.
             let keep = 8 + Int(random.next() % UInt64(max(1, bytes.count - 12)))
             let n = UInt32(keep)
-            return [UInt8(n >> 24), UInt8(n >> 16 & 0xFF), UInt8(n >> 8 & 0xFF), UInt8(n & 0xFF)] + bytes[4..<(4 + keep)]
+            return [UInt8(n >> 24), UInt8(n >> 16 & 0xFF), UInt8(n >> 8 & 0xFF), UInt8(n & 0xFF)]
+                + bytes[4..<(4 + keep)]
         default:
             // Flip a few bytes past the header (lengths, counts, flags, strings).
             for _ in 0..<(1 + Int(random.next() % 3)) where bytes.count > 12 {

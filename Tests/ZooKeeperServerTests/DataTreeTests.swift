@@ -68,13 +68,15 @@ import ZooKeeperProtocol
         #expect(code { _ = try create(tree, "/b", acl: []) } == .invalidACL)
         #expect(code { _ = try create(tree, "/b", acl: [ACL(perms: .all, id: .authIds)]) } == .invalidACL)
         #expect(code { _ = try create(tree, "/b", mode: .persistentWithTTL) } == .badArguments)
-        #expect(code { _ = try create(tree, "/b", mode: .persistentWithTTL, opCode: .createTTL, ttl: 0) } == .badArguments)
+        #expect(
+            code { _ = try create(tree, "/b", mode: .persistentWithTTL, opCode: .createTTL, ttl: 0) } == .badArguments)
         #expect(code { _ = try create(tree, "/b", mode: .persistent, opCode: .createTTL, ttl: 10) } == .badArguments)
         #expect(code { try tree.delete("/", version: -1, identities: [], zxid: 2) } == .badArguments)
         #expect(code { try tree.delete("/zookeeper/quota", version: -1, identities: [], zxid: 2) } == .badArguments)
         #expect(code { try tree.delete("/a/", version: -1, identities: [], zxid: 2) } == .noNode)
         #expect(code { try tree.delete("/a", version: 3, identities: [], zxid: 2) } == .badVersion)
-        #expect(code { _ = try tree.setData("/a", data: nil, version: 9, identities: [], zxid: 2, time: 0) } == .badVersion)
+        #expect(
+            code { _ = try tree.setData("/a", data: nil, version: 9, identities: [], zxid: 2, time: 0) } == .badVersion)
         #expect(code { _ = try tree.setACL("/a", acl: ACL.openUnsafe, version: 1, identities: []) } == .badVersion)
         _ = try create(tree, "/a/b")
         #expect(code { try tree.delete("/a", version: -1, identities: [], zxid: 2) } == .notEmpty)
@@ -101,14 +103,18 @@ import ZooKeeperProtocol
         let user = [Id(scheme: "digest", id: digest), Id(scheme: "ip", id: "127.0.0.1")]
         _ = try create(tree, "/s", acl: ACL.creatorAll, identities: user)
         #expect(tree.acl(of: tree["/s"]!) == [ACL(perms: .all, id: Id(scheme: "digest", id: digest))])
-        #expect(throws: OperationError(.noAuth)) { try tree.readable("/s", identities: [Id(scheme: "ip", id: "127.0.0.1")]) }
+        #expect(throws: OperationError(.noAuth)) {
+            try tree.readable("/s", identities: [Id(scheme: "ip", id: "127.0.0.1")])
+        }
         #expect(throws: OperationError(.noAuth)) {
             _ = try tree.setData("/s", data: nil, version: -1, identities: [], zxid: 2, time: 0)
         }
         _ = try tree.readable("/s", identities: user)
         _ = try create(tree, "/net", acl: [ACL(perms: .all, id: Id(scheme: "ip", id: "127.0.0.0/8"))])
         _ = try tree.readable("/net", identities: [Id(scheme: "ip", id: "127.0.0.1")])
-        #expect(throws: OperationError(.noAuth)) { try tree.readable("/net", identities: [Id(scheme: "ip", id: "10.0.0.1")]) }
+        #expect(throws: OperationError(.noAuth)) {
+            try tree.readable("/net", identities: [Id(scheme: "ip", id: "10.0.0.1")])
+        }
         #expect(throws: OperationError(.noAuth)) {
             _ = try create(tree, "/net/child", identities: [Id(scheme: "ip", id: "10.0.0.1")])
         }
@@ -165,5 +171,19 @@ import ZooKeeperProtocol
         _ = try create(tree, "/a/b/c")
         #expect(tree.descendantCount(of: "/a") == 2)
         #expect(tree.descendantCount(of: "/") == 6)
+    }
+}
+
+@Suite struct PathRuleTests {
+    @Test func fastValidatorAgreesWithTheProtocolModule() {
+        let samples = [
+            "/", "/a", "/a/b", "/a/", "//", "/a//b", "a", "", "/.", "/..", "/...", "/a/.", "/a/./b", "/a/../b", "/a/...",
+            "/.a", "/a.", "/a..b", "/a\u{0}b", "/a\u{1}b", "/a\u{7f}", "/a\u{9f}", "/\u{e000}", "/\u{fff5}", "/é/ü",
+            "/a/b/c-0000000001",
+        ]
+        for path in samples {
+            let reference = (try? ZooKeeperPath.validate(path)) != nil
+            #expect(DataTree.isValidPath(path) == reference, "\(path.debugDescription)")
+        }
     }
 }

@@ -36,7 +36,9 @@ import ZooKeeperServer
             #expect(cons.contains("sid=\(sid),lop=EXIS"))
             #expect(cons.hasSuffix("\n\n"))
 
-            #expect(try WireSocket.fourLetterWord("wchs", port: port) == "1 connections watching 2 paths\nTotal watches:2\n")
+            #expect(
+                try WireSocket.fourLetterWord("wchs", port: port) == "1 connections watching 2 paths\nTotal watches:2\n"
+            )
             #expect(try WireSocket.fourLetterWord("wchc", port: port) == "\(sid)\n\t/missing\n\t/w\n\n")
             #expect(try WireSocket.fourLetterWord("wchp", port: port) == "/missing\n\t\(sid)\n/w\n\t\(sid)\n\n")
             #expect(try WireSocket.fourLetterWord("envi", port: port).contains("\nzookeeper.version=3.8.0-zkstorm"))
@@ -47,7 +49,8 @@ import ZooKeeperServer
             #expect(dump.hasPrefix("SessionTracker dump:\nSession Sets (1)/(1):\n"))
             #expect(dump.contains("Sessions with Ephemerals (1):\n\(sid):\n\t/w/e\n"))
             #expect(
-                try WireSocket.fourLetterWord("gtmk", port: port) == "gtmk is not executed because it is not in the whitelist.\n")
+                try WireSocket.fourLetterWord("gtmk", port: port)
+                    == "gtmk is not executed because it is not in the whitelist.\n")
 
             let mntr = monitorValues(try WireSocket.fourLetterWord("mntr", port: port))
             #expect(mntr["zk_server_state"] == "standalone")

@@ -22,7 +22,8 @@ import ZooKeeperServer
             var wrong = session.password
             wrong[0] ^= 0xFF
             let rejected = try impostor.handshake(sessionID: session.sessionId, password: wrong)
-            #expect(rejected.timeOut == 0 && rejected.sessionId == 0 && rejected.password == Array(repeating: 0, count: 16))
+            #expect(
+                rejected.timeOut == 0 && rejected.sessionId == 0 && rejected.password == Array(repeating: 0, count: 16))
             #expect(impostor.isClosedByPeer())
 
             let unknown = try WireSocket(port: server.port)
@@ -126,10 +127,16 @@ import ZooKeeperServer
             try owner.send(frame)
             var reply = try #require(try owner.readFrame())
             #expect(try ReplyHeader(from: &reply).err == .ok)
-            #expect(try owner.call(.create(CreateRequest(path: "/vault", data: [1], acl: ACL.creatorAll), opCode: .create)).0.err == .ok)
+            #expect(
+                try owner.call(.create(CreateRequest(path: "/vault", data: [1], acl: ACL.creatorAll), opCode: .create))
+                    .0.err == .ok)
             #expect(try owner.call(.getData(path: "/vault", watch: false)).0.err == .ok)
             let (_, who) = try owner.call(.whoAmI)
-            #expect(who == .whoAmI([ClientInfo(authScheme: "digest", user: "bob"), ClientInfo(authScheme: "ip", user: "127.0.0.1")]))
+            #expect(
+                who
+                    == .whoAmI([
+                        ClientInfo(authScheme: "digest", user: "bob"), ClientInfo(authScheme: "ip", user: "127.0.0.1"),
+                    ]))
 
             let stranger = try WireSocket(port: server.port)
             try stranger.handshake()
@@ -139,7 +146,8 @@ import ZooKeeperServer
             #expect(acl == nil)
 
             var bad = ByteBuffer()
-            ZooKeeperRequest.auth(AuthPacket(scheme: "kerberos", auth: [1])).encodeFrame(xid: SpecialXid.auth, into: &bad)
+            ZooKeeperRequest.auth(AuthPacket(scheme: "kerberos", auth: [1])).encodeFrame(
+                xid: SpecialXid.auth, into: &bad)
             try stranger.send(bad)
             var failed = try #require(try stranger.readFrame())
             #expect(try ReplyHeader(from: &failed).err == .authFailed)

@@ -107,7 +107,8 @@ final class WireSocket {
     {
         var buffer = ByteBuffer()
         buffer.writeInteger(Int32(0))
-        ConnectRequest(timeOut: timeout, sessionId: sessionID, password: password, readOnly: false).encode(into: &buffer)
+        ConnectRequest(timeOut: timeout, sessionId: sessionID, password: password, readOnly: false).encode(
+            into: &buffer)
         buffer.setInteger(Int32(buffer.readableBytes - 4), at: 0)
         try send(buffer)
         guard var frame = try readFrame() else { throw Failure(description: "closed during handshake") }
@@ -122,7 +123,9 @@ final class WireSocket {
         request.encodeFrame(xid: xid, into: &buffer)
         try send(buffer)
         while true {
-            guard var frame = try readFrame() else { throw Failure(description: "closed before reply to \(request.opCode)") }
+            guard var frame = try readFrame() else {
+                throw Failure(description: "closed before reply to \(request.opCode)")
+            }
             let header = try ReplyHeader(from: &frame)
             if header.xid == SpecialXid.notification {
                 events.append(try WatcherEvent(from: &frame))
@@ -142,7 +145,9 @@ final class WireSocket {
     func nextEvent() throws -> WatcherEvent {
         guard var frame = try readFrame() else { throw Failure(description: "closed while waiting for an event") }
         let header = try ReplyHeader(from: &frame)
-        guard header.xid == SpecialXid.notification else { throw Failure(description: "expected an event, got xid \(header.xid)") }
+        guard header.xid == SpecialXid.notification else {
+            throw Failure(description: "expected an event, got xid \(header.xid)")
+        }
         return try WatcherEvent(from: &frame)
     }
 

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// Picks a TCP port on 127.0.0.1 that is free right now.
@@ -20,9 +20,9 @@ public enum FreePort {
     /// Whether a listening socket could bind 127.0.0.1:`port` right now.
     public static func isFree(_ port: Int) -> Bool {
         #if canImport(Glibc)
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #else
-            let fd = socket(AF_INET, SOCK_STREAM, 0)
+        let fd = socket(AF_INET, SOCK_STREAM, 0)
         #endif
         guard fd >= 0 else { return false }
         defer { close(fd) }
@@ -41,9 +41,9 @@ public enum FreePort {
     /// A port the kernel picks (bind to port 0, read it back, release it).
     static func ephemeral() -> Int {
         #if canImport(Glibc)
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #else
-            let fd = socket(AF_INET, SOCK_STREAM, 0)
+        let fd = socket(AF_INET, SOCK_STREAM, 0)
         #endif
         precondition(fd >= 0, "socket() failed: errno \(errno)")
         defer { close(fd) }

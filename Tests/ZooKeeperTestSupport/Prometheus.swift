@@ -23,7 +23,8 @@ public final class Prometheus: @unchecked Sendable {
     /// Starts Prometheus scraping `url`'s /metrics (e.g. a `Pushgateway.url`) and waits until ready.
     public static func start(scraping targetURL: String) async throws -> Prometheus {
         guard let target = URL(string: targetURL), let host = target.host, let targetPort = target.port else {
-            throw ObservabilityServiceError("Prometheus.start(scraping:) needs a URL with host and port, got \(targetURL)")
+            throw ObservabilityServiceError(
+                "Prometheus.start(scraping:) needs a URL with host and port, got \(targetURL)")
         }
         var lastError: (any Error)?
         for _ in 0..<3 {

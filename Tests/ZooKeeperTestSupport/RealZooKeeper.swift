@@ -42,14 +42,19 @@ public final class RealZooKeeper: ZooKeeperTestServer, @unchecked Sendable {
         var attempt = 0
         while true {
             attempt += 1
-            let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("zkstorm-zk-\(UUID().uuidString)")
-            try FileManager.default.createDirectory(at: dataDir.appendingPathComponent("data"), withIntermediateDirectories: true)
-            let server = RealZooKeeper(port: FreePort.allocate(), dataDir: dataDir, tickTime: tickTime, extendedTypes: extendedTypes)
+            let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "zkstorm-zk-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(
+                at: dataDir.appendingPathComponent("data"), withIntermediateDirectories: true)
+            let server = RealZooKeeper(
+                port: FreePort.allocate(), dataDir: dataDir, tickTime: tickTime, extendedTypes: extendedTypes)
             try server.writeConfig()
             do {
                 try await server.launch()
                 return server
-            } catch let error as TestServerError where error.description.contains("Address already in use") && attempt < 4 {
+            } catch let error as TestServerError
+                where error.description.contains("Address already in use") && attempt < 4
+            {
                 try? FileManager.default.removeItem(at: dataDir)
             }
         }
@@ -81,7 +86,10 @@ public final class RealZooKeeper: ZooKeeperTestServer, @unchecked Sendable {
             "-Dznode.container.checkIntervalMs=500",
         ]
         if extendedTypes { javaArgs.append("-Dzookeeper.extendedTypesEnabled=true") }
-        javaArgs += ["-cp", Self.jars.joined(separator: ":"), "org.apache.zookeeper.server.ZooKeeperServerMain", "\(dir)/zoo.cfg"]
+        javaArgs += [
+            "-cp", Self.jars.joined(separator: ":"), "org.apache.zookeeper.server.ZooKeeperServerMain",
+            "\(dir)/zoo.cfg",
+        ]
         let quoted = javaArgs.map { "'\($0)'" }.joined(separator: " ")
         // The shell starts the JVM, records its pid, and kills it once the test process is gone.
         let script = """
@@ -127,11 +135,14 @@ public final class RealZooKeeper: ZooKeeperTestServer, @unchecked Sendable {
             // `ruok` answers imok as soon as the port listens; `srvr` shows a Mode only once the
             // server really serves requests; `conf` names our dataDir, so the answer is not from
             // another process that got the port first (ours then dies of BindException).
-            if let answer = try? await FourLetterWordClient.send("ruok", host: "127.0.0.1", port: port, timeout: .seconds(1)),
+            if let answer = try? await FourLetterWordClient.send(
+                "ruok", host: "127.0.0.1", port: port, timeout: .seconds(1)),
                 answer == "imok",
-                let status = try? await FourLetterWordClient.send("srvr", host: "127.0.0.1", port: port, timeout: .seconds(1)),
+                let status = try? await FourLetterWordClient.send(
+                    "srvr", host: "127.0.0.1", port: port, timeout: .seconds(1)),
                 status.contains("Mode:"),
-                let conf = try? await FourLetterWordClient.send("conf", host: "127.0.0.1", port: port, timeout: .seconds(1))
+                let conf = try? await FourLetterWordClient.send(
+                    "conf", host: "127.0.0.1", port: port, timeout: .seconds(1))
             {
                 guard conf.contains(dataDir.appendingPathComponent("data").path) else {
                     kill(pid, SIGKILL)

@@ -25,12 +25,6 @@ public enum TestTarget: String, Sendable, CaseIterable, CustomStringConvertible 
 
     public var description: String { rawValue }
 
-    /// Whether `pause()` works (the real server is a separate process that SIGSTOP freezes).
-    public var canPause: Bool { self == .realZooKeeper }
-
-    /// The targets whose server can be frozen, for tests that need `pause()`.
-    public static var pausable: [TestTarget] { allCases.filter(\.canPause) }
-
     /// One server per target, started on first use and shared by every test of the process.
     /// Tests that stop, restart or pause a server use `dedicated(tickTime:)` instead.
     public func shared() async throws -> any ZooKeeperTestServer {
@@ -43,7 +37,7 @@ public enum TestTarget: String, Sendable, CaseIterable, CustomStringConvertible 
         case .realZooKeeper:
             try await RealZooKeeper.start(extendedTypes: true, tickTime: tickTime)
         case .builtIn:
-            try await BuiltInZooKeeper.start(tickTime: tickTime)
+            try await BuiltInTestServer.start(tickTime: tickTime)
         }
     }
 

@@ -1,0 +1,25 @@
+// swift-tools-version:6.0
+// libFuzzer harness for ZooKeeperProtocol's decoders. Built and run by scripts/fuzz:
+//   swift build --sanitize=fuzzer --sanitize=address -Xswiftc -parse-as-library
+// ZooKeeperProtocol and the decode path are symlinks to the real sources, so this package fuzzes
+// exactly the code the main package ships and tests, without resolving the main package's other
+// dependencies.
+import PackageDescription
+
+let package = Package(
+    name: "zkstorm-fuzz",
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2")
+    ],
+    targets: [
+        .target(
+            name: "ZooKeeperProtocol",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")]
+        ),
+        .executableTarget(
+            name: "RequestParsing",
+            dependencies: ["ZooKeeperProtocol", .product(name: "NIOCore", package: "swift-nio")]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,1 @@
+../../../Tests/ZooKeeperProtocolTests/ProtocolDecodePath.swift

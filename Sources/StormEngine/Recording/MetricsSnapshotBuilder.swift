@@ -1,0 +1,24 @@
+import StormMetrics
+
+/// Turns what a run has measured so far into the metrics side's `MetricsSnapshot` (cumulative values).
+public enum MetricsSnapshotBuilder {
+    public static func make(
+        runId: String, instance: String, workload: String, target: String, cumulative: RecordedInterval,
+        status: StormRun.SessionStatus
+    ) -> MetricsSnapshot {
+        var snapshot = MetricsSnapshot(runId: runId, instance: instance, workload: workload, target: target)
+        for (key, histogram) in cumulative.requests {
+            snapshot.requests[MetricsSnapshot.RequestKey(op: key.operation.name, result: key.resultName)] = histogram
+        }
+        for (kind, histogram) in cumulative.watchLag { snapshot.watchLag[kind.rawValue] = histogram }
+        snapshot.watchFanout = cumulative.watchFanout
+        for (kind, count) in cumulative.watchEvents { snapshot.watchEvents[kind.rawValue] = count }
+        snapshot.watchMissed = cumulative.watchMissed
+        snapshot.sessions = status.connected
+        snapshot.reconnects = status.reconnects
+        snapshot.sessionExpirations = status.expirations
+        snapshot.outstandingRequests = status.outstandingRequests
+        snapshot.servers = status.servers
+        return snapshot
+    }
+}

@@ -1,0 +1,167 @@
+import Foundation
+import StormMetrics
+
+/// A single self-contained HTML page: the text report's tables plus inline SVG charts — latency by
+/// percentile (log scale), throughput and p99 over time, watch-lag distribution and per-round fan-out.
+public enum HTMLReport {
+    public static func render(_ result: RunResult) -> String {
+        var body = ""
+        body += "<h1>zkstorm: \(escape(result.workload))</h1>\n"
+        body += "<p class=\"meta\">run <code>\(escape(result.runId))</code> on <code>\(escape(result.target))</code>, "
+        body +=
+            "started \(escape(result.startedAt)), measured \(String(format: "%.1f", result.durationSeconds)) s, seed \(result.seed)</p>\n"
+        for chart in charts(result) where chart.hasData {
+            body += "<figure>\n" + chart.render() + "</figure>\n"
+        }
+        body += "<h2>Report</h2>\n<pre>\(escape(TextReport.render(result)))</pre>\n"
+        return """
+            <!DOCTYPE html>
+            <html lang="en">
+            <head>
+            <meta charset="utf-8">
+            <title>zkstorm \(escape(result.workload)) \(escape(result.runId))</title>
+            <style>
+            body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 24px; color: #222; background: #fafafa; }
+            h1 { font-size: 22px; margin-bottom: 4px; }
+            .meta { color: #555; margin-top: 0; }
+            figure { margin: 16px 0; display: inline-block; border: 1px solid #ddd; background: #fff; }
+            pre { background: #fff; border: 1px solid #ddd; padding: 12px; font-size: 12px; }
+            </style>
+            </head>
+            <body>
+            \(body)</body>
+            </html>
+
+            """
+    }
+
+    /// Percentiles plotted on the "1/(1-p)" axis HdrHistogram uses, so the tail gets room.
+    static let percentiles: [Double] = [0, 10, 25, 50, 75, 90, 95, 99, 99.5, 99.9, 99.95, 99.99, 99.999]
+
+    static func percentileCurve(_ histogram: LatencyHistogram) -> [(x: Double, y: Double)] {
+        guard !histogram.isEmpty else { return [] }
+        return percentiles.map { p in (x: 1 / (1 - p / 100), y: Double(max(histogram.value(atPercentile: p), 1)) / 1000)
+        }
+    }
+
+    static func percentileLabel(_ x: Double) -> String {
+        let p = (1 - 1 / x) * 100
+        if p < 0.5 { return "0%" }
+        return String(format: "%g%%", (p * 1000).rounded() / 1000)
+    }
+
+    static func milliseconds(_ value: Double) -> String {
+        value >= 1 ? "\(SVGChart.number(value)) ms" : "\(SVGChart.number(value * 1000)) µs"
+    }
+
+    static func charts(_ result: RunResult) -> [SVGChart] {
+        var charts: [SVGChart] = []
+        var latencySeries: [SVGChart.Series] = []
+        for name in result.orderedOperations {
+            latencySeries.append(
+                SVGChart.Series(name: name, points: percentileCurve(result.mergedHistogram(prefix: "request:\(name):")))
+            )
+        }
+        for key in result.histograms.keys.sorted() where key.hasPrefix("watch_lag:") {
+            if let h = result.histogram(key) {
+                latencySeries.append(
+                    SVGChart.Series(
+                        name: "watch lag (\(key.dropFirst("watch_lag:".count)))", points: percentileCurve(h)))
+            }
+        }
+        charts.append(
+            SVGChart(
+                title: "Latency by percentile", xLabel: "percentile", yLabel: "latency", xScale: .log, yScale: .log,
+                series: latencySeries,
+                xTickLabel: percentileLabel, yTickLabel: milliseconds))
+        let timeline = result.timeline
+        charts.append(
+            SVGChart(
+                title: "Throughput over time", xLabel: "seconds since measurement began", yLabel: "operations / s",
+                series: [
+                    SVGChart.Series(
+                        name: "ops/s",
+                        points: timeline.filter { $0.ops > 0 }.map {
+                            (x: $0.t, y: Double($0.ops) / intervalLength(timeline, at: $0.t))
+                        })
+                ]))
+        charts.append(
+            SVGChart(
+                title: "p99 latency over time", xLabel: "seconds since measurement began", yLabel: "p99", yScale: .log,
+                series: [
+                    SVGChart.Series(
+                        name: "operations p99",
+                        points: timeline.filter { $0.p99Us > 0 }.map { (x: $0.t, y: Double($0.p99Us) / 1000) }),
+                    SVGChart.Series(
+                        name: "watch lag p99",
+                        points: timeline.compactMap { p in
+                            p.watchLagP99Us.flatMap { $0 > 0 ? (x: p.t, y: Double($0) / 1000) : nil }
+                        }),
+                ],
+                yTickLabel: milliseconds))
+        var lag = LatencyHistogram()
+        for key in result.histograms.keys where key.hasPrefix("watch_lag:") {
+            if let h = result.histogram(key) { lag.merge(h) }
+        }
+        charts.append(
+            SVGChart(
+                title: "Watch notification lag distribution", xLabel: "lag (log bins)", yLabel: "notifications",
+                xScale: .log, style: .bars,
+                series: [SVGChart.Series(name: "notifications", points: logBins(lag))], xTickLabel: milliseconds))
+        let rounds = result.rounds
+        charts.append(
+            SVGChart(
+                title: "Fan-out per storm round", xLabel: "round", yLabel: "lag", yScale: .log,
+                series: [
+                    SVGChart.Series(
+                        name: "first watcher",
+                        points: rounds.compactMap { r in
+                            r.firstNanoseconds.map { (x: Double(r.round), y: max(Double($0), 1000) / 1e6) }
+                        }),
+                    SVGChart.Series(
+                        name: "median watcher",
+                        points: rounds.compactMap { r in
+                            r.medianNanoseconds.map { (x: Double(r.round), y: max(Double($0), 1000) / 1e6) }
+                        }),
+                    SVGChart.Series(
+                        name: "last watcher",
+                        points: rounds.compactMap { r in
+                            r.lastNanoseconds.map { (x: Double(r.round), y: max(Double($0), 1000) / 1e6) }
+                        }),
+                ],
+                yTickLabel: milliseconds))
+        return charts
+    }
+
+    static func intervalLength(_ timeline: [RunResult.TimelinePoint], at t: Double) -> Double {
+        guard let index = timeline.firstIndex(where: { $0.t == t }) else { return 1 }
+        let previous = index == 0 ? 0 : timeline[index - 1].t
+        return max(t - previous, 0.001)
+    }
+
+    /// Buckets of the histogram gathered into bins a quarter-decade wide; x = bin centre in ms.
+    static func logBins(_ histogram: LatencyHistogram) -> [(x: Double, y: Double)] {
+        guard !histogram.isEmpty else { return [] }
+        var bins: [Int: UInt64] = [:]
+        for bucket in histogram.recordedBuckets {
+            let bin = Int(floor(log10(Double(max(bucket.value, 1))) * 4))
+            bins[bin, default: 0] += bucket.count
+        }
+        return bins.keys.sorted().map { bin in (x: pow(10, (Double(bin) + 0.5) / 4) / 1000, y: Double(bins[bin]!)) }
+    }
+
+    static func escape(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for c in text {
+            switch c {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            default: out.append(c)
+            }
+        }
+        return out
+    }
+}

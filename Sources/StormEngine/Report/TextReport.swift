@@ -1,0 +1,204 @@
+import Foundation
+
+/// Human-readable numbers for reports.
+public enum ReportFormat {
+    /// `850µs`, `1.25ms`, `2.40s` from microseconds.
+    public static func latency(_ microseconds: UInt64) -> String {
+        if microseconds < 1000 { return "\(microseconds)µs" }
+        if microseconds < 1_000_000 { return String(format: "%.2fms", Double(microseconds) / 1000) }
+        return String(format: "%.2fs", Double(microseconds) / 1_000_000)
+    }
+
+    public static func rate(_ value: Double) -> String {
+        value >= 100 ? String(format: "%.0f", value) : String(format: "%.1f", value)
+    }
+
+    static func pad(_ text: String, _ width: Int, right: Bool = true) -> String {
+        let count = text.count
+        guard count < width else { return text }
+        let fill = String(repeating: " ", count: width - count)
+        return right ? fill + text : text + fill
+    }
+}
+
+/// The end-of-run report printed to stdout (and by `zkstorm report`).
+public enum TextReport {
+    public static func render(_ result: RunResult) -> String {
+        var out = ""
+        out += "zkstorm run \(result.runId): workload \(result.workload) on \(result.target)\n"
+        out +=
+            "started \(result.startedAt), measured \(String(format: "%.1f", result.durationSeconds)) s, seed \(result.seed)\n"
+        out += "\n"
+        if result.operations.isEmpty {
+            out += "operations: none\n"
+        } else {
+            out += renderOperations(result)
+        }
+        if result.watch.notifications > 0 || !result.rounds.isEmpty {
+            out += "\n" + renderWatch(result)
+        }
+        out +=
+            "\nsessions: \(result.sessions.connected) connected, \(result.sessions.reconnects) reconnects, \(result.sessions.expired) expired\n"
+        return out
+    }
+
+    static let columns: [(String, Int)] = [
+        ("operation", 10), ("count", 10), ("ops/s", 9), ("p50", 9), ("p90", 9), ("p99", 9), ("p99.9", 9), ("max", 9),
+        ("errors", 8),
+    ]
+
+    static func row(_ cells: [String]) -> String {
+        var line = ""
+        for (index, cell) in cells.enumerated() {
+            let width = columns[index].1
+            line += index == 0 ? ReportFormat.pad(cell, width, right: false) : " " + ReportFormat.pad(cell, width)
+        }
+        return line + "\n"
+    }
+
+    static func renderOperations(_ result: RunResult) -> String {
+        var out = row(columns.map(\.0))
+        var errorLines: [String] = []
+        var serviceLines: [String] = []
+        var total: UInt64 = 0
+        for name in result.orderedOperations {
+            guard let op = result.operations[name] else { continue }
+            total += op.count
+            let l = op.latencyUs
+            out += row([
+                name, "\(op.count)", ReportFormat.rate(op.opsPerSecond), ReportFormat.latency(l.p50),
+                ReportFormat.latency(l.p90),
+                ReportFormat.latency(l.p99), ReportFormat.latency(l.p999), ReportFormat.latency(l.max), "\(op.errors)",
+            ])
+            if !op.errorsByCode.isEmpty {
+                let codes = op.errorsByCode.sorted { $0.value == $1.value ? $0.key < $1.key : $0.value > $1.value }
+                errorLines.append("  \(name): " + codes.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+            }
+            if let s = op.serviceTimeUs {
+                serviceLines.append(
+                    "  \(name): p50 \(ReportFormat.latency(s.p50)), p90 \(ReportFormat.latency(s.p90)), p99 \(ReportFormat.latency(s.p99)), p99.9 \(ReportFormat.latency(s.p999)), max \(ReportFormat.latency(s.max))"
+                )
+            }
+        }
+        let seconds = result.durationSeconds
+        out += "total: \(total) operations, \(ReportFormat.rate(seconds > 0 ? Double(total) / seconds : 0)) ops/s\n"
+        if !serviceLines.isEmpty {
+            out += "open loop: latency above is from the intended start (coordinated-omission corrected); "
+            out += "\(result.lateStarts) late start(s); service time (send to reply):\n"
+            out += serviceLines.joined(separator: "\n") + "\n"
+        }
+        if !errorLines.isEmpty {
+            out += "errors by code:\n" + errorLines.joined(separator: "\n") + "\n"
+        }
+        return out
+    }
+
+    static func renderWatch(_ result: RunResult) -> String {
+        let w = result.watch
+        let kinds = result.histograms.keys.filter { $0.hasPrefix("watch_lag:") }.map {
+            String($0.dropFirst("watch_lag:".count))
+        }.sorted()
+        var out = "watch notifications (\(kinds.isEmpty ? "none" : kinds.joined(separator: ", "))): "
+        out +=
+            "\(w.notifications) received, \(w.missed) missed, \(w.duplicates) duplicates in \(result.rounds.count) rounds\n"
+        let l = w.lagUs
+        out +=
+            "  lag       p50 \(ReportFormat.latency(l.p50))  p90 \(ReportFormat.latency(l.p90))  p99 \(ReportFormat.latency(l.p99))  "
+        out += "p99.9 \(ReportFormat.latency(l.p999))  max \(ReportFormat.latency(l.max))\n"
+        let f = w.fanoutUs
+        out +=
+            "  fan-out   p50 \(ReportFormat.latency(f.p50))  p99 \(ReportFormat.latency(f.p99))  max \(ReportFormat.latency(f.max))  (last watcher per round)\n"
+        if let r = w.rearmUs {
+            out +=
+                "  re-arm    p50 \(ReportFormat.latency(r.p50))  p99 \(ReportFormat.latency(r.p99))  max \(ReportFormat.latency(r.max)); "
+            out += "versions missed between firing and re-arming: \(w.versionsMissed)\n"
+        }
+        let firsts = result.rounds.compactMap(\.firstNanoseconds)
+        let medians = result.rounds.compactMap(\.medianNanoseconds)
+        if !firsts.isEmpty, !medians.isEmpty {
+            let first = firsts.reduce(0, +) / UInt64(firsts.count) / 1000
+            let median = medians.reduce(0, +) / UInt64(medians.count) / 1000
+            out +=
+                "  per round (mean): first watcher \(ReportFormat.latency(first)), median watcher \(ReportFormat.latency(median))\n"
+        }
+        return out
+    }
+}
+
+/// Two results side by side: `zkstorm report A.json --compare B.json`. Ratios are B / A.
+public enum ComparisonReport {
+    public static func render(_ a: RunResult, _ b: RunResult) -> String {
+        var out = "A: \(a.runId) \(a.workload) on \(a.target), \(String(format: "%.1f", a.durationSeconds)) s\n"
+        out += "B: \(b.runId) \(b.workload) on \(b.target), \(String(format: "%.1f", b.durationSeconds)) s\n"
+        out += "ratios are B / A (below 1.00 means B is lower)\n\n"
+        out += line(["operation", "metric", "A", "B", "B/A"])
+        let names = Set(a.operations.keys).union(b.operations.keys).sorted {
+            (RecordedOperation(name: $0)?.rawValue ?? .max, $0) < (RecordedOperation(name: $1)?.rawValue ?? .max, $1)
+        }
+        for name in names {
+            let oa = a.operations[name]
+            let ob = b.operations[name]
+            out += line([
+                name, "ops/s", oa.map { ReportFormat.rate($0.opsPerSecond) } ?? "-",
+                ob.map { ReportFormat.rate($0.opsPerSecond) } ?? "-", ratio(oa?.opsPerSecond, ob?.opsPerSecond),
+            ])
+            for (label, path) in [
+                ("p50", \RunResult.Percentiles.p50), ("p99", \.p99), ("p99.9", \.p999), ("max", \.max),
+            ] {
+                let va = oa?.latencyUs[keyPath: path]
+                let vb = ob?.latencyUs[keyPath: path]
+                out += line([
+                    "", label, va.map(ReportFormat.latency) ?? "-", vb.map(ReportFormat.latency) ?? "-",
+                    ratio(va.map(Double.init), vb.map(Double.init)),
+                ])
+            }
+            out += line(["", "errors", oa.map { "\($0.errors)" } ?? "-", ob.map { "\($0.errors)" } ?? "-", ""])
+        }
+        if a.watch.notifications > 0 || b.watch.notifications > 0 {
+            for (label, va, vb) in [
+                ("lag p50", a.watch.lagUs.p50, b.watch.lagUs.p50), ("lag p99", a.watch.lagUs.p99, b.watch.lagUs.p99),
+                ("lag max", a.watch.lagUs.max, b.watch.lagUs.max),
+                ("fan-out p99", a.watch.fanoutUs.p99, b.watch.fanoutUs.p99),
+            ] {
+                out += line([
+                    "watch", label, ReportFormat.latency(va), ReportFormat.latency(vb), ratio(Double(va), Double(vb)),
+                ])
+            }
+            out += line(["watch", "missed", "\(a.watch.missed)", "\(b.watch.missed)", ""])
+        }
+        return out
+    }
+
+    static func ratio(_ a: Double?, _ b: Double?) -> String {
+        guard let a, let b, a > 0 else { return "-" }
+        return String(format: "%.2f", b / a)
+    }
+
+    static func line(_ cells: [String]) -> String {
+        let widths = [10, 12, 11, 11, 6]
+        var out = ""
+        for (index, cell) in cells.enumerated() {
+            out +=
+                index < 2
+                ? ReportFormat.pad(cell, widths[index], right: false) : " " + ReportFormat.pad(cell, widths[index])
+        }
+        return out + "\n"
+    }
+}
+
+/// `.hgrm` percentile-distribution files, one per histogram, for HdrHistogram's plotter.
+public enum HgrmWriter {
+    /// Writes `<dir>/<key with : replaced by _>.hgrm` for every histogram; returns the paths written.
+    public static func write(_ result: RunResult, to directory: String) throws -> [String] {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var written: [String] = []
+        for key in result.histograms.keys.sorted() {
+            guard let histogram = result.histogram(key), !histogram.isEmpty else { continue }
+            let file = key.replacingOccurrences(of: ":", with: "_") + ".hgrm"
+            let path = (directory as NSString).appendingPathComponent(file)
+            try histogram.percentileDistribution().write(toFile: path, atomically: true, encoding: .utf8)
+            written.append(path)
+        }
+        return written
+    }
+}

@@ -1,0 +1,107 @@
+import Foundation
+import NIOConcurrencyHelpers
+import StormMetrics
+
+/// Once a second, drains every recorder of the run into the cumulative result and the timeline, and
+/// reports the interval (live line, metrics push). Warm-up intervals are drained and dropped.
+public final class IntervalCollector: Sendable {
+    struct State {
+        var recorders: [OperationRecorder] = []
+        var cumulative = RecordedInterval()
+        var interval = RecordedInterval()
+        var timeline: [RunResult.TimelinePoint] = []
+        var measureStart: UInt64?
+        var lastCollect: UInt64 = 0
+    }
+
+    private let state = NIOLockedValueBox(State())
+
+    public init() {}
+
+    public func add(_ recorder: OperationRecorder) {
+        state.withLockedValue { $0.recorders.append(recorder) }
+    }
+
+    /// Drops everything recorded so far (warm-up) and starts measuring at `now`.
+    public func beginMeasurement(at now: UInt64) {
+        state.withLockedValue { state in
+            var discard = RecordedInterval()
+            for recorder in state.recorders { recorder.drain(into: &discard) }
+            state.measureStart = now
+            state.lastCollect = now
+        }
+    }
+
+    public var measureStart: UInt64? { state.withLockedValue { $0.measureStart } }
+
+    /// One interval's figures, for the live line and the metrics push.
+    public struct Tick: Sendable {
+        public var elapsedSeconds: Double
+        public var point: RunResult.TimelinePoint
+        /// Everything measured so far (cumulative).
+        public var cumulative: RecordedInterval
+    }
+
+    /// Drains the recorders; while measuring, adds the interval to the result and returns its tick.
+    @discardableResult
+    public func collect(now: UInt64) -> Tick? {
+        state.withLockedValue { state in
+            state.interval.resetKeepingStorage()
+            for recorder in state.recorders { recorder.drain(into: &state.interval) }
+            guard let start = state.measureStart else { return nil }
+            let length = Double(now &- state.lastCollect) / 1e9
+            state.lastCollect = now
+            state.cumulative.merge(state.interval)
+            var all = LatencyHistogram()
+            for histogram in state.interval.requests.values { all.merge(histogram) }
+            let lag = state.interval.allWatchLag
+            let point = RunResult.TimelinePoint(
+                t: (Double(now &- start) / 1e9 * 1000).rounded() / 1000,
+                ops: all.count,
+                errors: state.interval.errorCount,
+                p99Us: all.value(atPercentile: 99),
+                watchLagP99Us: lag.isEmpty ? nil : lag.value(atPercentile: 99))
+            if length > 0.001 { state.timeline.append(point) }
+            return Tick(elapsedSeconds: Double(now &- start) / 1e9, point: point, cumulative: state.cumulative)
+        }
+    }
+
+    public var cumulative: RecordedInterval { state.withLockedValue { $0.cumulative } }
+    public var timeline: [RunResult.TimelinePoint] { state.withLockedValue { $0.timeline } }
+
+    /// Collects every second (counted from the start of measurement) until `stop` is set; `onTick`
+    /// gets each measured interval.
+    public func run(stop: StopFlag, onTick: @escaping @Sendable (Tick) -> Void) async {
+        var next = (measureStart ?? RunClock.now()) + 1_000_000_000
+        while !stop.isSet && !Task.isCancelled {
+            let now = RunClock.now()
+            if now < next {
+                try? await Task.sleep(nanoseconds: min(next - now, 50_000_000))
+                continue
+            }
+            next += 1_000_000_000
+            if let tick = collect(now: now) { onTick(tick) }
+        }
+    }
+}
+
+/// The one-line progress display, redrawn in place each second on a terminal.
+public enum LiveLine {
+    public static func render(_ tick: IntervalCollector.Tick, intervalSeconds: Double = 1) -> String {
+        let p = tick.point
+        var line = String(format: "%6.1fs  %9.0f ops/s", tick.elapsedSeconds, Double(p.ops) / intervalSeconds)
+        line += "  p99 \(ReportFormat.latency(p.p99Us))  errors \(p.errors)"
+        if let lag = p.watchLagP99Us { line += "  watch lag p99 \(ReportFormat.latency(lag))" }
+        return line
+    }
+
+    public static var stdoutIsTerminal: Bool { isatty(STDOUT_FILENO) == 1 }
+
+    public static func draw(_ text: String) {
+        FileHandle.standardOutput.write(Data(("\r\u{1B}[2K" + text).utf8))
+    }
+
+    public static func finish() {
+        FileHandle.standardOutput.write(Data("\r\u{1B}[2K".utf8))
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+
+/// Every znode path a run uses, computed once so the hot path only retains shared strings.
+///
+/// ```
+/// <root>/keys/k<i>          the key space
+/// <root>/watched/w<i>       storm targets (children c<round> for child watches)
+/// <root>/<under>/...        directories named by ops' `under`
+/// ```
+public final class RunLayout: Sendable {
+    public let root: String
+    public let keysDirectory: String
+    public let keys: [String]
+    public let watchedDirectory: String
+    public let watched: [String]
+    /// `under` → absolute directory, for every directory an op names.
+    public let directories: [String: String]
+    /// The value written by set/create/multi: `valueSize` bytes.
+    public let value: [UInt8]
+
+    public init(root: String, workload: Workload) {
+        self.root = root
+        keysDirectory = root + "/keys"
+        keys = (0..<workload.keyspace.count).map { "\(root)/keys/k\($0)" }
+        watchedDirectory = root + "/watched"
+        watched = (0..<(workload.watches?.znodes ?? 0)).map { "\(root)/watched/w\($0)" }
+        var directories: [String: String] = [:]
+        for group in workload.groups {
+            for op in group.operations {
+                if let under = op.under { directories[under] = root + "/" + under }
+            }
+        }
+        self.directories = directories
+        // A recognisable, compressible-but-not-constant value: the byte pattern of "zkstorm".
+        let pattern = Array("zkstorm-".utf8)
+        value = (0..<workload.keyspace.valueSize).map { pattern[$0 % pattern.count] }
+    }
+
+    public func directory(for op: OperationSpec) -> String {
+        op.under.flatMap { directories[$0] } ?? keysDirectory
+    }
+
+    /// True for the root itself and anything below it: the only paths a run may write or delete.
+    public func contains(_ path: String) -> Bool {
+        path == root || path.hasPrefix(root + "/")
+    }
+
+    /// Every directory to create before the run, parents first.
+    public var setupDirectories: [String] {
+        var result: [String] = [keysDirectory]
+        if !watched.isEmpty { result.append(watchedDirectory) }
+        for (under, _) in directories.sorted(by: { $0.key < $1.key }) {
+            var path = root
+            for component in under.split(separator: "/") {
+                path += "/" + component
+                if !result.contains(path) { result.append(path) }
+            }
+        }
+        return result
+    }
+}
+
+/// Identifies one run: in the root path, the result file, and Prometheus' `run` label.
+public enum RunIdentifier {
+    public static func make(date: Date = Date()) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd-HHmmss"
+        var generator = SystemRandomNumberGenerator()
+        let suffix = String(generator.next() & 0xFFFF, radix: 16)
+        return "\(formatter.string(from: date))-\(String(repeating: "0", count: 4 - suffix.count))\(suffix)"
+    }
+}

@@ -1,0 +1,98 @@
+import Logging
+import ZooKeeperClient
+import ZooKeeperProtocol
+
+/// Creates the run's tree and removes it again. Nothing outside `layout.root` is ever written or
+/// deleted, except that missing ancestors of the root (e.g. `/zkstorm`) are created, empty, and left.
+struct RunRootSetup {
+    let client: ZooKeeperClient
+    let layout: RunLayout
+    let logger: Logger
+
+    /// Creates the root (refusing one that exists: it may belong to another run), its directories,
+    /// the key space and the watched znodes.
+    func create(watchedKind: WatchKind?) async throws {
+        var ancestors: [String] = []
+        var parent = ZooKeeperPath.parent(of: layout.root)
+        while parent != "/" {
+            ancestors.insert(parent, at: 0)
+            parent = ZooKeeperPath.parent(of: parent)
+        }
+        for ancestor in ancestors {
+            do {
+                _ = try await client.create(ancestor)
+            } catch let error as ZooKeeperError where error.code == .nodeExists {
+                continue
+            } catch let error as ZooKeeperError {
+                throw RunError(.unavailable, "cannot create \(ancestor) on the target: \(error.message)")
+            }
+        }
+        do {
+            _ = try await client.create(layout.root, data: Array("zkstorm run root".utf8))
+        } catch let error as ZooKeeperError where error.code == .nodeExists {
+            throw RunError(
+                .usage,
+                "the run root \(layout.root) already exists (another run, or one that was killed); choose another --root or delete it"
+            )
+        } catch let error as ZooKeeperError {
+            throw RunError(.unavailable, "cannot create the run root \(layout.root): \(error.message)")
+        }
+        for directory in layout.setupDirectories {
+            try check(
+                await PipelinedRequests.codes(
+                    client, [.create(CreateRequest(path: directory, data: nil), opCode: .create)]),
+                "create \(directory)")
+        }
+        let keys = layout.keys.map {
+            ZooKeeperRequest.create(CreateRequest(path: $0, data: layout.value), opCode: .create)
+        }
+        try check(await PipelinedRequests.codes(client, keys), "create the key space under \(layout.keysDirectory)")
+        let watched = layout.watched.map {
+            ZooKeeperRequest.create(CreateRequest(path: $0, data: Array("zkstorm".utf8)), opCode: .create)
+        }
+        try check(
+            await PipelinedRequests.codes(client, watched), "create the watched znodes under \(layout.watchedDirectory)"
+        )
+        logger.debug("run tree created", metadata: ["root": "\(layout.root)", "keys": "\(layout.keys.count)"])
+    }
+
+    private func check(_ codes: [ErrorCode], _ what: String) throws {
+        if let failure = codes.first(where: { $0 != .ok }) {
+            throw RunError(.unavailable, "could not \(what): \(failure.name)")
+        }
+    }
+
+    /// Deletes the root and everything below it, deepest first, each level pipelined. Retries when a
+    /// node gained children meanwhile (an ephemeral of a session still closing).
+    func removeAll() async throws {
+        for attempt in 1...3 {
+            var levels: [[String]] = [[layout.root]]
+            while let last = levels.last, !last.isEmpty {
+                let outcomes = await PipelinedRequests.run(client, last.map { .getChildren(path: $0, watch: false) })
+                var next: [String] = []
+                for (parent, outcome) in zip(last, outcomes) {
+                    if case .success(.children(let names)) = outcome {
+                        next += names.map { parent + "/" + $0 }
+                    }
+                }
+                levels.append(next)
+            }
+            var retry = false
+            for level in levels.reversed() where !level.isEmpty {
+                precondition(level.allSatisfy(layout.contains), "cleanup must never leave the run root")
+                let codes = await PipelinedRequests.codes(client, level.map { .delete(path: $0, version: -1) })
+                for code in codes where code != .ok && code != .noNode {
+                    if code == .notEmpty {
+                        retry = true
+                    } else {
+                        throw RunError(.unavailable, "cleanup of \(layout.root) failed: \(code.name)")
+                    }
+                }
+            }
+            if !retry { return }
+            logger.debug("cleanup retry: a node gained children", metadata: ["attempt": "\(attempt)"])
+        }
+        throw RunError(
+            .unavailable, "cleanup of \(layout.root) did not finish: nodes keep appearing under it; delete it by hand")
+    }
+}

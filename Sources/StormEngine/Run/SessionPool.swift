@@ -1,0 +1,132 @@
+import Atomics
+import Logging
+import NIOConcurrencyHelpers
+import ZooKeeperClient
+import ZooKeeperProtocol
+
+/// Session-level counters across every client of a run.
+public final class SessionCounters: Sendable {
+    let connected = ManagedAtomic<Int>(0)
+    let peak = ManagedAtomic<Int>(0)
+    let expired = ManagedAtomic<UInt64>(0)
+    let opened = ManagedAtomic<UInt64>(0)
+
+    public init() {}
+
+    /// Sessions open now (opened and not yet closed by the run).
+    public var connectedNow: Int { connected.load(ordering: .relaxed) }
+    /// The most sessions open at once.
+    public var peakConnected: Int { peak.load(ordering: .relaxed) }
+    /// Every session opened, including churned ones.
+    public var totalOpened: UInt64 { opened.load(ordering: .relaxed) }
+
+    func didOpen() {
+        opened.wrappingIncrement(ordering: .relaxed)
+        let now = connected.wrappingIncrementThenLoad(ordering: .relaxed)
+        var current = peak.load(ordering: .relaxed)
+        while now > current {
+            let (exchanged, original) = peak.compareExchange(expected: current, desired: now, ordering: .relaxed)
+            if exchanged { break }
+            current = original
+        }
+    }
+    public var expirations: UInt64 { expired.load(ordering: .relaxed) }
+}
+
+/// Opens and closes the run's sessions. Every client gets an event handler, because a client whose
+/// event sequence has no consumer stops reading its socket once the buffer fills.
+public struct SessionPool: Sendable {
+    public let connectString: String
+    public let counters: SessionCounters
+    public let logger: Logger
+    /// How many handshakes run at once while opening a pool.
+    public var connectParallelism = 32
+
+    public init(connectString: String, counters: SessionCounters, logger: Logger) {
+        self.connectString = connectString
+        self.counters = counters
+        self.logger = logger
+    }
+
+    var configuration: ZooKeeperConfiguration {
+        var configuration = ZooKeeperConfiguration(connectString: connectString)
+        configuration.connectTimeout = .seconds(5)
+        configuration.sessionTimeout = .seconds(30)
+        configuration.requestTimeout = .seconds(15)
+        configuration.logger = logger
+        return configuration
+    }
+
+    /// Connects one session. `onEvent` gets watch events; session state events are counted here.
+    public func connect(onEvent: @escaping @Sendable (WatchEvent) -> Void = { _ in }) async throws -> ZooKeeperClient {
+        let client: ZooKeeperClient
+        do {
+            client = try await ZooKeeperClient.connect(configuration)
+        } catch let error as ZooKeeperError {
+            if error.code == .badArguments {
+                throw RunError(.usage, "--target \(connectString): \(error.message)")
+            }
+            throw RunError(.unavailable, "cannot reach ZooKeeper at \(connectString): \(error.message)")
+        }
+        let counters = self.counters
+        counters.didOpen()
+        client.setEventHandler { event in
+            if event.type == .none {
+                if event.state == .expired { counters.expired.wrappingIncrement(ordering: .relaxed) }
+                return
+            }
+            onEvent(event)
+        }
+        return client
+    }
+
+    /// Connects `count` sessions, `connectParallelism` at a time; the first failure fails them all
+    /// (and closes the ones already open).
+    public func connect(
+        count: Int, onEvent: @escaping @Sendable (Int, WatchEvent) -> Void = { _, _ in }
+    ) async throws -> [ZooKeeperClient] {
+        guard count > 0 else { return [] }
+        let opened = NIOLockedValueBox<[Int: ZooKeeperClient]>([:])
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                var next = 0
+                func add() {
+                    let index = next
+                    next += 1
+                    group.addTask {
+                        let client = try await connect { event in onEvent(index, event) }
+                        opened.withLockedValue { $0[index] = client }
+                    }
+                }
+                while next < min(connectParallelism, count) { add() }
+                while try await group.next() != nil {
+                    if next < count { add() }
+                }
+            }
+        } catch {
+            await close(Array(opened.withLockedValue { $0.values }))
+            throw error
+        }
+        let clients = opened.withLockedValue { $0 }
+        return (0..<count).map { clients[$0]! }
+    }
+
+    public func close(_ clients: [ZooKeeperClient]) async {
+        await withTaskGroup(of: Void.self) { group in
+            for client in clients {
+                group.addTask {
+                    do {
+                        try await client.close()
+                    } catch {
+                        logger.debug("closing a session failed", metadata: ["error": "\(error)"])
+                    }
+                    counters.connected.wrappingDecrement(ordering: .relaxed)
+                }
+            }
+        }
+    }
+
+    public func close(_ client: ZooKeeperClient) async {
+        await close([client])
+    }
+}

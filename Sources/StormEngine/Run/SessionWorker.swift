@@ -1,0 +1,220 @@
+import Atomics
+import DequeModule
+import NIOConcurrencyHelpers
+import ZooKeeperClient
+import ZooKeeperProtocol
+
+/// One session of an operation group: chooses the next operation (weights, key distribution, its own
+/// created nodes), sends it on the client's hot path, and records the reply. All state is per session,
+/// behind a lock that only this session's callbacks take.
+final class SessionWorker: Sendable {
+    let client: ZooKeeperClient
+    let recorder: OperationRecorder
+    let layout: RunLayout
+    let operations: [OperationSpec]
+    let pool: SessionPool
+    private let cumulativeWeights: [Int]
+    private let state: NIOLockedValueBox<State>
+    /// Operations sent and not yet answered.
+    let outstanding = ManagedAtomic<Int>(0)
+
+    struct State {
+        var keys: KeyChooser
+        var choices: SeededGenerator
+        /// Nodes this session created (oldest first), for `delete target: own`.
+        var owned: Deque<String> = []
+        /// Children seen by the last listing, by directory, for `delete target: child`.
+        var children: [String: [String]] = [:]
+    }
+
+    enum Followup: Sendable {
+        case none
+        case rememberCreated
+        case rememberChildren(directory: String)
+    }
+
+    enum Planned: Sendable {
+        case request(RecordedOperation, ZooKeeperRequest, Followup)
+        case churn
+    }
+
+    init(
+        client: ZooKeeperClient, recorder: OperationRecorder, layout: RunLayout, group: OperationGroup,
+        keys: KeyChooser, choiceSeed: UInt64, stream: UInt64, pool: SessionPool
+    ) {
+        self.client = client
+        self.recorder = recorder
+        self.layout = layout
+        self.operations = group.operations.filter { $0.weight > 0 }
+        self.pool = pool
+        var running = 0
+        cumulativeWeights = operations.map {
+            running += $0.weight
+            return running
+        }
+        state = NIOLockedValueBox(State(keys: keys, choices: SeededGenerator(seed: choiceSeed, stream: stream)))
+    }
+
+    func plan() -> Planned {
+        state.withLockedValue { state in
+            let pick = Int(state.choices.next() % UInt64(cumulativeWeights.last!))
+            let op = operations[cumulativeWeights.firstIndex { pick < $0 }!]
+            return plan(op, &state)
+        }
+    }
+
+    private func plan(_ op: OperationSpec, _ state: inout State) -> Planned {
+        let directory = op.under.map { layout.directory(for: OperationSpec(kind: op.kind, under: $0)) }
+        func key() -> String { layout.keys[state.keys.next()] }
+        switch op.kind {
+        case .get:
+            return .request(.get, .getData(path: directory ?? key(), watch: op.watch), .none)
+        case .exists:
+            return .request(.exists, .exists(path: directory ?? key(), watch: op.watch), .none)
+        case .children:
+            if let directory {
+                return .request(
+                    .children, .getChildren(path: directory, watch: op.watch), .rememberChildren(directory: directory))
+            }
+            return .request(.children, .getChildren(path: key(), watch: op.watch), .none)
+        case .set:
+            return .request(.set, .setData(path: directory ?? key(), data: layout.value, version: -1), .none)
+        case .sync:
+            return .request(.sync, .sync(path: directory ?? key()), .none)
+        case .create:
+            let path: String
+            if op.mode.isSequential {
+                path = (directory ?? layout.keysDirectory) + "/n-"
+            } else if let directory {
+                path = directory + "/n\(state.keys.next())"
+            } else {
+                path = key()
+            }
+            let request = CreateRequest(
+                path: path, data: layout.value, acl: ACL.openUnsafe, mode: Self.createMode(op.mode))
+            return .request(.create, .create(request, opCode: .create), .rememberCreated)
+        case .delete:
+            switch op.target {
+            case .key:
+                let path = directory.map { "\($0)/n\(state.keys.next())" } ?? key()
+                return .request(.delete, .delete(path: path, version: -1), .none)
+            case .own:
+                if let path = state.owned.popFirst() {
+                    return .request(.delete, .delete(path: path, version: -1), .none)
+                }
+                // Nothing of ours to delete yet: look at the directory instead of inventing a target.
+                return .request(.exists, .exists(path: directory ?? layout.keysDirectory, watch: false), .none)
+            case .child:
+                let dir = directory ?? layout.keysDirectory
+                if var known = state.children[dir], !known.isEmpty {
+                    let name = known.removeFirst()
+                    state.children[dir] = known
+                    return .request(.delete, .delete(path: dir + "/" + name, version: -1), .none)
+                }
+                return .request(.children, .getChildren(path: dir, watch: false), .rememberChildren(directory: dir))
+            }
+        case .multi:
+            var ops: [MultiOperation] = []
+            ops.reserveCapacity(op.size)
+            for _ in 0..<op.size {
+                ops.append(.setData(path: directory ?? key(), data: layout.value, version: -1))
+            }
+            return .request(.multi, .multi(ops), .none)
+        case .session:
+            return .churn
+        }
+    }
+
+    static func createMode(_ mode: CreateModeSpec) -> CreateMode {
+        switch mode {
+        case .persistent: .persistent
+        case .ephemeral: .ephemeral
+        case .persistentSequential: .persistentSequential
+        case .ephemeralSequential: .ephemeralSequential
+        }
+    }
+
+    /// The result code of a reply: a multi that failed reports its failing op's code.
+    static func code(of response: ZooKeeperResponse) -> ErrorCode {
+        guard case .multi(let results) = response else { return .ok }
+        var fallback = ErrorCode.ok
+        for case .error(let code) in results where code != .ok {
+            if code != .runtimeInconsistency { return code }
+            fallback = code
+        }
+        return fallback
+    }
+
+    private func followUp(_ followup: Followup, _ response: ZooKeeperResponse) {
+        switch (followup, response) {
+        case (.rememberCreated, .create(let path)), (.rememberCreated, .create2(let path, _)):
+            state.withLockedValue { $0.owned.append(path) }
+        case (.rememberChildren(let directory), .children(let names)),
+            (.rememberChildren(let directory), .children2(let names, _)):
+            state.withLockedValue { $0.children[directory] = names.sorted() }
+        default:
+            break
+        }
+    }
+
+    /// Sends the next operation. `intended` (open loop) times latency from the intended start and
+    /// keeps service time too. `done(sent)` runs once, when the reply (or failure) is recorded; `sent`
+    /// is false when the request could not even be written (the caller should not retry at once).
+    func issue(intended: UInt64?, done: @escaping @Sendable (_ sent: Bool) -> Void) {
+        outstanding.wrappingIncrement(ordering: .relaxed)
+        switch plan() {
+        case .churn:
+            let start = intended ?? RunClock.now()
+            Task {
+                await churn(start: start, openLoop: intended != nil)
+                outstanding.wrappingDecrement(ordering: .relaxed)
+                done(true)
+            }
+        case .request(let operation, let request, let followup):
+            let recorder = self.recorder
+            client.send(request) { [self] result, sentAt, receivedAt in
+                let code: ErrorCode
+                switch result {
+                case .success(let response):
+                    code = Self.code(of: response)
+                    followUp(followup, response)
+                case .failure(let error):
+                    code = error.code
+                }
+                let end = receivedAt != 0 ? receivedAt : RunClock.now()
+                let sent = sentAt != 0 ? sentAt : end
+                if let intended {
+                    recorder.recordOpenLoop(
+                        operation, code: code, intendedNanoseconds: end &- intended, serviceNanoseconds: end &- sent)
+                } else {
+                    recorder.record(operation, code: code, nanoseconds: end &- sent)
+                }
+                outstanding.wrappingDecrement(ordering: .relaxed)
+                done(sentAt != 0)
+            }
+        }
+    }
+
+    /// Session churn: open a new session and close it, timing both.
+    private func churn(start: UInt64, openLoop: Bool) async {
+        let begin = RunClock.now()
+        do {
+            let extra = try await pool.connect()
+            let connected = RunClock.now()
+            recordChurn(.connect, code: .ok, from: openLoop ? start : begin, sent: begin, to: connected)
+            await pool.close(extra)
+            let closed = RunClock.now()
+            recordChurn(.close, code: .ok, from: connected, sent: connected, to: closed)
+        } catch {
+            let code = (error as? ZooKeeperError)?.code ?? .connectionLoss
+            recordChurn(.connect, code: code, from: openLoop ? start : begin, sent: begin, to: RunClock.now())
+        }
+        func recordChurn(_ op: RecordedOperation, code: ErrorCode, from: UInt64, sent: UInt64, to: UInt64) {
+            if openLoop {
+                recorder.recordOpenLoop(op, code: code, intendedNanoseconds: to &- from, serviceNanoseconds: to &- sent)
+            } else {
+                recorder.record(op, code: code, nanoseconds: to &- from)
+            }
+        }
+    }
+}

@@ -1,0 +1,290 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import StormMetrics
+import ZooKeeperClient
+import ZooKeeperProtocol
+import ZooKeeperServer
+
+/// One `zkstorm run`: target (the built-in server when none is given), sessions, the run tree, warm-up,
+/// measurement, cleanup, result. Cleanup runs on every path out once the root exists, including
+/// `interrupt()` (Ctrl-C), which ends the measurement early and still produces the result.
+public final class StormRun: Sendable {
+    public let workload: Workload
+    public let runId: String
+    public let logger: Logger
+    /// Print the live line each second.
+    public let live: Bool
+    /// Each measured interval (for the metrics push).
+    public let onTick: (@Sendable (IntervalCollector.Tick, SessionStatus) -> Void)?
+    /// Scrape `mntr`/`srvr` from the target every 5 s for the metrics push.
+    public let scrapeServers: Bool
+    private let stop = StopFlag()
+    private let servers = NIOLockedValueBox<[ServerStats]>([])
+    private let target = NIOLockedValueBox<String?>(nil)
+    private let interrupted = NIOLockedValueBox<Bool>(false)
+
+    /// Session figures at an interval.
+    public struct SessionStatus: Sendable {
+        public var connected: Int
+        public var reconnects: UInt64
+        public var expirations: UInt64
+        public var outstandingRequests: Int
+        /// Latest `mntr`/`srvr` figures of each target host (only when `scrapeServers`).
+        public var servers: [ServerStats] = []
+    }
+
+    public struct Outcome: Sendable {
+        public var result: RunResult
+        /// Ended early by `interrupt()`.
+        public var interrupted: Bool
+        public var root: String
+    }
+
+    public init(
+        workload: Workload, runId: String = RunIdentifier.make(), logger: Logger = Logger(label: "zkstorm.engine"),
+        live: Bool = false,
+        scrapeServers: Bool = false, onTick: (@Sendable (IntervalCollector.Tick, SessionStatus) -> Void)? = nil
+    ) {
+        self.scrapeServers = scrapeServers
+        self.workload = workload
+        self.runId = runId
+        self.logger = logger
+        self.live = live
+        self.onTick = onTick
+    }
+
+    /// Ends the run early (signal handler): measurement stops, cleanup and the report still happen.
+    public func interrupt() {
+        interrupted.withLockedValue { $0 = true }
+        stop.set()
+    }
+
+    public var root: String { workload.root ?? WorkloadRoot.defaultRoot(runId: runId) }
+
+    /// The target as the report names it (known once the run has started its server, if any).
+    public var targetLabel: String? { target.withLockedValue { $0 } }
+
+    public func run() async throws -> Outcome {
+        let plan: SessionPlan
+        do {
+            plan = try workload.sessionPlan()
+        } catch {
+            throw RunError(.usage, error.message)
+        }
+        var server: ZooKeeperServer?
+        let connectString: String
+        let targetLabel: String
+        if let target = workload.target {
+            connectString = target
+            targetLabel = target
+        } else {
+            let builtIn = ZooKeeperServer(configuration: ZooKeeperServerConfiguration(host: "127.0.0.1", port: 0))
+            do {
+                try await builtIn.start()
+            } catch {
+                throw RunError(.internal, "the built-in server did not start on 127.0.0.1: \(error)")
+            }
+            server = builtIn
+            connectString = builtIn.connectString
+            targetLabel = "\(connectString) (built-in)"
+        }
+        do {
+            let outcome = try await runAgainst(connectString: connectString, targetLabel: targetLabel, plan: plan)
+            if let server { try? await server.shutdown() }
+            server = nil
+            return outcome
+        } catch {
+            if let server { try? await server.shutdown() }
+            server = nil
+            throw error
+        }
+    }
+
+    private func runAgainst(connectString: String, targetLabel: String, plan: SessionPlan) async throws -> Outcome {
+        target.withLockedValue { $0 = targetLabel }
+        let counters = SessionCounters()
+        let pool = SessionPool(connectString: connectString, counters: counters, logger: logger)
+        let control = try await pool.connect()
+        let layout = RunLayout(root: root, workload: workload)
+        let setup = RunRootSetup(client: control, layout: layout, logger: logger)
+        do {
+            try await setup.create(watchedKind: workload.watches?.kind)
+        } catch let error as RunError where error.kind == .usage {
+            await pool.close(control)
+            throw error
+        } catch {
+            // Part of the tree may exist: remove it before reporting.
+            try? await setup.removeAll()
+            await pool.close(control)
+            throw error
+        }
+        var sessions: [ZooKeeperClient] = []
+        let outcome: Outcome
+        do {
+            outcome = try await measure(
+                pool: pool, layout: layout, plan: plan, targetLabel: targetLabel, counters: counters, opened: &sessions)
+        } catch {
+            await pool.close(sessions)
+            try? await setup.removeAll()
+            await pool.close(control)
+            throw error
+        }
+        await pool.close(sessions)
+        do {
+            try await setup.removeAll()
+        } catch {
+            await pool.close(control)
+            throw error
+        }
+        await pool.close(control)
+        return outcome
+    }
+
+    private func measure(
+        pool: SessionPool, layout: RunLayout, plan: SessionPlan, targetLabel: String, counters: SessionCounters,
+        opened: inout [ZooKeeperClient]
+    ) async throws -> Outcome {
+        let collector = IntervalCollector()
+        let distribution = KeyDistribution(count: workload.keyspace.count, spec: workload.keyspace.distribution)
+        var closedDrivers: [ClosedLoopDriver] = []
+        var openDrivers: [OpenLoopDriver] = []
+        var allWorkers: [SessionWorker] = []
+        var stream: UInt64 = 0
+        let startOrigin = RunClock.now()
+        let warmup = UInt64(workload.warmup.nanoseconds)
+        let duration = UInt64(workload.duration.nanoseconds)
+        // Open loops are scheduled from when sessions are ready; their schedule ends with the measurement.
+        for (index, group) in workload.groups.enumerated() {
+            guard !stop.isSet else { break }
+            let clients = try await pool.connect(count: plan.groupSessions[index])
+            opened += clients
+            let workers = clients.map { client in
+                stream += 1
+                let recorder = OperationRecorder()
+                collector.add(recorder)
+                return SessionWorker(
+                    client: client, recorder: recorder, layout: layout, group: group,
+                    keys: distribution.chooser(seed: workload.seed, stream: stream),
+                    choiceSeed: workload.seed &+ 0x5EED, stream: stream, pool: pool)
+            }
+            allWorkers += workers
+            switch group.load {
+            case .closed(let concurrency, let window):
+                closedDrivers.append(
+                    ClosedLoopDriver(workers: workers, slotsPerSession: concurrency * window, stop: stop))
+            case .open(let rate, let arrivals, let maxInFlight):
+                openDrivers.append(
+                    OpenLoopDriver(
+                        workers: workers, rate: rate, arrivals: arrivals, maxInFlight: maxInFlight, origin: 0, end: 0,
+                        seed: workload.seed, streamBase: 1000 * UInt64(index + 1), stop: stop))
+            }
+        }
+        var storm: WatchStorm?
+        var writer: ZooKeeperClient?
+        if let spec = workload.watches, !stop.isSet {
+            let recorder = OperationRecorder()
+            collector.add(recorder)
+            let watchStorm = WatchStorm(spec: spec, layout: layout, recorder: recorder, logger: logger)
+            try await watchStorm.connectWatchers(pool)
+            opened += watchStorm.watchers
+            try await watchStorm.arm()
+            if spec.storm.writer == .dedicated {
+                let dedicated = try await pool.connect()
+                opened.append(dedicated)
+                writer = dedicated
+            } else {
+                writer = watchStorm.watchers.first
+            }
+            storm = watchStorm
+        }
+        logger.debug(
+            "sessions ready",
+            metadata: [
+                "sessions": "\(counters.connectedNow)", "setup_ms": "\((RunClock.now() - startOrigin) / 1_000_000)",
+            ])
+
+        let origin = RunClock.now()
+        let measureStart = origin + warmup
+        let measureEnd = measureStart + duration
+        let stop = self.stop
+        let live = self.live
+        let onTick = self.onTick
+        let workersForStatus = allWorkers
+        let startedAt = Date().addingTimeInterval(Double(warmup) / 1e9)
+        let outcome = await withTaskGroup(of: Void.self) { group -> (Double, Bool) in
+            for driver in closedDrivers { driver.start() }
+            for var driver in openDrivers {
+                driver = OpenLoopDriver(
+                    workers: driver.workers, rate: driver.rate, arrivals: driver.arrivals,
+                    maxInFlight: driver.maxInFlight, origin: origin,
+                    end: measureEnd, seed: driver.seed, streamBase: driver.streamBase, stop: stop)
+                group.addTask { [driver] in await driver.run() }
+            }
+            // Warm-up: run, then drop what was recorded.
+            await Self.sleep(until: measureStart, stop: stop)
+            collector.beginMeasurement(at: RunClock.now())
+            let collectorStop = StopFlag()
+            group.addTask {
+                await collector.run(stop: collectorStop) { tick in
+                    let status = SessionStatus(
+                        connected: counters.connectedNow, reconnects: 0, expirations: counters.expirations,
+                        outstandingRequests: workersForStatus.outstanding, servers: self.servers.withLockedValue { $0 })
+                    if live { LiveLine.draw(LiveLine.render(tick)) }
+                    onTick?(tick, status)
+                }
+            }
+            if scrapeServers {
+                group.addTask { [servers] in
+                    while !collectorStop.isSet {
+                        let scraped = await ServerStatsScraper.scrape(connectString: pool.connectString)
+                        servers.withLockedValue { $0 = scraped }
+                        await Self.sleep(until: RunClock.now() + 5_000_000_000, stop: collectorStop)
+                    }
+                }
+            }
+            if let storm, let writer {
+                await withTaskGroup(of: Void.self) { inner in
+                    inner.addTask { await storm.runRounds(writer: writer, end: measureEnd, stop: stop) }
+                    if !workload.groups.isEmpty {
+                        inner.addTask { await Self.sleep(until: measureEnd, stop: stop) }
+                    }
+                }
+            } else {
+                await Self.sleep(until: measureEnd, stop: stop)
+            }
+            let ended = RunClock.now()
+            stop.set()
+            await allWorkers.drain(timeout: .seconds(5))
+            collectorStop.set()
+            if live { LiveLine.finish() }
+            return (Double(ended &- (collector.measureStart ?? ended)) / 1e9, interrupted.withLockedValue { $0 })
+        }
+        let tick = collector.collect(now: RunClock.now())
+        let reconnects = opened.reduce(UInt64(0)) { $0 + UInt64($1.stats.reconnects) }
+        if let tick {
+            onTick?(
+                tick,
+                SessionStatus(
+                    connected: counters.connectedNow, reconnects: reconnects, expirations: counters.expirations,
+                    outstandingRequests: 0,
+                    servers: servers.withLockedValue { $0 }))
+        }
+        let result = RunResult(
+            runId: runId, workload: workload.name, target: targetLabel, startedAt: startedAt,
+            durationSeconds: outcome.0, seed: workload.seed,
+            recorded: collector.cumulative,
+            sessions: RunResult.SessionSummary(
+                connected: counters.peakConnected, reconnects: reconnects, expired: counters.expirations),
+            timeline: collector.timeline)
+        return Outcome(result: result, interrupted: outcome.1, root: layout.root)
+    }
+
+    static func sleep(until deadline: UInt64, stop: StopFlag) async {
+        while !stop.isSet && !Task.isCancelled {
+            let now = RunClock.now()
+            guard now < deadline else { return }
+            try? await Task.sleep(nanoseconds: min(deadline - now, 50_000_000))
+        }
+    }
+}

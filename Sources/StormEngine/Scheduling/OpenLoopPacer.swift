@@ -1,0 +1,92 @@
+import Foundation
+
+/// The intended start times of an open loop: evenly spaced (constant) or exponential gaps (Poisson),
+/// in monotonic nanoseconds from `origin`. The times never depend on how fast the server answers,
+/// which is what makes intended-time latency free of coordinated omission.
+public struct OpenLoopSchedule: Sendable {
+    public let rate: Double
+    public let arrivals: ArrivalProcess
+    public let origin: UInt64
+    var generator: SeededGenerator
+    /// Offset of the next start from `origin`, ns (fractional so constant spacing does not drift).
+    var nextOffset: Double
+
+    public init(rate: Double, arrivals: ArrivalProcess, origin: UInt64, seed: UInt64, stream: UInt64) {
+        precondition(rate > 0, "an open loop needs a positive rate")
+        self.rate = rate
+        self.arrivals = arrivals
+        self.origin = origin
+        self.generator = SeededGenerator(seed: seed, stream: stream)
+        self.nextOffset = 0
+        // Poisson: the first arrival is itself random; constant: start at the origin.
+        if arrivals == .poisson { nextOffset = gap() }
+    }
+
+    var meanGap: Double { 1e9 / rate }
+
+    mutating func gap() -> Double {
+        switch arrivals {
+        case .constant: meanGap
+        case .poisson: -log(1 - generator.nextUnit()) * meanGap
+        }
+    }
+
+    /// The next intended start (absolute monotonic ns) without consuming it.
+    public var peek: UInt64 { origin &+ UInt64(nextOffset) }
+
+    public mutating func next() -> UInt64 {
+        let time = peek
+        nextOffset += gap()
+        return time
+    }
+}
+
+/// Decides, for one session, which intended starts may be sent now. At most `maxInFlight` requests are
+/// outstanding; starts that come due while the window is full wait (their intended time unchanged) and
+/// count as late when they finally go. Pure value type: the driver feeds it the clock, so tests can too.
+public struct OpenLoopPacer: Sendable {
+    public var schedule: OpenLoopSchedule
+    public let maxInFlight: Int
+    /// A start sent more than this after its intended time counts as late.
+    public let lateThresholdNanoseconds: UInt64
+    public private(set) var inFlight = 0
+    public private(set) var lateStarts: UInt64 = 0
+    public private(set) var started: UInt64 = 0
+    /// No starts at or after this time (the end of the run).
+    public let end: UInt64
+
+    public init(schedule: OpenLoopSchedule, maxInFlight: Int, end: UInt64, lateThresholdNanoseconds: UInt64 = 1_000_000)
+    {
+        self.schedule = schedule
+        self.maxInFlight = maxInFlight
+        self.end = end
+        self.lateThresholdNanoseconds = lateThresholdNanoseconds
+    }
+
+    public enum Next: Equatable, Sendable {
+        /// Send a request now, timed from `intended`.
+        case send(intended: UInt64)
+        /// Nothing due: call again at this time.
+        case sleep(until: UInt64)
+        /// Window full: call again when a request completes.
+        case waitForCompletion
+        /// The schedule has reached the end of the run.
+        case finished
+    }
+
+    public mutating func next(now: UInt64) -> Next {
+        let due = schedule.peek
+        if due >= end { return .finished }
+        if due > now { return .sleep(until: due) }
+        if inFlight >= maxInFlight { return .waitForCompletion }
+        let intended = schedule.next()
+        inFlight += 1
+        started += 1
+        if now &- intended > lateThresholdNanoseconds { lateStarts += 1 }
+        return .send(intended: intended)
+    }
+
+    public mutating func completed() {
+        inFlight -= 1
+    }
+}

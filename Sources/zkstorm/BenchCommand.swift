@@ -1,0 +1,254 @@
+import ArgumentParser
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import StormMetrics
+import ZooKeeperClient
+import ZooKeeperProtocol
+
+/// Micro-benchmarks that `scripts/bench` runs beside the peers (C client, kazoo, real ZooKeeper) on the
+/// same work. Each prints one JSON line in the peers' format, so the script can put them side by side.
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Peer micro-benchmarks (used by scripts/bench); each prints one JSON line.",
+        shouldDisplay: false,
+        subcommands: [ClientBench.self, FanoutBench.self, FootprintBench.self]
+    )
+}
+
+/// Pipelined getData or setData on one znode, `inflight` requests outstanding per session.
+struct ClientBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "client")
+
+    @Option(help: "Connect string of the server to measure.") var target: String
+    @Option(help: "get or set.") var op: String = "get"
+    @Option(help: "Requests in flight per session.") var inflight: Int = 64
+    @Option(help: "Measured requests per session (a tenth more run first as warm-up).") var count: Int = 50_000
+    @Option(help: "Value size in bytes.") var valueSize: Int = 100
+    @Option(help: "Sessions, each on its own connection.") var sessions: Int = 1
+    @Option(help: "The znode (created if missing).") var path: String = "/zkbench/one"
+
+    func validate() throws {
+        guard op == "get" || op == "set" else { throw ValidationError("--op must be get or set") }
+        guard inflight >= 1, count >= 1, sessions >= 1, valueSize >= 0 else {
+            throw ValidationError("--inflight, --count and --sessions must be at least 1")
+        }
+    }
+
+    func run() async throws {
+        var clients: [ZooKeeperClient] = []
+        for _ in 0..<sessions {
+            clients.append(try await ZooKeeperClient.connect(ZooKeeperConfiguration(connectString: target)))
+        }
+        let value = [UInt8](repeating: UInt8(ascii: "x"), count: valueSize)
+        let parent = ZooKeeperPath.parent(of: path)
+        if parent != "/" { _ = try? await clients[0].create(parent) }
+        _ = try? await clients[0].create(path, data: value)
+
+        let request: ZooKeeperRequest =
+            op == "get" ? .getData(path: path, watch: false) : .setData(path: path, data: value, version: -1)
+        // Warm-up: connections, allocator and server caches, then the measured window.
+        _ = try await PipelinedLoad.run(clients: clients, request: request, perSession: count / 10, window: inflight)
+        let started = NIODeadline.now().uptimeNanoseconds
+        let result = try await PipelinedLoad.run(clients: clients, request: request, perSession: count, window: inflight)
+        let seconds = Double(NIODeadline.now().uptimeNanoseconds - started) / 1e9
+        for client in clients { try? await client.close() }
+
+        let total = count * sessions
+        printJSONLine([
+            "tool": "zkstorm", "op": op, "inflight": inflight, "sessions": sessions, "ops": total,
+            "errors": result.errors, "seconds": seconds, "ops_per_sec": Double(total) / seconds,
+            "p50_us": Double(result.latency.value(atPercentile: 50)),
+            "p99_us": Double(result.latency.value(atPercentile: 99)),
+        ])
+        if result.errors > 0 { throw ExitCode(70) }
+    }
+}
+
+/// Keeps `window` requests in flight on every session until each has completed `perSession`.
+enum PipelinedLoad {
+    struct Result {
+        var latency = LatencyHistogram()
+        var errors = 0
+    }
+
+    private final class SessionDriver: Sendable {
+        struct State {
+            var issued = 0
+            var completed = 0
+            var result = Result()
+            var continuation: CheckedContinuation<Result, Never>?
+        }
+        let client: ZooKeeperClient
+        let request: ZooKeeperRequest
+        let total: Int
+        let state = NIOLockedValueBox(State())
+
+        init(client: ZooKeeperClient, request: ZooKeeperRequest, total: Int) {
+            self.client = client
+            self.request = request
+            self.total = total
+        }
+
+        func start(window: Int) async -> Result {
+            await withCheckedContinuation { continuation in
+                let first = state.withLockedValue { s -> Int in
+                    s.continuation = continuation
+                    let n = min(window, total)
+                    s.issued = n
+                    return n
+                }
+                if first == 0 {
+                    finishIfDone()
+                    return
+                }
+                for _ in 0..<first { issue() }
+            }
+        }
+
+        private func issue() {
+            client.send(request) { [self] outcome, sentAt, receivedAt in
+                let next = state.withLockedValue { s -> Bool in
+                    s.completed += 1
+                    if case .failure = outcome { s.result.errors += 1 }
+                    s.result.latency.record(nanoseconds: receivedAt &- sentAt)
+                    guard s.issued < total else { return false }
+                    s.issued += 1
+                    return true
+                }
+                if next { issue() } else { finishIfDone() }
+            }
+        }
+
+        private func finishIfDone() {
+            let done = state.withLockedValue { s -> (CheckedContinuation<Result, Never>, Result)? in
+                guard s.completed == total, let c = s.continuation else { return nil }
+                s.continuation = nil
+                return (c, s.result)
+            }
+            if let (continuation, result) = done { continuation.resume(returning: result) }
+        }
+    }
+
+    static func run(clients: [ZooKeeperClient], request: ZooKeeperRequest, perSession: Int, window: Int) async throws
+        -> Result
+    {
+        await withTaskGroup(of: Result.self) { group in
+            for client in clients {
+                let driver = SessionDriver(client: client, request: request, total: perSession)
+                group.addTask { await driver.start(window: window) }
+            }
+            var merged = Result()
+            for await r in group {
+                merged.latency.merge(r.latency)
+                merged.errors += r.errors
+            }
+            return merged
+        }
+    }
+}
+
+/// N sessions each hold a data watch on one znode; a writer sets it; time until the last notification.
+struct FanoutBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "fanout")
+
+    @Option(help: "Connect string of the server to measure.") var target: String
+    @Option(help: "Watching sessions.") var watchers: Int = 1000
+    @Option(help: "Rounds (each re-arms every watch, then writes once).") var rounds: Int = 5
+    @Option(help: "The watched znode.") var path: String = "/zkbench/fanout"
+    @Option(help: "Seconds to wait for every notification of a round.") var timeout: Double = 30
+
+    func run() async throws {
+        let writer = try await ZooKeeperClient.connect(ZooKeeperConfiguration(connectString: target))
+        let parent = ZooKeeperPath.parent(of: path)
+        if parent != "/" { _ = try? await writer.create(parent) }
+        _ = try? await writer.create(path)
+
+        let arrivals = NIOLockedValueBox([UInt64]())
+        var sessions: [ZooKeeperClient] = []
+        sessions.reserveCapacity(watchers)
+        for _ in 0..<watchers {
+            let c = try await ZooKeeperClient.connect(ZooKeeperConfiguration(connectString: target))
+            c.setEventHandler { event in
+                if event.type == .nodeDataChanged { arrivals.withLockedValue { $0.append(event.receivedAt) } }
+            }
+            sessions.append(c)
+        }
+        var lastLag = LatencyHistogram()
+        var firstLag = LatencyHistogram()
+        var missing = 0
+        for _ in 0..<rounds {
+            arrivals.withLockedValue { $0.removeAll(keepingCapacity: true) }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for s in sessions { group.addTask { _ = try await s.exists(path, watch: true) } }
+                try await group.waitForAll()
+            }
+            let sentAt = NIODeadline.now().uptimeNanoseconds
+            _ = try await writer.setData(path, data: Array("round".utf8))
+            let deadline = sentAt + UInt64(timeout * 1e9)
+            while arrivals.withLockedValue({ $0.count }) < watchers && NIODeadline.now().uptimeNanoseconds < deadline {
+                try await Task.sleep(for: .milliseconds(1))
+            }
+            let times = arrivals.withLockedValue { $0 }
+            missing += watchers - times.count
+            if let last = times.max(), let first = times.min() {
+                lastLag.record(nanoseconds: last &- sentAt)
+                firstLag.record(nanoseconds: first &- sentAt)
+            }
+        }
+        for s in sessions { try? await s.close() }
+        try? await writer.close()
+        printJSONLine([
+            "tool": "zkstorm", "bench": "fanout", "watchers": watchers, "rounds": rounds, "missing": missing,
+            "last_p50_us": Double(lastLag.value(atPercentile: 50)), "last_max_us": Double(lastLag.max),
+            "first_p50_us": Double(firstLag.value(atPercentile: 50)),
+        ])
+        if missing > 0 { throw ExitCode(70) }
+    }
+}
+
+/// Resident memory the generator spends per idle session holding one watch.
+struct FootprintBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "footprint")
+
+    @Option(help: "Connect string of the server to measure.") var target: String
+    @Option(help: "Sessions to open, each with one exists watch.") var sessions: Int = 10_000
+
+    func run() async throws {
+        let setup = try await ZooKeeperClient.connect(ZooKeeperConfiguration(connectString: target))
+        _ = try? await setup.create("/zkbench")
+        _ = try? await setup.create("/zkbench/footprint")
+        let before = residentBytes()
+        var clients: [ZooKeeperClient] = []
+        clients.reserveCapacity(sessions)
+        for _ in 0..<sessions {
+            let c = try await ZooKeeperClient.connect(ZooKeeperConfiguration(connectString: target))
+            _ = try await c.exists("/zkbench/footprint", watch: true)
+            clients.append(c)
+        }
+        let after = residentBytes()
+        for c in clients { try? await c.close() }
+        try? await setup.close()
+        printJSONLine([
+            "tool": "zkstorm", "bench": "footprint", "sessions": sessions,
+            "rss_before_bytes": before, "rss_after_bytes": after,
+            "bytes_per_session": Double(after - before) / Double(sessions),
+        ])
+    }
+}
+
+/// VmRSS of this process from /proc/self/status, in bytes.
+func residentBytes() -> Int {
+    guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+    for line in text.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+        let kb = line.split(separator: " ").compactMap { Int($0) }.first ?? 0
+        return kb * 1024
+    }
+    return 0
+}
+
+func printJSONLine(_ fields: [String: Any]) {
+    let data = (try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])) ?? Data()
+    print(String(decoding: data, as: UTF8.self))
+}

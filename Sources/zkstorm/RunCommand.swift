@@ -1,0 +1,267 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import StormEngine
+import StormMetrics
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `zkstorm run`: runs a workload file or preset and reports latency, throughput and watch lag.
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a workload (a YAML file or a preset) and report latency, throughput and watch-notification lag.",
+        discussion: """
+            With no --target, zkstorm starts its built-in server on 127.0.0.1 (over real TCP) and runs \
+            against it. Everything the run creates lives under one root (default /zkstorm/<run-id>) and \
+            is deleted at the end, also on Ctrl-C, which still prints the report for what ran.
+            Presets: \(Presets.names.joined(separator: ", ")). Fields: workloads/README.md.
+            Exit codes: 0 done, 64 impossible request, 65 bad workload file, 69 target unreachable, \
+            70 internal error, 130/143 interrupted by SIGINT/SIGTERM (after cleanup and report).
+            """
+    )
+
+    @Argument(help: "Workload file (YAML).")
+    var file: String?
+
+    @Option(help: "Run a preset by name instead of a file.")
+    var preset: String?
+
+    @Option(
+        help: "ZooKeeper connect string HOSTS[/chroot], e.g. zk1:2181,zk2:2181/bench (default: the built-in server).")
+    var target: String?
+
+    @Option(help: "Measurement length, e.g. 30s, 2m (overrides the file).")
+    var duration: String?
+
+    @Option(help: "Warm-up before measuring, e.g. 2s (overrides the file).")
+    var warmup: String?
+
+    @Option(help: "Sessions running the operation groups (for a pure watch storm: the watchers).")
+    var sessions: Int?
+
+    @Option(help: "Total open-loop rate in operations per second (turns every group into an open loop).")
+    var rate: Double?
+
+    @Option(help: "Seed for key and operation choices.")
+    var seed: UInt64?
+
+    @Option(help: "Run root znode; a root outside /zkstorm/ is accepted only here.")
+    var root: String?
+
+    @Option(help: "Write the result (schema 1, with lossless histograms) to this JSON file.")
+    var json: String?
+
+    @Option(help: "Write a self-contained HTML report with charts to this file.")
+    var html: String?
+
+    @Option(help: "Write one .hgrm percentile file per histogram into this directory.")
+    var hgrm: String?
+
+    @Flag(help: "No live line and no progress messages; the report is still printed.")
+    var quiet = false
+
+    @Option(
+        name: .customLong("push-gateway"),
+        help:
+            "Push metrics (gzip, every 5 s and at the end) to this Prometheus Pushgateway URL (or set ZKSTORM_PUSHGATEWAY)."
+    )
+    var pushGateway: String?
+
+    @Option(help: "The instance label for pushed metrics (default: host name and process id).")
+    var instance: String?
+
+    func run() async throws {
+        let workload = try loadWorkload()
+        let errorOutput = StandardError()
+        let runId = RunIdentifier.make()
+        let instanceName =
+            instance ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
+        var pushOverrides = PushConfiguration.Overrides()
+        pushOverrides.url = pushGateway
+        let pusher: MetricsPusher?
+        do {
+            pusher = try PushConfiguration.fromEnvironment(instance: instanceName, run: runId, overrides: pushOverrides)
+                .map {
+                    MetricsPusher(configuration: $0)
+                }
+        } catch {
+            errorOutput.write("zkstorm run: \(error)\n")
+            throw ExitCode(64)
+        }
+        let holder = TargetHolder()
+        var onTick: (@Sendable (IntervalCollector.Tick, StormRun.SessionStatus) -> Void)?
+        if let pusher {
+            let workloadName = workload.name
+            let fallbackTarget = workload.target ?? "built-in"
+            onTick = { tick, status in
+                let snapshot = MetricsSnapshotBuilder.make(
+                    runId: runId, instance: instanceName, workload: workloadName,
+                    target: holder.label ?? fallbackTarget,
+                    cumulative: tick.cumulative, status: status)
+                pusher.update(snapshot)
+            }
+        }
+        let stormRun = StormRun(
+            workload: workload, runId: runId, live: !quiet && LiveLine.stdoutIsTerminal, scrapeServers: pusher != nil,
+            onTick: onTick)
+        holder.run = stormRun
+        pusher?.start()
+        if !quiet {
+            let target = workload.target ?? "the built-in server"
+            errorOutput.write(
+                "zkstorm: \(workload.name) on \(target): root \(stormRun.root), warm-up \(DurationText.format(workload.warmup)), measuring \(DurationText.format(workload.duration))\n"
+            )
+        }
+        let signals = SignalWatcher { _ in stormRun.interrupt() }
+        let outcome: StormRun.Outcome
+        do {
+            outcome = try await stormRun.run()
+        } catch let error as RunError {
+            signals.cancel()
+            await pusher?.finish()
+            errorOutput.write("zkstorm run: \(error.message)\n")
+            throw ExitCode(error.exitCode)
+        }
+        signals.cancel()
+        if let pusher {
+            await pusher.finish()
+            if !quiet {
+                let stats = pusher.statistics
+                errorOutput.write(
+                    "zkstorm: pushed metrics \(stats.successfulPushes) time(s) to \(pusher.configuration.groupURL)")
+                errorOutput.write(
+                    stats.failedPushes > 0
+                        ? ", \(stats.failedPushes) failed (\(stats.lastError ?? "unknown error"))\n" : "\n")
+            }
+        }
+        print(TextReport.render(outcome.result), terminator: "")
+        try writeOutputs(outcome.result, errorOutput)
+        if outcome.interrupted {
+            let signal = signals.received ?? SIGINT
+            errorOutput.write("zkstorm run: interrupted; \(outcome.root) removed, report above covers what ran\n")
+            throw ExitCode(128 + signal)
+        }
+    }
+
+    func loadWorkload() throws -> Workload {
+        let errorOutput = StandardError()
+        let parsed: Workload
+        do {
+            switch (file, preset) {
+            case (let file?, nil): parsed = try WorkloadParser.load(path: file)
+            case (nil, let preset?): parsed = try Presets.workload(named: preset)
+            case (nil, nil):
+                throw ValidationError(
+                    "give a workload FILE or --preset NAME (presets: \(Presets.names.joined(separator: ", ")))")
+            case (_?, _?): throw ValidationError("give either a workload FILE or --preset, not both")
+            }
+        } catch let error as WorkloadError {
+            errorOutput.write("zkstorm run: \(error)\n")
+            throw ExitCode(error.file == "--preset" ? 64 : 65)
+        }
+        var overrides = WorkloadOverrides(target: target, sessions: sessions, rate: rate, seed: seed, root: root)
+        if let duration {
+            guard let value = DurationText.parse(duration), value >= .milliseconds(100) else {
+                throw ValidationError(
+                    "--duration \(duration): expected a duration of at least 100ms such as 30s, 500ms or 2m")
+            }
+            overrides.duration = value
+        }
+        if let warmup {
+            guard let value = DurationText.parse(warmup) else {
+                throw ValidationError("--warmup \(warmup): expected a duration such as 2s or 500ms")
+            }
+            overrides.warmup = value
+        }
+        do {
+            return try parsed.applying(overrides)
+        } catch {
+            errorOutput.write("zkstorm run: \(error.message)\n")
+            throw ExitCode(64)
+        }
+    }
+
+    func writeOutputs(_ result: RunResult, _ errorOutput: StandardError) throws {
+        do {
+            if let json {
+                try result.jsonData().write(to: URL(fileURLWithPath: json))
+                if !quiet { errorOutput.write("zkstorm: result written to \(json)\n") }
+            }
+            if let html {
+                try HTMLReport.render(result).write(toFile: html, atomically: true, encoding: .utf8)
+                if !quiet { errorOutput.write("zkstorm: HTML report written to \(html)\n") }
+            }
+            if let hgrm {
+                let files = try HgrmWriter.write(result, to: hgrm)
+                if !quiet { errorOutput.write("zkstorm: \(files.count) .hgrm files written to \(hgrm)\n") }
+            }
+        } catch {
+            errorOutput.write("zkstorm run: could not write an output file: \(error.localizedDescription)\n")
+            throw ExitCode(73)
+        }
+    }
+}
+
+/// Lets the metrics callback name the target once the run has started (the built-in server's port).
+final class TargetHolder: Sendable {
+    private let box = NIOLockedValueBox<StormRun?>(nil)
+    var run: StormRun? {
+        get { box.withLockedValue { $0 } }
+        set { box.withLockedValue { $0 = newValue } }
+    }
+    var label: String? { run?.targetLabel }
+}
+
+/// Writes to stderr without buffering (progress and errors must not mix into the report on stdout).
+struct StandardError: Sendable {
+    func write(_ text: String) {
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+}
+
+/// Turns SIGINT and SIGTERM into a callback (the run's interrupt) instead of killing the process, so
+/// cleanup and the report still happen. A second signal exits at once.
+final class SignalWatcher {
+    private var sources: [DispatchSourceSignal] = []
+    private let receivedSignal = NIOLockedValueBox<Int32?>(nil)
+
+    init(onSignal: @escaping @Sendable (Int32) -> Void) {
+        var made: [DispatchSourceSignal] = []
+        for number in [SIGINT, SIGTERM] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { [receivedSignal] in
+                let first = receivedSignal.withLockedValue { received -> Bool in
+                    defer { if received == nil { received = number } }
+                    return received == nil
+                }
+                if first {
+                    FileHandle.standardError.write(
+                        Data(
+                            "\nzkstorm: stopping (cleaning up the run root; press Ctrl-C again to quit at once)\n".utf8)
+                    )
+                    onSignal(number)
+                } else {
+                    exit(128 + number)
+                }
+            }
+            source.resume()
+            made.append(source)
+        }
+        sources = made
+    }
+
+    var received: Int32? { receivedSignal.withLockedValue { $0 } }
+
+    func cancel() {
+        for source in sources { source.cancel() }
+        sources.removeAll()
+    }
+}

@@ -1,0 +1,175 @@
+import Foundation
+import Logging
+import StormMetrics
+import Testing
+import ZooKeeperClient
+import ZooKeeperProtocol
+import ZooKeeperTestSupport
+
+@testable import StormEngine
+
+/// Every preset, shrunk to about a second, run end to end over real TCP: against the built-in server
+/// (started in-process by the run itself) and against a real ZooKeeper 3.8.
+extension EngineTests {
+    @Suite("Preset runs", .serialized)
+    struct PresetRunTests {
+        static let presets = Presets.names
+
+        /// The preset's shape with small numbers, so twelve presets on two targets fit the test budget.
+        static func shrunk(_ name: String, target: String? = nil) throws -> Workload {
+            var w = try Presets.workload(named: name)
+            w.duration = .milliseconds(1200)
+            w.warmup = .milliseconds(200)
+            w.target = target
+            w.keyspace.count = min(w.keyspace.count, 200)
+            w.sessions = min(w.sessions, 6)
+            for index in w.groups.indices {
+                w.groups[index].sessions = w.groups[index].sessions.map { min($0, 2) }
+                if case .open(let rate, let arrivals, let maxInFlight) = w.groups[index].load {
+                    w.groups[index].load = .open(rate: min(rate, 300), arrivals: arrivals, maxInFlight: maxInFlight)
+                }
+            }
+            if var watches = w.watches {
+                watches.watchers = min(watches.watchers, 20)
+                watches.znodes = min(watches.znodes, 3)
+                watches.storm.rounds = 4
+                watches.storm.interval = .milliseconds(150)
+                w.watches = watches
+            }
+            return w
+        }
+
+        static func check(_ outcome: StormRun.Outcome, _ workload: Workload) {
+            let result = outcome.result
+            #expect(!outcome.interrupted)
+            #expect(result.workload == workload.name)
+            #expect(result.durationSeconds > 0.1)
+            if !workload.groups.isEmpty {
+                let total = result.operations.values.reduce(0) { $0 + $1.count }
+                #expect(total > 20, "\(workload.name): only \(total) operations")
+                #expect(!result.timeline.isEmpty)
+            }
+            if let watches = workload.watches {
+                #expect(result.rounds.count >= 1, "\(workload.name): no storm round")
+                let expected = result.rounds.reduce(0) { $0 + $1.expected }
+                #expect(expected == result.rounds.count * watches.watchers * watches.znodes)
+                #expect(result.watch.notifications == UInt64(expected) - result.watch.missed)
+                #expect(result.watch.missed == 0, "\(workload.name): \(result.watch.missed) notifications missed")
+                #expect(result.watch.lagUs.max > 0)
+                if watches.kind.isOneShot { #expect(result.watch.rearmUs != nil) }
+            }
+            // The result renders and survives its JSON form.
+            #expect(TextReport.render(result).contains("sessions:"))
+            let decoded = try? JSONDecoder().decode(RunResult.self, from: result.jsonData())
+            #expect(decoded == result)
+        }
+
+        @Test(arguments: presets)
+        func builtInServer(_ preset: String) async throws {
+            let workload = try Self.shrunk(preset)
+            let outcome = try await StormRun(workload: workload).run()
+            Self.check(outcome, workload)
+            #expect(outcome.result.target.hasSuffix("(built-in)"))
+        }
+
+        @Test(arguments: presets)
+        func realZooKeeper(_ preset: String) async throws {
+            let server = try await TestTarget.realZooKeeper.shared()
+            let workload = try Self.shrunk(preset, target: server.connectString)
+            let run = StormRun(workload: workload)
+            let outcome = try await run.run()
+            Self.check(outcome, workload)
+            // Cleanup: the run's root is gone, and nothing else was left under /zkstorm by it.
+            let client = try await ZooKeeperClient.connect(ZooKeeperConfiguration(connectString: server.connectString))
+            #expect(try await client.exists(outcome.root) == nil)
+            try await client.close()
+        }
+    }
+}
+
+extension EngineTests {
+    @Suite("Run lifecycle", .serialized)
+    struct RunLifecycleTests {
+        @Test func unreachableTargetFailsFastNamingTheHost() async throws {
+            let port = FreePort.allocate()
+            var workload = try PresetRunTests.shrunk("read-heavy", target: "127.0.0.1:\(port)")
+            workload.warmup = .zero
+            let started = RunClock.now()
+            do {
+                _ = try await StormRun(workload: workload).run()
+                Issue.record("a run against a closed port must fail")
+            } catch let error as RunError {
+                #expect(error.kind == .unavailable && error.exitCode == 69)
+                #expect(error.message.contains("127.0.0.1:\(port)"), "\(error.message)")
+            }
+            #expect(RunClock.now() - started < 12_000_000_000)
+        }
+
+        @Test func interruptStillReportsAndCleansUp() async throws {
+            let server = try await TestTarget.realZooKeeper.shared()
+            var workload = try PresetRunTests.shrunk("write-heavy", target: server.connectString)
+            workload.duration = .seconds(30)
+            let run = StormRun(workload: workload)
+            let interrupter = Task {
+                try await Task.sleep(nanoseconds: 1_200_000_000)
+                run.interrupt()
+            }
+            let started = RunClock.now()
+            let outcome = try await run.run()
+            _ = await interrupter.result
+            #expect(outcome.interrupted)
+            #expect(RunClock.now() - started < 10_000_000_000)
+            #expect(outcome.result.operations["set"]?.count ?? 0 > 0)
+            let client = try await ZooKeeperClient.connect(ZooKeeperConfiguration(connectString: server.connectString))
+            #expect(try await client.exists(outcome.root) == nil)
+            try await client.close()
+        }
+
+        @Test func existingRootIsRefusedAndLeftAlone() async throws {
+            let server = try await TestTarget.realZooKeeper.shared()
+            let client = try await ZooKeeperClient.connect(ZooKeeperConfiguration(connectString: server.connectString))
+            let root = "/zkstorm/taken-\(UInt32.random(in: 0...UInt32.max))"
+            _ = try? await client.create("/zkstorm")
+            _ = try await client.create(root, data: Array("someone else's".utf8))
+            var workload = try PresetRunTests.shrunk("read-heavy", target: server.connectString)
+            workload.root = root
+            await #expect(throws: RunError.self) { _ = try await StormRun(workload: workload).run() }
+            #expect(try await client.getData(root).data == Array("someone else's".utf8))
+            try await client.delete(root)
+            try await client.close()
+        }
+
+        /// The real server is frozen (SIGSTOP) for 400 ms under an open loop with one request in flight:
+        /// intended-time latency shows the stall for every start that came due, service time only for the
+        /// request caught in it.
+        @Test func pausedServerShowsInIntendedTimeNotServiceTime() async throws {
+            let server = try await TestTarget.realZooKeeper.dedicated()
+            defer { Task { try? await server.destroy() } }
+            var workload = Workload(
+                name: "stall", sessions: 1, duration: .seconds(2), warmup: .zero,
+                keyspace: KeySpace(count: 10, valueSize: 16))
+            workload.target = server.connectString
+            workload.groups = [
+                OperationGroup(
+                    name: "readers", operations: [OperationSpec(kind: .get)],
+                    load: .open(rate: 200, arrivals: .constant, maxInFlight: 1))
+            ]
+            let run = StormRun(workload: workload)
+            let pauser = Task {
+                try await Task.sleep(nanoseconds: 800_000_000)
+                try await server.pause()
+                try await Task.sleep(nanoseconds: 400_000_000)
+                try await server.resume()
+            }
+            let outcome = try await run.run()
+            try await pauser.value
+            let get = try #require(outcome.result.operations["get"])
+            let service = try #require(get.serviceTimeUs)
+            #expect(get.count > 300)
+            #expect(get.latencyUs.p99 > 150_000, "intended-time p99 \(get.latencyUs.p99) µs")
+            #expect(service.p99 < 50_000, "service-time p99 \(service.p99) µs")
+            #expect(service.max > 300_000, "the one request caught in the stall")
+            #expect(outcome.result.lateStarts > 40)
+        }
+    }
+}
