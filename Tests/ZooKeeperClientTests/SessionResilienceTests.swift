@@ -59,6 +59,35 @@ struct SessionResilienceTests {
     }
 
     @Test(arguments: TestTarget.allCases)
+    func manyWatchesAreReRegisteredInSeveralBatches(target: TestTarget) async throws {
+        let server = try await target.dedicated(tickTime: 2000)
+        defer { Task { try await server.destroy() } }
+        let client = try await connectClient(server, sessionTimeout: .seconds(10))
+        let recorder = EventRecorder(client)
+        // 3000 exist watches of ~90-byte paths: about 270 KiB of paths, so setWatches2 goes in 3 batches.
+        let padding = String(repeating: "x", count: 80)
+        let paths = (0..<3000).map { "/batch-\(padding)-\($0)" }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for path in paths {
+                group.addTask { _ = try await client.exists(path, watch: true) }
+            }
+            try await group.waitForAll()
+        }
+        try await server.stop()
+        try await recorder.wait { $0.contains { $0.state == .disconnected } }
+        try await server.restart()
+        try await recorder.wait(timeout: .seconds(15)) { $0.contains { $0.state == .syncConnected } }
+        // Watches from the first, a middle and the last batch all fire.
+        let other = try await connectClient(server)
+        let probes = [paths[0], paths[1500], paths[2999]]
+        for path in probes { _ = try await other.create(path) }
+        let events = try await recorder.wait { events in events.filter { $0.type == .nodeCreated }.count == probes.count }
+        #expect(Set(events.filter { $0.type == .nodeCreated }.map(\.path)) == Set(probes))
+        try await other.close()
+        try await client.close()
+    }
+
+    @Test(arguments: TestTarget.allCases)
     func changesMissedWhileDisconnectedFireOnReconnect(target: TestTarget) async throws {
         let server = try await target.dedicated(tickTime: 2000)
         defer { Task { try await server.destroy() } }
