@@ -81,7 +81,8 @@ struct SessionResilienceTests {
         let other = try await connectClient(server)
         let probes = [paths[0], paths[1500], paths[2999]]
         for path in probes { _ = try await other.create(path) }
-        let events = try await recorder.wait { events in events.filter { $0.type == .nodeCreated }.count == probes.count }
+        let events = try await recorder.wait { events in events.filter { $0.type == .nodeCreated }.count == probes.count
+        }
         #expect(Set(events.filter { $0.type == .nodeCreated }.map(\.path)) == Set(probes))
         try await other.close()
         try await client.close()
