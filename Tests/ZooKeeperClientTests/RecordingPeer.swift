@@ -18,9 +18,11 @@ final class RecordingPeer: Sendable {
     var port: Int { channel.localAddress!.port! }
     var connectString: String { "127.0.0.1:\(port)" }
 
-    init(timeoutMs: Int32, answerPings: Bool) async throws {
+    init(
+        timeoutMs: Int32, answerPings: Bool, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws {
         let record = self.record
-        channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
