@@ -1,13 +1,14 @@
 import DequeModule
+import Logging
+import NIOCore
+import NIOPosix
+import ZooKeeperProtocol
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Logging
-import NIOCore
-import NIOPosix
-import ZooKeeperProtocol
 
 /// The mutable heart of a `ZooKeeperClient`: session state, the current connection, watches, queued
 /// requests and event delivery.
@@ -128,7 +129,8 @@ final class ClientSession: @unchecked Sendable {
         case .closing, .closed:
             completion(.failure(.closed), 0, 0)
         case .expired:
-            completion(.failure(.sessionExpired("session 0x\(String(machine.sessionId, radix: 16)) expired earlier")), 0, 0)
+            completion(
+                .failure(.sessionExpired("session 0x\(String(machine.sessionId, radix: 16)) expired earlier")), 0, 0)
         }
     }
 
@@ -162,7 +164,9 @@ final class ClientSession: @unchecked Sendable {
         }
         guard let completion = entry.completion else { return }
         guard header.err == .ok else {
-            completion(.failure(.reply(header.err, opCode: entry.opCode, path: entry.path.map(clientPath))), entry.sentAt, receivedAt)
+            completion(
+                .failure(.reply(header.err, opCode: entry.opCode, path: entry.path.map(clientPath))), entry.sentAt,
+                receivedAt)
             return
         }
         do {
@@ -200,6 +204,9 @@ final class ClientSession: @unchecked Sendable {
         let action = machine.handshakeReceived(response, attempt: handler.attempt, now: now)
         if action == .sessionStarted || action == .sessionResumed {
             self.handler = handler
+        } else if action == .none {
+            // A late answer on an attempt already given up: that connection is not ours any more.
+            handler.close(reason: "stale connection attempt")
         }
         perform(action)
     }
@@ -247,7 +254,10 @@ final class ClientSession: @unchecked Sendable {
             counters.negotiatedTimeoutMs.store(Int64(machine.negotiatedTimeoutMs), ordering: .relaxed)
             logger.debug(
                 "session started",
-                metadata: ["session": "0x\(String(machine.sessionId, radix: 16))", "timeout_ms": "\(machine.negotiatedTimeoutMs)"])
+                metadata: [
+                    "session": "0x\(String(machine.sessionId, radix: 16))",
+                    "timeout_ms": "\(machine.negotiatedTimeoutMs)",
+                ])
             deliverState(.syncConnected)
             flushWaiting()
             connectPromise?.succeed(())
@@ -327,6 +337,7 @@ final class ClientSession: @unchecked Sendable {
 
     /// Terminal: stop timers, end the event sequence, answer close() callers.
     private func finish() {
+        counters.finished.store(true, ordering: .releasing)
         tickTask?.cancel()
         tickTask = nil
         counters.outstanding.store(0, ordering: .relaxed)
@@ -361,7 +372,8 @@ final class ClientSession: @unchecked Sendable {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ZooKeeperConnectionHandler(session: self, attempt: attempt))
+                    try channel.pipeline.syncOperations.addHandler(
+                        ZooKeeperConnectionHandler(session: self, attempt: attempt))
                 }
             }
         bootstrap.connect(host: host.host, port: host.port).hop(to: eventLoop).whenComplete { [self] result in
@@ -374,7 +386,8 @@ final class ClientSession: @unchecked Sendable {
                 }
             case .failure(let error):
                 let reason = "\(host): \(Self.describe(error))"
-                perform(machine.connectFailed(attempt: attempt, reason: reason, now: NIODeadline.now().uptimeNanoseconds))
+                perform(
+                    machine.connectFailed(attempt: attempt, reason: reason, now: NIODeadline.now().uptimeNanoseconds))
             }
         }
     }
@@ -397,7 +410,9 @@ final class ClientSession: @unchecked Sendable {
     private func flushWaiting() {
         guard let handler else { return }
         while let request = waiting.popFirst() {
-            handler.send(request.request, xid: nextRequestXid(), token: request.token, deadline: request.deadline, completion: request.completion)
+            handler.send(
+                request.request, xid: nextRequestXid(), token: request.token, deadline: request.deadline,
+                completion: request.completion)
         }
     }
 
@@ -422,15 +437,21 @@ final class ClientSession: @unchecked Sendable {
                 .failure(
                     ZooKeeperError(
                         code: .connectionLoss, path: first.request.path.map(clientPath),
-                        message: "no connection to ZooKeeper within the request timeout (CONNECTIONLOSS): \(first.request.opCode) was never sent; check the servers")),
+                        message:
+                            "no connection to ZooKeeper within the request timeout (CONNECTIONLOSS): \(first.request.opCode) was never sent; check the servers"
+                    )),
                 0, 0)
         }
         guard machine.isConnected, let handler else { return }
         handler.expireRequests(now: now)
         let timeout = UInt64(machine.negotiatedTimeoutNanos)
         guard timeout > 0 else { return }
-        if now > handler.lastReceiveAt && now - handler.lastReceiveAt > timeout * 2 / 3 {
-            handler.close(reason: "no data from the server for \((now - handler.lastReceiveAt) / 1_000_000) ms (read timeout)")
+        // While reads are held for a slow event consumer, silence is ours, not the server's.
+        if readsPaused {
+            handler.noteReceiveNow(now)
+        } else if now > handler.lastReceiveAt && now - handler.lastReceiveAt > timeout * 2 / 3 {
+            handler.close(
+                reason: "no data from the server for \((now - handler.lastReceiveAt) / 1_000_000) ms (read timeout)")
             return
         }
         if now > handler.lastSendAt && now - handler.lastSendAt >= timeout / 3 {
