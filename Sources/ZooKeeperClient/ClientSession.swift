@@ -32,6 +32,9 @@ final class ClientSession: @unchecked Sendable {
     private var nextXid: Int32 = 1
     private var lastZxid: Int64 = 0
     private var tickTask: RepeatedTask?
+    /// How often `tick()` runs: a twentieth of the shorter of the request and session timeouts, between
+    /// 10 and 500 ms. A fixed fine tick costs 200,000 timer firings a second at 10,000 sessions.
+    private let tickInterval: TimeAmount
     private var attemptTimeout: Scheduled<Void>?
     private var connectPromise: EventLoopPromise<Void>?
     private var closePromises: [EventLoopPromise<Void>] = []
@@ -53,6 +56,8 @@ final class ClientSession: @unchecked Sendable {
         self.connectString = connectString
         self.requestTimeoutNanos = UInt64(max(configuration.requestTimeout.nanoseconds, 1))
         let timeoutMs = Int32(clamping: configuration.sessionTimeout.milliseconds)
+        let shortest = min(configuration.requestTimeout.nanoseconds, configuration.sessionTimeout.nanoseconds)
+        self.tickInterval = .nanoseconds(min(max(shortest / 20, 10_000_000), 500_000_000))
         self.machine = SessionStateMachine(
             hosts: connectString.hosts.shuffled(), requestedTimeoutMs: timeoutMs,
             connectTimeoutNanos: max(configuration.connectTimeout.nanoseconds, 1_000_000),
@@ -81,8 +86,7 @@ final class ClientSession: @unchecked Sendable {
         eventLoop.assertInEventLoop()
         let promise = eventLoop.makePromise(of: Void.self)
         connectPromise = promise
-        let interval = TimeAmount.milliseconds(50)
-        tickTask = eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [self] _ in
+        tickTask = eventLoop.scheduleRepeatedTask(initialDelay: tickInterval, delay: tickInterval) { [self] _ in
             tick()
         }
         perform(machine.start())
@@ -428,7 +432,7 @@ final class ClientSession: @unchecked Sendable {
         }
     }
 
-    /// Every 50 ms: request deadlines, pings when idle, read timeout, queued requests' deadlines.
+    /// Every `tickInterval`: request deadlines, pings when idle, read timeout, queued requests' deadlines.
     private func tick() {
         let now = NIODeadline.now().uptimeNanoseconds
         while let first = waiting.first, first.deadline <= now {
