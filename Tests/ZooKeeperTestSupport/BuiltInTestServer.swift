@@ -48,7 +48,15 @@ public final class BuiltInTestServer: ZooKeeperTestServer {
         let semaphore = DispatchSemaphore(value: 0)
         paused.withLockedValue { $0 = semaphore }
         // Deliberately parks the server's only event-loop thread (test support: this is the freeze).
-        group.next().execute { semaphore.wait() }
+        let parked = NIOLockedValueBox(false)
+        group.next().execute {
+            parked.withLockedValue { $0 = true }
+            semaphore.wait()
+        }
+        // Return only once the loop is parked: a request sent after pause() must not be answered.
+        while !parked.withLockedValue({ $0 }) {
+            try await Task.sleep(for: .milliseconds(2))
+        }
     }
 
     public func resume() async throws {
