@@ -77,16 +77,68 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "The instance label for pushed metrics (default: host name and process id).")
     var instance: String?
 
+    @Option(name: .customLong("push-interval"), help: "Seconds between pushes, e.g. 5s (or ZKSTORM_PUSH_INTERVAL).")
+    var pushInterval: String?
+
+    @Option(name: .customLong("push-timeout"), help: "Time one push may take, e.g. 3s (or ZKSTORM_PUSH_TIMEOUT).")
+    var pushTimeout: String?
+
+    @Flag(
+        name: .customLong("push-delete-on-exit"),
+        help: "Delete this run's group from the gateway after the final push (or ZKSTORM_PUSH_DELETE_ON_EXIT=1).")
+    var pushDeleteOnExit = false
+
+    @Option(
+        name: .customLong("push-basic-auth"), help: "USER:PASSWORD for the gateway (or ZKSTORM_PUSH_BASIC_AUTH).")
+    var pushBasicAuth: String?
+
+    @Option(name: .customLong("push-bearer-token"), help: "Bearer token for the gateway (or ZKSTORM_PUSH_BEARER_TOKEN).")
+    var pushBearerToken: String?
+
+    @Option(name: .customLong("push-ca-file"), help: "CA bundle (PEM) to verify an https gateway (or ZKSTORM_PUSH_CA_FILE).")
+    var pushCaFile: String?
+
+    @Flag(
+        name: .customLong("push-insecure"),
+        help: "Do not verify the https gateway's certificate (or ZKSTORM_PUSH_INSECURE=1).")
+    var pushInsecure = false
+
+    /// The push flags as overrides of the ZKSTORM_PUSH_* variables; a malformed value is a usage error.
+    func pushOverrides() throws(ValidationError) -> PushConfiguration.Overrides {
+        var overrides = PushConfiguration.Overrides()
+        overrides.url = pushGateway
+        func duration(_ text: String?, _ flag: String) throws(ValidationError) -> Duration? {
+            guard let text else { return nil }
+            guard let value = DurationText.parse(text), value > .zero else {
+                throw ValidationError("--\(flag) \(text): expected a duration such as 5s or 500ms")
+            }
+            return value
+        }
+        overrides.interval = try duration(pushInterval, "push-interval")
+        overrides.timeout = try duration(pushTimeout, "push-timeout")
+        if pushDeleteOnExit { overrides.deleteOnExit = true }
+        if let pushBasicAuth {
+            guard let colon = pushBasicAuth.firstIndex(of: ":") else {
+                throw ValidationError("--push-basic-auth expects USER:PASSWORD")
+            }
+            overrides.basicAuth = PushConfiguration.BasicAuth(
+                user: String(pushBasicAuth[..<colon]), password: String(pushBasicAuth[pushBasicAuth.index(after: colon)...]))
+        }
+        overrides.bearerToken = pushBearerToken
+        overrides.caFile = pushCaFile
+        if pushInsecure { overrides.insecure = true }
+        return overrides
+    }
+
     func run() async throws {
         let workload = try loadWorkload()
         let errorOutput = StandardError()
         let runId = RunIdentifier.make()
         let instanceName =
             instance ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
-        var pushOverrides = PushConfiguration.Overrides()
-        pushOverrides.url = pushGateway
         let pusher: MetricsPusher?
         do {
+            let pushOverrides = try self.pushOverrides()
             pusher = try PushConfiguration.fromEnvironment(instance: instanceName, run: runId, overrides: pushOverrides)
                 .map {
                     MetricsPusher(configuration: $0)
