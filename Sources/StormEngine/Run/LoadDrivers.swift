@@ -17,9 +17,14 @@ struct ClosedLoopDriver: Sendable {
     private static func loop(_ worker: SessionWorker, _ stop: StopFlag) {
         guard !stop.isSet else { return }
         worker.issue(intended: nil) { sent in
-            // A request that could not be written fails the same way again at once: end this slot
-            // rather than spin (its error is recorded).
-            if sent { loop(worker, stop) }
+            if sent {
+                loop(worker, stop)
+            } else {
+                // Not even written (session expired and not replaced yet, or no server within the
+                // request timeout): its error is recorded; try again a little later rather than spin,
+                // so the slot comes back once failover has found a server or a new session.
+                worker.client.callbackEventLoop.scheduleTask(in: .milliseconds(100)) { loop(worker, stop) }
+            }
         }
     }
 }

@@ -62,6 +62,11 @@ struct RunRootSetup {
         }
     }
 
+    /// The same tree handled through another session (the control session's replacement after expiry).
+    func cleaner(_ client: ZooKeeperClient) -> RunRootSetup {
+        RunRootSetup(client: client, layout: layout, logger: logger)
+    }
+
     /// Deletes the root and everything below it, deepest first, each level pipelined. Retries when a
     /// node gained children meanwhile (an ephemeral of a session still closing).
     func removeAll() async throws {

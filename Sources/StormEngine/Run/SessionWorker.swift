@@ -8,7 +8,9 @@ import ZooKeeperProtocol
 /// created nodes), sends it on the client's hot path, and records the reply. All state is per session,
 /// behind a lock that only this session's callbacks take.
 final class SessionWorker: Sendable {
-    let client: ZooKeeperClient
+    /// The session, replaced by a new one if ZooKeeper expires it.
+    let session: SupervisedSession
+    var client: ZooKeeperClient { session.client }
     let recorder: OperationRecorder
     let layout: RunLayout
     let operations: [OperationSpec]
@@ -39,10 +41,10 @@ final class SessionWorker: Sendable {
     }
 
     init(
-        client: ZooKeeperClient, recorder: OperationRecorder, layout: RunLayout, group: OperationGroup,
+        session: SupervisedSession, recorder: OperationRecorder, layout: RunLayout, group: OperationGroup,
         keys: KeyChooser, choiceSeed: UInt64, stream: UInt64, pool: SessionPool
     ) {
-        self.client = client
+        self.session = session
         self.recorder = recorder
         self.layout = layout
         self.operations = group.operations.filter { $0.weight > 0 }
