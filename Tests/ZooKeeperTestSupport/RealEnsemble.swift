@@ -61,6 +61,7 @@ public final class RealEnsemble: @unchecked Sendable {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "zkstorm-ensemble-\(UUID().uuidString)")
         let ensemble = RealEnsemble(size: size, tickTime: tickTime, directory: directory)
+        EnsembleDirectories.removeAtExit(directory)
         do {
             for node in 1...size { try ensemble.writeConfig(node: node) }
             for node in 1...size { try ensemble.launch(node: node) }
@@ -283,4 +284,24 @@ public final class RealEnsemble: @unchecked Sendable {
 @discardableResult
 private func sendSignal(_ pid: pid_t, _ signal: Int32) -> Int32 {
     kill(pid, signal)
+}
+
+/// Quorum directories to delete when the test process exits (shared quorums live until then).
+enum EnsembleDirectories {
+    nonisolated(unsafe) private static var directories: Set<URL> = []
+    private static let lock = NSLock()
+    private static let installExitHook: Void = {
+        atexit {
+            EnsembleDirectories.removeAll()
+        }
+    }()
+
+    static func removeAtExit(_ directory: URL) {
+        _ = installExitHook
+        lock.withLock { _ = directories.insert(directory) }
+    }
+
+    static func removeAll() {
+        for directory in lock.withLock({ directories }) { try? FileManager.default.removeItem(at: directory) }
+    }
 }

@@ -113,7 +113,7 @@ public final class StormRun: Sendable {
         let setup = RunRootSetup(client: control.client, layout: layout, logger: logger)
         let cleanupWait: Duration = .seconds(5)
         do {
-            try await setup.create(watchedKind: workload.watches?.kind)
+            try await setup.create(watchedKind: workload.watches?.kind, stop: stop)
         } catch let error as RunError where error.kind == .usage {
             await control.close()
             throw error
