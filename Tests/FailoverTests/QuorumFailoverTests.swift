@@ -25,7 +25,9 @@ struct QuorumFailoverTests {
                     load: .closed(concurrency: 1, window: 2)),
                 OperationGroup(
                     name: "writers", sessions: 2,
-                    operations: [OperationSpec(kind: .set, weight: 80), OperationSpec(kind: .multi, weight: 20, size: 2)],
+                    operations: [
+                        OperationSpec(kind: .set, weight: 80), OperationSpec(kind: .multi, weight: 20, size: 2),
+                    ],
                     load: .open(rate: 200, arrivals: .poisson, maxInFlight: 32)),
             ],
             watches: WatchSpec(

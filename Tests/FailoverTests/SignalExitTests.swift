@@ -29,14 +29,14 @@ struct SignalExitTests {
         throw TestServerError("zkstorm binary not found next to the tests: run `swift build` before `swift test`")
     }
 
-    /// A workload whose phases are long enough to aim at: 3000 keys to create and delete, 2 s warm-up.
+    /// A workload whose phases are long enough to aim at: 1000 keys to create and delete, 2 s warm-up.
     static func workloadFile(duration: String) throws -> URL {
         let text = """
             name: interrupt
             sessions: 4
             duration: \(duration)
             warmup: 2s
-            keyspace: {count: 3000, value_size: 32}
+            keyspace: {count: 1000, value_size: 32}
             groups:
               - name: mix
                 ops: {get: 70, set: 30}
@@ -73,8 +73,8 @@ struct SignalExitTests {
         // threads, and with them this test's own polling, until zkstorm exits.
         let outURL = file.appendingPathExtension("stdout")
         let errURL = file.appendingPathExtension("stderr")
-        FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
         defer {
             try? FileManager.default.removeItem(at: outURL)
             try? FileManager.default.removeItem(at: errURL)
@@ -91,7 +91,8 @@ struct SignalExitTests {
                 if ContinuousClock.now - started > .seconds(30) || !process.isRunning {
                     let seen = (try? await observer.getChildren("/zkstorm")) ?? []
                     Issue.record(
-                        "the \(moment) phase of \(process.arguments ?? []) was not seen; /zkstorm has \(seen); running \(process.isRunning), exit \(process.isRunning ? -1 : process.terminationStatus) after \(ContinuousClock.now - started)")
+                        "the \(moment) phase of \(process.arguments ?? []) was not seen; /zkstorm has \(seen); running \(process.isRunning), exit \(process.isRunning ? -1 : process.terminationStatus) after \(ContinuousClock.now - started)"
+                    )
                     return
                 }
                 try await Task.sleep(for: .milliseconds(2))
