@@ -70,51 +70,61 @@ public struct LatencyHistogram: Sendable {
         return histogram.count(within: 0...microseconds)
     }
 
-    /// `count(atOrBelow:)` for each of `bounds` (ascending), in one pass over the recorded buckets
-    /// instead of one pass per bound: what the Prometheus exposition needs every interval.
-    public func cumulativeCounts(atOrBelow bounds: [UInt64]) -> [UInt64] {
-        var result = [UInt64](repeating: 0, count: bounds.count)
-        if isEmpty { return result }
-        var running: UInt64 = 0
-        var next = 0
-        for bucket in histogram.recordedValues() {
-            // A bucket counts at or below a bound when the bound falls in or after it.
-            let lowest = histogram.lowestEquivalentForValue(bucket.value)
-            while next < bounds.count && bounds[next] < lowest {
-                result[next] = running
-                next += 1
-            }
-            running += UInt64(bucket.count)
-        }
-        while next < bounds.count {
-            result[next] = running
-            next += 1
-        }
-        return result
+    /// What one Prometheus histogram and summary need, read in a single pass over the recorded buckets.
+    public struct Distribution: Sendable, Equatable {
+        /// `count(atOrBelow:)` of each bound.
+        public var cumulativeCounts: [UInt64]
+        /// `value(atPercentile:)` of each percentile (µs).
+        public var percentileValues: [UInt64]
+        /// Sum of all values in µs from bucket midpoints, as `approximateSum`.
+        public var sum: Double
+        public var count: UInt64
     }
 
-    /// `value(atPercentile:)` for each of `percentiles` (any order), in one pass over the recorded buckets.
-    public func values(atPercentiles percentiles: [Double]) -> [UInt64] {
-        if isEmpty { return percentiles.map { _ in 0 } }
-        let total = count
-        let lowest = histogram.min
-        let highest = histogram.maxRecorded
+    /// `count(atOrBelow:)` for each of `bounds` (ascending), `value(atPercentile:)` for each of
+    /// `percentiles` (any order) and the sum, in one pass instead of one pass per question: the
+    /// exposition asks these of every histogram at every interval.
+    public func distribution(bounds: [UInt64], percentiles: [Double]) -> Distribution {
+        var result = Distribution(
+            cumulativeCounts: [UInt64](repeating: 0, count: bounds.count),
+            percentileValues: percentiles.map { _ in 0 },
+            sum: 0,
+            count: count
+        )
+        if isEmpty { return result }
+        let lowestRecorded = histogram.min
+        let highestRecorded = histogram.maxRecorded
         // The same rank rule as HdrHistogram's valueAtPercentile, so both agree exactly.
         let ranks: [UInt64?] = percentiles.map { percentile in
             guard percentile > 0, percentile < 100 else { return nil }
             let requested = Swift.min(Swift.max(percentile.nextDown, 0), 100)
-            return Swift.max(1, UInt64((requested * Double(total) / 100).rounded(.up)))
+            return Swift.max(1, UInt64((requested * Double(result.count) / 100).rounded(.up)))
         }
-        var result = percentiles.map { $0 <= 0 ? lowest : highest }
-        let order = ranks.indices.filter { ranks[$0] != nil }.sorted { ranks[$0]! < ranks[$1]! }
-        var next = 0
+        for (index, percentile) in percentiles.enumerated() where ranks[index] == nil {
+            result.percentileValues[index] = percentile <= 0 ? lowestRecorded : highestRecorded
+        }
+        let rankOrder = ranks.indices.filter { ranks[$0] != nil }.sorted { ranks[$0]! < ranks[$1]! }
+        var nextRank = 0
+        var nextBound = 0
         var running: UInt64 = 0
-        for bucket in histogram.recordedValues() where next < order.count {
-            running += UInt64(bucket.count)
-            while next < order.count && running >= ranks[order[next]]! {
-                result[order[next]] = Swift.max(Swift.min(bucket.value, highest), lowest)
-                next += 1
+        for bucket in histogram.recordedValues() {
+            // A bucket counts at or below a bound when the bound falls in or after it.
+            let lowest = histogram.lowestEquivalentForValue(bucket.value)
+            while nextBound < bounds.count && bounds[nextBound] < lowest {
+                result.cumulativeCounts[nextBound] = running
+                nextBound += 1
             }
+            running += UInt64(bucket.count)
+            result.sum += Double(histogram.medianEquivalentForValue(bucket.value)) * Double(bucket.count)
+            while nextRank < rankOrder.count && running >= ranks[rankOrder[nextRank]]! {
+                result.percentileValues[rankOrder[nextRank]] = Swift.max(
+                    Swift.min(bucket.value, highestRecorded), lowestRecorded)
+                nextRank += 1
+            }
+        }
+        while nextBound < bounds.count {
+            result.cumulativeCounts[nextBound] = running
+            nextBound += 1
         }
         return result
     }

@@ -72,12 +72,16 @@ public final class MetricsPusher: Sendable {
 
     /// Stops the loop, pushes the latest snapshot one last time, then deletes the group if configured.
     /// Each of the two requests is bounded by `finalRequestTimeout`; a push hanging in the loop is aborted.
+    /// Only the first call does anything, so every exit path of a run may call it.
     public func finish() async {
-        let loop: Task<Void, Never>? = state.withLockedValue { state in
-            defer { state.loop = nil }
-            state.finished = true
-            return state.loop
+        let (firstCall, loop): (Bool, Task<Void, Never>?) = state.withLockedValue { state in
+            defer {
+                state.loop = nil
+                state.finished = true
+            }
+            return (!state.finished, state.loop)
         }
+        guard firstCall else { return }
         if let loop {
             client.abortRequests()
             loop.cancel()

@@ -39,27 +39,27 @@ public enum PrometheusExposition {
 
     private static func renderRequests(_ snapshot: MetricsSnapshot, into out: inout ExpositionWriter) {
         let keys = snapshot.requests.keys.sorted { ($0.op, $0.result) < ($1.op, $1.result) }
+        // One pass over each histogram serves its counter, buckets and quantiles.
+        let distributions = keys.map { ExpositionWriter.distribution(of: snapshot.requests[$0]!) }
         out.family(
-            "zkstorm_requests_total", type: "counter",
-            help: "Requests completed, by operation and result (ok or error name).")
-        for key in keys {
-            out.sample(
-                "zkstorm_requests_total", [("op", key.op), ("result", key.result)], count: snapshot.requests[key]!.count
-            )
+            "zkstorm_requests_total",
+            type: "counter",
+            help: "Requests completed, by operation and result (ok or error name)."
+        )
+        for (key, distribution) in zip(keys, distributions) {
+            out.sample("zkstorm_requests_total", [("op", key.op), ("result", key.result)], count: distribution.count)
         }
         out.family("zkstorm_request_duration_seconds", type: "histogram", help: "Request latency from send to reply.")
-        for key in keys {
-            out.histogram(
-                "zkstorm_request_duration_seconds", [("op", key.op), ("result", key.result)], snapshot.requests[key]!)
+        for (key, distribution) in zip(keys, distributions) {
+            out.histogram("zkstorm_request_duration_seconds", [("op", key.op), ("result", key.result)], distribution)
         }
         out.family(
             "zkstorm_request_latency_seconds",
             type: "summary",
             help: "Request latency quantiles since the run started, exact to 3 digits (HdrHistogram)."
         )
-        for key in keys {
-            out.summary(
-                "zkstorm_request_latency_seconds", [("op", key.op), ("result", key.result)], snapshot.requests[key]!)
+        for (key, distribution) in zip(keys, distributions) {
+            out.summary("zkstorm_request_latency_seconds", [("op", key.op), ("result", key.result)], distribution)
         }
     }
 
@@ -247,23 +247,34 @@ struct ExpositionWriter {
 
     /// `_bucket` (cumulative, fixed bounds, +Inf), `_sum` (seconds) and `_count`.
     mutating func histogram(_ name: String, _ labels: [(String, String)], _ histogram: LatencyHistogram) {
-        let counts = histogram.cumulativeCounts(atOrBelow: PrometheusExposition.bucketBoundsMicroseconds)
-        for (count, le) in zip(counts, Self.bucketLabels) {
-            line(name + "_bucket", labels + [("le", le)], String(count))
-        }
-        line(name + "_bucket", labels + [("le", "+Inf")], String(histogram.count))
-        line(name + "_sum", labels, Self.format(histogram.approximateSum / 1_000_000))
-        line(name + "_count", labels, String(histogram.count))
+        self.histogram(name, labels, Self.distribution(of: histogram))
     }
 
-    mutating func summary(_ name: String, _ labels: [(String, String)], _ histogram: LatencyHistogram) {
-        let values = histogram.values(atPercentiles: PrometheusExposition.summaryQuantiles.map(\.percentile))
-        for ((_, label), value) in zip(PrometheusExposition.summaryQuantiles, values) {
-            let seconds = histogram.isEmpty ? Double.nan : Double(value) / 1_000_000
+    mutating func histogram(_ name: String, _ labels: [(String, String)], _ distribution: LatencyHistogram.Distribution)
+    {
+        for (count, le) in zip(distribution.cumulativeCounts, Self.bucketLabels) {
+            line(name + "_bucket", labels + [("le", le)], String(count))
+        }
+        line(name + "_bucket", labels + [("le", "+Inf")], String(distribution.count))
+        line(name + "_sum", labels, Self.format(distribution.sum / 1_000_000))
+        line(name + "_count", labels, String(distribution.count))
+    }
+
+    /// Quantile samples (seconds; NaN when empty), `_sum` and `_count`.
+    mutating func summary(_ name: String, _ labels: [(String, String)], _ distribution: LatencyHistogram.Distribution) {
+        for ((_, label), value) in zip(PrometheusExposition.summaryQuantiles, distribution.percentileValues) {
+            let seconds = distribution.count == 0 ? Double.nan : Double(value) / 1_000_000
             line(name, labels + [("quantile", label)], Self.format(seconds))
         }
-        line(name + "_sum", labels, Self.format(histogram.approximateSum / 1_000_000))
-        line(name + "_count", labels, String(histogram.count))
+        line(name + "_sum", labels, Self.format(distribution.sum / 1_000_000))
+        line(name + "_count", labels, String(distribution.count))
+    }
+
+    static func distribution(of histogram: LatencyHistogram) -> LatencyHistogram.Distribution {
+        histogram.distribution(
+            bounds: PrometheusExposition.bucketBoundsMicroseconds,
+            percentiles: PrometheusExposition.summaryQuantiles.map(\.percentile)
+        )
     }
 
     private mutating func line(_ name: String, _ labels: [(String, String)], _ value: String) {

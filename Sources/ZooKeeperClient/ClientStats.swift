@@ -29,6 +29,8 @@ final class ClientCounters: Sendable {
     let outstanding = ManagedAtomic<Int>(0)
     let events = ManagedAtomic<Int>(0)
     let readPauses = ManagedAtomic<Int>(0)
+    /// Set once the session is closed or expired.
+    let finished = ManagedAtomic<Bool>(false)
     let sessionId = ManagedAtomic<Int64>(0)
     let negotiatedTimeoutMs = ManagedAtomic<Int64>(0)
     let credentials = NIOLockedValueBox<SessionCredentials?>(nil)

@@ -29,7 +29,9 @@ public enum FourLetterWordClient {
             promise.fail(error)
             throw ZooKeeperError(
                 code: .connectionLoss, path: nil,
-                message: "cannot connect to \(host):\(port) for \"\(word)\": \(ClientSession.describe(error)); check that the server runs there")
+                message:
+                    "cannot connect to \(host):\(port) for \"\(word)\": \(ClientSession.describe(error)); check that the server runs there"
+            )
         }
         let timer = eventLoop.scheduleTask(in: .nanoseconds(nanos)) {
             promise.fail(

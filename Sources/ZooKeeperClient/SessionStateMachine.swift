@@ -138,7 +138,9 @@ struct SessionStateMachine {
                 return .failConnect(
                     ZooKeeperError(
                         code: .connectionLoss, path: nil,
-                        message: "cannot connect to ZooKeeper at \(names) (last error: \(reason)); check that the server runs there and the host and port are right"))
+                        message:
+                            "cannot connect to ZooKeeper at \(names) (last error: \(reason)); check that the server runs there and the host and port are right"
+                    ))
             }
             let next = (index + 1) % hosts.count
             state = .connecting(hostIndex: next, tried: tried + 1)
@@ -146,7 +148,8 @@ struct SessionStateMachine {
             return .connect(hosts[next], attempt: self.attempt, timeoutNanos: connectTimeoutNanos, delayNanos: 0)
         case .reconnecting(let index, let deadline):
             switch nextReconnect(from: index, deadline: deadline, now: now) {
-            case .connect(let host, let a, let t, let d): return .connect(host, attempt: a, timeoutNanos: t, delayNanos: d)
+            case .connect(let host, let a, let t, let d):
+                return .connect(host, attempt: a, timeoutNanos: t, delayNanos: d)
             case .expire(let reason): return .expire(reason: reason)
             }
         default:
@@ -198,7 +201,9 @@ struct SessionStateMachine {
         guard now < deadline else {
             state = .expired
             return .expire(
-                reason: "no server answered within the session timeout (\(negotiatedTimeoutMs) ms); last error: \(lastFailure)")
+                reason:
+                    "no server answered within the session timeout (\(negotiatedTimeoutMs) ms); last error: \(lastFailure)"
+            )
         }
         failuresInRow += 1
         let next = (index + 1) % hosts.count
@@ -208,11 +213,14 @@ struct SessionStateMachine {
         guard remaining > 0 else {
             state = .expired
             return .expire(
-                reason: "no server answered within the session timeout (\(negotiatedTimeoutMs) ms); last error: \(lastFailure)")
+                reason:
+                    "no server answered within the session timeout (\(negotiatedTimeoutMs) ms); last error: \(lastFailure)"
+            )
         }
         state = .reconnecting(hostIndex: next, deadline: deadline)
         attempt += 1
-        return .connect(hosts[next], attempt: attempt, timeoutNanos: min(connectTimeoutNanos, remaining), delayNanos: delay)
+        return .connect(
+            hosts[next], attempt: attempt, timeoutNanos: min(connectTimeoutNanos, remaining), delayNanos: delay)
     }
 
     private mutating func adopt(_ response: ConnectResponse) {

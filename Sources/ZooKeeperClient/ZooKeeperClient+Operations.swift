@@ -6,7 +6,13 @@ extension ZooKeeperClient {
         _ path: String, data: [UInt8] = [], acl: [ACL] = ACL.openUnsafe, mode: CreateMode = .persistent,
         ttl: Int64? = nil
     ) async throws -> String {
-        try await create2(path, data: data, acl: acl, mode: mode, ttl: ttl).path
+        // Plain modes use the classic create (opcode 1), which every server version answers.
+        guard ttl == nil, !mode.isTTL, !mode.isContainer else {
+            return try await create2(path, data: data, acl: acl, mode: mode, ttl: ttl).path
+        }
+        let response = try await send(
+            .create(CreateRequest(path: path, data: data, acl: acl, mode: mode), opCode: .create))
+        return try Self.created(response, path: path).path
     }
 
     public func create2(
@@ -17,21 +23,25 @@ extension ZooKeeperClient {
         if let ttl {
             guard mode.isTTL else {
                 throw ZooKeeperError.badArguments(
-                    "create \(path): a TTL needs mode persistentWithTTL or persistentSequentialWithTTL, not \(mode)", path: path)
+                    "create \(path): a TTL needs mode persistentWithTTL or persistentSequentialWithTTL, not \(mode)",
+                    path: path)
             }
             opCode = .createTTL
-            let response = try await send(.create(CreateRequest(path: path, data: data, acl: acl, mode: mode, ttl: ttl), opCode: opCode))
+            let response = try await send(
+                .create(CreateRequest(path: path, data: data, acl: acl, mode: mode, ttl: ttl), opCode: opCode))
             return try Self.created(response, path: path)
         }
         if mode.isTTL {
             throw ZooKeeperError.badArguments("create \(path): mode \(mode) needs a ttl in milliseconds", path: path)
         }
         opCode = mode.isContainer ? .createContainer : .create2
-        let response = try await send(.create(CreateRequest(path: path, data: data, acl: acl, mode: mode), opCode: opCode))
+        let response = try await send(
+            .create(CreateRequest(path: path, data: data, acl: acl, mode: mode), opCode: opCode))
         return try Self.created(response, path: path)
     }
 
-    public func createContainer(_ path: String, data: [UInt8] = [], acl: [ACL] = ACL.openUnsafe) async throws -> String {
+    public func createContainer(_ path: String, data: [UInt8] = [], acl: [ACL] = ACL.openUnsafe) async throws -> String
+    {
         let response = try await send(
             .create(CreateRequest(path: path, data: data, acl: acl, mode: .container), opCode: .createContainer))
         return try Self.created(response, path: path).path
@@ -55,7 +65,9 @@ extension ZooKeeperClient {
 
     public func getData(_ path: String, watch: Bool = false) async throws -> (data: [UInt8], stat: Stat) {
         let response = try await send(.getData(path: path, watch: watch))
-        guard case .data(let data, let stat) = response else { throw Self.unexpected(response, op: "getData", path: path) }
+        guard case .data(let data, let stat) = response else {
+            throw Self.unexpected(response, op: "getData", path: path)
+        }
         return (data ?? [], stat)
     }
 
@@ -67,7 +79,9 @@ extension ZooKeeperClient {
 
     public func getChildren(_ path: String, watch: Bool = false) async throws -> [String] {
         let response = try await send(.getChildren(path: path, watch: watch))
-        guard case .children(let children) = response else { throw Self.unexpected(response, op: "getChildren", path: path) }
+        guard case .children(let children) = response else {
+            throw Self.unexpected(response, op: "getChildren", path: path)
+        }
         return children
     }
 
@@ -114,7 +128,9 @@ extension ZooKeeperClient {
     /// This session's ephemeral nodes whose path starts with `prefix`.
     public func getEphemerals(prefix: String = "/") async throws -> [String] {
         let response = try await send(.getEphemerals(prefixPath: prefix))
-        guard case .ephemerals(let paths) = response else { throw Self.unexpected(response, op: "getEphemerals", path: prefix) }
+        guard case .ephemerals(let paths) = response else {
+            throw Self.unexpected(response, op: "getEphemerals", path: prefix)
+        }
         return paths
     }
 
@@ -175,6 +191,8 @@ extension ZooKeeperClient {
     static func unexpected(_ response: ZooKeeperResponse, op: String, path: String?) -> ZooKeeperError {
         ZooKeeperError(
             code: .marshallingError, path: path,
-            message: "unexpected reply to \(op) on \(path ?? "-"): \(response); the server speaks a different protocol version")
+            message:
+                "unexpected reply to \(op) on \(path ?? "-"): \(response); the server speaks a different protocol version"
+        )
     }
 }

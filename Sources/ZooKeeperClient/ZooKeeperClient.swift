@@ -39,6 +39,13 @@ public final class ZooKeeperClient: Sendable {
         return client
     }
 
+    /// A client dropped without `close()` still ends its session politely, in the background.
+    deinit {
+        guard !session.counters.finished.load(ordering: .acquiring) else { return }
+        let session = self.session
+        eventLoop.execute { _ = session.close() }
+    }
+
     public var sessionId: Int64 { session.counters.sessionId.load(ordering: .relaxed) }
 
     public var negotiatedTimeout: Duration {
@@ -82,7 +89,8 @@ public final class ZooKeeperClient: Sendable {
         let session = self.session
         let eventLoop = self.eventLoop
         return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ZooKeeperResponse, any Error>) in
+            try await withCheckedThrowingContinuation {
+                (continuation: CheckedContinuation<ZooKeeperResponse, any Error>) in
                 let proceed = state.withLockedValue { state -> Bool in
                     guard case .pending = state else { return false }
                     state = .waiting(continuation)
@@ -123,7 +131,9 @@ public final class ZooKeeperClient: Sendable {
     /// the result and the monotonic ns when the request was written and when its reply was decoded.
     public func send(
         _ request: ZooKeeperRequest,
-        completion: @escaping @Sendable (Result<ZooKeeperResponse, ZooKeeperError>, _ sentAt: UInt64, _ receivedAt: UInt64) -> Void
+        completion:
+            @escaping @Sendable (Result<ZooKeeperResponse, ZooKeeperError>, _ sentAt: UInt64, _ receivedAt: UInt64) ->
+            Void
     ) {
         do {
             try Self.validate(request)

@@ -95,12 +95,18 @@ final class ZooKeeperConnectionHandler: ChannelDuplexHandler {
     }
 
     /// Holds socket reads while the event consumer is behind (back-pressure).
+    /// The handshake is always read: a reconnect must not wait for the event consumer.
     func read(context: ChannelHandlerContext) {
-        if session.readsPaused {
+        if handshakeDone && session.readsPaused {
             readHeld = true
         } else {
             context.read()
         }
+    }
+
+    /// Restarts the read-timeout clock (used while reads are deliberately held).
+    func noteReceiveNow(_ now: UInt64) {
+        lastReceiveAt = now
     }
 
     func resumeReads() {
@@ -119,7 +125,8 @@ final class ZooKeeperConnectionHandler: ChannelDuplexHandler {
             let length = frame.readableBytes
             let response = try ConnectResponse(from: &frame)
             guard length == 36 || length == 37 else {
-                throw JuteDecodingError(.malformed("handshake reply of \(length) bytes, expected 36 or 37"), field: "ConnectResponse")
+                throw JuteDecodingError(
+                    .malformed("handshake reply of \(length) bytes, expected 36 or 37"), field: "ConnectResponse")
             }
             handshakeDone = true
             session.handshakeReceived(response, handler: self)
@@ -147,10 +154,12 @@ final class ZooKeeperConnectionHandler: ChannelDuplexHandler {
             }
         default:
             guard let entry = pending.popFirst() else {
-                throw JuteDecodingError(.malformed("reply xid \(header.xid) with no request outstanding"), field: "ReplyHeader.xid")
+                throw JuteDecodingError(
+                    .malformed("reply xid \(header.xid) with no request outstanding"), field: "ReplyHeader.xid")
             }
             guard entry.xid == header.xid else {
-                throw JuteDecodingError(.malformed("reply xid \(header.xid), expected \(entry.xid)"), field: "ReplyHeader.xid")
+                throw JuteDecodingError(
+                    .malformed("reply xid \(header.xid), expected \(entry.xid)"), field: "ReplyHeader.xid")
             }
             session.replyReceived(entry, header: header, body: &frame, receivedAt: receivedAt)
         }
@@ -159,7 +168,9 @@ final class ZooKeeperConnectionHandler: ChannelDuplexHandler {
     // MARK: Outbound
 
     /// Encodes and queues one request; false (and the caller is answered) when it is too large.
-    func send(_ request: ZooKeeperRequest, xid: Int32, token: UInt64, deadline: UInt64, completion: ZooKeeperCompletion?) {
+    func send(
+        _ request: ZooKeeperRequest, xid: Int32, token: UInt64, deadline: UInt64, completion: ZooKeeperCompletion?
+    ) {
         let start = outbound.writerIndex
         request.encodeFrame(xid: xid, into: &outbound)
         let length = outbound.writerIndex - start - 4
@@ -220,7 +231,9 @@ final class ZooKeeperConnectionHandler: ChannelDuplexHandler {
             if let completion = pending[index].completion {
                 pending[index].completion = nil
                 let path = pending[index].path.map(session.clientPath)
-                completion(.failure(.reply(.operationTimeout, opCode: pending[index].opCode, path: path)), pending[index].sentAt, 0)
+                completion(
+                    .failure(.reply(.operationTimeout, opCode: pending[index].opCode, path: path)),
+                    pending[index].sentAt, 0)
             }
             index += 1
         }

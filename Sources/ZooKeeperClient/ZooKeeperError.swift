@@ -38,19 +38,25 @@ public struct ZooKeeperError: Error, Sendable, Hashable, CustomStringConvertible
         case .invalidACL:
             what = "invalid ACL for \(subject) (INVALIDACL): check scheme and id, or addAuth before using auth:"
         case .badArguments:
-            what = "the server refused the arguments of \(opCode) on \(subject) (BADARGUMENTS): check the path, flags and TTL"
+            what =
+                "the server refused the arguments of \(opCode) on \(subject) (BADARGUMENTS): check the path, flags and TTL"
         case .unimplemented:
-            what = "the server does not implement \(opCode) (UNIMPLEMENTED): it may be an older version, or TTL needs zookeeper.extendedTypesEnabled=true"
+            what =
+                "the server does not implement \(opCode) (UNIMPLEMENTED): it may be an older version, or TTL needs zookeeper.extendedTypesEnabled=true"
         case .noWatcher:
             what = "no such watch on \(subject) (NOWATCHER): set the watch before checking or removing it"
         case .authFailed:
-            what = "authentication failed (AUTHFAILED): check the scheme and credentials; the server closed the connection"
+            what =
+                "authentication failed (AUTHFAILED): check the scheme and credentials; the server closed the connection"
         case .sessionExpired:
-            what = "session expired (SESSIONEXPIRED): create a new client; ephemerals and watches of the old session are gone"
+            what =
+                "session expired (SESSIONEXPIRED): create a new client; ephemerals and watches of the old session are gone"
         case .connectionLoss:
-            what = "connection lost during \(opCode) on \(subject) (CONNECTIONLOSS): the outcome is unknown; check the node and retry"
+            what =
+                "connection lost during \(opCode) on \(subject) (CONNECTIONLOSS): the outcome is unknown; check the node and retry"
         case .operationTimeout:
-            what = "no reply to \(opCode) on \(subject) in time (OPERATIONTIMEOUT): the server is slow or stuck; raise requestTimeout or check the server"
+            what =
+                "no reply to \(opCode) on \(subject) in time (OPERATIONTIMEOUT): the server is slow or stuck; raise requestTimeout or check the server"
         case .sessionMoved:
             what = "session moved to another server (SESSIONMOVED): retry the operation"
         case .notReadOnly:

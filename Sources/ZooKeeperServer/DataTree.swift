@@ -320,10 +320,9 @@ final class DataTree {
 
     /// Every descendant of `path`, not counting `path` itself.
     func descendantCount(of path: String) -> Int {
-        guard let node = nodes[path] else { return 0 }
+        guard nodes[path] != nil else { return 0 }
         var count = 0
         var stack: [String] = [path]
-        _ = node
         while let current = stack.popLast() {
             guard let children = nodes[current]?.children else { continue }
             count += children.count

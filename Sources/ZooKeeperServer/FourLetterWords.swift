@@ -45,7 +45,12 @@ extension ServerCore {
         }
     }
 
-    private var aliveConnections: Int { connections.count }
+    /// Connections not yet closing (an answered four-letter word's socket is on its way out).
+    private var liveConnections: [ServerConnection] {
+        connections.values.filter { !$0.closed }.sorted { $0.id < $1.id }
+    }
+
+    private var aliveConnections: Int { connections.values.reduce(0) { $0 + ($1.closed ? 0 : 1) } }
 
     private func serverSummary(withClients: Bool) -> String {
         var text = "Zookeeper version: \(Self.versionText)\n"
@@ -64,7 +69,7 @@ extension ServerCore {
 
     private func connectionList(detailed: Bool) -> String {
         var text = ""
-        for connection in connections.values.sorted(by: { $0.id < $1.id }) {
+        for connection in liveConnections {
             text += " /\(connection.remoteHost):\(connection.remotePort)[\(connection.handshakeDone ? 1 : 0)]"
             text += "(queued=0,recved=\(connection.packetsReceived),sent=\(connection.packetsSent)"
             if detailed && connection.handshakeDone {
@@ -197,7 +202,7 @@ extension ServerCore {
             for path in tree.ephemerals[owner]!.sorted() { text += "\t\(path)\n" }
         }
         text += "Connections dump:\nConnections Sets (1)/(\(connections.count)):\n"
-        for connection in connections.values.sorted(by: { $0.id < $1.id }) {
+        for connection in liveConnections {
             text +=
                 "\tip: /\(connection.remoteHost):\(connection.remotePort) sessionId: 0x\(String(connection.sessionID, radix: 16))\n"
         }

@@ -11,7 +11,12 @@ extension ServerCore {
             drop(connection)
             return
         }
-        sessions.touch(connection.sessionID, now: Int64(started / 1_000_000))
+        guard sessions.touch(connection.sessionID, now: Int64(started / 1_000_000)) else {
+            // The session expired or was closed while this connection was still open: nothing more
+            // may run under it (an ephemeral created now would never be cleaned up).
+            drop(connection)
+            return
+        }
         connection.lastCxid = header.xid
         defer {
             let elapsed = Int64(NIODeadline.now().uptimeNanoseconds - started)
@@ -280,8 +285,13 @@ extension ServerCore {
         for (index, op) in ops.enumerated() {
             do {
                 var result = try applyWrite(op, connection: connection)
-                // Seen on ZooKeeper 3.8.0: create2 inside multi answers as a plain create (path, no Stat).
-                if case .create(_, .create2) = op, case .create2(let path, _) = result { result = .create(path: path) }
+                // Seen on ZooKeeper 3.8.0: inside multi, create2 and createContainer answer as a plain
+                // create (path, no Stat); only createTTL answers create2 with its Stat.
+                if case .create(_, let opCode) = op, opCode == .create2 || opCode == .createContainer,
+                    case .create2(let path, _) = result
+                {
+                    result = .create(path: path)
+                }
                 results.append(result)
             } catch {
                 tree.rollbackTransaction(changesBefore: changesBefore)
@@ -320,7 +330,7 @@ extension ServerCore {
         recursive: [String], for connection: ServerConnection
     ) {
         func send(_ path: String, _ type: EventType) {
-            if connection.outbox.readableBytes == 0 { connection.outbox.clear() }
+            connection.reuseEmptyOutbox()
             connection.outbox.writeImmutableBuffer(Self.notificationFrame(path: path, type: type))
             counters.packetsSent += 1
             connection.packetsSent += 1

@@ -53,6 +53,18 @@ final class ServerConnection: @unchecked Sendable {
         identities = [Id(scheme: "ip", id: remoteHost)]
         outbox = channel.allocator.buffer(capacity: 0)
     }
+
+    /// Called before appending: an empty outbox whose last contents the channel has written and
+    /// released is uniquely owned again, so clearing reuses its storage instead of allocating. One
+    /// that grew large for a big reply is let go, so idle connections do not pin megabytes.
+    func reuseEmptyOutbox() {
+        guard outbox.readableBytes == 0 else { return }
+        if outbox.capacity > 256 * 1024 {
+            outbox = channel.allocator.buffer(capacity: 1024)
+        } else {
+            outbox.clear()
+        }
+    }
 }
 
 /// Request latency, kept in ns and shown in ms as ZooKeeper's `ServerStats` shows it (min/avg/max).

@@ -211,7 +211,7 @@ final class ServerCore: @unchecked Sendable {
     func writeFrame(to connection: ServerConnection, _ body: (inout ByteBuffer) -> Void) {
         // After a flush the outbox is empty and, once the channel has written and released the
         // slice, uniquely owned again: clearing then reuses its storage instead of allocating.
-        if connection.outbox.readableBytes == 0 { connection.outbox.clear() }
+        connection.reuseEmptyOutbox()
         let start = connection.outbox.writerIndex
         connection.outbox.writeInteger(Int32(0))
         body(&connection.outbox)
@@ -254,13 +254,20 @@ final class ServerCore: @unchecked Sendable {
             first.channel.eventLoop.execute { first.core.flush(first) }
             return
         }
-        var byLoop: [ObjectIdentifier: (any EventLoop, [ServerConnection])] = [:]
+        // A handful of event loops: a linear scan beats hashing, and the arrays grow in place.
+        var loops: [any EventLoop] = []
+        var groups: [[ServerConnection]] = []
         for connection in connections {
             let loop = connection.channel.eventLoop
-            byLoop[ObjectIdentifier(loop), default: (loop, [])].1.append(connection)
+            if let index = loops.firstIndex(where: { $0 === loop }) {
+                groups[index].append(connection)
+            } else {
+                loops.append(loop)
+                groups.append([connection])
+            }
         }
         let core = first.core
-        for (_, (loop, group)) in byLoop {
+        for (loop, group) in zip(loops, groups) {
             loop.execute { core.flush(group) }
         }
     }
@@ -317,7 +324,7 @@ final class ServerCore: @unchecked Sendable {
         watches.trigger(path: path, type: type) { watcher in
             guard let connection = connections[watcher] else { return }
             if frame == nil { frame = Self.notificationFrame(path: path, type: type) }
-            if connection.outbox.readableBytes == 0 { connection.outbox.clear() }
+            connection.reuseEmptyOutbox()
             connection.outbox.writeImmutableBuffer(frame!)
             counters.packetsSent += 1
             connection.packetsSent += 1

@@ -27,8 +27,16 @@ struct WatchRegistry {
     mutating func add(_ kind: WatchKind, path: String, watcher: Int) {
         let (inserted, _) = tables[kind.rawValue][path, default: []].insert(watcher)
         guard inserted else { return }
-        byWatcher[watcher, default: [:]][kind, default: []].insert(path)
+        let count = byWatcher[watcher, default: [:]][kind, default: []].insertCounting(path)
+        if count >= 1024 && count & (count - 1) == 0 { pruneReverse(kind, watcher: watcher) }
         if kind == .persistentRecursive { recursiveCount += 1 }
+    }
+
+    /// The reverse index is cleaned lazily (firing 10,000 one-shot watches must not touch 10,000
+    /// reverse entries); drop entries whose watch already fired once they pile up.
+    private mutating func pruneReverse(_ kind: WatchKind, watcher: Int) {
+        guard let paths = byWatcher[watcher]?[kind] else { return }
+        byWatcher[watcher]![kind] = paths.filter { tables[kind.rawValue][$0]?.contains(watcher) ?? false }
     }
 
     /// Removes one watch; true if it was there.
@@ -51,9 +59,8 @@ struct WatchRegistry {
     mutating func removeWatcher(_ watcher: Int) {
         guard let kinds = byWatcher.removeValue(forKey: watcher) else { return }
         for (kind, paths) in kinds {
-            for path in paths {
-                tables[kind.rawValue][path]?.remove(watcher)
-                if tables[kind.rawValue][path]?.isEmpty == true { tables[kind.rawValue][path] = nil }
+            for path in paths where tables[kind.rawValue][path]?.remove(watcher) != nil {
+                if tables[kind.rawValue][path]!.isEmpty { tables[kind.rawValue][path] = nil }
                 if kind == .persistentRecursive { recursiveCount -= 1 }
             }
         }
@@ -79,15 +86,11 @@ struct WatchRegistry {
         switch type {
         case .nodeChildrenChanged:
             oneShot = tables[WatchKind.child.rawValue].removeValue(forKey: path)
-            if let s = oneShot { for w in s { forgetReverse(.child, path: path, watcher: w) } }
         case .nodeDeleted:
             oneShot = tables[WatchKind.data.rawValue].removeValue(forKey: path)
-            if let s = oneShot { for w in s { forgetReverse(.data, path: path, watcher: w) } }
             deletedChildWatchers = tables[WatchKind.child.rawValue].removeValue(forKey: path)
-            if let s = deletedChildWatchers { for w in s { forgetReverse(.child, path: path, watcher: w) } }
         default:
             oneShot = tables[WatchKind.data.rawValue].removeValue(forKey: path)
-            if let s = oneShot { for w in s { forgetReverse(.data, path: path, watcher: w) } }
         }
         let persistent = tables[WatchKind.persistent.rawValue][path]
         var recursive: [Set<Int>] = []
@@ -129,7 +132,8 @@ struct WatchRegistry {
     /// which is what `wchs`, `wchc` and `wchp` report.
     func dataTableByWatcher() -> [Int: Set<String>] {
         var out: [Int: Set<String>] = [:]
-        for (watcher, kinds) in byWatcher {
+        for watcher in byWatcher.keys {
+            let kinds = paths(of: watcher)
             var paths = Set<String>()
             for kind in [WatchKind.data, .persistent, .persistentRecursive] { paths.formUnion(kinds[kind] ?? []) }
             if !paths.isEmpty { out[watcher] = paths }
@@ -137,5 +141,21 @@ struct WatchRegistry {
         return out
     }
 
-    func paths(of watcher: Int) -> [WatchKind: Set<String>] { byWatcher[watcher] ?? [:] }
+    /// The watches a watcher holds now (stale reverse entries of fired watches filtered out).
+    func paths(of watcher: Int) -> [WatchKind: Set<String>] {
+        var out: [WatchKind: Set<String>] = [:]
+        for (kind, paths) in byWatcher[watcher] ?? [:] {
+            let live = paths.filter { tables[kind.rawValue][$0]?.contains(watcher) ?? false }
+            if !live.isEmpty { out[kind] = live }
+        }
+        return out
+    }
+}
+
+extension Set {
+    /// Inserts and returns the new count.
+    fileprivate mutating func insertCounting(_ element: Element) -> Int {
+        insert(element)
+        return count
+    }
 }

@@ -82,7 +82,8 @@ enum CheckReport {
         lines.append("")
         if coreOK {
             lines.append(
-                "all \(results.filter(\.core).count) core features work; \(optionalMissing) optional feature(s) unsupported or wrong")
+                "all \(results.filter(\.core).count) core features work; \(optionalMissing) optional feature(s) unsupported or wrong"
+            )
         } else {
             lines.append("core features failing: \(failing.joined(separator: ", "))")
         }

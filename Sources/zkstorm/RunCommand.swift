@@ -250,24 +250,27 @@ struct StandardError: Sendable {
 final class SignalWatcher {
     private var sources: [DispatchSourceSignal] = []
     private let receivedSignal = NIOLockedValueBox<Int32?>(nil)
+    private let firstAt = NIOLockedValueBox<UInt64>(0)
 
     init(onSignal: @escaping @Sendable (Int32) -> Void) {
         var made: [DispatchSourceSignal] = []
         for number in [SIGINT, SIGTERM] {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { [receivedSignal] in
+            source.setEventHandler { [receivedSignal, firstAt] in
+                let now = DispatchTime.now().uptimeNanoseconds
                 let first = receivedSignal.withLockedValue { received -> Bool in
                     defer { if received == nil { received = number } }
                     return received == nil
                 }
                 if first {
-                    FileHandle.standardError.write(
-                        Data(
-                            "\nzkstorm: stopping (cleaning up the run root; press Ctrl-C again to quit at once)\n".utf8)
-                    )
+                    firstAt.withLockedValue { $0 = now }
+                    let notice = "\nzkstorm: stopping (cleaning up the run root; press Ctrl-C again to quit at once)\n"
+                    FileHandle.standardError.write(Data(notice.utf8))
                     onSignal(number)
-                } else {
+                } else if now - firstAt.withLockedValue({ $0 }) > 1_000_000_000 {
+                    // A signal within a second of the first is the same keypress delivered twice (to
+                    // the process and its group, as `timeout` does); only a later one means "quit now".
                     exit(128 + number)
                 }
             }

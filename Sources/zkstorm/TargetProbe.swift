@@ -60,10 +60,11 @@ final class TargetProbe {
         await probeMulti(client)
         await probeExtendedOperations(client)
         await probeWatches(client, watcher: watcher, events: events)
+        // While the watcher still holds its persistent watches, so wchc/wchp have something to list.
+        await probeFourLetterWords()
         await cleanUp(client, removeParent: createdParent)
         try? await watcher.close()
         try? await client.close()
-        await probeFourLetterWords()
         return results
     }
 
@@ -74,13 +75,20 @@ final class TargetProbe {
     ) async {
         do {
             let detail = try await body()
-            results.append(ProbeResult(feature: feature, category: category, core: core, outcome: .supported, detail: detail))
+            results.append(
+                ProbeResult(feature: feature, category: category, core: core, outcome: .supported, detail: detail))
         } catch let mismatch as ProbeMismatch {
-            results.append(ProbeResult(feature: feature, category: category, core: core, outcome: .wrong, detail: mismatch.description))
+            results.append(
+                ProbeResult(
+                    feature: feature, category: category, core: core, outcome: .wrong, detail: mismatch.description))
         } catch let error as ZooKeeperError {
-            results.append(ProbeResult(feature: feature, category: category, core: core, outcome: .unsupported, detail: error.message))
+            results.append(
+                ProbeResult(
+                    feature: feature, category: category, core: core, outcome: .unsupported, detail: error.message))
         } catch {
-            results.append(ProbeResult(feature: feature, category: category, core: core, outcome: .unsupported, detail: "\(error)"))
+            results.append(
+                ProbeResult(feature: feature, category: category, core: core, outcome: .unsupported, detail: "\(error)")
+            )
         }
     }
 
@@ -128,7 +136,9 @@ final class TargetProbe {
             return "path and Stat returned"
         }
         await probe("exists", "operations", core: true) {
-            guard let stat = try await client.exists(node) else { throw ProbeMismatch("existing node reported missing") }
+            guard let stat = try await client.exists(node) else {
+                throw ProbeMismatch("existing node reported missing")
+            }
             try expect(stat.dataLength, 3, "Stat.dataLength")
             try expect(try await client.exists(root + "/absent") == nil, true, "missing node reported missing")
             return "Stat for a node, nil for a missing one"
@@ -137,13 +147,17 @@ final class TargetProbe {
             let (data, stat) = try await client.getData(node)
             try expect(data, [1, 2, 3], "data")
             try expect(stat.version, 0, "Stat.version")
-            try await expectError(.noNode, "getData of a missing node") { _ = try await client.getData(root + "/absent") }
+            try await expectError(.noNode, "getData of a missing node") {
+                _ = try await client.getData(root + "/absent")
+            }
             return "data, Stat, NONODE for a missing node"
         }
         await probe("setData", "operations", core: true) {
             let stat = try await client.setData(node, data: [4], version: 0)
             try expect(stat.version, 1, "Stat.version after setData")
-            try await expectError(.badVersion, "setData with a stale version") { _ = try await client.setData(node, data: [5], version: 0) }
+            try await expectError(.badVersion, "setData with a stale version") {
+                _ = try await client.setData(node, data: [5], version: 0)
+            }
             return "version checks, BADVERSION"
         }
         await probe("getChildren", "operations", core: true) {
@@ -166,7 +180,9 @@ final class TargetProbe {
         }
         await probe("create errors", "operations", core: true) {
             try await expectError(.nodeExists, "create of an existing node") { _ = try await client.create(node) }
-            try await expectError(.noNode, "create under a missing parent") { _ = try await client.create(root + "/x/y") }
+            try await expectError(.noNode, "create under a missing parent") {
+                _ = try await client.create(root + "/x/y")
+            }
             return "NODEEXISTS, NONODE"
         }
         await probe("sequential", "nodes", core: true) {
@@ -180,9 +196,13 @@ final class TargetProbe {
         }
         await probe("ephemeral", "nodes", core: true) {
             let path = try await client.create(root + "/eph", mode: .ephemeral)
-            guard let stat = try await client.exists(path) else { throw ProbeMismatch("ephemeral missing after create") }
+            guard let stat = try await client.exists(path) else {
+                throw ProbeMismatch("ephemeral missing after create")
+            }
             try expect(stat.ephemeralOwner, client.sessionId, "Stat.ephemeralOwner")
-            try await expectError(.noChildrenForEphemerals, "child of an ephemeral") { _ = try await client.create(path + "/kid") }
+            try await expectError(.noChildrenForEphemerals, "child of an ephemeral") {
+                _ = try await client.create(path + "/kid")
+            }
             return "owner set, NOCHILDRENFOREPHEMERALS"
         }
         await probe("getACL/setACL", "operations", core: true) {
@@ -192,7 +212,9 @@ final class TargetProbe {
             let readAdmin = [ACL(perms: [.read, .admin], id: .anyone)]
             let stat = try await client.setACL(node, acl: readAdmin, version: 0)
             try expect(stat.aversion, 1, "Stat.aversion")
-            try await expectError(.noAuth, "setData on a read-only node") { _ = try await client.setData(node, data: []) }
+            try await expectError(.noAuth, "setData on a read-only node") {
+                _ = try await client.setData(node, data: [])
+            }
             _ = try await client.setACL(node, acl: ACL.openUnsafe)
             return "ACL read and written, NOAUTH enforced"
         }
@@ -234,7 +256,9 @@ final class TargetProbe {
             return "all-or-nothing, per-op codes 0 / NONODE / -2"
         }
         await probe("multiRead", "multi", core: false) {
-            let results = try await client.multiRead([.getChildren(path: root + "/seq"), .getData(path: root + "/absent")])
+            let results = try await client.multiRead([
+                .getChildren(path: root + "/seq"), .getData(path: root + "/absent"),
+            ])
             guard results.count == 2, case .getChildren = results[0] else { throw ProbeMismatch("results: \(results)") }
             try expect(results[1], .error(.noNode), "missing node result")
             return "per-op results"
@@ -253,7 +277,9 @@ final class TargetProbe {
         }
         await probe("containers", "nodes", core: false) {
             let path = try await client.createContainer(root + "/box")
-            guard let stat = try await client.exists(path) else { throw ProbeMismatch("container missing after create") }
+            guard let stat = try await client.exists(path) else {
+                throw ProbeMismatch("container missing after create")
+            }
             try expect(stat.ephemeralOwner, 0, "Stat.ephemeralOwner of a container")
             return "createContainer accepted (the server's sweep removes it once emptied)"
         }
@@ -286,29 +312,35 @@ final class TargetProbe {
             try await Task.sleep(for: .milliseconds(100))
             let all = events.summaries
             guard all.sorted() == expected.sorted() else {
-                throw ProbeMismatch("expected \(expected.isEmpty ? "no event" : expected.joined(separator: ", ")), got \(all.isEmpty ? "nothing" : all.joined(separator: ", "))\(seen ? "" : " within \(timeout)")")
+                throw ProbeMismatch(
+                    "expected \(expected.isEmpty ? "no event" : expected.joined(separator: ", ")), got \(all.isEmpty ? "nothing" : all.joined(separator: ", "))\(seen ? "" : " within \(timeout)")"
+                )
             }
             return expected.isEmpty ? "no event" : expected.joined(separator: ", ")
         }
 
         await probe("exists watch (missing node)", "watches", core: true) {
             _ = try await watcher.exists(dir + "/a", watch: true)
-            return try await fired(after: { _ = try await client.create(dir + "/a") }, expecting: ["NodeCreated \(dir)/a"])
+            return try await fired(
+                after: { _ = try await client.create(dir + "/a") }, expecting: ["NodeCreated \(dir)/a"])
         }
         await probe("exists watch (node)", "watches", core: true) {
             _ = try await watcher.exists(dir + "/a", watch: true)
-            return try await fired(after: { _ = try await client.setData(dir + "/a", data: [1]) }, expecting: ["NodeDataChanged \(dir)/a"])
+            return try await fired(
+                after: { _ = try await client.setData(dir + "/a", data: [1]) }, expecting: ["NodeDataChanged \(dir)/a"])
         }
         await probe("getData watch", "watches", core: true) {
             _ = try await watcher.getData(dir + "/a", watch: true)
-            return try await fired(after: { _ = try await client.setData(dir + "/a", data: [2]) }, expecting: ["NodeDataChanged \(dir)/a"])
+            return try await fired(
+                after: { _ = try await client.setData(dir + "/a", data: [2]) }, expecting: ["NodeDataChanged \(dir)/a"])
         }
         await probe("one-shot", "watches", core: true) {
             try await fired(after: { _ = try await client.setData(dir + "/a", data: [3]) }, expecting: [])
         }
         await probe("getChildren watch", "watches", core: true) {
             _ = try await watcher.getChildren(dir, watch: true)
-            return try await fired(after: { _ = try await client.create(dir + "/b") }, expecting: ["NodeChildrenChanged \(dir)"])
+            return try await fired(
+                after: { _ = try await client.create(dir + "/b") }, expecting: ["NodeChildrenChanged \(dir)"])
         }
         await probe("delete fires data+child watches once", "watches", core: true) {
             _ = try await watcher.getData(dir + "/b", watch: true)
@@ -321,12 +353,15 @@ final class TargetProbe {
         }
         await probe("setACL fires nothing", "watches", core: false) {
             _ = try await watcher.getData(dir + "/a", watch: true)
-            return try await fired(after: { _ = try await client.setACL(dir + "/a", acl: ACL.openUnsafe) }, expecting: [])
+            return try await fired(
+                after: { _ = try await client.setACL(dir + "/a", acl: ACL.openUnsafe) }, expecting: [])
         }
         await probe("checkWatches/removeWatches", "watches", core: false) {
             try await watcher.checkWatches(dir + "/a", type: .data)
             try await watcher.removeWatches(dir + "/a", type: .data)
-            try await expectError(.noWatcher, "checkWatches after removal") { try await watcher.checkWatches(dir + "/a", type: .data) }
+            try await expectError(.noWatcher, "checkWatches after removal") {
+                try await watcher.checkWatches(dir + "/a", type: .data)
+            }
             return "NOWATCHER after removal"
         }
         await probe("persistent watch", "watches", core: false) {
@@ -372,6 +407,7 @@ final class TargetProbe {
 
     private func probeFourLetterWords() async {
         let host = connectString.hosts[0]
+        let root = self.root
         let words: [(String, (String) -> Bool, String)] = [
             ("ruok", { $0 == "imok" }, "imok"),
             ("srvr", { $0.contains("Zookeeper version:") && $0.contains("Mode:") }, "Zookeeper version and Mode lines"),
@@ -381,11 +417,14 @@ final class TargetProbe {
             ("conf", { $0.contains("clientPort=") || $0.contains("dataDir=") }, "configuration lines"),
             ("cons", { $0.contains("queued=") || $0.contains("(") }, "connection lines"),
             ("wchs", { $0.contains("watching") || $0.contains("connections") }, "watch summary"),
+            ("wchc", { $0.contains(root + "/w/") }, "watched paths by session, including \(root)/w/…"),
+            ("wchp", { $0.contains(root + "/w/") }, "sessions by watched path, including \(root)/w/…"),
             ("isro", { $0 == "rw" || $0 == "ro" }, "rw or ro"),
         ]
         for (word, valid, expected) in words {
             await probe(word, "four-letter words", core: false) {
-                let answer = try await FourLetterWordClient.send(word, host: host.host, port: host.port, timeout: .seconds(3))
+                let answer = try await FourLetterWordClient.send(
+                    word, host: host.host, port: host.port, timeout: .seconds(3))
                 let trimmed = answer.trimmingCharacters(in: .whitespacesAndNewlines)
                 if trimmed.contains("not in the whitelist") || trimmed.contains("not executed") {
                     throw ZooKeeperError(code: .unimplemented, path: nil, message: trimmed)

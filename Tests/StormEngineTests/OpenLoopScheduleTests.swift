@@ -69,7 +69,7 @@ extension EngineTests {
             let lateness = LatenessLog()
             await ticker.run { intended, _, done in
                 lateness.add(RunClock.now() - intended)
-                done()
+                done(true)
             }
             let finished = RunClock.now()
             let values = lateness.values.sorted()

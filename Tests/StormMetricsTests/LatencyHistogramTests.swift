@@ -118,14 +118,17 @@ extension LatencyHistogram {
         let bounds: [UInt64] = [
             1, 2, 25, 50, 100, 250, 1_000, 1_023, 1_024, 2_048, 2_500, 65_536, 1_000_000, 10_000_000, 60_000_000,
         ]
-        #expect(histogram.cumulativeCounts(atOrBelow: bounds) == bounds.map { histogram.count(atOrBelow: $0) })
         let percentiles = [99.9, 0, 50, 90, 99, 100, 0.001, 99.999, 12.5]
-        #expect(histogram.values(atPercentiles: percentiles) == percentiles.map { histogram.value(atPercentile: $0) })
+        let distribution = histogram.distribution(bounds: bounds, percentiles: percentiles)
+        #expect(distribution.cumulativeCounts == bounds.map { histogram.count(atOrBelow: $0) })
+        #expect(distribution.percentileValues == percentiles.map { histogram.value(atPercentile: $0) })
+        #expect(abs(distribution.sum - histogram.approximateSum) <= 1e-9 * histogram.approximateSum)
+        #expect(distribution.count == histogram.count)
     }
 
     @Test func emptyHistogramGivesZeros() {
         let histogram = LatencyHistogram()
-        #expect(histogram.cumulativeCounts(atOrBelow: [1, 10]) == [0, 0])
-        #expect(histogram.values(atPercentiles: [50, 100]) == [0, 0])
+        let distribution = histogram.distribution(bounds: [1, 10], percentiles: [50, 100])
+        #expect(distribution == .init(cumulativeCounts: [0, 0], percentileValues: [0, 0], sum: 0, count: 0))
     }
 }

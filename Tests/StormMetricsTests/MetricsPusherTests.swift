@@ -30,6 +30,7 @@ import ZooKeeperTestSupport
         pusher.update(SampleSnapshots.realistic(scale: 3))
         #expect(try await Self.eventually { try await gateway.metricsText().contains("\(series) 1200\n") })
         await pusher.finish()
+        await pusher.finish()  // a second call (another exit path) does nothing
         let statistics = pusher.statistics
         #expect(statistics.successfulPushes >= 3, "two interval pushes and the final one")
         #expect(statistics.failedPushes == 0)

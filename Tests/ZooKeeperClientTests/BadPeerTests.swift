@@ -43,6 +43,18 @@ struct BadPeerTests {
         }
     }
 
+    @Test(arguments: TestTarget.allCases)
+    func deadHostInConnectStringIsSkipped(target: TestTarget) async throws {
+        let server = try await target.shared()
+        let dead = "127.0.0.1:\(FreePort.allocate())"
+        // Shuffled order: whichever comes first, the client ends up on the live server.
+        for _ in 0..<3 {
+            let client = try await ZooKeeperClient.connect(configuration("\(dead),\(server.connectString)"))
+            #expect(try await client.exists("/") != nil)
+            try await client.close()
+        }
+    }
+
     @Test func garbageHandshakeIsAConnectionError() async throws {
         let peer = try await FakePeer(.sendOnConnect(Array("HTTP/1.1 400 Bad Request\r\n\r\n".utf8)))
         defer { Task { try await peer.stop() } }

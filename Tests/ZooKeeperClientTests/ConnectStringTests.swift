@@ -1,4 +1,5 @@
 import Testing
+
 @testable import ZooKeeperClient
 
 @Suite("Connect string parsing")

@@ -1,3 +1,4 @@
+import Atomics
 import NIOCore
 import NIOPosix
 import ZooKeeperClient
@@ -14,18 +15,25 @@ final class FakePeer: Sendable {
         case handshakeThenSilence
         /// Answers the handshake without the readOnly byte (36 bytes, as 3.4 servers do), then is silent.
         case shortHandshakeThenSilence
+        /// First connection: a good handshake, closed at the first request. Later connections: the
+        /// rejection a server sends for an expired session (timeOut 0), then close.
+        case acceptThenRejectReconnect
     }
 
     let channel: any Channel
+    let connections = ManagedAtomic<Int>(0)
     var port: Int { channel.localAddress!.port! }
     var connectString: String { "127.0.0.1:\(port)" }
 
     init(_ script: Script) async throws {
+        let connections = self.connections
         channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(FakePeerHandler(script: script))
+                    let index = connections.loadThenWrappingIncrement(ordering: .relaxed)
+                    try channel.pipeline.syncOperations.addHandler(
+                        FakePeerHandler(script: script, connectionIndex: index))
                 }
             }
             .bind(host: "127.0.0.1", port: 0).get()
@@ -41,8 +49,10 @@ final class FakePeer: Sendable {
     static func handshake(readOnly: Bool?) -> [UInt8] {
         var buffer = ByteBuffer()
         buffer.writeInteger(Int32(readOnly == nil ? 36 : 37))
-        ConnectResponse(timeOut: 30_000, sessionId: 0x1234, password: [UInt8](repeating: 1, count: 16), readOnly: readOnly)
-            .encode(into: &buffer)
+        ConnectResponse(
+            timeOut: 30_000, sessionId: 0x1234, password: [UInt8](repeating: 1, count: 16), readOnly: readOnly
+        )
+        .encode(into: &buffer)
         return Array(buffer.readableBytesView)
     }
 }
@@ -51,10 +61,12 @@ private final class FakePeerHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
     let script: FakePeer.Script
+    let connectionIndex: Int
     private var received = 0
 
-    init(script: FakePeer.Script) {
+    init(script: FakePeer.Script, connectionIndex: Int) {
         self.script = script
+        self.connectionIndex = connectionIndex
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -84,7 +96,21 @@ private final class FakePeerHandler: ChannelInboundHandler {
             }
         case .shortHandshakeThenSilence:
             if before < 49 && received >= 49 {
-                context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: FakePeer.handshake(readOnly: nil))), promise: nil)
+                context.writeAndFlush(
+                    wrapOutboundOut(ByteBuffer(bytes: FakePeer.handshake(readOnly: nil))), promise: nil)
+            }
+        case .acceptThenRejectReconnect:
+            if connectionIndex == 0 {
+                if before < 49 && received >= 49 {
+                    context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: FakePeer.handshakeReply)), promise: nil)
+                }
+                if received > 49 { context.close(promise: nil) }
+            } else if before < 49 && received >= 49 {
+                var buffer = ByteBuffer()
+                buffer.writeInteger(Int32(37))
+                ConnectResponse.rejected(readOnly: false).encode(into: &buffer)
+                let channel = context.channel
+                context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in channel.close(promise: nil) }
             }
         }
     }

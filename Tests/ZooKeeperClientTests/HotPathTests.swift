@@ -69,7 +69,8 @@ struct HotPathTests {
             #expect(loop.failures.isEmpty, "\(loop.failures.prefix(3))")
             #expect(client.stats.outstandingRequests == 0)
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            var line = "hot path: \(total) getData in \(elapsed), \(Int(Double(total) / seconds)) ops/s, mean latency \(loop.latencyNanos / UInt64(total) / 1000) µs"
+            var line =
+                "hot path: \(total) getData in \(elapsed), \(Int(Double(total) / seconds)) ops/s, mean latency \(loop.latencyNanos / UInt64(total) / 1000) µs"
             if let before = mallocsBefore, let after = mallocsAfter {
                 line += ", \(Double(after - before) / Double(total)) mallocs/op (process-wide)"
             }

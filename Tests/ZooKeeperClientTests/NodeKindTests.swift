@@ -194,7 +194,9 @@ struct NodeKindTests {
             // setACL back to open, then anyone may read.
             _ = try await owner.setACL(path, acl: ACL.openUnsafe, version: 0)
             #expect(try await client.getData(path).data == [1])
-            await expectZooKeeperError(.badVersion) { _ = try await owner.setACL(path, acl: ACL.openUnsafe, version: 0) }
+            await expectZooKeeperError(.badVersion) {
+                _ = try await owner.setACL(path, acl: ACL.openUnsafe, version: 0)
+            }
             try await owner.close()
         }
     }
@@ -224,7 +226,9 @@ struct NodeKindTests {
                 #expect(error?.message.contains("not sent") == true)
             }
             let big = [UInt8](repeating: 1, count: 1_048_576)
-            let error = await expectZooKeeperError(.badArguments) { _ = try await client.create(root + "/big", data: big) }
+            let error = await expectZooKeeperError(.badArguments) {
+                _ = try await client.create(root + "/big", data: big)
+            }
             #expect(error?.message.contains("1 MiB") == true)
             // The connection is still healthy.
             let stillThere = try await client.exists(root)

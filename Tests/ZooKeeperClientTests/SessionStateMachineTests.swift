@@ -16,7 +16,8 @@ struct SessionStateMachineTests {
             retryDelayNanos: 100_000_000)
     }
 
-    let accepted = ConnectResponse(timeOut: 4000, sessionId: 0x42, password: [UInt8](repeating: 7, count: 16), readOnly: false)
+    let accepted = ConnectResponse(
+        timeOut: 4000, sessionId: 0x42, password: [UInt8](repeating: 7, count: 16), readOnly: false)
     let rejected = ConnectResponse.rejected(readOnly: false)
 
     /// A machine with an established session on host a, attempt 1.
@@ -57,7 +58,9 @@ struct SessionStateMachineTests {
     @Test func failedFirstAttemptTriesNextHost() {
         var m = machine()
         _ = m.start()
-        #expect(m.connectFailed(attempt: 1, reason: "refused", now: 0) == .connect(b, attempt: 2, timeoutNanos: 1_000_000_000, delayNanos: 0))
+        #expect(
+            m.connectFailed(attempt: 1, reason: "refused", now: 0)
+                == .connect(b, attempt: 2, timeoutNanos: 1_000_000_000, delayNanos: 0))
     }
 
     @Test func allHostsFailingFailsConnectNamingThem() {
@@ -111,8 +114,12 @@ struct SessionStateMachineTests {
     @Test func failedReconnectPausesAfterEveryHostFailed() {
         var m = connected()
         _ = m.connectionLost(attempt: 1, reason: "reset", now: 0)
-        #expect(m.connectFailed(attempt: 2, reason: "refused", now: second) == .connect(a, attempt: 3, timeoutNanos: 1_000_000_000, delayNanos: 0))
-        #expect(m.connectFailed(attempt: 3, reason: "refused", now: second) == .connect(b, attempt: 4, timeoutNanos: 1_000_000_000, delayNanos: 100_000_000))
+        #expect(
+            m.connectFailed(attempt: 2, reason: "refused", now: second)
+                == .connect(a, attempt: 3, timeoutNanos: 1_000_000_000, delayNanos: 0))
+        #expect(
+            m.connectFailed(attempt: 3, reason: "refused", now: second)
+                == .connect(b, attempt: 4, timeoutNanos: 1_000_000_000, delayNanos: 100_000_000))
     }
 
     @Test func reconnectAttemptTimeoutShrinksToSessionDeadline() {
@@ -179,7 +186,9 @@ struct SessionStateMachineTests {
         var m = machine(hosts: [a])
         _ = m.start()
         _ = m.handshakeReceived(accepted, attempt: 1, now: 0)
-        #expect(m.connectionLost(attempt: 1, reason: "reset", now: 0) == .connectionLost(next: .connect(a, attempt: 2, timeoutNanos: 1_000_000_000, delayNanos: 0)))
+        #expect(
+            m.connectionLost(attempt: 1, reason: "reset", now: 0)
+                == .connectionLost(next: .connect(a, attempt: 2, timeoutNanos: 1_000_000_000, delayNanos: 0)))
     }
 }
 

@@ -79,7 +79,10 @@ struct WatchTests {
             _ = try await watcher.getChildren2(root, watch: true)
             try await client.delete(root + "/kid")
             let events = try await recorder.wait { $0.filter { $0.type == .nodeChildrenChanged }.count == 2 }
-            #expect(events.filter { $0.type != .none }.map(\.summary) == ["NodeChildrenChanged \(root)", "NodeChildrenChanged \(root)"])
+            #expect(
+                events.filter { $0.type != .none }.map(\.summary) == [
+                    "NodeChildrenChanged \(root)", "NodeChildrenChanged \(root)",
+                ])
             try await watcher.close()
         }
     }
@@ -257,60 +260,5 @@ struct WatchTests {
             #expect(events.filter { $0.type != .none }.map(\.summary) == ["NodeCreated /x"])
             try await chrooted.close()
         }
-    }
-}
-
-@Suite("Event delivery")
-struct EventDeliveryTests {
-    @Test(arguments: TestTarget.allCases)
-    func slowConsumerPausesReadsAndLosesNothing(target: TestTarget) async throws {
-        try await withSharedClient(target) { writer, root in
-            let server = try await target.shared()
-            var configuration = ZooKeeperConfiguration(connectString: server.connectString)
-            configuration.eventBufferHighWatermark = 8
-            configuration.eventBufferLowWatermark = 2
-            let watcher = try await ZooKeeperClient.connect(configuration)
-            try await watcher.addWatch(root, mode: .persistent)
-            let count = 300
-            let consumer = Task {
-                var seen: [WatchEvent] = []
-                for await event in watcher.events where event.type == .nodeDataChanged {
-                    seen.append(event)
-                    if seen.count % 50 == 0 { try? await Task.sleep(for: .milliseconds(50)) }
-                    if seen.count == count { break }
-                }
-                return seen
-            }
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for i in 0..<count {
-                    group.addTask { _ = try await writer.setData(root, data: Array("\(i)".utf8)) }
-                }
-                try await group.waitForAll()
-            }
-            let seen = await consumer.value
-            #expect(seen.count == count)
-            #expect(seen.allSatisfy { $0.path == root })
-            // Arrival stamps never go backwards: events are delivered in decode order.
-            #expect(zip(seen, seen.dropFirst()).allSatisfy { $0.receivedAt <= $1.receivedAt })
-            #expect(watcher.stats.eventBackPressurePauses > 0, "\(watcher.stats)")
-            // Reads resumed: the session still answers.
-            let stat = try await watcher.exists(root)
-            #expect(stat?.version == Int32(count))
-            try await watcher.close()
-        }
-    }
-
-    @Test(arguments: TestTarget.allCases)
-    func idleSessionIsKeptAliveByPings(target: TestTarget) async throws {
-        let server = try await target.dedicated(tickTime: 200)
-        defer { Task { try await server.destroy() } }
-        let client = try await connectClient(server, sessionTimeout: .milliseconds(800))
-        #expect(client.negotiatedTimeout == .milliseconds(800))
-        _ = try await client.create("/alive", mode: .ephemeral)
-        // Four session timeouts without a request: only pings keep the session.
-        try await Task.sleep(for: .milliseconds(3200))
-        #expect(try await client.exists("/alive") != nil)
-        #expect(client.stats.connectionLosses == 0)
-        try await client.close()
     }
 }

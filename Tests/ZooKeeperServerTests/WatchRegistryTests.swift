@@ -56,6 +56,24 @@ import ZooKeeperProtocol
         #expect(removed && !removedAgain)
     }
 
+    @Test func firedWatchesLeaveNoVisibleReverseEntries() {
+        var registry = WatchRegistry()
+        registry.add(.data, path: "/a", watcher: 1)
+        registry.add(.child, path: "/a", watcher: 1)
+        #expect(fire(&registry, "/a", .nodeDataChanged) == [1])
+        #expect(registry.paths(of: 1) == [.child: ["/a"]])
+        #expect(registry.dataTableByWatcher().isEmpty)
+        // Many distinct one-shot watches fired over a connection's life stay bounded.
+        for i in 0..<5000 {
+            registry.add(.data, path: "/k\(i)", watcher: 2)
+            _ = fire(&registry, "/k\(i)", .nodeDeleted)
+        }
+        registry.add(.data, path: "/live", watcher: 2)
+        #expect(registry.paths(of: 2) == [.data: ["/live"]])
+        registry.removeWatcher(2)
+        #expect(registry.watchCount == 1)
+    }
+
     @Test func closingAConnectionDropsItsWatches() {
         var registry = WatchRegistry()
         for watcher in 1...100 { registry.add(.data, path: "/hot", watcher: watcher) }

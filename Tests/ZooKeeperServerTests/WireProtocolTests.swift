@@ -178,6 +178,18 @@ import ZooKeeperServer
             #expect(reads.count == 2)
             #expect(reads[1] == .error(.noNode))
             #expect(try socket.call(.multi([])).1 == .multi([]))
+            // ZooKeeper 3.8.0 answers createContainer in multi as create and createTTL as create2 (seen).
+            let kinds = try socket.call(
+                .multi([
+                    .create(CreateRequest(path: "/box", data: nil), opCode: .createContainer),
+                    .create(
+                        CreateRequest(path: "/ttl", data: nil, mode: .persistentWithTTL, ttl: 1000), opCode: .createTTL),
+                ]))
+            guard case .multi(let created) = kinds.1 else {
+                Issue.record("no multi reply")
+                return
+            }
+            #expect(created.map(\.opCode) == [.create, .create2])
         }
     }
 }

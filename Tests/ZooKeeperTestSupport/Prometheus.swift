@@ -28,7 +28,7 @@ public final class Prometheus: @unchecked Sendable {
         }
         var lastError: (any Error)?
         for _ in 0..<3 {
-            let port = allocateLoopbackPort()
+            let port = FreePort.allocate()
             let directory = try makeTemporaryDirectory(prefix: "zkstorm-prometheus")
             let config = """
                 global:

@@ -46,7 +46,7 @@ public final class Pushgateway: @unchecked Sendable {
         var lastError: (any Error)?
         // A free port can be taken between choosing and binding it: try a few fresh ones.
         for _ in 0..<(port == nil ? 3 : 1) {
-            let chosen = port ?? allocateLoopbackPort()
+            let chosen = port ?? FreePort.allocate()
             do {
                 let process = try await launch(port: chosen, tls: tls)
                 return Pushgateway(port: chosen, tls: tls, process: process)
@@ -248,29 +248,4 @@ func httpGet(_ url: String) async throws -> (Int, String) {
     let (data, response) = try await URLSession.shared.data(for: request)
     let status = (response as? HTTPURLResponse)?.statusCode ?? 0
     return (status, String(decoding: data, as: UTF8.self))
-}
-
-/// A TCP port on 127.0.0.1 that is free right now (bind to port 0, read it back, release it).
-func allocateLoopbackPort() -> Int {
-    #if canImport(Glibc)
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    #else
-    let fd = socket(AF_INET, SOCK_STREAM, 0)
-    #endif
-    precondition(fd >= 0, "socket() failed: errno \(errno)")
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = 0
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let bound = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
-    precondition(bound == 0, "bind(127.0.0.1:0) failed: errno \(errno)")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let named = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-    }
-    precondition(named == 0, "getsockname failed: errno \(errno)")
-    return Int(UInt16(bigEndian: address.sin_port))
 }

@@ -38,12 +38,26 @@ public final class RealZooKeeper: ZooKeeperTestServer, @unchecked Sendable {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/java") else {
             throw TestServerError("/usr/bin/java is missing: run scripts/install-deps (installs a JRE and zookeeper)")
         }
-        let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("zkstorm-zk-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dataDir.appendingPathComponent("data"), withIntermediateDirectories: true)
-        let server = RealZooKeeper(port: FreePort.allocate(), dataDir: dataDir, tickTime: tickTime, extendedTypes: extendedTypes)
-        try server.writeConfig()
-        try await server.launch()
-        return server
+        // Another process may take the chosen port before the JVM binds it: try a few ports.
+        var attempt = 0
+        while true {
+            attempt += 1
+            let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "zkstorm-zk-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(
+                at: dataDir.appendingPathComponent("data"), withIntermediateDirectories: true)
+            let server = RealZooKeeper(
+                port: FreePort.allocate(), dataDir: dataDir, tickTime: tickTime, extendedTypes: extendedTypes)
+            try server.writeConfig()
+            do {
+                try await server.launch()
+                return server
+            } catch let error as TestServerError
+                where error.description.contains("Address already in use") && attempt < 4
+            {
+                try? FileManager.default.removeItem(at: dataDir)
+            }
+        }
     }
 
     private func writeConfig() throws {
@@ -72,7 +86,10 @@ public final class RealZooKeeper: ZooKeeperTestServer, @unchecked Sendable {
             "-Dznode.container.checkIntervalMs=500",
         ]
         if extendedTypes { javaArgs.append("-Dzookeeper.extendedTypesEnabled=true") }
-        javaArgs += ["-cp", Self.jars.joined(separator: ":"), "org.apache.zookeeper.server.ZooKeeperServerMain", "\(dir)/zoo.cfg"]
+        javaArgs += [
+            "-cp", Self.jars.joined(separator: ":"), "org.apache.zookeeper.server.ZooKeeperServerMain",
+            "\(dir)/zoo.cfg",
+        ]
         let quoted = javaArgs.map { "'\($0)'" }.joined(separator: " ")
         // The shell starts the JVM, records its pid, and kills it once the test process is gone.
         let script = """
@@ -111,15 +128,26 @@ public final class RealZooKeeper: ZooKeeperTestServer, @unchecked Sendable {
 
         while true {
             if kill(pid, 0) != 0 {
+                // The JVM may still be flushing its last lines.
+                try await Task.sleep(for: .milliseconds(200))
                 throw TestServerError("ZooKeeper exited during start-up on port \(port); log:\n\(logTail())")
             }
             // `ruok` answers imok as soon as the port listens; `srvr` shows a Mode only once the
-            // server really serves requests.
-            if let answer = try? await FourLetterWordClient.send("ruok", host: "127.0.0.1", port: port, timeout: .seconds(1)),
+            // server really serves requests; `conf` names our dataDir, so the answer is not from
+            // another process that got the port first (ours then dies of BindException).
+            if let answer = try? await FourLetterWordClient.send(
+                "ruok", host: "127.0.0.1", port: port, timeout: .seconds(1)),
                 answer == "imok",
-                let status = try? await FourLetterWordClient.send("srvr", host: "127.0.0.1", port: port, timeout: .seconds(1)),
-                status.contains("Mode:")
+                let status = try? await FourLetterWordClient.send(
+                    "srvr", host: "127.0.0.1", port: port, timeout: .seconds(1)),
+                status.contains("Mode:"),
+                let conf = try? await FourLetterWordClient.send(
+                    "conf", host: "127.0.0.1", port: port, timeout: .seconds(1))
             {
+                guard conf.contains(dataDir.appendingPathComponent("data").path) else {
+                    kill(pid, SIGKILL)
+                    throw TestServerError("port \(port) is served by another process: Address already in use")
+                }
                 return
             }
             if ContinuousClock.now - started > .seconds(40) {

@@ -76,6 +76,21 @@ public struct RecordedInterval: Sendable {
     public var requestCount: UInt64 { requests.values.reduce(0) { $0 + $1.count } }
     public var errorCount: UInt64 { requests.reduce(0) { $0 + ($1.key.code == .ok ? 0 : $1.value.count) } }
 
+    /// Records into the histogram for `key`, creating it the first time. Updating through the
+    /// dictionary's values in place keeps steady-state recording free of allocations (the
+    /// `subscript(_:default:)` form copies the histogram's buckets in unoptimised builds).
+    @inlinable
+    static func record<Key: Hashable>(_ nanoseconds: UInt64, in histograms: inout [Key: LatencyHistogram], at key: Key)
+    {
+        if let index = histograms.index(forKey: key) {
+            histograms.values[index].record(nanoseconds: nanoseconds)
+        } else {
+            var histogram = LatencyHistogram()
+            histogram.record(nanoseconds: nanoseconds)
+            histograms[key] = histogram
+        }
+    }
+
     public mutating func merge(_ other: RecordedInterval) {
         // Drained recorders keep empty histograms for their storage; they add nothing to a merge.
         for (key, histogram) in other.requests where !histogram.isEmpty {
@@ -137,9 +152,7 @@ public final class OperationRecorder: Sendable {
 
     @inlinable
     public func record(_ operation: RecordedOperation, code: ErrorCode, nanoseconds: UInt64) {
-        recordLocked {
-            $0.requests[RecordKey(operation, code), default: LatencyHistogram()].record(nanoseconds: nanoseconds)
-        }
+        recordLocked { RecordedInterval.record(nanoseconds, in: &$0.requests, at: RecordKey(operation, code)) }
     }
 
     /// Open loop: latency from the intended start and service time from the send, in one lock.
@@ -148,9 +161,8 @@ public final class OperationRecorder: Sendable {
         _ operation: RecordedOperation, code: ErrorCode, intendedNanoseconds: UInt64, serviceNanoseconds: UInt64
     ) {
         recordLocked {
-            $0.requests[RecordKey(operation, code), default: LatencyHistogram()].record(
-                nanoseconds: intendedNanoseconds)
-            $0.serviceTime[operation, default: LatencyHistogram()].record(nanoseconds: serviceNanoseconds)
+            RecordedInterval.record(intendedNanoseconds, in: &$0.requests, at: RecordKey(operation, code))
+            RecordedInterval.record(serviceNanoseconds, in: &$0.serviceTime, at: operation)
         }
     }
 
@@ -161,7 +173,7 @@ public final class OperationRecorder: Sendable {
     public func recordWatchEvent(_ kind: WatchKind, lagNanoseconds: UInt64?) {
         recordLocked {
             $0.watchEvents[kind, default: 0] += 1
-            if let lag = lagNanoseconds { $0.watchLag[kind, default: LatencyHistogram()].record(nanoseconds: lag) }
+            if let lag = lagNanoseconds { RecordedInterval.record(lag, in: &$0.watchLag, at: kind) }
         }
     }
 

@@ -39,7 +39,7 @@ struct SVGChart {
 
     func render() -> String {
         let left = 70.0
-        let right = 20.0
+        let right = 40.0
         let top = 34.0
         let bottom = 48.0
         let plotWidth = width - left - right
@@ -48,6 +48,8 @@ struct SVGChart {
         var (xMin, xMax) = range(all.map(\.x), scale: xScale)
         var (yMin, yMax) = range(all.map(\.y), scale: yScale)
         if style == .bars, yScale == .linear { yMin = 0 }
+        // Headroom so the highest value does not sit on the frame.
+        if yScale == .linear, yMax > 0 { yMax *= 1.08 }
         if xMin == xMax { (xMin, xMax) = widen(xMin, scale: xScale) }
         if yMin == yMax { (yMin, yMax) = widen(yMin, scale: yScale) }
         func project(_ value: Double, _ lo: Double, _ hi: Double, _ scale: Scale) -> Double {

@@ -10,21 +10,7 @@ struct ClosedLoopDriver: Sendable {
 
     func start() {
         for worker in workers {
-            for _ in 0..<slotsPerSession { Self.loop(worker, stop) }
-        }
-    }
-
-    private static func loop(_ worker: SessionWorker, _ stop: StopFlag) {
-        guard !stop.isSet else { return }
-        worker.issue(intended: nil) { sent in
-            if sent {
-                loop(worker, stop)
-            } else {
-                // Not even written (session expired and not replaced yet, or no server within the
-                // request timeout): its error is recorded; try again a little later rather than spin,
-                // so the slot comes back once failover has found a server or a new session.
-                worker.client.callbackEventLoop.scheduleTask(in: .milliseconds(100)) { loop(worker, stop) }
-            }
+            for _ in 0..<slotsPerSession { worker.startClosedLoopSlot(stop: stop) }
         }
     }
 }
@@ -36,13 +22,12 @@ struct OpenLoopDriver: Sendable {
     let rate: Double
     let arrivals: ArrivalProcess
     let maxInFlight: Int
-    let origin: UInt64
-    let end: UInt64
     let seed: UInt64
     let streamBase: UInt64
     let stop: StopFlag
 
-    func run() async {
+    /// Runs the schedule from `origin` (the start of warm-up) until `end` (the end of measurement).
+    func run(origin: UInt64, end: UInt64) async {
         let perSession = rate / Double(workers.count)
         await withTaskGroup(of: Void.self) { group in
             for (index, worker) in workers.enumerated() {
@@ -54,7 +39,7 @@ struct OpenLoopDriver: Sendable {
                 group.addTask {
                     await ticker.run { intended, late, done in
                         if late { worker.recorder.recordLateStart() }
-                        worker.issue(intended: intended) { _ in done() }
+                        worker.issue(intended: intended, then: .callback(done))
                     }
                 }
             }

@@ -159,10 +159,25 @@ final class SessionWorker: Sendable {
         }
     }
 
+    /// What happens when an operation's reply has been recorded.
+    enum Continuation: Sendable {
+        /// Closed loop: send the next operation from the reply's callback, unless the run stopped or the
+        /// request could not even be written (it would fail the same way at once: the slot ends instead
+        /// of spinning; its error is recorded). No closure is made per operation for this.
+        case closedLoop(StopFlag)
+        /// `done(sent)` runs once; `sent` is false when the request could not be written.
+        case callback(@Sendable (_ sent: Bool) -> Void)
+    }
+
+    /// Starts one closed-loop slot: an operation in flight at all times until `stop` is set.
+    func startClosedLoopSlot(stop: StopFlag) {
+        guard !stop.isSet else { return }
+        issue(intended: nil, then: .closedLoop(stop))
+    }
+
     /// Sends the next operation. `intended` (open loop) times latency from the intended start and
-    /// keeps service time too. `done(sent)` runs once, when the reply (or failure) is recorded; `sent`
-    /// is false when the request could not even be written (the caller should not retry at once).
-    func issue(intended: UInt64?, done: @escaping @Sendable (_ sent: Bool) -> Void) {
+    /// keeps service time too; otherwise latency runs from the send.
+    func issue(intended: UInt64?, then continuation: Continuation) {
         outstanding.wrappingIncrement(ordering: .relaxed)
         switch plan() {
         case .churn:
@@ -170,7 +185,7 @@ final class SessionWorker: Sendable {
             Task {
                 await churn(start: start, openLoop: intended != nil)
                 outstanding.wrappingDecrement(ordering: .relaxed)
-                done(true)
+                proceed(continuation, sent: true)
             }
         case .request(let operation, let request, let followup):
             let recorder = self.recorder
@@ -192,8 +207,27 @@ final class SessionWorker: Sendable {
                     recorder.record(operation, code: code, nanoseconds: end &- sent)
                 }
                 outstanding.wrappingDecrement(ordering: .relaxed)
-                done(sentAt != 0)
+                proceed(continuation, sent: sentAt != 0)
             }
+        }
+    }
+
+    private func proceed(_ continuation: Continuation, sent: Bool) {
+        switch continuation {
+        case .closedLoop(let stop):
+            guard !stop.isSet else { return }
+            if sent {
+                issue(intended: nil, then: continuation)
+            } else {
+                // Not even written (session expired and not replaced yet, or no server within the
+                // request timeout): its error is recorded; try again a little later rather than spin,
+                // so the slot comes back once failover has found a server or a new session.
+                client.callbackEventLoop.scheduleTask(in: .milliseconds(100)) { [self] in
+                    if !stop.isSet { issue(intended: nil, then: continuation) }
+                }
+            }
+        case .callback(let done):
+            done(sent)
         }
     }
 

@@ -72,6 +72,9 @@ public final class StormRun: Sendable {
         } catch {
             throw RunError(.usage, error.message)
         }
+        // Sessions (plus the control session and churned ones), and their server side when it is built in.
+        let sockets = plan.total + 1
+        try FileDescriptorLimit.ensure((workload.target == nil ? 2 * sockets : sockets) + FileDescriptorLimit.reserve)
         var server: ZooKeeperServer?
         let connectString: String
         let targetLabel: String
@@ -158,7 +161,7 @@ public final class StormRun: Sendable {
         let startOrigin = RunClock.now()
         let warmup = UInt64(workload.warmup.nanoseconds)
         let duration = UInt64(workload.duration.nanoseconds)
-        // Open loops are scheduled from when sessions are ready; their schedule ends with the measurement.
+        // Open loops are scheduled from when every session is ready; their schedule ends with the measurement.
         for (index, group) in workload.groups.enumerated() {
             guard !stop.isSet else { break }
             let clients = try await SupervisedSession.connect(pool: pool, count: plan.groupSessions[index])
@@ -180,7 +183,7 @@ public final class StormRun: Sendable {
             case .open(let rate, let arrivals, let maxInFlight):
                 openDrivers.append(
                     OpenLoopDriver(
-                        workers: workers, rate: rate, arrivals: arrivals, maxInFlight: maxInFlight, origin: 0, end: 0,
+                        workers: workers, rate: rate, arrivals: arrivals, maxInFlight: maxInFlight,
                         seed: workload.seed, streamBase: 1000 * UInt64(index + 1), stop: stop))
             }
         }
@@ -218,12 +221,8 @@ public final class StormRun: Sendable {
         let startedAt = Date().addingTimeInterval(Double(warmup) / 1e9)
         let outcome = await withTaskGroup(of: Void.self) { group -> (Double, Bool) in
             for driver in closedDrivers { driver.start() }
-            for var driver in openDrivers {
-                driver = OpenLoopDriver(
-                    workers: driver.workers, rate: driver.rate, arrivals: driver.arrivals,
-                    maxInFlight: driver.maxInFlight, origin: origin,
-                    end: measureEnd, seed: driver.seed, streamBase: driver.streamBase, stop: stop)
-                group.addTask { [driver] in await driver.run() }
+            for driver in openDrivers {
+                group.addTask { await driver.run(origin: origin, end: measureEnd) }
             }
             // Warm-up: run, then drop what was recorded.
             await Self.sleep(until: measureStart, stop: stop)

@@ -35,10 +35,12 @@ public final class OpenLoopTicker: Sendable {
     /// `issue(intended, late, done)` sends one request timed from `intended`; `late` says it went more
     /// than the pacer's threshold after its intended time; `done` must be called once when it completes.
     public func run(
-        _ issue: @escaping @Sendable (_ intended: UInt64, _ late: Bool, _ done: @escaping @Sendable () -> Void) -> Void
+        _ issue:
+            @escaping @Sendable (_ intended: UInt64, _ late: Bool, _ done: @escaping @Sendable (_ sent: Bool) -> Void)
+            -> Void
     ) async {
         let pacer = self.pacer
-        let done: @Sendable () -> Void = { pacer.withLockedValue { $0.completed() } }
+        let done: @Sendable (Bool) -> Void = { _ in pacer.withLockedValue { $0.completed() } }
         while !stop.isSet && !Task.isCancelled {
             let now = RunClock.now()
             let (action, threshold) = pacer.withLockedValue { ($0.next(now: now), $0.lateThresholdNanoseconds) }
