@@ -70,91 +70,104 @@ struct QuorumFailoverTests {
         for round in result.rounds { #expect(round.expected == round.notified + round.missing) }
     }
 
-    @Test func killFollowerThenLeaderDuringRun() async throws {
+    /// A fresh quorum for `body`, stopped on every way out (the next test must not share the cores
+    /// with a leftover one).
+    static func withEnsemble(_ body: (RealEnsemble) async throws -> Void) async throws {
         let ensemble = try await RealEnsemble.start(tickTime: 500)
-        defer { Task { await ensemble.stop() } }
-        let workload = Self.workload(target: ensemble.connectString, duration: .seconds(13))
-        let killed = NIOLockedBox<[Int]>([])
-        let (outcome, result) = try await Self.run(workload) {
-            try await Task.sleep(for: .seconds(3))
-            let leader = try #require(await ensemble.leader())
-            let follower = (1...3).first { $0 != leader }!
-            try await ensemble.kill(follower)
-            try await Task.sleep(for: .seconds(2))
-            try await ensemble.restart(follower)
-            let newLeader = try #require(await ensemble.leader())
-            try await ensemble.kill(newLeader)
-            try await Task.sleep(for: .seconds(2))
-            try await ensemble.restart(newLeader)
-            killed.set([follower, newLeader])
+        do {
+            try await body(ensemble)
+        } catch {
+            await ensemble.stop()
+            throw error
         }
-        #expect(!outcome.interrupted)
-        #expect(killed.get().count == 2)
-        #expect(result.durationSeconds > 12, "the run went on to its end")
-        let failover = try #require(result.failover)
-        // The leader's death drops every session (a new election); the follower's drops its share.
-        #expect(failover.connectionLosses >= 2)
-        #expect(failover.reconnects == failover.connectionLosses, "every lost session found a survivor")
-        #expect(failover.expirations == 0)
-        let reconnect = try #require(failover.reconnectUs)
-        #expect(reconnect.max < 4_000_000, "sessions move within their 4 s timeout")
-        #expect(result.histogram("reconnect")?.count == failover.reconnects)
-        #expect(failover.intervals.contains { $0.connectionLosses > 0 })
-        // Errors are kept per interval by code, and add up to the run's totals.
-        let perInterval = failover.intervals.reduce(UInt64(0)) { $0 + $1.errorsByCode.values.reduce(0, +) }
-        let total = result.operations.values.reduce(UInt64(0)) { $0 + $1.errors }
-        #expect(perInterval == total)
-        // Load and watches kept going after the second fault.
-        // (The last point is the few ms between the last full second and the end: it may hold nothing.)
-        let tail = result.timeline.dropLast().suffix(2)
-        #expect(tail.count == 2 && tail.allSatisfy { $0.ops > 0 }, "\(result.timeline)")
-        let lastRounds = result.rounds.suffix(5)
-        #expect(lastRounds.count == 5)
-        #expect(lastRounds.allSatisfy { $0.notified == $0.expected && $0.notified > 0 }, "\(lastRounds)")
-        try Self.expectWatchesAccounted(result)
-        try await Self.expectRootRemoved(outcome.root, ensemble)
-        FailoverFigures.record("kill follower then leader", result)
+        await ensemble.stop()
+    }
+
+    @Test func killFollowerThenLeaderDuringRun() async throws {
+        try await Self.withEnsemble { ensemble in
+            let workload = Self.workload(target: ensemble.connectString, duration: .seconds(13))
+            let killed = SharedValue<[Int]>([])
+            let (outcome, result) = try await Self.run(workload) {
+                try await Task.sleep(for: .seconds(3))
+                let leader = try #require(await ensemble.leader())
+                let follower = (1...3).first { $0 != leader }!
+                try await ensemble.kill(follower)
+                try await Task.sleep(for: .seconds(2))
+                try await ensemble.restart(follower)
+                let newLeader = try #require(await ensemble.leader())
+                try await ensemble.kill(newLeader)
+                try await Task.sleep(for: .seconds(2))
+                try await ensemble.restart(newLeader)
+                killed.set([follower, newLeader])
+            }
+            #expect(!outcome.interrupted)
+            #expect(killed.get().count == 2)
+            #expect(result.durationSeconds > 12, "the run went on to its end")
+            let failover = try #require(result.failover)
+            // The leader's death drops every session (a new election); the follower's drops its share.
+            #expect(failover.connectionLosses >= 2)
+            #expect(failover.reconnects == failover.connectionLosses, "every lost session found a survivor")
+            #expect(failover.expirations == 0)
+            let reconnect = try #require(failover.reconnectUs)
+            #expect(reconnect.max < 4_000_000, "sessions move within their 4 s timeout")
+            #expect(result.histogram("reconnect")?.count == failover.reconnects)
+            #expect(failover.intervals.contains { $0.connectionLosses > 0 })
+            // Errors are kept per interval by code, and add up to the run's totals.
+            let perInterval = failover.intervals.reduce(UInt64(0)) { $0 + $1.errorsByCode.values.reduce(0, +) }
+            let total = result.operations.values.reduce(UInt64(0)) { $0 + $1.errors }
+            #expect(perInterval == total)
+            // Load and watches kept going after the second fault.
+            // (The last point is the few ms between the last full second and the end: it may hold nothing.)
+            let tail = result.timeline.dropLast().suffix(2)
+            #expect(tail.count == 2 && tail.allSatisfy { $0.ops > 0 }, "\(result.timeline)")
+            let lastRounds = result.rounds.suffix(5)
+            #expect(lastRounds.count == 5)
+            #expect(lastRounds.allSatisfy { $0.notified == $0.expected && $0.notified > 0 }, "\(lastRounds)")
+            try Self.expectWatchesAccounted(result)
+            try await Self.expectRootRemoved(outcome.root, ensemble)
+            FailoverFigures.record("kill follower then leader", result)
+        }
     }
 
     @Test func quorumPausedPastSessionTimeoutExpiresAndReplacesSessions() async throws {
-        let ensemble = try await RealEnsemble.start(tickTime: 500)
-        defer { Task { await ensemble.stop() } }
-        let workload = Self.workload(target: ensemble.connectString, duration: .seconds(17))
-        let (outcome, result) = try await Self.run(workload) {
-            try await Task.sleep(for: .seconds(3))
-            // With one member paused the sessions just move; with every member frozen no server
-            // answers within the 4 s timeout and the sessions expire.
-            for node in 1...3 { try ensemble.pause(node) }
-            // Clients notice the silence after 2/3 of the timeout and give the session up 4 s later.
-            try await Task.sleep(for: .seconds(9))
-            for node in 1...3 { try ensemble.resume(node) }
-            try await ensemble.waitForQuorum()
+        try await Self.withEnsemble { ensemble in
+            let workload = Self.workload(target: ensemble.connectString, duration: .seconds(17))
+            let (outcome, result) = try await Self.run(workload) {
+                try await Task.sleep(for: .seconds(3))
+                // With one member paused the sessions just move; with every member frozen no server
+                // answers within the 4 s timeout and the sessions expire.
+                for node in 1...3 { try ensemble.pause(node) }
+                // Clients notice the silence after 2/3 of the timeout and give the session up 4 s later.
+                try await Task.sleep(for: .seconds(9))
+                for node in 1...3 { try ensemble.resume(node) }
+                try await ensemble.waitForQuorum()
+            }
+            #expect(!outcome.interrupted)
+            let failover = try #require(result.failover)
+            let watchers = workload.watches!.watchers
+            let sessions = workload.sessions + watchers + 1
+            #expect(failover.expirations >= UInt64(sessions), "every run session expired (control included)")
+            #expect(result.sessions.expired == failover.expirations)
+            #expect(failover.sessionsReplaced == failover.expirations, "each expired session was replaced")
+            #expect(failover.watchesRecreated == UInt64(watchers * workload.watches!.znodes))
+            #expect(failover.intervals.contains { ($0.errorsByCode["SESSIONEXPIRED"] ?? 0) > 0 })
+            let replacement = try #require(failover.replacementUs)
+            #expect(replacement.max < 10_000_000)
+            // After the new sessions, the load and the storm go on.
+            let tail = result.timeline.dropLast().suffix(2)
+            #expect(tail.count == 2 && tail.allSatisfy { $0.ops > 0 }, "\(result.timeline)")
+            let lastRounds = result.rounds.suffix(5)
+            #expect(lastRounds.count == 5)
+            #expect(lastRounds.allSatisfy { $0.notified == $0.expected && $0.notified > 0 }, "\(lastRounds)")
+            try Self.expectWatchesAccounted(result)
+            try await Self.expectRootRemoved(outcome.root, ensemble)
+            FailoverFigures.record("quorum paused 9 s (sessions expire)", result)
         }
-        #expect(!outcome.interrupted)
-        let failover = try #require(result.failover)
-        let watchers = workload.watches!.watchers
-        let sessions = workload.sessions + watchers + 1
-        #expect(failover.expirations >= UInt64(sessions), "every run session expired (control included)")
-        #expect(result.sessions.expired == failover.expirations)
-        #expect(failover.sessionsReplaced == failover.expirations, "each expired session was replaced")
-        #expect(failover.watchesRecreated == UInt64(watchers * workload.watches!.znodes))
-        #expect(failover.intervals.contains { ($0.errorsByCode["SESSIONEXPIRED"] ?? 0) > 0 })
-        let replacement = try #require(failover.replacementUs)
-        #expect(replacement.max < 10_000_000)
-        // After the new sessions, the load and the storm go on.
-        let tail = result.timeline.dropLast().suffix(2)
-        #expect(tail.count == 2 && tail.allSatisfy { $0.ops > 0 }, "\(result.timeline)")
-        let lastRounds = result.rounds.suffix(5)
-        #expect(lastRounds.count == 5)
-        #expect(lastRounds.allSatisfy { $0.notified == $0.expected && $0.notified > 0 }, "\(lastRounds)")
-        try Self.expectWatchesAccounted(result)
-        try await Self.expectRootRemoved(outcome.root, ensemble)
-        FailoverFigures.record("quorum paused 9 s (sessions expire)", result)
     }
 }
 
 /// A value shared between the fault task and the test body.
-final class NIOLockedBox<Value: Sendable>: @unchecked Sendable {
+final class SharedValue<Value: Sendable>: @unchecked Sendable {
     // @unchecked: `value` is only touched under `lock`.
     private let lock = NSLock()
     private var value: Value
