@@ -363,12 +363,17 @@ final class ClientSession: @unchecked Sendable {
         attemptTimeout = eventLoop.scheduleTask(in: .nanoseconds(timeoutNanos)) { [self] in
             guard attempt == machine.attempt, !machine.isConnected else { return }
             let reason = "\(host) did not complete the handshake within \(timeoutNanos / 1_000_000) ms"
-            if let channel { channel.close(promise: nil) }
+            // Decide first: closing fires channelInactive at once, which must find this attempt over.
+            let stale = channel
             channel = nil
             perform(machine.connectFailed(attempt: attempt, reason: reason, now: NIODeadline.now().uptimeNanoseconds))
+            stale?.close(promise: nil)
         }
+        // NIO's own connect timeout is a backstop only: the attempt timer above fires first and
+        // reports the real cause ("did not complete the handshake"), where NIO's close would
+        // look like the server hanging up.
         let bootstrap = ClientBootstrap(group: eventLoop)
-            .connectTimeout(.nanoseconds(timeoutNanos))
+            .connectTimeout(.nanoseconds(timeoutNanos + 1_000_000_000))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {

@@ -82,7 +82,10 @@ final class ZooKeeperConnectionHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        let reason = closeReason ?? "server closed the connection"
+        let reason =
+            closeReason
+            ?? (handshakeDone
+                ? "server closed the connection" : "server closed the connection before answering the handshake")
         // The session counts the loss and announces Disconnected before callers hear of it.
         session.connectionClosed(handler: self, reason: reason)
         failAll(reason: reason)

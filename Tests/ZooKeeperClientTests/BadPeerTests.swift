@@ -55,6 +55,22 @@ struct BadPeerTests {
         }
     }
 
+    @Test func unansweredHandshakeTimesOutNamingTheCause() async throws {
+        let peer = try await FakePeer(.sendOnConnect([]))
+        defer { Task { try await peer.stop() } }
+        var config = configuration(peer.connectString)
+        config.connectTimeout = .milliseconds(300)
+        let start = ContinuousClock.now
+        do {
+            _ = try await ZooKeeperClient.connect(config)
+            Issue.record("connected to a mute peer")
+        } catch let error as ZooKeeperError {
+            #expect(error.code == .connectionLoss)
+            #expect(error.message.contains("did not complete the handshake within 300 ms"), "\(error)")
+        }
+        #expect(ContinuousClock.now - start < .seconds(2))
+    }
+
     @Test func garbageHandshakeIsAConnectionError() async throws {
         let peer = try await FakePeer(.sendOnConnect(Array("HTTP/1.1 400 Bad Request\r\n\r\n".utf8)))
         defer { Task { try await peer.stop() } }

@@ -50,7 +50,7 @@ struct EventDeliveryTests {
         let server = try await target.dedicated(tickTime: 200)
         defer { Task { try await server.destroy() } }
         var configuration = ZooKeeperConfiguration(connectString: server.connectString)
-        configuration.sessionTimeout = .milliseconds(1500)
+        configuration.sessionTimeout = .milliseconds(3000)
         configuration.eventBufferHighWatermark = 4
         configuration.eventBufferLowWatermark = 1
         let watcher = try await ZooKeeperClient.connect(configuration)
@@ -60,8 +60,8 @@ struct EventDeliveryTests {
         var iterator = watcher.events.makeAsyncIterator()
         #expect(await iterator.next()?.state == .syncConnected)
         for i in 0..<20 { _ = try await writer.setData("/stall", data: [UInt8(i)]) }
-        // Reads are held while nobody consumes; stay away longer than the read timeout (1 s).
-        try await Task.sleep(for: .milliseconds(2000))
+        // Reads are held while nobody consumes; stay away longer than the read timeout (2 s).
+        try await Task.sleep(for: .milliseconds(2600))
         var changes = 0
         while changes < 20, let event = await iterator.next() {
             if event.type == .nodeDataChanged { changes += 1 }

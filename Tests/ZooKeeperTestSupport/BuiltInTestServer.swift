@@ -48,7 +48,13 @@ public final class BuiltInTestServer: ZooKeeperTestServer {
         let semaphore = DispatchSemaphore(value: 0)
         paused.withLockedValue { $0 = semaphore }
         // Deliberately parks the server's only event-loop thread (test support: this is the freeze).
-        group.next().execute { semaphore.wait() }
+        // Returns once the thread is parked, so nothing sent after pause() is answered.
+        await withCheckedContinuation { (parked: CheckedContinuation<Void, Never>) in
+            group.next().execute {
+                parked.resume()
+                semaphore.wait()
+            }
+        }
     }
 
     public func resume() async throws {
