@@ -126,6 +126,7 @@ let package = Package(
         ),
         .testTarget(name: "StormEngineTests", dependencies: ["StormEngine", "ZooKeeperTestSupport"]),
         .testTarget(name: "zkstormTests", dependencies: ["ZooKeeperTestSupport", "ZooKeeperClient"]),
+        .testTarget(name: "FailoverTests", dependencies: ["StormEngine", "ZooKeeperClient", "ZooKeeperTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -64,6 +64,11 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Write one .hgrm percentile file per histogram into this directory.")
     var hgrm: String?
 
+    @Option(
+        name: .customLong("session-timeout"),
+        help: "Session timeout each session asks for, e.g. 4s (default 30s); sessions of a dead server move within it.")
+    var sessionTimeout: String?
+
     @Flag(help: "No live line and no progress messages; the report is still printed.")
     var quiet = false
 
@@ -182,6 +187,10 @@ struct RunCommand: AsyncParsableCommand {
             throw ExitCode(error.exitCode)
         }
         signals.cancel()
+        // The report first: an unreachable gateway may take seconds to give up, and an interrupted run
+        // owes its report within 2 s of the signal.
+        print(TextReport.render(outcome.result), terminator: "")
+        fflush(nil)
         if let pusher {
             await pusher.finish()
             if !quiet {
@@ -193,9 +202,9 @@ struct RunCommand: AsyncParsableCommand {
                         ? ", \(stats.failedPushes) failed (\(stats.lastError ?? "unknown error"))\n" : "\n")
             }
         }
-        print(TextReport.render(outcome.result), terminator: "")
         try writeOutputs(outcome.result, errorOutput)
-        if outcome.interrupted {
+        // A signal during cleanup, after measurement ended on its own, still means "interrupted".
+        if outcome.interrupted || signals.received != nil {
             let signal = signals.received ?? SIGINT
             errorOutput.write("zkstorm run: interrupted; \(outcome.root) removed, report above covers what ran\n")
             throw ExitCode(128 + signal)
@@ -226,6 +235,14 @@ struct RunCommand: AsyncParsableCommand {
             }
             overrides.duration = value
         }
+        var timeout: Duration?
+        if let sessionTimeout {
+            guard let value = DurationText.parse(sessionTimeout), value >= .seconds(1) else {
+                throw ValidationError(
+                    "--session-timeout \(sessionTimeout): expected a duration of at least 1s such as 4s or 30s")
+            }
+            timeout = value
+        }
         if let warmup {
             guard let value = DurationText.parse(warmup) else {
                 throw ValidationError("--warmup \(warmup): expected a duration such as 2s or 500ms")
@@ -233,7 +250,9 @@ struct RunCommand: AsyncParsableCommand {
             overrides.warmup = value
         }
         do {
-            return try parsed.applying(overrides)
+            var workload = try parsed.applying(overrides)
+            if let timeout { workload.sessionTimeout = timeout }
+            return workload
         } catch {
             errorOutput.write("zkstorm run: \(error.message)\n")
             throw ExitCode(64)

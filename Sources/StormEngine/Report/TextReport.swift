@@ -39,6 +39,7 @@ public enum TextReport {
         }
         out +=
             "\nsessions: \(result.sessions.connected) connected, \(result.sessions.reconnects) reconnects, \(result.sessions.expired) expired\n"
+        if let failover = result.failover { out += FailoverReport.render(failover) }
         return out
     }
 

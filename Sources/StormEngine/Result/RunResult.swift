@@ -22,9 +22,12 @@ public struct RunResult: Codable, Sendable, Equatable {
     public var rounds: [StormRoundSummary]
     /// `request:<op>:<result>`, `service:<op>`, `watch_lag:<kind>`, `watch_fanout`, `watch_rearm`.
     public var histograms: [String: String]
+    /// Connection losses, reconnects, expirations, errors per interval, watch accounting (absent in
+    /// results written before it existed).
+    public var failover: FailoverSummary?
 
     enum CodingKeys: String, CodingKey {
-        case schema, workload, target, operations, watch, sessions, timeline, rounds, histograms, seed
+        case schema, workload, target, operations, watch, sessions, timeline, rounds, histograms, seed, failover
         case runId = "run_id"
         case startedAt = "started_at"
         case durationSeconds = "duration_s"

@@ -10,8 +10,9 @@ struct RunRootSetup {
     let logger: Logger
 
     /// Creates the root (refusing one that exists: it may belong to another run), its directories,
-    /// the key space and the watched znodes.
-    func create(watchedKind: WatchKind?) async throws {
+    /// the key space and the watched znodes. Once `stop` is set (Ctrl-C) it returns early with part
+    /// of the tree made; cleanup removes whatever exists.
+    func create(watchedKind: WatchKind?, stop: StopFlag? = nil) async throws {
         var ancestors: [String] = []
         var parent = ZooKeeperPath.parent(of: layout.root)
         while parent != "/" {
@@ -43,10 +44,15 @@ struct RunRootSetup {
                     client, [.create(CreateRequest(path: directory, data: nil), opCode: .create)]),
                 "create \(directory)")
         }
-        let keys = layout.keys.map {
-            ZooKeeperRequest.create(CreateRequest(path: $0, data: layout.value), opCode: .create)
+        // In chunks, so an interrupt does not wait for a large key space.
+        for chunk in stride(from: 0, to: layout.keys.count, by: 1024) {
+            if stop?.isSet == true { return }
+            let keys = layout.keys[chunk..<min(chunk + 1024, layout.keys.count)].map {
+                ZooKeeperRequest.create(CreateRequest(path: $0, data: layout.value), opCode: .create)
+            }
+            try check(await PipelinedRequests.codes(client, keys), "create the key space under \(layout.keysDirectory)")
         }
-        try check(await PipelinedRequests.codes(client, keys), "create the key space under \(layout.keysDirectory)")
+        if stop?.isSet == true { return }
         let watched = layout.watched.map {
             ZooKeeperRequest.create(CreateRequest(path: $0, data: Array("zkstorm".utf8)), opCode: .create)
         }
@@ -60,6 +66,11 @@ struct RunRootSetup {
         if let failure = codes.first(where: { $0 != .ok }) {
             throw RunError(.unavailable, "could not \(what): \(failure.name)")
         }
+    }
+
+    /// The same tree handled through another session (the control session's replacement after expiry).
+    func cleaner(_ client: ZooKeeperClient) -> RunRootSetup {
+        RunRootSetup(client: client, layout: layout, logger: logger)
     }
 
     /// Deletes the root and everything below it, deepest first, each level pipelined. Retries when a

@@ -10,6 +10,8 @@ public final class SessionCounters: Sendable {
     let peak = ManagedAtomic<Int>(0)
     let expired = ManagedAtomic<UInt64>(0)
     let opened = ManagedAtomic<UInt64>(0)
+    /// Connection losses, reconnects and expirations of every session, with their timing.
+    public let failover = FailoverAccounting()
 
     public init() {}
 
@@ -41,24 +43,33 @@ public struct SessionPool: Sendable {
     public let logger: Logger
     /// How many handshakes run at once while opening a pool.
     public var connectParallelism = 32
+    /// The session timeout asked for; a dead server's sessions move to another within it.
+    public var sessionTimeout: Duration
 
-    public init(connectString: String, counters: SessionCounters, logger: Logger) {
+    public init(
+        connectString: String, counters: SessionCounters, logger: Logger, sessionTimeout: Duration = .seconds(30)
+    ) {
         self.connectString = connectString
         self.counters = counters
         self.logger = logger
+        self.sessionTimeout = sessionTimeout
     }
 
     var configuration: ZooKeeperConfiguration {
         var configuration = ZooKeeperConfiguration(connectString: connectString)
         configuration.connectTimeout = .seconds(5)
-        configuration.sessionTimeout = .seconds(30)
+        configuration.sessionTimeout = sessionTimeout
         configuration.requestTimeout = .seconds(15)
         configuration.logger = logger
         return configuration
     }
 
-    /// Connects one session. `onEvent` gets watch events; session state events are counted here.
-    public func connect(onEvent: @escaping @Sendable (WatchEvent) -> Void = { _ in }) async throws -> ZooKeeperClient {
+    /// Connects one session. `onEvent` gets watch events; session state events are counted here
+    /// (failover accounting) and passed to `onStateChange`.
+    public func connect(
+        onEvent: @escaping @Sendable (WatchEvent) -> Void = { _ in },
+        onStateChange: (@Sendable (KeeperState) -> Void)? = nil
+    ) async throws -> ZooKeeperClient {
         let client: ZooKeeperClient
         do {
             client = try await ZooKeeperClient.connect(configuration)
@@ -70,9 +81,12 @@ public struct SessionPool: Sendable {
         }
         let counters = self.counters
         counters.didOpen()
+        let health = SessionHealth(accounting: counters.failover)
         client.setEventHandler { event in
             if event.type == .none {
                 if event.state == .expired { counters.expired.wrappingIncrement(ordering: .relaxed) }
+                health.stateChanged(event.state, at: event.receivedAt)
+                onStateChange?(event.state)
                 return
             }
             onEvent(event)

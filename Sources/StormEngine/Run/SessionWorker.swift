@@ -8,7 +8,9 @@ import ZooKeeperProtocol
 /// created nodes), sends it on the client's hot path, and records the reply. All state is per session,
 /// behind a lock that only this session's callbacks take.
 final class SessionWorker: Sendable {
-    let client: ZooKeeperClient
+    /// The session, replaced by a new one if ZooKeeper expires it.
+    let session: SupervisedSession
+    var client: ZooKeeperClient { session.client }
     let recorder: OperationRecorder
     let layout: RunLayout
     let operations: [OperationSpec]
@@ -39,10 +41,10 @@ final class SessionWorker: Sendable {
     }
 
     init(
-        client: ZooKeeperClient, recorder: OperationRecorder, layout: RunLayout, group: OperationGroup,
+        session: SupervisedSession, recorder: OperationRecorder, layout: RunLayout, group: OperationGroup,
         keys: KeyChooser, choiceSeed: UInt64, stream: UInt64, pool: SessionPool
     ) {
-        self.client = client
+        self.session = session
         self.recorder = recorder
         self.layout = layout
         self.operations = group.operations.filter { $0.weight > 0 }
@@ -213,7 +215,17 @@ final class SessionWorker: Sendable {
     private func proceed(_ continuation: Continuation, sent: Bool) {
         switch continuation {
         case .closedLoop(let stop):
-            if sent && !stop.isSet { issue(intended: nil, then: continuation) }
+            guard !stop.isSet else { return }
+            if sent {
+                issue(intended: nil, then: continuation)
+            } else {
+                // Not even written (session expired and not replaced yet, or no server within the
+                // request timeout): its error is recorded; try again a little later rather than spin,
+                // so the slot comes back once failover has found a server or a new session.
+                client.callbackEventLoop.scheduleTask(in: .milliseconds(100)) { [self] in
+                    if !stop.isSet { issue(intended: nil, then: continuation) }
+                }
+            }
         case .callback(let done):
             done(sent)
         }

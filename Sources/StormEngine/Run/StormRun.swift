@@ -107,46 +107,50 @@ public final class StormRun: Sendable {
     private func runAgainst(connectString: String, targetLabel: String, plan: SessionPlan) async throws -> Outcome {
         target.withLockedValue { $0 = targetLabel }
         let counters = SessionCounters()
-        let pool = SessionPool(connectString: connectString, counters: counters, logger: logger)
-        let control = try await pool.connect()
+        let pool = SessionPool(
+            connectString: connectString, counters: counters, logger: logger, sessionTimeout: workload.sessionTimeout)
+        // The control session creates and removes the run tree; if it expires during the run, the
+        // cleanup uses its replacement.
+        let control = try await SupervisedSession.connect(pool: pool)
         let layout = RunLayout(root: root, workload: workload)
-        let setup = RunRootSetup(client: control, layout: layout, logger: logger)
+        let setup = RunRootSetup(client: control.client, layout: layout, logger: logger)
+        let cleanupWait: Duration = .seconds(5)
         do {
-            try await setup.create(watchedKind: workload.watches?.kind)
+            try await setup.create(watchedKind: workload.watches?.kind, stop: stop)
         } catch let error as RunError where error.kind == .usage {
-            await pool.close(control)
+            await control.close()
             throw error
         } catch {
             // Part of the tree may exist: remove it before reporting.
-            try? await setup.removeAll()
-            await pool.close(control)
+            try? await setup.cleaner(await control.readyClient(timeout: cleanupWait)).removeAll()
+            await control.close()
             throw error
         }
-        var sessions: [ZooKeeperClient] = []
+        var sessions: [SupervisedSession] = []
         let outcome: Outcome
         do {
             outcome = try await measure(
                 pool: pool, layout: layout, plan: plan, targetLabel: targetLabel, counters: counters, opened: &sessions)
         } catch {
-            await pool.close(sessions)
-            try? await setup.removeAll()
-            await pool.close(control)
+            await sessions.close()
+            try? await setup.cleaner(await control.readyClient(timeout: cleanupWait)).removeAll()
+            await control.close()
             throw error
         }
-        await pool.close(sessions)
+        await sessions.close()
         do {
-            try await setup.removeAll()
+            try await setup.cleaner(await control.readyClient(timeout: cleanupWait)).removeAll()
         } catch {
-            await pool.close(control)
+            await control.close()
             throw error
         }
-        await pool.close(control)
+        await control.close()
         return outcome
     }
 
     private func measure(
         pool: SessionPool, layout: RunLayout, plan: SessionPlan, targetLabel: String, counters: SessionCounters,
-        opened: inout [ZooKeeperClient]
+        opened: inout [SupervisedSession]
     ) async throws -> Outcome {
         let collector = IntervalCollector()
         let distribution = KeyDistribution(count: workload.keyspace.count, spec: workload.keyspace.distribution)
@@ -160,14 +164,14 @@ public final class StormRun: Sendable {
         // Open loops are scheduled from when every session is ready; their schedule ends with the measurement.
         for (index, group) in workload.groups.enumerated() {
             guard !stop.isSet else { break }
-            let clients = try await pool.connect(count: plan.groupSessions[index])
+            let clients = try await SupervisedSession.connect(pool: pool, count: plan.groupSessions[index])
             opened += clients
             let workers = clients.map { client in
                 stream += 1
                 let recorder = OperationRecorder()
                 collector.add(recorder)
                 return SessionWorker(
-                    client: client, recorder: recorder, layout: layout, group: group,
+                    session: client, recorder: recorder, layout: layout, group: group,
                     keys: distribution.chooser(seed: workload.seed, stream: stream),
                     choiceSeed: workload.seed &+ 0x5EED, stream: stream, pool: pool)
             }
@@ -184,20 +188,20 @@ public final class StormRun: Sendable {
             }
         }
         var storm: WatchStorm?
-        var writer: ZooKeeperClient?
+        var writer: SupervisedSession?
         if let spec = workload.watches, !stop.isSet {
             let recorder = OperationRecorder()
             collector.add(recorder)
             let watchStorm = WatchStorm(spec: spec, layout: layout, recorder: recorder, logger: logger)
             try await watchStorm.connectWatchers(pool)
-            opened += watchStorm.watchers
+            opened += watchStorm.watcherSessions
             try await watchStorm.arm()
             if spec.storm.writer == .dedicated {
-                let dedicated = try await pool.connect()
+                let dedicated = try await SupervisedSession.connect(pool: pool)
                 opened.append(dedicated)
                 writer = dedicated
             } else {
-                writer = watchStorm.watchers.first
+                writer = watchStorm.watcherSessions.first
             }
             storm = watchStorm
         }
@@ -214,7 +218,6 @@ public final class StormRun: Sendable {
         let live = self.live
         let onTick = self.onTick
         let workersForStatus = allWorkers
-        let clientsForStatus = opened
         let startedAt = Date().addingTimeInterval(Double(warmup) / 1e9)
         let outcome = await withTaskGroup(of: Void.self) { group -> (Double, Bool) in
             for driver in closedDrivers { driver.start() }
@@ -227,9 +230,9 @@ public final class StormRun: Sendable {
             let collectorStop = StopFlag()
             group.addTask {
                 await collector.run(stop: collectorStop) { tick in
+                    counters.failover.interval(at: tick.point.t, cumulative: tick.cumulative)
                     let status = SessionStatus(
-                        connected: counters.connectedNow,
-                        reconnects: clientsForStatus.reduce(0) { $0 + UInt64($1.stats.reconnects) },
+                        connected: counters.connectedNow, reconnects: counters.failover.reconnects,
                         expirations: counters.expirations,
                         outstandingRequests: workersForStatus.outstanding, servers: self.servers.withLockedValue { $0 })
                     if live { LiveLine.draw(LiveLine.render(tick)) }
@@ -257,14 +260,22 @@ public final class StormRun: Sendable {
             }
             let ended = RunClock.now()
             stop.set()
-            await allWorkers.drain(timeout: .seconds(5))
+            // Interrupted: the report and cleanup must follow within 2 s of the signal.
+            await allWorkers.drain(timeout: interrupted.withLockedValue { $0 } ? .milliseconds(300) : .seconds(5))
             collectorStop.set()
             if live { LiveLine.finish() }
             return (Double(ended &- (collector.measureStart ?? ended)) / 1e9, interrupted.withLockedValue { $0 })
         }
+        var ledger: WatchLedger.Summary?
+        if let storm, let writer {
+            let quick = interrupted.withLockedValue { $0 }
+            let reader = await writer.readyClient(timeout: quick ? .milliseconds(100) : .seconds(5))
+            ledger = await storm.ledgerSummary(reader: reader, settle: quick ? .milliseconds(100) : .seconds(1))
+        }
         let tick = collector.collect(now: RunClock.now())
-        let reconnects = opened.reduce(UInt64(0)) { $0 + UInt64($1.stats.reconnects) }
+        let reconnects = counters.failover.reconnects
         if let tick {
+            counters.failover.interval(at: tick.point.t, cumulative: tick.cumulative)
             onTick?(
                 tick,
                 SessionStatus(
@@ -272,13 +283,15 @@ public final class StormRun: Sendable {
                     outstandingRequests: 0,
                     servers: servers.withLockedValue { $0 }))
         }
-        let result = RunResult(
+        var result = RunResult(
             runId: runId, workload: workload.name, target: targetLabel, startedAt: startedAt,
             durationSeconds: outcome.0, seed: workload.seed,
             recorded: collector.cumulative,
             sessions: RunResult.SessionSummary(
                 connected: counters.peakConnected, reconnects: reconnects, expired: counters.expirations),
             timeline: collector.timeline)
+        result.failover = counters.failover.summary(watch: ledger)
+        result.histograms.merge(counters.failover.histograms) { current, _ in current }
         return Outcome(result: result, interrupted: outcome.1, root: layout.root)
     }
 

@@ -12,9 +12,14 @@ public struct StormRoundSummary: Sendable, Equatable, Codable {
     public var medianNanoseconds: UInt64?
     /// The fan-out time: when the last watcher heard of the write.
     public var lastNanoseconds: UInt64?
+    /// Writes of this round that failed (connection lost before the reply): their notifications are
+    /// expected only if they arrive (the write may or may not have been applied); the watch ledger
+    /// settles it by version.
+    public var writesFailed: Int?
 
     enum CodingKeys: String, CodingKey {
         case round, expected, notified, missing, duplicates
+        case writesFailed = "writes_failed"
         case firstNanoseconds = "first_ns"
         case medianNanoseconds = "median_ns"
         case lastNanoseconds = "last_ns"
@@ -33,6 +38,9 @@ public struct StormRoundTracker: Sendable {
     private var firstArrival: [UInt64?]
     public private(set) var notified = 0
     public private(set) var duplicates = 0
+    /// Per znode: its write failed; and how many watchers heard of it.
+    public private(set) var writeFailed: [Bool]
+    private var notifiedPerZnode: [Int]
 
     public init(round: Int, watchers: Int, znodes: Int) {
         self.round = round
@@ -40,6 +48,25 @@ public struct StormRoundTracker: Sendable {
         self.znodes = znodes
         writeSentAt = Array(repeating: nil, count: znodes)
         firstArrival = Array(repeating: nil, count: watchers * znodes)
+        writeFailed = Array(repeating: false, count: znodes)
+        notifiedPerZnode = Array(repeating: 0, count: znodes)
+    }
+
+    public mutating func writeFailed(znode: Int) {
+        writeFailed[znode] = true
+    }
+
+    /// Nothing more to wait for: every znode's write failed, or was sent and heard by every watcher.
+    public var isSettled: Bool {
+        (0..<znodes).allSatisfy { z in
+            writeFailed[z] || (writeSentAt[z] != nil && notifiedPerZnode[z] == watchers)
+        }
+    }
+
+    /// Notifications due: every watcher for each write that succeeded, plus those that arrived for a
+    /// write that failed (it was applied after all).
+    public var due: Int {
+        (0..<znodes).reduce(0) { $0 + (writeFailed[$1] ? notifiedPerZnode[$1] : watchers) }
     }
 
     public var expected: Int { watchers * znodes }
@@ -59,6 +86,7 @@ public struct StormRoundTracker: Sendable {
         }
         firstArrival[index] = receivedAt
         notified += 1
+        notifiedPerZnode[znode] += 1
         return true
     }
 
@@ -78,13 +106,14 @@ public struct StormRoundTracker: Sendable {
         let sorted = lags.sorted()
         return StormRoundSummary(
             round: round,
-            expected: expected,
+            expected: due,
             notified: notified,
-            missing: expected - notified,
+            missing: due - notified,
             duplicates: duplicates,
             firstNanoseconds: sorted.first,
             medianNanoseconds: sorted.isEmpty ? nil : sorted[(sorted.count - 1) / 2],
-            lastNanoseconds: sorted.last)
+            lastNanoseconds: sorted.last,
+            writesFailed: writeFailed.contains(true) ? writeFailed.filter { $0 }.count : nil)
     }
 }
 

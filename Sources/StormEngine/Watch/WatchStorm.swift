@@ -1,3 +1,4 @@
+import Atomics
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
@@ -14,7 +15,17 @@ final class WatchStorm: Sendable {
     let recorder: OperationRecorder
     let logger: Logger
     private let znodeIndex: [String: Int]
-    private let clients = NIOLockedValueBox<[ZooKeeperClient]>([])
+    private let sessions = NIOLockedValueBox<[SupervisedSession]>([])
+    /// Notifications of watched znodes (every one, in a round or not), for the watch ledger.
+    private let ledger = NIOLockedValueBox(LedgerCounts())
+    /// Storm writes the writer saw succeed.
+    private let acknowledgedWrites = ManagedAtomic<UInt64>(0)
+
+    struct LedgerCounts {
+        var received: UInt64 = 0
+        var collapsed: UInt64 = 0
+        var late: UInt64 = 0
+    }
     private let state: NIOLockedValueBox<State>
 
     struct State {
@@ -38,67 +49,85 @@ final class WatchStorm: Sendable {
         state = NIOLockedValueBox(State(armedVersion: Array(repeating: 0, count: spec.watchers * spec.znodes)))
     }
 
-    var watchers: [ZooKeeperClient] { clients.withLockedValue { $0 } }
+    var watcherSessions: [SupervisedSession] { sessions.withLockedValue { $0 } }
 
-    /// Connects the watcher sessions, routing their events here.
+    /// Connects the watcher sessions, routing their events here. A watcher whose session expires gets
+    /// a new session with its watches set again.
     func connectWatchers(_ pool: SessionPool) async throws {
-        let connected = try await pool.connect(count: spec.watchers) { [self] watcher, event in
+        let connected = try await SupervisedSession.connect(pool: pool, count: spec.watchers) {
+            [self] watcher, event in
             handle(watcher: watcher, event: event)
         }
-        clients.withLockedValue { $0 = connected }
+        for (watcher, session) in connected.enumerated() {
+            session.setOnReplaced { [self] client in
+                do {
+                    let count = try await arm(watcher: watcher, client: client)
+                    pool.counters.failover.watchesRecreated(count)
+                } catch {
+                    logger.debug(
+                        "re-creating watches failed", metadata: ["watcher": "\(watcher)", "error": "\(error)"])
+                }
+            }
+        }
+        sessions.withLockedValue { $0 = connected }
     }
 
     /// Sets every watch (before the rounds start).
     func arm() async throws {
-        let clients = watchers
-        let spec = self.spec
-        let layout = self.layout
-        try await withThrowingTaskGroup(of: [(Int, Int32)].self) { group in
-            for (watcher, client) in clients.enumerated() {
-                group.addTask {
-                    var versions: [(Int, Int32)] = []
-                    if spec.kind == .recursive {
-                        try await client.addWatch(layout.watchedDirectory, mode: .persistentRecursive)
-                        return versions
-                    }
-                    for (z, path) in layout.watched.enumerated() {
-                        let index = watcher * spec.znodes + z
-                        switch spec.kind {
-                        case .data: versions.append((index, try await client.getData(path, watch: true).stat.version))
-                        case .exist: versions.append((index, try await client.exists(path, watch: true)?.version ?? 0))
-                        case .child:
-                            versions.append((index, try await client.getChildren2(path, watch: true).stat.cversion))
-                        case .persistent: try await client.addWatch(path, mode: .persistent)
-                        case .recursive: break
-                        }
-                    }
-                    return versions
-                }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (watcher, session) in watcherSessions.enumerated() {
+                let client = session.client
+                group.addTask { _ = try await self.arm(watcher: watcher, client: client) }
             }
-            for try await versions in group {
-                state.withLockedValue { state in
-                    for (index, version) in versions { state.armedVersion[index] = version }
-                }
+            try await group.waitForAll()
+        }
+    }
+
+    /// Sets one watcher's watches on `client` and records the versions it saw; returns how many.
+    private func arm(watcher: Int, client: ZooKeeperClient) async throws -> Int {
+        if spec.kind == .recursive {
+            try await client.addWatch(layout.watchedDirectory, mode: .persistentRecursive)
+            return 1
+        }
+        var versions: [(Int, Int32)] = []
+        for (z, path) in layout.watched.enumerated() {
+            let index = watcher * spec.znodes + z
+            switch spec.kind {
+            case .data: versions.append((index, try await client.getData(path, watch: true).stat.version))
+            case .exist: versions.append((index, try await client.exists(path, watch: true)?.version ?? 0))
+            case .child: versions.append((index, try await client.getChildren2(path, watch: true).stat.cversion))
+            case .persistent: try await client.addWatch(path, mode: .persistent)
+            case .recursive: break
             }
         }
+        state.withLockedValue { state in
+            for (index, version) in versions { state.armedVersion[index] = version }
+        }
+        return layout.watched.count
     }
 
     private var firingEvent: EventType { spec.kind == .child ? .nodeChildrenChanged : .nodeDataChanged }
 
     private func handle(watcher: Int, event: WatchEvent) {
         guard event.type == firingEvent, let z = znodeIndex[event.path] else { return }
-        state.withLockedValue { state in
+        let late = state.withLockedValue { state -> Bool in
             if state.tracker == nil {
                 state.strayEvents += 1
-            } else {
-                state.tracker!.notification(watcher: watcher, znode: z, receivedAt: event.receivedAt)
+                return true
             }
+            state.tracker!.notification(watcher: watcher, znode: z, receivedAt: event.receivedAt)
+            return false
+        }
+        ledger.withLockedValue {
+            $0.received += 1
+            if late { $0.late += 1 }
         }
         if spec.kind.isOneShot { rearm(watcher: watcher, znode: z, eventAt: event.receivedAt) }
     }
 
-    private func rearm(watcher: Int, znode z: Int, eventAt: UInt64) {
-        guard let client = clients.withLockedValue({ watcher < $0.count ? $0[watcher] : nil }) else { return }
+    private func rearm(watcher: Int, znode z: Int, eventAt: UInt64, attempt: Int = 1) {
+        guard let session = sessions.withLockedValue({ watcher < $0.count ? $0[watcher] : nil }) else { return }
+        let client = session.client
         let path = layout.watched[z]
         let request: ZooKeeperRequest =
             switch spec.kind {
@@ -110,7 +139,21 @@ final class WatchStorm: Sendable {
         state.withLockedValue { $0.pendingRearms += 1 }
         client.send(request) { [self] result, _, receivedAt in
             state.withLockedValue { $0.pendingRearms -= 1 }
-            guard case .success(let response) = result else { return }
+            let response: ZooKeeperResponse
+            switch result {
+            case .success(let reply):
+                response = reply
+            case .failure(let error):
+                // The connection went while re-arming: the client sends it again once it has a server
+                // (the watch is not set until a reply says so). An expired session is re-armed whole by
+                // its replacement.
+                if error.code != .sessionExpired && attempt < 50 {
+                    client.callbackEventLoop.scheduleTask(in: .milliseconds(100)) {
+                        self.rearm(watcher: watcher, znode: z, eventAt: eventAt, attempt: attempt + 1)
+                    }
+                }
+                return
+            }
             let version: Int32
             switch response {
             case .data(_, let stat), .stat(let stat): version = stat.version
@@ -121,14 +164,14 @@ final class WatchStorm: Sendable {
                 defer { state.armedVersion[index] = version }
                 return state.armedVersion[index]
             }
-            recorder.recordRearm(
-                nanoseconds: receivedAt &- eventAt,
-                versionsMissed: RearmArithmetic.versionsMissed(armedVersion: armed, rearmVersion: version))
+            let collapsed = RearmArithmetic.versionsMissed(armedVersion: armed, rearmVersion: version)
+            ledger.withLockedValue { $0.collapsed += collapsed }
+            recorder.recordRearm(nanoseconds: receivedAt &- eventAt, versionsMissed: collapsed)
         }
     }
 
     /// Runs rounds until `rounds` are done, `end` passes, or `stop` is set.
-    func runRounds(writer: ZooKeeperClient, end: UInt64, stop: StopFlag) async {
+    func runRounds(writer session: SupervisedSession, end: UInt64, stop: StopFlag) async {
         let storm = spec.storm
         let interval = UInt64(storm.interval.nanoseconds)
         let timeout = UInt64(storm.timeout.nanoseconds)
@@ -145,6 +188,7 @@ final class WatchStorm: Sendable {
             state.withLockedValue {
                 $0.tracker = StormRoundTracker(round: round, watchers: spec.watchers, znodes: spec.znodes)
             }
+            let writer = session.client
             let wall = UInt64(Date().timeIntervalSince1970 * 1e9)
             let payload = StormPayload(writer: writerId, sequence: UInt64(round), wallClockNanoseconds: wall).bytes
             for (z, path) in layout.watched.enumerated() {
@@ -155,8 +199,10 @@ final class WatchStorm: Sendable {
                 writer.send(request) { [self] result, sentAt, _ in
                     switch result {
                     case .success:
+                        acknowledgedWrites.wrappingIncrement(ordering: .relaxed)
                         state.withLockedValue { $0.tracker?.writeSent(znode: z, at: sentAt) }
                     case .failure(let error):
+                        state.withLockedValue { $0.tracker?.writeFailed(znode: z) }
                         logger.debug("storm write failed", metadata: ["path": "\(path)", "error": "\(error)"])
                     }
                 }
@@ -165,7 +211,7 @@ final class WatchStorm: Sendable {
             while RunClock.now() < deadline && !stop.isSet {
                 let done = state.withLockedValue { state in
                     guard let tracker = state.tracker else { return true }
-                    return tracker.isComplete && !tracker.writeSentAt.contains(nil)
+                    return tracker.isSettled
                 }
                 if done { break }
                 try? await Task.sleep(nanoseconds: 500_000)
@@ -184,5 +230,36 @@ final class WatchStorm: Sendable {
                 try? await Task.sleep(nanoseconds: min(next - now, end > now ? end - now : 0))
             }
         }
+    }
+}
+
+extension WatchStorm {
+    /// After the rounds: waits (bounded) for re-arms still under way, reads each watched znode's final
+    /// version with `reader`, and accounts for every notification the writes made due.
+    func ledgerSummary(reader: ZooKeeperClient, settle: Duration) async -> WatchLedger.Summary {
+        let deadline = RunClock.now() + UInt64(settle.nanoseconds)
+        while state.withLockedValue({ $0.pendingRearms > 0 }) && RunClock.now() < deadline {
+            try? await Task.sleep(nanoseconds: 2_000_000)
+        }
+        var versions: [Int32] = []
+        var read = true
+        for path in layout.watched {
+            do {
+                let stat = try await reader.exists(path)
+                versions.append(spec.kind == .child ? stat?.cversion ?? 0 : stat?.version ?? 0)
+            } catch {
+                read = false
+                logger.debug(
+                    "could not read a watched znode's version", metadata: ["path": "\(path)", "error": "\(error)"])
+            }
+        }
+        let counts = ledger.withLockedValue { $0 }
+        if !read {
+            // Without the server's versions, fall back to the writes the storm saw acknowledged.
+            versions = Array(repeating: Int32(clamping: acknowledgedWrites.load(ordering: .relaxed)), count: 1)
+        }
+        return WatchLedger.summarize(
+            finalVersions: versions, watchers: spec.watchers, received: counts.received, collapsed: counts.collapsed,
+            late: counts.late, versionsRead: read)
     }
 }

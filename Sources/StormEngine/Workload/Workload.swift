@@ -18,6 +18,9 @@ public struct Workload: Sendable, Equatable {
     public var keyspace: KeySpace
     public var groups: [OperationGroup]
     public var watches: WatchSpec?
+    /// Session timeout every session asks for. A session whose server dies moves to another one
+    /// within it; past it, ZooKeeper expires the session and the run opens a new one.
+    public var sessionTimeout: Duration = .seconds(30)
 
     public init(
         name: String,

@@ -1,0 +1,159 @@
+import NIOConcurrencyHelpers
+import StormMetrics
+import ZooKeeperProtocol
+
+/// What failover did during a run, across every session: connections lost, reconnects and how long
+/// each took (Disconnected to SyncConnected on the same session), expirations, and the new sessions
+/// opened to replace expired ones. Each measured interval also records what changed in it, with the
+/// errors of that interval by result code, so a report shows when a fault hit and what it cost.
+public final class FailoverAccounting: Sendable {
+    struct State {
+        var connectionLosses: UInt64 = 0
+        var reconnects: UInt64 = 0
+        var expirations: UInt64 = 0
+        var replacements: UInt64 = 0
+        var replacementFailures: UInt64 = 0
+        var watchesRecreated: UInt64 = 0
+        var reconnectTime = LatencyHistogram()
+        var replacementTime = LatencyHistogram()
+        var intervals: [FailoverSummary.Interval] = []
+        /// Totals at the previous interval, to record each interval's share.
+        var previous = Totals()
+    }
+
+    struct Totals {
+        var connectionLosses: UInt64 = 0
+        var reconnects: UInt64 = 0
+        var expirations: UInt64 = 0
+        var replacements: UInt64 = 0
+        var errorsByCode: [String: UInt64] = [:]
+    }
+
+    private let state = NIOLockedValueBox(State())
+
+    public init() {}
+
+    func connectionLost() {
+        state.withLockedValue { $0.connectionLosses += 1 }
+    }
+
+    /// The same session is connected again, `nanoseconds` after it lost its connection.
+    func reconnected(afterNanoseconds nanoseconds: UInt64) {
+        state.withLockedValue {
+            $0.reconnects += 1
+            $0.reconnectTime.record(nanoseconds: nanoseconds)
+        }
+    }
+
+    func expired() {
+        state.withLockedValue { $0.expirations += 1 }
+    }
+
+    /// A new session took over from an expired one, `nanoseconds` after the expiry was seen.
+    func replaced(afterNanoseconds nanoseconds: UInt64) {
+        state.withLockedValue {
+            $0.replacements += 1
+            $0.replacementTime.record(nanoseconds: nanoseconds)
+        }
+    }
+
+    func replacementAttemptFailed() {
+        state.withLockedValue { $0.replacementFailures += 1 }
+    }
+
+    func watchesRecreated(_ count: Int) {
+        state.withLockedValue { $0.watchesRecreated += UInt64(count) }
+    }
+
+    public var connectionLosses: UInt64 { state.withLockedValue { $0.connectionLosses } }
+    public var reconnects: UInt64 { state.withLockedValue { $0.reconnects } }
+    public var expirations: UInt64 { state.withLockedValue { $0.expirations } }
+
+    /// Called at each measured interval with everything recorded so far; keeps what changed since the
+    /// previous one (intervals where nothing failed are kept too, so the series has no holes).
+    func interval(at seconds: Double, cumulative: RecordedInterval) {
+        var errors: [String: UInt64] = [:]
+        for (key, histogram) in cumulative.requests where key.code != .ok && !histogram.isEmpty {
+            errors[key.resultName, default: 0] += histogram.count
+        }
+        state.withLockedValue { state in
+            let previous = state.previous
+            var intervalErrors: [String: UInt64] = [:]
+            for (code, count) in errors where count > previous.errorsByCode[code, default: 0] {
+                intervalErrors[code] = count - previous.errorsByCode[code, default: 0]
+            }
+            state.intervals.append(
+                FailoverSummary.Interval(
+                    t: seconds,
+                    connectionLosses: state.connectionLosses - previous.connectionLosses,
+                    reconnects: state.reconnects - previous.reconnects,
+                    expirations: state.expirations - previous.expirations,
+                    sessionsReplaced: state.replacements - previous.replacements,
+                    errorsByCode: intervalErrors))
+            state.previous = Totals(
+                connectionLosses: state.connectionLosses, reconnects: state.reconnects,
+                expirations: state.expirations, replacements: state.replacements, errorsByCode: errors)
+        }
+    }
+
+    /// The run's failover figures; `watch` comes from the watch storm when the run had one.
+    func summary(watch: WatchLedger.Summary?) -> FailoverSummary {
+        state.withLockedValue { state in
+            FailoverSummary(
+                connectionLosses: state.connectionLosses,
+                reconnects: state.reconnects,
+                reconnectUs: state.reconnectTime.isEmpty ? nil : RunResult.Percentiles(state.reconnectTime),
+                expirations: state.expirations,
+                sessionsReplaced: state.replacements,
+                replacementFailures: state.replacementFailures,
+                replacementUs: state.replacementTime.isEmpty ? nil : RunResult.Percentiles(state.replacementTime),
+                watchesRecreated: state.watchesRecreated,
+                watch: watch,
+                intervals: state.intervals)
+        }
+    }
+
+    /// Lossless forms for `RunResult.histograms`.
+    var histograms: [String: String] {
+        state.withLockedValue { state in
+            var result: [String: String] = [:]
+            if !state.reconnectTime.isEmpty { result["reconnect"] = state.reconnectTime.encoded() }
+            if !state.replacementTime.isEmpty { result["session_replacement"] = state.replacementTime.encoded() }
+            return result
+        }
+    }
+}
+
+/// Connection state of one session as its state events arrive (on its event loop): turns
+/// Disconnected → SyncConnected into a reconnect time and reports expiry.
+final class SessionHealth: Sendable {
+    private let disconnectedAt = NIOLockedValueBox<UInt64?>(nil)
+    let accounting: FailoverAccounting
+
+    init(accounting: FailoverAccounting) {
+        self.accounting = accounting
+    }
+
+    func stateChanged(_ state: KeeperState, at time: UInt64) {
+        switch state {
+        case .disconnected:
+            let first = disconnectedAt.withLockedValue { at -> Bool in
+                defer { if at == nil { at = time } }
+                return at == nil
+            }
+            if first { accounting.connectionLost() }
+        case .syncConnected:
+            if let lost = disconnectedAt.withLockedValue({ at -> UInt64? in
+                defer { at = nil }
+                return at
+            }) {
+                accounting.reconnected(afterNanoseconds: time > lost ? time - lost : 0)
+            }
+        case .expired:
+            disconnectedAt.withLockedValue { $0 = nil }
+            accounting.expired()
+        default:
+            break
+        }
+    }
+}

@@ -1,0 +1,46 @@
+/// The failover lines of the text report: shown when a connection was lost or a session expired, and
+/// the watch accounting whenever the run had a watch storm.
+public enum FailoverReport {
+    public static func render(_ failover: FailoverSummary) -> String {
+        var out = ""
+        if failover.connectionLosses > 0 || failover.expirations > 0 {
+            out += "failover: \(failover.connectionLosses) connection losses, \(failover.reconnects) reconnects"
+            if let r = failover.reconnectUs {
+                out +=
+                    " (reconnect p50 \(ReportFormat.latency(r.p50)), p99 \(ReportFormat.latency(r.p99)), max \(ReportFormat.latency(r.max)))"
+            }
+            out += ", \(failover.expirations) expirations, \(failover.sessionsReplaced) sessions replaced"
+            if let r = failover.replacementUs {
+                out += " (p50 \(ReportFormat.latency(r.p50)), max \(ReportFormat.latency(r.max)))"
+            }
+            if failover.watchesRecreated > 0 { out += ", \(failover.watchesRecreated) watches re-created" }
+            out += "\n"
+            let eventful = failover.intervals.filter {
+                $0.connectionLosses + $0.reconnects + $0.expirations + $0.sessionsReplaced > 0
+                    || !$0.errorsByCode.isEmpty
+            }
+            for interval in eventful.prefix(20) {
+                var line = String(format: "  %6.1fs", interval.t)
+                line += "  lost \(interval.connectionLosses)  reconnected \(interval.reconnects)"
+                line += "  expired \(interval.expirations)  replaced \(interval.sessionsReplaced)"
+                if !interval.errorsByCode.isEmpty {
+                    line +=
+                        "  errors "
+                        + interval.errorsByCode.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(
+                            separator: ", ")
+                }
+                out += line + "\n"
+            }
+            if eventful.count > 20 { out += "  (\(eventful.count - 20) more intervals in the JSON result)\n" }
+        }
+        if let w = failover.watch {
+            out +=
+                "watch accounting (by znode version): \(w.writes) writes × watchers = \(w.due) due: \(w.received) received"
+            out += " (\(w.late) late), \(w.collapsed) collapsed into one-shot re-arms, \(w.missed) missed"
+            if w.excess > 0 { out += ", \(w.excess) beyond the writes" }
+            if !w.versionsRead { out += " (versions not readable; counted from acknowledged writes)" }
+            out += "\n"
+        }
+        return out
+    }
+}
