@@ -9,7 +9,9 @@ public struct CreateRequest: Hashable, Sendable {
     /// Milliseconds; written only for createTTL.
     public var ttl: Int64
 
-    public init(path: String, data: [UInt8]?, acl: [ACL] = ACL.openUnsafe, mode: CreateMode = .persistent, ttl: Int64 = 0) {
+    public init(
+        path: String, data: [UInt8]?, acl: [ACL] = ACL.openUnsafe, mode: CreateMode = .persistent, ttl: Int64 = 0
+    ) {
         self.path = path
         self.data = data
         self.acl = acl
@@ -183,22 +185,36 @@ public enum ZooKeeperRequest: Hashable, Sendable {
     }
 
     /// Reads a request body for `opCode`. Throws `.unknownOpCode` for opcodes a client may not send.
-    public static func decode(opCode: OpCode, from buffer: inout ByteBuffer) throws(JuteDecodingError) -> ZooKeeperRequest {
+    public static func decode(
+        opCode: OpCode, from buffer: inout ByteBuffer
+    ) throws(JuteDecodingError) -> ZooKeeperRequest {
         switch opCode {
         case .create, .create2, .createContainer, .createTTL:
             return .create(try CreateRequest(from: &buffer, withTTL: opCode == .createTTL), opCode: opCode)
         case .delete:
-            return .delete(path: try buffer.readJuteNonNullString("DeleteRequest.path"), version: try buffer.readJuteInt("DeleteRequest.version"))
+            return .delete(
+                path: try buffer.readJuteNonNullString("DeleteRequest.path"),
+                version: try buffer.readJuteInt("DeleteRequest.version"))
         case .check:
-            return .check(path: try buffer.readJuteNonNullString("CheckVersionRequest.path"), version: try buffer.readJuteInt("CheckVersionRequest.version"))
+            return .check(
+                path: try buffer.readJuteNonNullString("CheckVersionRequest.path"),
+                version: try buffer.readJuteInt("CheckVersionRequest.version"))
         case .exists:
-            return .exists(path: try buffer.readJuteNonNullString("ExistsRequest.path"), watch: try buffer.readJuteBool("ExistsRequest.watch"))
+            return .exists(
+                path: try buffer.readJuteNonNullString("ExistsRequest.path"),
+                watch: try buffer.readJuteBool("ExistsRequest.watch"))
         case .getData:
-            return .getData(path: try buffer.readJuteNonNullString("GetDataRequest.path"), watch: try buffer.readJuteBool("GetDataRequest.watch"))
+            return .getData(
+                path: try buffer.readJuteNonNullString("GetDataRequest.path"),
+                watch: try buffer.readJuteBool("GetDataRequest.watch"))
         case .getChildren:
-            return .getChildren(path: try buffer.readJuteNonNullString("GetChildrenRequest.path"), watch: try buffer.readJuteBool("GetChildrenRequest.watch"))
+            return .getChildren(
+                path: try buffer.readJuteNonNullString("GetChildrenRequest.path"),
+                watch: try buffer.readJuteBool("GetChildrenRequest.watch"))
         case .getChildren2:
-            return .getChildren2(path: try buffer.readJuteNonNullString("GetChildren2Request.path"), watch: try buffer.readJuteBool("GetChildren2Request.watch"))
+            return .getChildren2(
+                path: try buffer.readJuteNonNullString("GetChildren2Request.path"),
+                watch: try buffer.readJuteBool("GetChildren2Request.watch"))
         case .setData:
             return .setData(
                 path: try buffer.readJuteNonNullString("SetDataRequest.path"),
@@ -229,15 +245,21 @@ public enum ZooKeeperRequest: Hashable, Sendable {
                     newMembers: try buffer.readJuteString("ReconfigRequest.newMembers"),
                     curConfigId: try buffer.readJuteLong("ReconfigRequest.curConfigId")))
         case .checkWatches:
-            return .checkWatches(path: try buffer.readJuteNonNullString("CheckWatchesRequest.path"), type: WatcherType(try buffer.readJuteInt("CheckWatchesRequest.type")))
+            return .checkWatches(
+                path: try buffer.readJuteNonNullString("CheckWatchesRequest.path"),
+                type: WatcherType(try buffer.readJuteInt("CheckWatchesRequest.type")))
         case .removeWatches:
-            return .removeWatches(path: try buffer.readJuteNonNullString("RemoveWatchesRequest.path"), type: WatcherType(try buffer.readJuteInt("RemoveWatchesRequest.type")))
+            return .removeWatches(
+                path: try buffer.readJuteNonNullString("RemoveWatchesRequest.path"),
+                type: WatcherType(try buffer.readJuteInt("RemoveWatchesRequest.type")))
         case .setWatches:
             return .setWatches(try SetWatchesRequest(from: &buffer))
         case .setWatches2:
             return .setWatches2(try SetWatches2Request(from: &buffer))
         case .addWatch:
-            return .addWatch(path: try buffer.readJuteNonNullString("AddWatchRequest.path"), mode: AddWatchMode(try buffer.readJuteInt("AddWatchRequest.mode")))
+            return .addWatch(
+                path: try buffer.readJuteNonNullString("AddWatchRequest.path"),
+                mode: AddWatchMode(try buffer.readJuteInt("AddWatchRequest.mode")))
         case .whoAmI:
             return .whoAmI
         case .ping:

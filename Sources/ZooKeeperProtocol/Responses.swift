@@ -87,12 +87,15 @@ public enum ZooKeeperResponse: Hashable, Sendable {
     }
 
     /// Reads the body of a successful (err 0) reply to a request of `opCode`.
-    public static func decode(opCode: OpCode, from buffer: inout ByteBuffer) throws(JuteDecodingError) -> ZooKeeperResponse {
+    public static func decode(
+        opCode: OpCode, from buffer: inout ByteBuffer
+    ) throws(JuteDecodingError) -> ZooKeeperResponse {
         switch opCode {
         case .create:
             return .create(path: try buffer.readJuteNonNullString("CreateResponse.path"))
         case .create2, .createContainer, .createTTL:
-            return .create2(path: try buffer.readJuteNonNullString("Create2Response.path"), stat: try Stat(from: &buffer))
+            return .create2(
+                path: try buffer.readJuteNonNullString("Create2Response.path"), stat: try Stat(from: &buffer))
         case .exists, .setData, .setACL:
             return .stat(try Stat(from: &buffer))
         case .getData, .reconfig:
@@ -114,7 +117,9 @@ public enum ZooKeeperResponse: Hashable, Sendable {
         case .getAllChildrenNumber:
             return .allChildrenNumber(try buffer.readJuteInt("GetAllChildrenNumberResponse.totalNumber"))
         case .whoAmI:
-            return .whoAmI(try buffer.readJuteRecordVector(ClientInfo.self, "WhoAmIResponse.clientInfo", minimumRecordSize: 8) ?? [])
+            return .whoAmI(
+                try buffer.readJuteRecordVector(ClientInfo.self, "WhoAmIResponse.clientInfo", minimumRecordSize: 8)
+                    ?? [])
         case .sasl:
             return .sasl(token: try buffer.readJuteBuffer("SetSASLResponse.token"))
         case .addWatch:

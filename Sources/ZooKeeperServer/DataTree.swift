@@ -254,7 +254,9 @@ final class DataTree {
         if ephemerals[session]?.isEmpty == true { ephemerals[session] = nil }
     }
 
-    func setData(_ path: String, data: [UInt8]?, version: Int32, identities: [Id], zxid: Int64, time: Int64)
+    func setData(
+        _ path: String, data: [UInt8]?, version: Int32, identities: [Id], zxid: Int64, time: Int64
+    )
         throws(OperationError) -> Stat
     {
         guard Self.isValidPath(path) else { throw OperationError(.badArguments) }

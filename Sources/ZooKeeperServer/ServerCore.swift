@@ -4,9 +4,9 @@ import NIOCore
 import ZooKeeperProtocol
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// Wall-clock milliseconds since the epoch (znode ctime/mtime).

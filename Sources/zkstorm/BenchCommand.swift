@@ -51,7 +51,8 @@ struct ClientBench: AsyncParsableCommand {
         // Warm-up: connections, allocator and server caches, then the measured window.
         _ = try await PipelinedLoad.run(clients: clients, request: request, perSession: count / 10, window: inflight)
         let started = NIODeadline.now().uptimeNanoseconds
-        let result = try await PipelinedLoad.run(clients: clients, request: request, perSession: count, window: inflight)
+        let result = try await PipelinedLoad.run(
+            clients: clients, request: request, perSession: count, window: inflight)
         let seconds = Double(NIODeadline.now().uptimeNanoseconds - started) / 1e9
         for client in clients { try? await client.close() }
 
@@ -131,7 +132,9 @@ enum PipelinedLoad {
         }
     }
 
-    static func run(clients: [ZooKeeperClient], request: ZooKeeperRequest, perSession: Int, window: Int) async throws
+    static func run(
+        clients: [ZooKeeperClient], request: ZooKeeperRequest, perSession: Int, window: Int
+    ) async throws
         -> Result
     {
         await withTaskGroup(of: Result.self) { group in

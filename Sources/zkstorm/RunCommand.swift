@@ -97,10 +97,13 @@ struct RunCommand: AsyncParsableCommand {
         name: .customLong("push-basic-auth"), help: "USER:PASSWORD for the gateway (or ZKSTORM_PUSH_BASIC_AUTH).")
     var pushBasicAuth: String?
 
-    @Option(name: .customLong("push-bearer-token"), help: "Bearer token for the gateway (or ZKSTORM_PUSH_BEARER_TOKEN).")
+    @Option(
+        name: .customLong("push-bearer-token"), help: "Bearer token for the gateway (or ZKSTORM_PUSH_BEARER_TOKEN).")
     var pushBearerToken: String?
 
-    @Option(name: .customLong("push-ca-file"), help: "CA bundle (PEM) to verify an https gateway (or ZKSTORM_PUSH_CA_FILE).")
+    @Option(
+        name: .customLong("push-ca-file"), help: "CA bundle (PEM) to verify an https gateway (or ZKSTORM_PUSH_CA_FILE)."
+    )
     var pushCaFile: String?
 
     @Flag(
@@ -127,7 +130,8 @@ struct RunCommand: AsyncParsableCommand {
                 throw ValidationError("--push-basic-auth expects USER:PASSWORD")
             }
             overrides.basicAuth = PushConfiguration.BasicAuth(
-                user: String(pushBasicAuth[..<colon]), password: String(pushBasicAuth[pushBasicAuth.index(after: colon)...]))
+                user: String(pushBasicAuth[..<colon]),
+                password: String(pushBasicAuth[pushBasicAuth.index(after: colon)...]))
         }
         overrides.bearerToken = pushBearerToken
         overrides.caFile = pushCaFile

@@ -4,9 +4,9 @@ import Logging
 import ZooKeeperServer
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// `zkstorm serve`: runs the built-in ZooKeeper-compatible server until Ctrl-C or SIGTERM.

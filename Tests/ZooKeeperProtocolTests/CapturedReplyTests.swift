@@ -7,7 +7,9 @@ import ZooKeeperProtocol
 struct CapturedReplyTests {
     /// Decodes the successful reply of `exchange`, checking the header, that the body is consumed
     /// exactly, and that re-encoding the decoded value gives back the captured bytes.
-    func success(_ exchange: CapturedExchange, sourceLocation: SourceLocation = #_sourceLocation) throws
+    func success(
+        _ exchange: CapturedExchange, sourceLocation: SourceLocation = #_sourceLocation
+    ) throws
         -> (header: ReplyHeader, response: ZooKeeperResponse)
     {
         let opCode = try #require(exchange.opCode, sourceLocation: sourceLocation)

@@ -2,7 +2,6 @@ import NIOCore
 import NIOEmbedded
 import NIOTestUtils
 import Testing
-
 import ZooKeeperProtocol
 
 @Suite("Frame decoder")

@@ -1,5 +1,4 @@
 import Testing
-
 import ZooKeeperProtocol
 
 /// ZooKeeperPath.validate against the rules of ZooKeeper's `PathUtils.validatePath` (3.8), which

@@ -140,7 +140,9 @@ enum ProtocolDecodePath {
         }
     }
 
-    static func record<R: JuteRecord & Equatable>(_ type: R.Type, _ bytes: ByteBuffer, _ outcome: inout Outcome)
+    static func record<R: JuteRecord & Equatable>(
+        _ type: R.Type, _ bytes: ByteBuffer, _ outcome: inout Outcome
+    )
         throws(Mismatch)
     {
         var input = bytes

@@ -58,7 +58,8 @@ struct DifferentialTests {
             case 2:
                 request = .create(CreateRequest(path: path(), data: data(), mode: .ephemeral), opCode: .create2)
             case 3:
-                request = .create(CreateRequest(path: path() + "-s", data: nil, mode: .persistentSequential), opCode: .create)
+                request = .create(
+                    CreateRequest(path: path() + "-s", data: nil, mode: .persistentSequential), opCode: .create)
             case 4:
                 request = .delete(path: path(), version: version())
             case 5:

@@ -2,7 +2,7 @@ import NIOCore
 import ZooKeeperProtocol
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// A blocking loopback TCP socket speaking raw ZooKeeper frames, so wire tests control every byte.
@@ -102,7 +102,9 @@ final class WireSocket {
     }
 
     @discardableResult
-    func handshake(timeout: Int32 = 10_000, sessionID: Int64 = 0, password: [UInt8] = Array(repeating: 0, count: 16))
+    func handshake(
+        timeout: Int32 = 10_000, sessionID: Int64 = 0, password: [UInt8] = Array(repeating: 0, count: 16)
+    )
         throws -> ConnectResponse
     {
         var buffer = ByteBuffer()
