@@ -103,25 +103,7 @@ public final class RealEnsemble: @unchecked Sendable {
             "-Dzookeeper.admin.enableServer=false", "-cp", classpath,
             "org.apache.zookeeper.server.quorum.QuorumPeerMain", "\(dir)/zoo.cfg",
         ]
-        let quoted = javaArgs.map { "'\($0)'" }.joined(separator: " ")
-        // The shell starts the JVM, records its pid, and kills it once the test process is gone. It
-        // polls with kill -0, which a SIGSTOPped JVM (pause) also passes.
-        let script = """
-            /usr/bin/java \(quoted) >>'\(dir)/zookeeper.log' 2>&1 &
-            j=$!
-            echo $j > '\(pidFile)'
-            trap 'kill -9 $j 2>/dev/null; exit 0' TERM INT
-            while kill -0 \(getpid()) 2>/dev/null && kill -0 $j 2>/dev/null; do sleep 0.3; done
-            kill -9 $j 2>/dev/null
-            exit 0
-            """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", script]
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try startJVMWithWatchdog(arguments: javaArgs, logFile: "\(dir)/zookeeper.log", pidFile: pidFile)
         let started = Date()
         var pid: pid_t = 0
         while pid == 0 {

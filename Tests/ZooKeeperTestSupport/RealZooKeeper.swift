@@ -90,24 +90,7 @@ public final class RealZooKeeper: ZooKeeperTestServer, @unchecked Sendable {
             "-cp", Self.jars.joined(separator: ":"), "org.apache.zookeeper.server.ZooKeeperServerMain",
             "\(dir)/zoo.cfg",
         ]
-        let quoted = javaArgs.map { "'\($0)'" }.joined(separator: " ")
-        // The shell starts the JVM, records its pid, and kills it once the test process is gone.
-        let script = """
-            /usr/bin/java \(quoted) >>'\(dir)/zookeeper.log' 2>&1 &
-            j=$!
-            echo $j > '\(pidFile)'
-            trap 'kill -9 $j 2>/dev/null; exit 0' TERM INT
-            while kill -0 \(getpid()) 2>/dev/null && kill -0 $j 2>/dev/null; do sleep 0.3; done
-            kill -9 $j 2>/dev/null
-            exit 0
-            """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", script]
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try startJVMWithWatchdog(arguments: javaArgs, logFile: "\(dir)/zookeeper.log", pidFile: pidFile)
         lock.withLock { watcher = process }
 
         let started = ContinuousClock.now
