@@ -131,7 +131,9 @@ struct QuorumFailoverTests {
 
     @Test func quorumPausedPastSessionTimeoutExpiresAndReplacesSessions() async throws {
         try await Self.withEnsemble { ensemble in
-            let workload = Self.workload(target: ensemble.connectString, duration: .seconds(17))
+            // 9 s frozen, then up to ~5 s to replace every session on a busy 2-core machine: 22 s leaves
+            // the last rounds room to run whole.
+            let workload = Self.workload(target: ensemble.connectString, duration: .seconds(22))
             let (outcome, result) = try await Self.run(workload) {
                 try await Task.sleep(for: .seconds(3))
                 // With one member paused the sessions just move; with every member frozen no server
