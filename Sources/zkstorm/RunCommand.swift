@@ -177,7 +177,7 @@ struct RunCommand: AsyncParsableCommand {
         if !quiet {
             let target = workload.target ?? "the built-in server"
             errorOutput.write(
-                "zkstorm: \(workload.name) on \(target): root \(stormRun.root), warm-up \(DurationText.format(workload.warmup)), measuring \(DurationText.format(workload.duration))\n"
+                "zkstorm: \(workload.name) on \(target): root \(stormRun.root), warm-up \(DurationText.format(workload.warmup)), measuring \(measurementPlan(workload))\n"
             )
         }
         let signals = SignalWatcher { _ in stormRun.interrupt() }
@@ -342,4 +342,13 @@ final class SignalWatcher {
         for source in sources { source.cancel() }
         sources.removeAll()
     }
+}
+
+/// What the measurement will be: a pure storm ends after its rounds, within the duration.
+func measurementPlan(_ workload: Workload) -> String {
+    let duration = DurationText.format(workload.duration)
+    if workload.groups.isEmpty, let rounds = workload.watches?.storm.rounds, rounds > 0 {
+        return "\(rounds) storm rounds (at most \(duration))"
+    }
+    return duration
 }
