@@ -13,7 +13,7 @@ struct BenchCommand: AsyncParsableCommand {
         commandName: "bench",
         abstract: "Peer micro-benchmarks (used by scripts/bench); each prints one JSON line.",
         shouldDisplay: false,
-        subcommands: [ClientBench.self, FanoutBench.self, FootprintBench.self]
+        subcommands: [ClientBench.self, FanoutBench.self, FootprintBench.self, ZnodesBench.self]
     )
 }
 
@@ -208,6 +208,46 @@ struct FanoutBench: AsyncParsableCommand {
             "first_p50_us": Double(firstLag.value(atPercentile: 50)),
         ])
         if missing > 0 { throw ExitCode(70) }
+    }
+}
+
+/// Fills a server with `count` sequential znodes of `valueSize` bytes under one parent, pipelined, so a
+/// script can read the server's resident memory before and after (the built-in server's 1M-znode budget).
+struct ZnodesBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "znodes")
+
+    @Option(help: "Connect string of the server to fill.") var target: String
+    @Option(help: "Znodes to create.") var count: Int = 1_000_000
+    @Option(help: "Value size in bytes.") var valueSize: Int = 100
+    @Option(help: "Parent of the created znodes (created if missing).") var parent: String = "/zkbench/mass"
+    @Option(help: "Sessions, each with 64 creates in flight.") var sessions: Int = 4
+
+    func validate() throws {
+        guard count >= sessions, sessions >= 1 else { throw ValidationError("--count must be at least --sessions") }
+    }
+
+    func run() async throws {
+        var clients: [ZooKeeperClient] = []
+        for _ in 0..<sessions {
+            clients.append(try await ZooKeeperClient.connect(ZooKeeperConfiguration(connectString: target)))
+        }
+        let grandparent = ZooKeeperPath.parent(of: parent)
+        if grandparent != "/" { _ = try? await clients[0].create(grandparent) }
+        _ = try? await clients[0].create(parent)
+        let value = [UInt8](repeating: UInt8(ascii: "x"), count: valueSize)
+        let create = ZooKeeperRequest.create(
+            CreateRequest(path: parent + "/n-", data: value, mode: .persistentSequential), opCode: .create)
+        let started = NIODeadline.now().uptimeNanoseconds
+        let result = try await PipelinedLoad.run(
+            clients: clients, request: create, perSession: count / sessions, window: 64)
+        let seconds = Double(NIODeadline.now().uptimeNanoseconds - started) / 1e9
+        let created = (count / sessions) * sessions
+        for client in clients { try? await client.close() }
+        printJSONLine([
+            "tool": "zkstorm", "bench": "znodes", "znodes": created - result.errors, "value_size": valueSize,
+            "errors": result.errors, "seconds": seconds, "creates_per_sec": Double(created) / seconds,
+        ])
+        if result.errors > 0 { throw ExitCode(70) }
     }
 }
 

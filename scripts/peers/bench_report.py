@@ -115,6 +115,16 @@ for r in (r for key, rs in groups.items() if key[0] == "footprint" for r in rs):
     lines.append(f"- {r['sessions']:,} idle sessions with one watch each: {r['bytes_per_session'] / 1024:.1f} KiB of zkstorm RSS per session")
     check("generator KB per idle session with a watch", r["bytes_per_session"] / 1000, 20, higher_is_better=False)
 
+lines.append("\n## 6. Built-in server memory\n")
+for r in (r for key, rs in groups.items() if key[0] == "memory" for r in rs):
+    if "rss_after_kb" not in r:
+        continue
+    lines.append(f"- {r['znodes']:,} znodes of {r['value_size']} bytes (created at {r['creates_per_sec']:,.0f}/s): "
+                 f"{r['rss_after_kb'] / 1024:.0f} MiB resident, peak {r['rss_peak_kb'] / 1024:.0f} MiB "
+                 f"(empty server: {r['rss_before_kb'] / 1024:.0f} MiB)")
+    if r["znodes"] >= 1_000_000:
+        check("built-in RSS with 1,000,000 znodes of 100 bytes, MB", r["rss_after_kb"] * 1024 / 1e6, 600, higher_is_better=False)
+
 body = "\n".join(lines)
 summary = "\n".join(["| target | measured | goal | verdict |", "|---|---|---|---|"] + verdicts)
 print(body)
