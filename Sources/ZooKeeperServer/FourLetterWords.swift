@@ -4,7 +4,9 @@ import ZooKeeperProtocol
 
 /// The four-letter admin words, in ZooKeeper 3.8's text formats. Runs under `ServerCore.lock`.
 extension ServerCore {
-    static let versionText = "3.8.0-zkstorm, built on 2026-11-24 00:00 UTC"
+    /// ZooKeeper's "VERSION, built on DATE" form, which clients split at the comma and the dash; a
+    /// Swift build has no build date to report, so it says so instead of inventing one.
+    static let versionText = "3.8.0-zkstorm, built on unknown date"
 
     func answerFourLetterWord(_ word: FourLetterWord, to connection: ServerConnection) {
         let text = fourLetterWordText(word, asking: connection)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import StormMetrics
 
 @main
 struct Zkstorm: AsyncParsableCommand {
@@ -9,7 +10,7 @@ struct Zkstorm: AsyncParsableCommand {
             Drives read, write and watch-storm workloads against a built-in ZooKeeper-compatible server \
             (the default) or an external ensemble, and reports latency and watch-notification lag.
             """,
-        version: "0.1.0",
+        version: PrometheusExposition.zkstormVersion,
         subcommands: [RunCommand.self, ReportCommand.self, CheckCommand.self, ServeCommand.self, BenchCommand.self]
     )
 }

@@ -45,30 +45,10 @@ final class SupervisedSession: Sendable {
     static func connect(
         pool: SessionPool, count: Int, onEvent: @escaping @Sendable (Int, WatchEvent) -> Void = { _, _ in }
     ) async throws -> [SupervisedSession] {
-        guard count > 0 else { return [] }
-        let opened = NIOLockedValueBox<[Int: SupervisedSession]>([:])
-        do {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                var next = 0
-                func add() {
-                    let index = next
-                    next += 1
-                    group.addTask {
-                        let session = try await connect(pool: pool) { event in onEvent(index, event) }
-                        opened.withLockedValue { $0[index] = session }
-                    }
-                }
-                while next < min(pool.connectParallelism, count) { add() }
-                while try await group.next() != nil {
-                    if next < count { add() }
-                }
-            }
-        } catch {
-            for session in opened.withLockedValue({ $0.values }) { await session.close() }
-            throw error
-        }
-        let sessions = opened.withLockedValue { $0 }
-        return (0..<count).map { sessions[$0]! }
+        try await SessionPool.openInParallel(
+            count: count, parallelism: pool.connectParallelism,
+            open: { index in try await connect(pool: pool) { event in onEvent(index, event) } },
+            closeOpened: { sessions in for session in sessions { await session.close() } })
     }
 
     /// The current client (the replacement once an expired session has been replaced).

@@ -99,8 +99,20 @@ public struct SessionPool: Sendable {
     public func connect(
         count: Int, onEvent: @escaping @Sendable (Int, WatchEvent) -> Void = { _, _ in }
     ) async throws -> [ZooKeeperClient] {
+        try await Self.openInParallel(
+            count: count, parallelism: connectParallelism,
+            open: { index in try await self.connect { event in onEvent(index, event) } },
+            closeOpened: { await self.close($0) })
+    }
+
+    /// Opens `count` things, `parallelism` at a time, in index order; the first failure closes what
+    /// was opened and is thrown. Shared by plain and supervised sessions.
+    static func openInParallel<Opened: Sendable>(
+        count: Int, parallelism: Int, open: @escaping @Sendable (Int) async throws -> Opened,
+        closeOpened: ([Opened]) async -> Void
+    ) async throws -> [Opened] {
         guard count > 0 else { return [] }
-        let opened = NIOLockedValueBox<[Int: ZooKeeperClient]>([:])
+        let opened = NIOLockedValueBox<[Int: Opened]>([:])
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 var next = 0
@@ -108,21 +120,21 @@ public struct SessionPool: Sendable {
                     let index = next
                     next += 1
                     group.addTask {
-                        let client = try await connect { event in onEvent(index, event) }
-                        opened.withLockedValue { $0[index] = client }
+                        let value = try await open(index)
+                        opened.withLockedValue { $0[index] = value }
                     }
                 }
-                while next < min(connectParallelism, count) { add() }
+                while next < min(parallelism, count) { add() }
                 while try await group.next() != nil {
                     if next < count { add() }
                 }
             }
         } catch {
-            await close(Array(opened.withLockedValue { $0.values }))
+            await closeOpened(Array(opened.withLockedValue { $0.values }))
             throw error
         }
-        let clients = opened.withLockedValue { $0 }
-        return (0..<count).map { clients[$0]! }
+        let values = opened.withLockedValue { $0 }
+        return (0..<count).map { values[$0]! }
     }
 
     public func close(_ clients: [ZooKeeperClient]) async {
