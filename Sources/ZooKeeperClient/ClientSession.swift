@@ -26,7 +26,7 @@ final class ClientSession: @unchecked Sendable {
     private var handler: ZooKeeperConnectionHandler?
     private var channel: (any Channel)?
     private var waiting = Deque<WaitingRequest>()
-    private(set) var watches = WatchRegistry()
+    private(set) var watches = RegisteredWatches()
     /// Credentials accepted by the server, replayed after every reconnect.
     private var authInfo: [AuthPacket] = []
     private var nextXid: Int32 = 1

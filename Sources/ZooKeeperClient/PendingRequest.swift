@@ -11,7 +11,7 @@ struct PendingRequest {
     var opCode: OpCode
     /// Server path (chroot included), for watch registration and error messages.
     var path: String?
-    var watch: WatchRegistry.Kind
+    var watch: RegisteredWatches.Kind
     /// Identifies the request for cancellation; 0 when it cannot be cancelled.
     var token: UInt64
     var sentAt: UInt64

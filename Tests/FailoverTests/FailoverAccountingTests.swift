@@ -7,7 +7,7 @@ import Testing
 struct FailoverAccountingTests {
     @Test func reconnectTimeRunsFromDisconnectedToSyncConnected() throws {
         let accounting = FailoverAccounting()
-        let health = SessionHealth(accounting: accounting)
+        let health = ReconnectTracker(accounting: accounting)
         health.stateChanged(.disconnected, at: 1_000_000_000)
         // A second Disconnected before the reconnect is the same outage.
         health.stateChanged(.disconnected, at: 1_200_000_000)
@@ -23,7 +23,7 @@ struct FailoverAccountingTests {
 
     @Test func expiryEndsTheOutageWithoutAReconnect() {
         let accounting = FailoverAccounting()
-        let health = SessionHealth(accounting: accounting)
+        let health = ReconnectTracker(accounting: accounting)
         health.stateChanged(.disconnected, at: 10)
         health.stateChanged(.expired, at: 20)
         accounting.replaced(afterNanoseconds: 3_000_000_000)

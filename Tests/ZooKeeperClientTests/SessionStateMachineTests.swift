@@ -193,29 +193,29 @@ struct SessionStateMachineTests {
 }
 
 @Suite("Watch registry")
-struct WatchRegistryTests {
+struct RegisteredWatchesTests {
     @Test func existsOnMissingNodeSetsExistWatch() {
-        var r = WatchRegistry()
+        var r = RegisteredWatches()
         r.register(.exists, path: "/a", result: .noNode)
         #expect(r.existWatches == ["/a"])
         #expect(r.dataWatches.isEmpty)
     }
 
     @Test func existsOnPresentNodeSetsDataWatch() {
-        var r = WatchRegistry()
+        var r = RegisteredWatches()
         r.register(.exists, path: "/a", result: .ok)
         #expect(r.dataWatches == ["/a"])
     }
 
     @Test func failedGetDataSetsNoWatch() {
-        var r = WatchRegistry()
+        var r = RegisteredWatches()
         r.register(.data, path: "/a", result: .noNode)
         r.register(.child, path: "/a", result: .noNode)
         #expect(r.isEmpty)
     }
 
     @Test func eventsRemoveOneShotWatchesButNotPersistent() {
-        var r = WatchRegistry()
+        var r = RegisteredWatches()
         r.register(.data, path: "/a", result: .ok)
         r.register(.child, path: "/a", result: .ok)
         r.register(.persistent, path: "/a", result: .ok)
@@ -228,7 +228,7 @@ struct WatchRegistryTests {
     }
 
     @Test func removeWatchesForgetsThem() {
-        var r = WatchRegistry()
+        var r = RegisteredWatches()
         r.register(.child, path: "/a", result: .ok)
         r.register(.persistentRecursive, path: "/a", result: .ok)
         r.register(.remove(.children), path: "/a", result: .ok)
@@ -238,7 +238,7 @@ struct WatchRegistryTests {
     }
 
     @Test func setWatchesSplitsIntoBatches() {
-        var r = WatchRegistry()
+        var r = RegisteredWatches()
         for i in 0..<5000 { r.register(.data, path: "/some/longish/path/\(i)", result: .ok) }
         r.register(.persistentRecursive, path: "/rec", result: .ok)
         let batches = r.setWatchesBatches(relativeZxid: 77, batchBytes: 16 * 1024)
@@ -253,6 +253,6 @@ struct WatchRegistryTests {
     }
 
     @Test func noWatchesNoBatches() {
-        #expect(WatchRegistry().setWatchesBatches(relativeZxid: 1).isEmpty)
+        #expect(RegisteredWatches().setWatchesBatches(relativeZxid: 1).isEmpty)
     }
 }

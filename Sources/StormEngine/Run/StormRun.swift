@@ -107,7 +107,7 @@ public final class StormRun: Sendable {
     private func runAgainst(connectString: String, targetLabel: String, plan: SessionPlan) async throws -> Outcome {
         target.withLockedValue { $0 = targetLabel }
         let counters = SessionCounters()
-        let pool = SessionPool(
+        let pool = SessionConnector(
             connectString: connectString, counters: counters, logger: logger, sessionTimeout: workload.sessionTimeout)
         // The control session creates and removes the run tree; if it expires during the run, the
         // cleanup uses its replacement.
@@ -149,7 +149,7 @@ public final class StormRun: Sendable {
     }
 
     private func measure(
-        pool: SessionPool, layout: RunLayout, plan: SessionPlan, targetLabel: String, counters: SessionCounters,
+        pool: SessionConnector, layout: RunLayout, plan: SessionPlan, targetLabel: String, counters: SessionCounters,
         opened: inout [SupervisedSession]
     ) async throws -> Outcome {
         let collector = IntervalCollector()

@@ -14,7 +14,7 @@ final class SessionWorker: Sendable {
     let recorder: OperationRecorder
     let layout: RunLayout
     let operations: [OperationSpec]
-    let pool: SessionPool
+    let pool: SessionConnector
     private let cumulativeWeights: [Int]
     private let state: NIOLockedValueBox<State>
     /// Operations sent and not yet answered.
@@ -42,7 +42,7 @@ final class SessionWorker: Sendable {
 
     init(
         session: SupervisedSession, recorder: OperationRecorder, layout: RunLayout, group: OperationGroup,
-        keys: KeyChooser, choiceSeed: UInt64, stream: UInt64, pool: SessionPool
+        keys: KeyChooser, choiceSeed: UInt64, stream: UInt64, pool: SessionConnector
     ) {
         self.session = session
         self.recorder = recorder

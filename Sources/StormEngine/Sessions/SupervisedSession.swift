@@ -18,7 +18,7 @@ final class SupervisedSession: Sendable {
         var onReplaced: (@Sendable (ZooKeeperClient) async -> Void)?
     }
 
-    let pool: SessionPool
+    let pool: SessionConnector
     private let onEvent: @Sendable (WatchEvent) -> Void
     private let state = NIOLockedValueBox(State())
     /// Pause between failed attempts to open a replacement session.
@@ -26,14 +26,14 @@ final class SupervisedSession: Sendable {
     /// Attempts before giving up on a replacement (about a minute with the delay and connect timeouts).
     static let maximumAttempts = 240
 
-    private init(pool: SessionPool, onEvent: @escaping @Sendable (WatchEvent) -> Void) {
+    private init(pool: SessionConnector, onEvent: @escaping @Sendable (WatchEvent) -> Void) {
         self.pool = pool
         self.onEvent = onEvent
     }
 
     /// Opens a session; `onEvent` gets its watch events, and those of every replacement.
     static func connect(
-        pool: SessionPool, onEvent: @escaping @Sendable (WatchEvent) -> Void = { _ in }
+        pool: SessionConnector, onEvent: @escaping @Sendable (WatchEvent) -> Void = { _ in }
     ) async throws -> SupervisedSession {
         let session = SupervisedSession(pool: pool, onEvent: onEvent)
         let client = try await session.open()
@@ -43,9 +43,9 @@ final class SupervisedSession: Sendable {
 
     /// Opens `count` sessions, `pool.connectParallelism` at a time; the first failure closes the rest.
     static func connect(
-        pool: SessionPool, count: Int, onEvent: @escaping @Sendable (Int, WatchEvent) -> Void = { _, _ in }
+        pool: SessionConnector, count: Int, onEvent: @escaping @Sendable (Int, WatchEvent) -> Void = { _, _ in }
     ) async throws -> [SupervisedSession] {
-        try await SessionPool.openInParallel(
+        try await SessionConnector.openInParallel(
             count: count, parallelism: pool.connectParallelism,
             open: { index in try await connect(pool: pool) { event in onEvent(index, event) } },
             closeOpened: { sessions in for session in sessions { await session.close() } })

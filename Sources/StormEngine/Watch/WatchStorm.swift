@@ -53,7 +53,7 @@ final class WatchStorm: Sendable {
 
     /// Connects the watcher sessions, routing their events here. A watcher whose session expires gets
     /// a new session with its watches set again.
-    func connectWatchers(_ pool: SessionPool) async throws {
+    func connectWatchers(_ pool: SessionConnector) async throws {
         let connected = try await SupervisedSession.connect(pool: pool, count: spec.watchers) {
             [self] watcher, event in
             handle(watcher: watcher, event: event)

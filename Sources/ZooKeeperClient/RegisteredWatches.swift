@@ -3,7 +3,7 @@ import ZooKeeperProtocol
 
 /// The watches this session holds on the server, by server path (chroot included), kept as the Java
 /// client keeps them so they can be re-registered with setWatches2 after a reconnect.
-struct WatchRegistry {
+struct RegisteredWatches {
     /// Set by getData/exists on an existing node.
     private(set) var dataWatches: Set<String> = []
     /// Set by exists on a missing node.
@@ -101,7 +101,7 @@ struct WatchRegistry {
     }
 
     mutating func removeAll() {
-        self = WatchRegistry()
+        self = RegisteredWatches()
     }
 
     /// setWatches2 requests carrying every watch, each at most about `batchBytes` of paths (the Java
@@ -132,7 +132,7 @@ struct WatchRegistry {
 
 extension ZooKeeperRequest {
     /// The watch this request asks the server to set.
-    var watchKind: WatchRegistry.Kind {
+    var watchKind: RegisteredWatches.Kind {
         switch self {
         case .exists(_, let watch): watch ? .exists : .none
         case .getData(_, let watch): watch ? .data : .none

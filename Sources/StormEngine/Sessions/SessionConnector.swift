@@ -37,7 +37,7 @@ public final class SessionCounters: Sendable {
 
 /// Opens and closes the run's sessions. Every client gets an event handler, because a client whose
 /// event sequence has no consumer stops reading its socket once the buffer fills.
-public struct SessionPool: Sendable {
+public struct SessionConnector: Sendable {
     public let connectString: String
     public let counters: SessionCounters
     public let logger: Logger
@@ -81,11 +81,11 @@ public struct SessionPool: Sendable {
         }
         let counters = self.counters
         counters.didOpen()
-        let health = SessionHealth(accounting: counters.failover)
+        let tracker = ReconnectTracker(accounting: counters.failover)
         client.setEventHandler { event in
             if event.type == .none {
                 if event.state == .expired { counters.expired.wrappingIncrement(ordering: .relaxed) }
-                health.stateChanged(event.state, at: event.receivedAt)
+                tracker.stateChanged(event.state, at: event.receivedAt)
                 onStateChange?(event.state)
                 return
             }
