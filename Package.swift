@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.2
 import PackageDescription
 
 let package = Package(
@@ -20,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        // `swift package generate-documentation` (scripts/docs); a plugin only, nothing links it.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         .target(
@@ -166,7 +168,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FailoverTests",
-            dependencies: ["StormEngine", "ZooKeeperClient", "ZooKeeperProtocol", "ZooKeeperTestSupport"]
+            dependencies: ["StormEngine", "StormMetrics", "ZooKeeperClient", "ZooKeeperProtocol", "ZooKeeperTestSupport"]
         ),
         // End to end: the `zkstorm` binary as a person runs it. Depending on the executable target makes
         // every build of these tests build the binary too, so a filtered run never runs a stale one.
@@ -178,3 +180,16 @@ let package = Package(
     swiftLanguageModes: [.v6]
 )
 
+/// One set of Swift settings for every Swift target of ours (the package is in Swift 6 language mode):
+/// `any` spelled out on existentials, imports that say which module a member comes from, and warnings
+/// as errors, so a warning in our code fails the build. Dependencies keep their own settings and may warn.
+let sharedSwiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .treatAllWarnings(as: .error),
+]
+
+let cTargets: Set<String> = ["CCurl", "CZlib", "CMallocStats"]
+for target in package.targets where !cTargets.contains(target.name) {
+    target.swiftSettings = (target.swiftSettings ?? []) + sharedSwiftSettings
+}
