@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.2
 import PackageDescription
 
 let package = Package(
@@ -20,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        // `swift package generate-documentation` (scripts/docs); a plugin only, nothing links it.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         .target(
@@ -85,7 +87,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // Starts real ZooKeeper / Pushgateway / Prometheus processes for integration tests.
+        // Test support: starts real ZooKeeper / Pushgateway / Prometheus processes and the built-in
+        // server for the integration targets.
         .target(
             name: "ZooKeeperTestSupport",
             dependencies: [
@@ -97,36 +100,96 @@ let package = Package(
             ],
             path: "Tests/ZooKeeperTestSupport"
         ),
+        // Sample metrics snapshots and the dashboard's queries, shared by the metrics unit and integration tests.
+        .target(name: "StormMetricsTestSupport", dependencies: ["StormMetrics"], path: "Tests/StormMetricsTestSupport"),
+        // glibc's heap statistics, for the tests that check a hot path keeps no memory.
+        .target(name: "CMallocStats", path: "Tests/CMallocStats"),
+
+        // Unit tests: no socket, no process, no JVM, no timing bound. They run in parallel, and under
+        // `--sanitize=thread` (scripts/test --tsan).
         .testTarget(
             name: "ZooKeeperProtocolTests",
             dependencies: [
                 "ZooKeeperProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
         ),
+        .testTarget(name: "ZooKeeperClientTests", dependencies: ["ZooKeeperClient", "ZooKeeperProtocol"]),
+        .testTarget(name: "ZooKeeperServerTests", dependencies: ["ZooKeeperServer", "ZooKeeperProtocol"]),
+        .testTarget(name: "StormMetricsTests", dependencies: ["StormMetrics", "StormMetricsTestSupport"]),
         .testTarget(
-            name: "ZooKeeperClientTests",
+            name: "StormEngineTests",
             dependencies: [
-                "ZooKeeperClient", "ZooKeeperTestSupport",
-                .product(name: "NIOEmbedded", package: "swift-nio"),
+                "StormEngine", "StormMetrics", "ZooKeeperProtocol",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
+
+        // Integration tests: real ZooKeeper (one server or a quorum), kazoo and the Java and C command-line
+        // clients, Pushgateway, Prometheus, promtool, Chromium, the built-in server over sockets, and the
+        // timing bounds. scripts/test runs them one at a time, after the unit tests.
+        .testTarget(
+            name: "ClientIntegrationTests",
+            dependencies: [
+                "ZooKeeperClient", "ZooKeeperProtocol", "ZooKeeperTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         .testTarget(
-            name: "ZooKeeperServerTests",
-            dependencies: ["ZooKeeperServer", "ZooKeeperClient", "ZooKeeperTestSupport"]
+            name: "ServerIntegrationTests",
+            dependencies: [
+                "ZooKeeperServer", "ZooKeeperClient", "ZooKeeperProtocol", "ZooKeeperTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
-            name: "StormMetricsTests",
+            name: "MetricsIntegrationTests",
             dependencies: [
-                "StormMetrics", "ZooKeeperTestSupport",
+                "StormMetrics", "StormMetricsTestSupport", "ZooKeeperTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "StormEngineTests", dependencies: ["StormEngine", "ZooKeeperTestSupport"]),
-        .testTarget(name: "zkstormTests", dependencies: ["ZooKeeperTestSupport", "ZooKeeperClient"]),
-        .testTarget(name: "FailoverTests", dependencies: ["StormEngine", "ZooKeeperClient", "ZooKeeperTestSupport"]),
+        .testTarget(
+            name: "EngineIntegrationTests",
+            dependencies: [
+                "StormEngine", "StormMetrics", "ZooKeeperClient", "ZooKeeperProtocol", "ZooKeeperTestSupport",
+                "CMallocStats",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            exclude: ["Fixtures"]
+        ),
+        .testTarget(
+            name: "FailoverTests",
+            dependencies: ["StormEngine", "StormMetrics", "ZooKeeperClient", "ZooKeeperProtocol", "ZooKeeperTestSupport"]
+        ),
+        // End to end: the `zkstorm` binary as a person runs it. Depending on the executable target makes
+        // every build of these tests build the binary too, so a filtered run never runs a stale one.
+        .testTarget(
+            name: "zkstormCLITests",
+            dependencies: ["zkstorm", "StormEngine", "ZooKeeperClient", "ZooKeeperTestSupport"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
+
+/// One set of Swift settings for every Swift target of ours (the package is in Swift 6 language mode):
+/// `any` spelled out on existentials, imports that say which module a member comes from, and warnings
+/// as errors, so a warning in our code fails the build. Dependencies keep their own settings and may warn.
+let sharedSwiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .treatAllWarnings(as: .error),
+]
+
+let cTargets: Set<String> = ["CCurl", "CZlib", "CMallocStats"]
+for target in package.targets where !cTargets.contains(target.name) {
+    target.swiftSettings = (target.swiftSettings ?? []) + sharedSwiftSettings
+}

@@ -16,6 +16,7 @@ public struct ClientStats: Sendable, Hashable, CustomStringConvertible {
     /// Times socket reads were held because the `events` consumer fell behind (back-pressure).
     public var eventBackPressurePauses: Int
 
+    /// The counters on one line.
     public var description: String {
         "reconnects=\(reconnects) connectionLosses=\(connectionLosses) lastZxid=0x\(String(lastZxid, radix: 16)) outstanding=\(outstandingRequests) events=\(eventsDelivered) pauses=\(eventBackPressurePauses)"
     }

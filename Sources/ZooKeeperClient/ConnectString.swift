@@ -1,42 +1,66 @@
 import ZooKeeperProtocol
 
-/// One server of a connect string.
+/// One host of a connect string.
 public struct HostPort: Hashable, Sendable, CustomStringConvertible {
+    /// A host name or an address (IPv6 without brackets).
     public var host: String
+    /// The client port.
     public var port: Int
 
+    /// A host and port.
+    ///
+    /// - Parameters:
+    ///   - host: A host name or an address (IPv6 without brackets).
+    ///   - port: The client port.
     public init(host: String, port: Int) {
         self.host = host
         self.port = port
     }
 
+    /// `host:port`, with brackets around an IPv6 address.
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }
 
-/// A connect string that could not be parsed; `part` is the offending piece.
+/// A connect string that cannot be parsed: which part, and why.
 public struct ConnectStringError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The whole connect string as given.
     public var connectString: String
+    /// The part that is wrong.
     public var part: String
+    /// Why, and what to write instead.
     public var reason: String
 
+    /// The connect string, the part and the reason, with the expected form.
     public var description: String {
         "invalid connect string \"\(connectString)\": \(reason) in \"\(part)\"; expected host:port[,host:port...][/chroot]"
     }
 }
 
-/// `h1:2181,h2:2181/app`: servers (port defaults to 2181) and an optional chroot.
+/// A parsed connect string: `host[:port][,host[:port]...][/chroot]`, as the Java client reads it.
 public struct ConnectString: Hashable, Sendable, CustomStringConvertible {
+    /// The port of a host written without one.
     public static let defaultPort = 2181
 
+    /// The hosts, in the order given; the client tries them shuffled.
     public var hosts: [HostPort]
     /// nil when absent or "/"; otherwise a valid absolute path without trailing "/".
     public var chroot: String?
 
+    /// A connect string from its parts.
+    ///
+    /// - Parameters:
+    ///   - hosts: The hosts, in the order given.
+    ///   - chroot: The path every client path is relative to, or nil.
     public init(hosts: [HostPort], chroot: String? = nil) {
         self.hosts = hosts
         self.chroot = chroot
     }
 
+    /// Parses `text`, e.g. `"h1:2181,[::1]:2182/app"`.
+    ///
+    /// - Parameter text: Hosts separated by commas, each with an optional `:port`, then an optional chroot.
+    /// - Throws: ``ConnectStringError`` naming the part: no host, an empty entry or host name, a port that
+    ///   is not 1–65535, an invalid chroot path.
     public init(parsing text: String) throws(ConnectStringError) {
         func fail(_ part: Substring, _ reason: String) -> ConnectStringError {
             ConnectStringError(connectString: text, part: String(part), reason: reason)
@@ -107,18 +131,25 @@ public struct ConnectString: Hashable, Sendable, CustomStringConvertible {
         return HostPort(host: String(host), port: port)
     }
 
+    /// The hosts joined by commas, then the chroot: a connect string that parses back to this one.
     public var description: String {
         hosts.map(\.description).joined(separator: ",") + (chroot ?? "")
     }
 
-    /// Prepends the chroot to a client path.
+    /// The server's path for a client path: the chroot prepended (`/` maps to the chroot itself).
+    ///
+    /// - Parameter clientPath: A path as the caller names it.
+    /// - Returns: The path the server sees.
     @inlinable
     public func serverPath(_ clientPath: String) -> String {
         guard let chroot else { return clientPath }
         return clientPath == "/" ? chroot : chroot + clientPath
     }
 
-    /// Removes the chroot from a server path (paths outside the chroot are returned unchanged).
+    /// The client's path for a server path: the chroot removed (the chroot itself maps to `/`).
+    ///
+    /// - Parameter serverPath: A path as the server names it.
+    /// - Returns: The path the caller sees.
     @inlinable
     public func clientPath(_ serverPath: String) -> String {
         guard let chroot else { return serverPath }

@@ -5,6 +5,23 @@ import ZooKeeperProtocol
 /// Sends a four-letter admin word (`ruok`, `srvr`, `mntr`, …) on a fresh connection and returns the
 /// server's whole text answer (the server closes the connection after answering).
 public enum FourLetterWordClient {
+    /// Sends `word` and returns the answer.
+    ///
+    /// On the wire: a new TCP connection, the four ASCII bytes of the word and nothing else (no length
+    /// prefix: the server tells a word from a handshake by its first four bytes); the server writes its
+    /// text answer and closes the connection.
+    ///
+    /// - Parameters:
+    ///   - word: Four ASCII letters, e.g. `ruok`, `srvr`, `mntr`, `cons`.
+    ///   - host: The server's host name or address.
+    ///   - port: The server's client port.
+    ///   - timeout: How long the connect and the whole answer may take.
+    ///   - eventLoopGroup: Where the connection runs.
+    /// - Returns: The server's text; a word outside the server's `4lw.commands.whitelist` gets a sentence
+    ///   saying so.
+    /// - Throws: ``ZooKeeperError``: `.badArguments` when `word` is not four bytes, `.connectionLoss` when
+    ///   the connection fails (naming the host and port), `.operationTimeout` when the answer does not
+    ///   end in time.
     public static func send(
         _ word: String, host: String, port: Int, timeout: Duration = .seconds(5),
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton

@@ -1,7 +1,8 @@
 import ZooKeeperProtocol
 
-/// Runs on the event loop with the outcome, the monotonic ns when the request was written and when its
-/// reply was decoded (0 when it never reached the wire).
+/// The callback of ``ZooKeeperClient/send(_:completion:)``: runs on the event loop with the outcome,
+/// the monotonic ns when the request was written and when its reply was decoded (0 when it never
+/// reached the wire).
 public typealias ZooKeeperCompletion =
     @Sendable (Result<ZooKeeperResponse, ZooKeeperError>, _ sentAt: UInt64, _ receivedAt: UInt64) -> Void
 

@@ -7,6 +7,13 @@ import ZooKeeperProtocol
 
 /// A ZooKeeper session over one pipelined connection at a time, reconnecting across the hosts of the
 /// connect string with the same session until the session expires.
+///
+/// Create one with ``connect(_:eventLoopGroup:)``, use the typed calls (``create(_:data:acl:mode:ttl:)``,
+/// ``getData(_:watch:)``, ...) or ``send(_:)`` for any request, read watch and session events from
+/// ``events`` (or ``setEventHandler(_:)``), and end the session with ``close()``. Every call may be made
+/// from any task or thread; requests are written in call order and answered in that order.
+///
+/// See <doc:GettingStarted>, <doc:WatchesAndRearming>, <doc:FailoverAndTheWatchLedger> and <doc:Chroot>.
 public final class ZooKeeperClient: Sendable {
     let session: ClientSession
     let eventLoop: any EventLoop
@@ -19,9 +26,21 @@ public final class ZooKeeperClient: Sendable {
         self.connectString = connectString
     }
 
-    /// Connects to the first host that answers and establishes a new session.
-    /// Throws `ZooKeeperError` (`.badArguments` for a malformed connect string, `.connectionLoss` naming
-    /// the hosts when none answers).
+    /// Connects to the first host that answers and establishes a new session (or resumes
+    /// ``ZooKeeperConfiguration/resumeSession``).
+    ///
+    /// On the wire: a TCP connection to each host in turn, then a `ConnectRequest` (protocol version 0,
+    /// the last zxid seen, the requested timeout, session id 0 and a 16-byte zero password for a new
+    /// session, and the read-only flag). The server answers with a `ConnectResponse`: the negotiated
+    /// timeout, the session id and its password.
+    ///
+    /// - Parameters:
+    ///   - configuration: The connect string, timeouts and logger.
+    ///   - eventLoopGroup: Where the connection runs; one event loop of it is picked for this client.
+    /// - Returns: A connected client; ``sessionId`` and ``negotiatedTimeout`` are set.
+    /// - Throws: ``ZooKeeperError``: `.badArguments` for a malformed connect string (naming the part),
+    ///   `.connectionLoss` naming every host tried when none answers within
+    ///   ``ZooKeeperConfiguration/connectTimeout``, `.sessionExpired` when a resumed session is gone.
     public static func connect(
         _ configuration: ZooKeeperConfiguration,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
@@ -46,21 +65,35 @@ public final class ZooKeeperClient: Sendable {
         eventLoop.execute { _ = session.close() }
     }
 
+    /// The session id the server gave (0 before the first handshake).
     public var sessionId: Int64 { session.counters.sessionId.load(ordering: .relaxed) }
 
+    /// The session timeout the server granted: the requested one clamped to 2–20 ticks of the server.
     public var negotiatedTimeout: Duration {
         .milliseconds(session.counters.negotiatedTimeoutMs.load(ordering: .relaxed))
     }
 
+    /// Counters of this client (reconnects, outstanding requests, events delivered), read without locking.
     public var stats: ClientStats { session.counters.snapshot }
 
-    /// The session's id and password, to attach another client to it (`ZooKeeperConfiguration.resumeSession`).
+    /// The session's id and password, to attach another client to it
+    /// (``ZooKeeperConfiguration/resumeSession``); nil before the first handshake.
     public var sessionCredentials: SessionCredentials? { session.counters.credentials.withLockedValue { $0 } }
 
-    /// Watch and session events (one consumer). Ends after the session closes or expires.
+    /// Watch and session events, for one consumer. Ends after the session closes or expires.
+    ///
+    /// Back-pressured: when the consumer falls ``ZooKeeperConfiguration/eventBufferHighWatermark`` events
+    /// behind, the client stops reading its socket until the consumer is back under the low watermark,
+    /// so replies wait too. Nothing is sent on the wire to read events; the server pushes them as
+    /// notifications (xid -1).
     public var events: WatchEventSequence { session.events }
 
-    /// Delivers events to `handler` on the event loop instead of the `events` sequence.
+    /// Delivers events to `handler` on the client's event loop instead of the ``events`` sequence.
+    ///
+    /// The handler must return quickly: it runs on the loop that reads the socket. Nothing is sent on the
+    /// wire.
+    ///
+    /// - Parameter handler: Called once per event, in arrival order.
     public func setEventHandler(_ handler: @escaping @Sendable (WatchEvent) -> Void) {
         let session = self.session
         if eventLoop.inEventLoop {
@@ -70,7 +103,13 @@ public final class ZooKeeperClient: Sendable {
         }
     }
 
-    /// Sends closeSession, waits for its answer (at most 2 s), and closes the connection.
+    /// Ends the session: the server removes its ephemeral nodes and watches at once.
+    ///
+    /// On the wire: `closeSession` (opcode -11), then the connection is closed after the reply or after at
+    /// most 2 s. Requests still waiting fail with `.connectionLoss`; the ``events`` sequence ends.
+    ///
+    /// - Throws: Only if the client's event loop has shut down; a server that does not answer does not
+    ///   make it throw.
     public func close() async throws {
         let session = self.session
         try await eventLoop.flatSubmit { session.close() }.get()
@@ -78,8 +117,20 @@ public final class ZooKeeperClient: Sendable {
 
     // MARK: Raw requests
 
-    /// Sends any request (chroot applied to its paths, stripped from returned paths) and waits for its reply.
-    /// Server errors throw `ZooKeeperError`; cancelling the task answers at once and drops the late reply.
+    /// Sends any request and waits for its reply.
+    ///
+    /// The chroot is applied to the request's paths and stripped from the paths in the reply. A watch
+    /// flag in the request registers the watch with the client, so it is re-registered after a reconnect.
+    ///
+    /// On the wire: the request header (xid, opcode) and the request's record, as `request` describes;
+    /// the reply is matched by xid.
+    ///
+    /// - Parameter request: Any request a client may send after the handshake.
+    /// - Returns: The decoded reply.
+    /// - Throws: ``ZooKeeperError`` with the server's error code; `.badArguments` before sending for an
+    ///   invalid path or an oversize value; `.connectionLoss`, `.operationTimeout` or `.sessionExpired`
+    ///   when the reply does not come; `CancellationError` when the task is cancelled (the late reply is
+    ///   dropped).
     public func send(_ request: ZooKeeperRequest) async throws -> ZooKeeperResponse {
         try Self.validate(request)
         try Task.checkCancellation()
@@ -127,8 +178,16 @@ public final class ZooKeeperClient: Sendable {
         }
     }
 
-    /// Hot-path form for the load engine: no Task per request. `completion` runs on the event loop with
-    /// the result and the monotonic ns when the request was written and when its reply was decoded.
+    /// Sends any request without a task per request: the load engine's hot path.
+    ///
+    /// On the wire: as ``send(_:)``. Many requests may be in flight; completions run in reply order.
+    ///
+    /// - Parameters:
+    ///   - request: Any request a client may send after the handshake; the chroot is applied as in
+    ///     ``send(_:)``.
+    ///   - completion: Runs on ``callbackEventLoop`` with the reply or a ``ZooKeeperError`` (the same
+    ///     errors as ``send(_:)``; a request refused before sending reports 0 for both times), the
+    ///     monotonic nanoseconds when the request was written, and when its reply was decoded.
     public func send(
         _ request: ZooKeeperRequest,
         completion:
@@ -154,7 +213,7 @@ public final class ZooKeeperClient: Sendable {
         }
     }
 
-    /// The event loop the client's connection and callbacks run on.
+    /// The event loop the client's connection, completions and event handler run on.
     public var callbackEventLoop: any EventLoop { eventLoop }
 
     @inline(__always)
@@ -164,7 +223,7 @@ public final class ZooKeeperClient: Sendable {
 
     // MARK: Validation before sending
 
-    /// ZooKeeper's frame limit, applied to a value before it is sent.
+    /// ZooKeeper's frame limit (`jute.maxbuffer`, 1 MiB), applied to a value before it is sent.
     public static let maxValueSize = zooKeeperMaxFrameLength
 
     static func validate(_ request: ZooKeeperRequest) throws(ZooKeeperError) {

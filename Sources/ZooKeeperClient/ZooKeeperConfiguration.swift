@@ -1,23 +1,34 @@
 import Logging
 
-/// How a `ZooKeeperClient` connects and how long it waits.
+/// How a ``ZooKeeperClient`` connects and how long it waits.
 public struct ZooKeeperConfiguration: Sendable {
-    /// `"h1:2181,h2:2181/chroot"`; hosts are tried in shuffled order.
+    /// Hosts and an optional chroot: `"h1:2181,h2:2181/app"`. Hosts are tried in shuffled order; a
+    /// host without a port uses 2181; an IPv6 address goes in brackets (`[::1]:2181`). See <doc:Chroot>.
     public var connectString: String
-    /// Requested session timeout; the server clamps it to [2, 20] × its tickTime.
+    /// The requested session timeout, sent in the `ConnectRequest`; the server clamps it to 2–20 × its
+    /// tickTime (``ZooKeeperClient/negotiatedTimeout`` is what it granted). The client pings after a third
+    /// of it without traffic and drops the connection after two thirds without any reply.
     public var sessionTimeout: Duration = .seconds(10)
-    /// How long a request may wait for its reply before it fails with `.operationTimeout`.
+    /// How long a request may wait for its reply before it fails with `.operationTimeout` (the late
+    /// reply is then dropped).
     public var requestTimeout: Duration = .seconds(10)
-    /// How long one TCP connect plus handshake to one host may take.
+    /// How long one TCP connect plus handshake to one host may take before the next host is tried.
     public var connectTimeout: Duration = .seconds(5)
+    /// Where the client logs: connection and session changes at debug, nothing at info or above in normal
+    /// work.
     public var logger: Logger = Logger(label: "zkstorm.client")
-    /// Events buffered for the `events` sequence before the client stops reading from the socket.
+    /// Events buffered for ``ZooKeeperClient/events`` before the client stops reading from the socket.
     public var eventBufferHighWatermark: Int = 4096
+    /// The buffered-event count below which the client reads from the socket again.
     public var eventBufferLowWatermark: Int = 1024
     /// Attach to an existing session instead of creating one (as the Java client's sessionId/passwd
-    /// constructor does). If the server no longer knows it, `connect` throws SESSIONEXPIRED.
+    /// constructor does). If the server no longer knows it, ``ZooKeeperClient/connect(_:eventLoopGroup:)``
+    /// throws `.sessionExpired`.
     public var resumeSession: SessionCredentials?
 
+    /// A configuration with the default timeouts (session 10 s, request 10 s, connect 5 s).
+    ///
+    /// - Parameter connectString: Hosts and an optional chroot, as ``connectString``.
     public init(connectString: String) {
         self.connectString = connectString
     }
@@ -25,9 +36,16 @@ public struct ZooKeeperConfiguration: Sendable {
 
 /// What identifies a session to the server: its id and the password it was given.
 public struct SessionCredentials: Sendable, Hashable {
+    /// The server-assigned session id.
     public var sessionId: Int64
+    /// The 16-byte password the server sent with the id.
     public var password: [UInt8]
 
+    /// Credentials read earlier from ``ZooKeeperClient/sessionCredentials``.
+    ///
+    /// - Parameters:
+    ///   - sessionId: The server-assigned session id.
+    ///   - password: The password the server sent with it.
     public init(sessionId: Int64, password: [UInt8]) {
         self.sessionId = sessionId
         self.password = password

@@ -1,20 +1,39 @@
 import ZooKeeperProtocol
 
 /// An operation failed: the server's result code, the znode (chroot stripped) and what to do about it.
+///
+/// Every throwing call of ``ZooKeeperClient`` throws this type (or `CancellationError`). Switch on
+/// ``code``; ``description`` is a sentence for a person.
 public struct ZooKeeperError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// ZooKeeper's result code, e.g. `.noNode`, `.connectionLoss`.
     public var code: ErrorCode
+    /// The znode the operation was on, as the caller named it; nil for session-wide errors.
     public var path: String?
+    /// What went wrong and what to do, for a person.
     public var message: String
 
+    /// An error with a code, the znode and a message.
+    ///
+    /// - Parameters:
+    ///   - code: ZooKeeper's result code.
+    ///   - path: The znode, or nil.
+    ///   - message: What went wrong and what to do.
     public init(code: ErrorCode, path: String? = nil, message: String) {
         self.code = code
         self.path = path
         self.message = message
     }
 
+    /// The message.
     public var description: String { message }
 
     /// The error for a non-zero reply to `opCode` on `path`, with advice a person can act on.
+    ///
+    /// - Parameters:
+    ///   - code: The `err` field of the reply header.
+    ///   - opCode: The request it answered.
+    ///   - path: The znode the request named.
+    /// - Returns: The error, its message naming the node and the next step.
     public static func reply(_ code: ErrorCode, opCode: OpCode, path: String?) -> ZooKeeperError {
         let subject = path ?? ""
         let what: String

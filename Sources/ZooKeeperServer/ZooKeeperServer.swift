@@ -4,24 +4,42 @@ import NIOCore
 import NIOPosix
 import ZooKeeperProtocol
 
+/// Where a ``ZooKeeperServer`` listens and how it keeps time.
 public struct ZooKeeperServerConfiguration: Sendable {
+    /// The address to listen on; loopback by default.
     public var host: String = "127.0.0.1"
-    /// 0 binds an ephemeral port; read the bound one from `ZooKeeperServer.port`.
+    /// The client port. 0 binds an ephemeral port; read the bound one from ``ZooKeeperServer/port``.
     public var port: Int = 2181
+    /// ZooKeeper's `tickTime`: session timeouts are clamped to 2–20 ticks and expire on tick boundaries.
+    /// Tests that wait for an expiry run faster with a short tick (e.g. 100 ms).
     public var tickTime: Duration = .milliseconds(2000)
+    /// Sessions beyond this many are refused at the handshake (the connection is closed).
     public var maxSessions: Int = 60_000
     /// How often empty containers and expired TTL nodes are deleted (ZooKeeper's
     /// `znode.container.checkIntervalMs`, 60 s by default).
     public var containerSweepInterval: Duration = .seconds(60)
+    /// Where the server logs: start, stop and connection trouble at debug, nothing above in normal work.
     public var logger: Logger = Logger(label: "zkstorm.server")
 
+    /// A configuration with ZooKeeper's defaults (tickTime 2 s, container sweep every 60 s).
+    ///
+    /// - Parameters:
+    ///   - host: The address to listen on.
+    ///   - port: The client port; 0 for an ephemeral one.
     public init(host: String = "127.0.0.1", port: Int = 2181) {
         self.host = host
         self.port = port
     }
 }
 
-/// A ZooKeeper-compatible standalone server over real TCP (SwiftNIO).
+/// A ZooKeeper-compatible standalone server over real TCP (SwiftNIO), to embed in a test suite or a
+/// tool, as Curator's `TestingServer` is used in Java.
+///
+/// It speaks ZooKeeper 3.8's client protocol: sessions with expiry, every node kind (persistent,
+/// ephemeral, sequential, container, TTL), one-shot and persistent watches, multi, ACLs with the world,
+/// auth, digest and ip schemes, and the four-letter words. State is in memory and belongs to this
+/// instance: ``shutdown()`` then ``start()`` serves the same tree and sessions again, as a restarted
+/// server would; a new instance starts empty. See <doc:EmbeddingInTests>.
 public final class ZooKeeperServer: Sendable {
     private struct Running {
         var channel: (any Channel)?
@@ -34,6 +52,11 @@ public final class ZooKeeperServer: Sendable {
     let core: ServerCore
     private let state = NIOLockedValueBox(Running())
 
+    /// A server that is not listening yet; call ``start()``.
+    ///
+    /// - Parameters:
+    ///   - configuration: Address, port, tick and logger.
+    ///   - eventLoopGroup: Where the listening socket and the connections run.
     public init(
         configuration: ZooKeeperServerConfiguration,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
@@ -44,6 +67,13 @@ public final class ZooKeeperServer: Sendable {
     }
 
     /// Binds the listening socket and starts the session-expiry and container sweeps.
+    ///
+    /// After it returns, clients can connect to ``connectString``. Nothing is sent until a client sends:
+    /// the server answers a `ConnectRequest` with a `ConnectResponse`, each request with a reply header
+    /// and its body, and pushes watch notifications with xid -1.
+    ///
+    /// - Throws: ``ZooKeeperServerError`` naming the address when the port cannot be bound (in use, or not
+    ///   permitted).
     public func start() async throws {
         let core = self.core
         let bootstrap = ServerBootstrap(group: eventLoopGroup)
@@ -86,15 +116,20 @@ public final class ZooKeeperServer: Sendable {
         configuration.logger.debug("server listening", metadata: ["address": "\(configuration.host):\(port)"])
     }
 
-    /// The bound port (the configured one before `start()`).
+    /// The bound port (the configured one before ``start()``).
     public var port: Int {
         let bound = core.lock.withLock { core.boundPort }
         return bound == 0 ? configuration.port : bound
     }
 
+    /// `host:port` of the listening socket, to pass to a client as its connect string.
     public var connectString: String { "\(configuration.host):\(port)" }
 
-    /// Stops accepting, closes every connection and stops the sweeps.
+    /// Stops accepting, closes every connection (clients see a connection loss, not a session close)
+    /// and stops the sweeps. The tree and the sessions stay in this instance: ``start()`` serves them
+    /// again, and clients that reconnect before their session times out keep it.
+    ///
+    /// - Throws: Nothing in practice; closing an already closed socket is ignored.
     public func shutdown() async throws {
         let (channel, timers): ((any Channel)?, [RepeatedTask]) = state.withLockedValue { running in
             let taken = (running.channel, running.timers)
@@ -108,7 +143,13 @@ public final class ZooKeeperServer: Sendable {
         core.closeAllConnections()
     }
 
-    /// The text a four-letter word gets (`ruok`, `mntr`, ...), without a socket: for embedding.
+    /// The text a four-letter word gets (`ruok`, `srvr`, `mntr`, ...), without a socket.
+    ///
+    /// Over TCP the same words are answered when a connection's first four bytes spell one; this reads the
+    /// answer directly, for a test that checks the server's state.
+    ///
+    /// - Parameter word: One of ZooKeeper's four-letter words.
+    /// - Returns: The answer, or nil for a word the server does not know.
     public func fourLetterWord(_ word: String) -> String? {
         guard let command = FourLetterWord(rawValue: word) else { return nil }
         return core.lock.withLock { core.fourLetterWordText(command, asking: nil) }
@@ -117,7 +158,9 @@ public final class ZooKeeperServer: Sendable {
 
 /// The server could not do what was asked; the message says where and what to do.
 public struct ZooKeeperServerError: Error, Sendable, CustomStringConvertible {
+    /// Where and what went wrong, and what to do.
     public var message: String
+    /// The message.
     public var description: String { message }
 }
 

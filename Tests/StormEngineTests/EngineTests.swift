@@ -1,6 +1,5 @@
 import Testing
 
-/// Every StormEngine suite runs inside this one, one test at a time: the timing tests (schedule
-/// accuracy, watch lag) must not share two cores with a JVM starting and other runs at once.
-@Suite(.serialized)
-enum EngineTests {}
+/// The StormEngine unit suites nest inside this one. They touch no socket, process or clock bound, so
+/// they run in parallel (the timing and server tests are in EngineIntegrationTests, one at a time).
+@Suite enum EngineTests {}

@@ -116,24 +116,20 @@ extension EngineTests {
             #expect(comparison.contains("lag p99"))
         }
 
-        @Test func htmlRendersEveryChartInHeadlessChromium() async throws {
-            let html = HTMLReport.render(Self.sampleResult())
-            #expect(html.hasPrefix("<!DOCTYPE html>"))
-            #expect(!html.contains("<script"), "the report must be self-contained and script-free")
-            #expect(html.components(separatedBy: "<svg class=\"chart\"").count - 1 == 5)
-            let check = try await BrowserCheck.charts(in: html)
-            #expect(
-                check.map(\.label) == [
-                    "Latency by percentile", "Throughput over time", "p99 latency over time",
-                    "Watch notification lag distribution", "Fan-out per storm round",
-                ])
-            for chart in check {
-                #expect(chart.width > 300 && chart.height > 200, "\(chart.label) has no size")
-                #expect(
-                    chart.series > 0 && chart.drawn == chart.series,
-                    "\(chart.label): \(chart.drawn) of \(chart.series) series drawn")
+        /// The committed JSON the browser test renders (Tests/EngineIntegrationTests/Fixtures) is this
+        /// sample: a change to the sample or to the result schema fails here until the file is rewritten
+        /// with `ZKSTORM_WRITE_FIXTURES=1 swift test --filter committedSampleRunIsTheSampleResult`.
+        @Test func committedSampleRunIsTheSampleResult() throws {
+            let result = Self.sampleResult()
+            if ProcessInfo.processInfo.environment["ZKSTORM_WRITE_FIXTURES"] == "1" {
+                try result.jsonData().write(to: Self.sampleRunFixture)
             }
+            let committed = try RunResult.load(path: Self.sampleRunFixture.path)
+            #expect(committed == result, "rewrite \(Self.sampleRunFixture.path) (see this test's comment)")
         }
+
+        static let sampleRunFixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("EngineIntegrationTests/Fixtures/sample-run.json")
 
         @Test func chartsWithoutDataAreLeftOut() throws {
             var result = Self.sampleResult()
@@ -143,93 +139,4 @@ extension EngineTests {
             #expect(html.components(separatedBy: "<svg class=\"chart\"").count - 1 == 3)
         }
     }
-}
-
-/// Opens HTML in Debian's headless Chromium and measures every chart as the browser laid it out.
-enum BrowserCheck {
-    struct Chart: Decodable {
-        var label: String
-        var width: Double
-        var height: Double
-        var series: Int
-        var drawn: Int
-    }
-
-    static let probe = """
-        <script>
-        (function () {
-          const charts = Array.from(document.querySelectorAll('svg.chart')).map(function (svg) {
-            const box = svg.getBoundingClientRect();
-            const series = Array.from(svg.querySelectorAll('.series'));
-            const drawn = series.filter(function (s) { const b = s.getBBox(); return b.width > 0 || b.height > 0; }).length;
-            return { label: svg.getAttribute('aria-label'), width: box.width, height: box.height, series: series.length, drawn: drawn };
-          });
-          document.title = 'CHECK:' + JSON.stringify(charts);
-        })();
-        </script>
-        """
-
-    static func chromiumPath() throws -> String {
-        for path in ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
-        where FileManager.default.isExecutableFile(atPath: path) {
-            return path
-        }
-        throw BrowserCheckError(
-            message: "chromium is not installed: run scripts/install-deps (apt-get install -y chromium)")
-    }
-
-    static func charts(in html: String) async throws -> [Chart] {
-        let chromium = try chromiumPath()
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "zkstorm-html-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let page = directory.appendingPathComponent("report.html")
-        try html.replacingOccurrences(of: "</body>", with: probe + "\n</body>").write(
-            to: page, atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: chromium)
-        process.arguments = [
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-            "--user-data-dir=\(directory.appendingPathComponent("profile").path)", "--window-size=1280,2400",
-            "--virtual-time-budget=2000", "--dump-dom", page.absoluteString,
-        ]
-        // Output to a file and an async wait: a blocking wait here would hold one of the two
-        // cooperative threads and starve the timing tests running beside this one.
-        let domFile = directory.appendingPathComponent("dom.html")
-        _ = FileManager.default.createFile(atPath: domFile.path, contents: nil)
-        let output = try FileHandle(forWritingTo: domFile)
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        let exited = AsyncStream<Void> { continuation in
-            process.terminationHandler = { _ in
-                continuation.yield()
-                continuation.finish()
-            }
-        }
-        try process.run()
-        let killer = Task {
-            try await Task.sleep(nanoseconds: 60_000_000_000)
-            if process.isRunning { process.terminate() }
-        }
-        for await _ in exited { break }
-        killer.cancel()
-        try output.close()
-        let data = try Data(contentsOf: domFile)
-        let dom = String(decoding: data, as: UTF8.self)
-        guard let start = dom.range(of: "<title>CHECK:"),
-            let end = dom.range(of: "</title>", range: start.upperBound..<dom.endIndex)
-        else {
-            throw BrowserCheckError(
-                message: "chromium did not render the page (no probe result in \(dom.count) bytes of DOM)")
-        }
-        let json = String(dom[start.upperBound..<end.lowerBound]).replacingOccurrences(of: "&quot;", with: "\"")
-            .replacingOccurrences(of: "&amp;", with: "&")
-        return try JSONDecoder().decode([Chart].self, from: Data(json.utf8))
-    }
-}
-
-struct BrowserCheckError: Error, CustomStringConvertible {
-    var message: String
-    var description: String { message }
 }

@@ -16,23 +16,6 @@ import Testing
         #expect(try Gzip.compress(text).count < text.count / 10)
     }
 
-    @Test func systemGunzipReadsOurOutput() throws {
-        let input = Array("hello from zkstorm\n".utf8)
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("zkstorm-gzip-\(UUID().uuidString).gz")
-        defer { try? FileManager.default.removeItem(at: file) }
-        try Data(try Gzip.compress(input)).write(to: file)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/gzip")
-        process.arguments = ["-dc", file.path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
-        #expect(Array(output) == input)
-    }
-
     @Test func concatenatedMembersDecompressToTheirConcatenation() throws {
         let joined = try Gzip.compress(Array("first ".utf8)) + Gzip.compress(Array("second".utf8))
         #expect(String(decoding: try Gzip.decompress(joined), as: UTF8.self) == "first second")

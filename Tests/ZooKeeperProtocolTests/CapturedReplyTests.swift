@@ -426,9 +426,10 @@ struct CapturedReplyTests {
         #expect(CapturedFixtures.authUnknownScheme.serverClosed)
     }
 
-    @Test(arguments: CapturedFixtures.all)
+    /// Every captured reply but the handshakes' (which have no reply header).
+    @Test(arguments: CapturedFixtures.all.filter { $0.opCode != nil })
     func replyHeaderReencodesExactly(_ exchange: CapturedExchange) throws {
-        guard exchange.opCode != nil else { return }
+        #expect(!exchange.replyFrames.isEmpty, "\(exchange.name) has no reply")
         for frame in exchange.replyFrames {
             var body = try Framing.body(of: frame)
             let captured = Array(body.readableBytesView.prefix(ReplyHeader.encodedSize))

@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import Testing
 import ZooKeeperProtocol
@@ -87,10 +88,12 @@ struct DecodeFuzzTests {
         #expect(decoded > Self.seeds.count * 4)
     }
 
-    /// 200,000 inputs in four seeded slices, so the two cores share them.
+    /// 50,000 inputs in four seeded slices, so the two cores share them: about 4 s of CPU in a debug
+    /// build, which keeps the unit tests under a minute. `ZKSTORM_FUZZ_INPUTS` sets the inputs per slice
+    /// for a longer run; the coverage-guided campaign is scripts/fuzz.
     @Test(arguments: 0..<4)
     func mutatedFrames(slice: Int) throws {
-        let count = 50_000
+        let count = Int(ProcessInfo.processInfo.environment["ZKSTORM_FUZZ_INPUTS"] ?? "") ?? 12_500
         var rng = SeededGenerator(state: 0x5EED_2C00_0000_0001 &+ UInt64(slice) &* 0x1_0000_0001)
         var total = ProtocolDecodePath.Outcome()
         let clock = ContinuousClock()

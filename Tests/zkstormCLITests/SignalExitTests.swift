@@ -14,21 +14,6 @@ struct SignalExitTests {
 
     static let ensemble = SharedEnsemble()
 
-    /// The `zkstorm` binary next to this test bundle (`swift build` puts both in one directory).
-    static func binary() throws -> URL {
-        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-            .deletingLastPathComponent()
-        for _ in 0..<4 {
-            let candidate = directory.appendingPathComponent("zkstorm")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-            directory = directory.deletingLastPathComponent()
-        }
-        let fallback = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
-            .appendingPathComponent(".build/debug/zkstorm")
-        if FileManager.default.isExecutableFile(atPath: fallback.path) { return fallback }
-        throw TestServerError("zkstorm binary not found next to the tests: run `swift build` before `swift test`")
-    }
-
     /// A workload whose phases are long enough to aim at: 1000 keys to create and delete, 2 s warm-up.
     static func workloadFile(duration: String) throws -> URL {
         let text = """
@@ -64,7 +49,7 @@ struct SignalExitTests {
         defer { try? FileManager.default.removeItem(at: file) }
 
         let process = Process()
-        process.executableURL = try Self.binary()
+        process.executableURL = try ZkstormBinary.binary()
         process.arguments = [
             "run", file.path, "--target", ensemble.connectString, "--root", root, "--session-timeout", "4s",
             "--quiet",

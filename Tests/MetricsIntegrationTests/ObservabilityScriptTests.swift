@@ -1,4 +1,5 @@
 import Foundation
+import StormMetricsTestSupport
 import Testing
 
 @testable import StormMetrics

@@ -1,3 +1,4 @@
+import StormMetricsTestSupport
 import Testing
 import ZooKeeperTestSupport
 

@@ -1,8 +1,8 @@
-@testable import StormMetrics
+import StormMetrics
 
 /// Snapshots shaped like a real run's, for exposition, push and dashboard tests.
-enum SampleSnapshots {
-    static func histogram(_ microseconds: [UInt64], repeating: Int = 1) -> LatencyHistogram {
+public enum SampleSnapshots {
+    public static func histogram(_ microseconds: [UInt64], repeating: Int = 1) -> LatencyHistogram {
         var histogram = LatencyHistogram()
         for _ in 0..<repeating {
             for value in microseconds { histogram.record(microseconds: value) }
@@ -12,7 +12,7 @@ enum SampleSnapshots {
 
     /// A mixed workload with watches, errors and two scraped servers; `scale` multiplies every count,
     /// so two snapshots pushed one after another give counters that grow.
-    static func realistic(scale: Int = 1, instance: String = "worker-1", run: String = "run-42") -> MetricsSnapshot {
+    public static func realistic(scale: Int = 1, instance: String = "worker-1", run: String = "run-42") -> MetricsSnapshot {
         var snapshot = MetricsSnapshot(runId: run, instance: instance, workload: "mixed", target: "127.0.0.1:2181")
         snapshot.requests[.init(op: "get", result: "ok")] = histogram(
             [80, 95, 120, 150, 210, 400, 1_200, 9_000], repeating: 50 * scale)

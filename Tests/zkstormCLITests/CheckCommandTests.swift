@@ -7,42 +7,10 @@ import ZooKeeperTestSupport
 // Serialized: both checks use the shared server's /zkstorm and must not see each other's root.
 @Suite("zkstorm check end to end", .serialized)
 struct CheckCommandTests {
-    /// The `zkstorm` binary next to this test bundle (`swift build` puts both in the same directory).
-    static func binary() throws -> URL {
-        let testBinary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        var directory = testBinary.deletingLastPathComponent()
-        for _ in 0..<4 {
-            let candidate = directory.appendingPathComponent("zkstorm")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-            directory = directory.deletingLastPathComponent()
-        }
-        let fallback = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(
-            ".build/debug/zkstorm")
-        if FileManager.default.isExecutableFile(atPath: fallback.path) { return fallback }
-        throw TestServerError("zkstorm binary not found next to \(testBinary.path): run `swift build` before the tests")
-    }
-
-    static func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = try binary()
-        process.arguments = arguments
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (
-            process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self)
-        )
-    }
-
     @Test(arguments: TestTarget.allCases)
     func everyCoreFeatureIsSupported(target: TestTarget) async throws {
         let server = try await target.shared()
-        let result = try Self.run(["check", "--target", server.connectString, "--json"])
+        let result = try await ZkstormBinary.run(["check", "--target", server.connectString, "--json"])
         #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
         let report = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
         #expect(report?["coreOK"] as? Bool == true)
@@ -58,7 +26,7 @@ struct CheckCommandTests {
     @Test(arguments: TestTarget.allCases)
     func leavesNothingBehind(target: TestTarget) async throws {
         let server = try await target.shared()
-        let result = try Self.run(["check", "--target", server.connectString])
+        let result = try await ZkstormBinary.run(["check", "--target", server.connectString])
         #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
         #expect(result.stdout.contains("core features work"))
         // Every check-* root it made is gone again.
@@ -68,15 +36,15 @@ struct CheckCommandTests {
         try await client.close()
     }
 
-    @Test func unreachableTargetExits69NamingTheHost() throws {
+    @Test func unreachableTargetExits69NamingTheHost() async throws {
         let port = FreePort.allocate()
-        let result = try Self.run(["check", "--target", "127.0.0.1:\(port)"])
+        let result = try await ZkstormBinary.run(["check", "--target", "127.0.0.1:\(port)"])
         #expect(result.status == 69)
         #expect(result.stderr.contains("127.0.0.1:\(port)"), "\(result.stderr)")
     }
 
-    @Test func malformedTargetIsAUsageError() throws {
-        let result = try Self.run(["check", "--target", "host:notaport"])
+    @Test func malformedTargetIsAUsageError() async throws {
+        let result = try await ZkstormBinary.run(["check", "--target", "host:notaport"])
         #expect(result.status == 64)
         #expect(result.stderr.contains("notaport"), "\(result.stderr)")
     }
