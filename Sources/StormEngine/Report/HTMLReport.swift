@@ -74,16 +74,14 @@ public enum HTMLReport {
                 title: "Latency by percentile", xLabel: "percentile", yLabel: "latency", xScale: .log, yScale: .log,
                 series: latencySeries,
                 xTickLabel: percentileLabel, yTickLabel: milliseconds))
-        let timeline = result.timeline
+        let timeline = plottedTimeline(result.timeline)
         charts.append(
             SVGChart(
                 title: "Throughput over time", xLabel: "seconds since measurement began", yLabel: "operations / s",
                 series: [
                     SVGChart.Series(
                         name: "ops/s",
-                        points: timeline.filter { $0.ops > 0 }.map {
-                            (x: $0.t, y: Double($0.ops) / intervalLength(timeline, at: $0.t))
-                        })
+                        points: timeline.map { (x: $0.t, y: $0.rate) })
                 ]))
         charts.append(
             SVGChart(
@@ -133,10 +131,17 @@ public enum HTMLReport {
         return charts
     }
 
-    static func intervalLength(_ timeline: [RunResult.TimelinePoint], at t: Double) -> Double {
-        guard let index = timeline.firstIndex(where: { $0.t == t }) else { return 1 }
-        let previous = index == 0 ? 0 : timeline[index - 1].t
-        return max(t - previous, 0.001)
+    /// The intervals a chart may plot: each with its length (older results lack it: the gap to the
+    /// previous point), without the partial tail (a fraction of a second of draining replies is no rate).
+    static func plottedTimeline(_ timeline: [RunResult.TimelinePoint]) -> [RunResult.TimelinePoint] {
+        var previous = 0.0
+        var plotted: [RunResult.TimelinePoint] = []
+        for var point in timeline {
+            if point.intervalS == nil { point.intervalS = max(point.t - previous, 0.001) }
+            previous = point.t
+            if !point.isPartial { plotted.append(point) }
+        }
+        return plotted
     }
 
     /// Buckets of the histogram gathered into bins a quarter-decade wide; x = bin centre in ms.

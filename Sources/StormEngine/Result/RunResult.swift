@@ -25,9 +25,38 @@ public struct RunResult: Codable, Sendable, Equatable {
     /// Connection losses, reconnects, expirations, errors per interval, watch accounting (absent in
     /// results written before it existed).
     public var failover: FailoverSummary?
+    /// The zkstorm that wrote this result (absent in results written before it was recorded).
+    public var zkstormVersion: String?
+    /// True when a signal ended the run early: the figures cover only what ran.
+    public var interrupted: Bool?
+    /// The target went away during the run (the figures cover what ran until then).
+    public var targetLost: TargetLost?
+    /// The workload as it ran, after presets, flags and environment, as YAML (`zkstorm run --dry-run`'s form).
+    public var effectiveWorkload: String?
+
+    public struct TargetLost: Codable, Sendable, Equatable {
+        /// Seconds since measurement began when the last session lost its connection.
+        public var atSeconds: Double
+        /// The run root that could not be removed (`zkstorm clean` removes it later).
+        public var rootLeft: String?
+
+        public init(atSeconds: Double, rootLeft: String? = nil) {
+            self.atSeconds = atSeconds
+            self.rootLeft = rootLeft
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case atSeconds = "at_s"
+            case rootLeft = "root_left"
+        }
+    }
 
     enum CodingKeys: String, CodingKey {
         case schema, workload, target, operations, watch, sessions, timeline, rounds, histograms, seed, failover
+        case interrupted
+        case zkstormVersion = "zkstorm_version"
+        case targetLost = "target_lost"
+        case effectiveWorkload = "effective_workload"
         case runId = "run_id"
         case startedAt = "started_at"
         case durationSeconds = "duration_s"
@@ -118,20 +147,33 @@ public struct RunResult: Codable, Sendable, Equatable {
         public var errors: UInt64
         public var p99Us: UInt64
         public var watchLagP99Us: UInt64?
+        /// Length of the interval in seconds: the last one of a run is usually shorter than 1 s, and
+        /// charts plot `ops / interval_s`, never the raw count (absent in older results: 1 s).
+        public var intervalS: Double?
 
         enum CodingKeys: String, CodingKey {
             case t, ops, errors
             case p99Us = "p99_us"
             case watchLagP99Us = "watch_lag_p99_us"
+            case intervalS = "interval_s"
         }
 
-        public init(t: Double, ops: UInt64, errors: UInt64, p99Us: UInt64, watchLagP99Us: UInt64?) {
+        public init(
+            t: Double, ops: UInt64, errors: UInt64, p99Us: UInt64, watchLagP99Us: UInt64?, intervalS: Double? = nil
+        ) {
             self.t = t
             self.ops = ops
             self.errors = errors
             self.p99Us = p99Us
             self.watchLagP99Us = watchLagP99Us
+            self.intervalS = intervalS
         }
+
+        /// Operations per second over this interval.
+        public var rate: Double { Double(ops) / max(intervalS ?? 1, 0.001) }
+
+        /// An interval too short to stand for a rate or a percentile on a chart (the run's tail).
+        public var isPartial: Bool { (intervalS ?? 1) < 0.5 }
     }
 }
 

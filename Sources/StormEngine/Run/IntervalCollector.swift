@@ -60,7 +60,8 @@ public final class IntervalCollector: Sendable {
                 ops: all.count,
                 errors: state.interval.errorCount,
                 p99Us: all.value(atPercentile: 99),
-                watchLagP99Us: lag.isEmpty ? nil : lag.value(atPercentile: 99))
+                watchLagP99Us: lag.isEmpty ? nil : lag.value(atPercentile: 99),
+                intervalS: (length * 1000).rounded() / 1000)
             if length > 0.001 { state.timeline.append(point) }
             return Tick(elapsedSeconds: Double(now &- start) / 1e9, point: point, cumulative: state.cumulative)
         }
@@ -95,13 +96,9 @@ public enum LiveLine {
         return line
     }
 
-    public static var stdoutIsTerminal: Bool { isatty(STDOUT_FILENO) == 1 }
+    public static var stdoutIsTerminal: Bool { TerminalOutput.standardOutputIsTerminal }
 
-    public static func draw(_ text: String) {
-        FileHandle.standardOutput.write(Data(("\r\u{1B}[2K" + text).utf8))
-    }
+    public static func draw(_ text: String) { TerminalOutput.drawLiveLine(text) }
 
-    public static func finish() {
-        FileHandle.standardOutput.write(Data("\r\u{1B}[2K".utf8))
-    }
+    public static func finish() { TerminalOutput.finishLiveLine() }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Yams
+import ZooKeeperClient
 import ZooKeeperProtocol
 
 /// Turns a YAML workload file into a `Workload`, refusing anything the engine cannot run with an error
@@ -81,6 +82,11 @@ public enum WorkloadParser {
         if let target = try top.string("target") {
             guard !target.isEmpty else {
                 throw top.error("target", "expected a connect string such as \"zk1:2181,zk2:2181/chroot\"")
+            }
+            do throws(ConnectStringError) {
+                _ = try ConnectString(parsing: target)
+            } catch {
+                throw top.error("target", error.description)
             }
             workload.target = target
         }
@@ -332,6 +338,12 @@ public enum WorkloadParser {
 
     /// Group session counts must fit in `sessions`, and open-loop rates must be issuable by them.
     static func checkSessions(_ workload: Workload, top: YAMLFieldReader) throws(WorkloadError) {
+        if let problem = workload.valueSizeProblem, let node = top.value("keyspace"),
+            let keyspace = try? YAMLFieldReader(file: top.file, field: "keyspace", node: node, allowed: keyspaceFields),
+            keyspace.has("value_size")
+        {
+            throw keyspace.error("value_size", problem)
+        }
         do throws(WorkloadPlanError) {
             _ = try workload.sessionPlan()
         } catch {
