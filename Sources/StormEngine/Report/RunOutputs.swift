@@ -36,7 +36,7 @@ public struct RunOutputs: Sendable {
         return nil
     }
 
-    static func fileProblem(_ path: String) -> String? {
+    public static func fileProblem(_ path: String) -> String? {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
             if isDirectory.boolValue { return "is a directory; give a file name" }

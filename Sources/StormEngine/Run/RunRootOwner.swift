@@ -4,6 +4,9 @@ import StormMetrics
 /// The data of a run root: who owns it and since when. `zkstorm clean` reads it to tell the root of a
 /// dead run from a live one (a live run's owner session still exists on the target).
 public struct RunRootOwner: Codable, Sendable, Equatable {
+    /// An ephemeral child of the root owned by the run's control session: while it exists the run is live.
+    public static let liveNode = "owner"
+
     public var run: String
     /// The control session's id, hexadecimal as ZooKeeper's logs print it (`0x…`).
     public var session: String

@@ -44,6 +44,10 @@ struct RunRootSetup {
         } catch let error as ZooKeeperError {
             throw RunError(.unavailable, "cannot create the run root \(layout.root): \(error.message)")
         }
+        // Lives as long as the control session: `zkstorm clean` leaves a root alone while it exists.
+        if owner != nil {
+            _ = try? await client.create(layout.root + "/" + RunRootOwner.liveNode, mode: .ephemeral)
+        }
         for directory in layout.setupDirectories {
             try check(
                 await PipelinedRequests.codes(
@@ -112,6 +116,22 @@ struct RunRootSetup {
                 return
             }
         }
+    }
+
+    /// Every znode of the subtree at `path`, level by level (the root first), each level pipelined.
+    static func subtree(_ client: ZooKeeperClient, of path: String) async throws -> [String] {
+        var all: [String] = [path]
+        var level = [path]
+        while !level.isEmpty {
+            let outcomes = await PipelinedRequests.run(client, level.map { .getChildren(path: $0, watch: false) })
+            var next: [String] = []
+            for (parent, outcome) in zip(level, outcomes) {
+                if case .success(.children(let names)) = outcome { next += names.map { parent + "/" + $0 } }
+            }
+            all += next
+            level = next
+        }
+        return all
     }
 
     /// Deletes the root and everything below it, deepest first, each level pipelined. Retries when a
