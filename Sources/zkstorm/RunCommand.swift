@@ -26,7 +26,12 @@ struct RunCommand: AsyncParsableCommand {
             Exit codes: 0 done, 64 impossible request, 65 bad workload file, 69 target unreachable, \
             66 workload file missing, 70 internal error, 73 an output file cannot be written, 69 also when \
             the target is lost during the run (the report and output files still cover what ran), \
+            99 a threshold failed (after the report, outputs and cleanup), \
             130/143 interrupted by SIGINT/SIGTERM (after cleanup and report).
+            Thresholds (--threshold or `thresholds:` in the file): METRIC<VALUE with < <= > >= == !=; metrics \
+            OP.p50|p99|p99.9|max|mean (OP: get, set, …, requests for all), errors and OP.errors (a % or a \
+            count), rate, OP.rate and group.NAME.rate (ops/s, e.g. 900/s), count, watch.lag.STAT, \
+            watch.fanout.STAT, watch.rearm.STAT, watch.missed, watch.duplicates. A figure the run lacks fails.
             """
     )
 
@@ -56,6 +61,13 @@ struct RunCommand: AsyncParsableCommand {
         parsing: .unconditional,
         help: "Total open-loop rate in operations per second (turns every group into an open loop).")
     var rate: Double?
+
+    @Option(
+        name: .customLong("threshold"),
+        help: ArgumentHelp(
+            "A pass/fail criterion, repeatable: 'get.p99<5ms', 'errors<0.1%', 'watch.lag.p99<50ms', 'watch.missed==0', 'set.rate>=900/s'. Any failure exits 99.",
+            valueName: "EXPR"))
+    var thresholds: [String] = []
 
     @Option(help: "Seed for key and operation choices.")
     var seed: UInt64?
@@ -245,6 +257,13 @@ struct RunCommand: AsyncParsableCommand {
             throw ExitCode(128 + signal)
         }
         if !written { throw ExitCode(73) }
+        if let verdicts = outcome.result.thresholds, verdicts.contains(where: { !$0.passed }) {
+            let failed = verdicts.filter { !$0.passed }.map(\.threshold)
+            TerminalOutput.printError(
+                "zkstorm run: \(failed.count) of \(verdicts.count) threshold(s) failed: \(failed.joined(separator: ", "))\n"
+            )
+            throw ExitCode(99)
+        }
     }
 
     func loadWorkload() throws -> Workload {
@@ -284,6 +303,13 @@ struct RunCommand: AsyncParsableCommand {
             }
         }
         var overrides = WorkloadOverrides(target: target, sessions: sessions, rate: rate, seed: seed, root: root)
+        for text in thresholds {
+            do {
+                overrides.thresholds.append(try Threshold(parsing: text))
+            } catch {
+                throw failure("--threshold: \(error)")
+            }
+        }
         if let duration {
             guard let value = DurationText.parse(duration), value >= .milliseconds(100) else {
                 throw failure(

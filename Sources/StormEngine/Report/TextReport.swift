@@ -49,6 +49,7 @@ public enum TextReport {
             }
         }
         if result.interrupted == true { out += "\ninterrupted: the figures cover what ran until the signal\n" }
+        if let thresholds = result.thresholds { out += ThresholdReport.render(thresholds) }
         return out
     }
 
@@ -99,6 +100,38 @@ public enum TextReport {
         }
         if !errorLines.isEmpty {
             out += "errors by code:\n" + errorLines.joined(separator: "\n") + "\n"
+        }
+        out += renderGroupRates(result)
+        return out
+    }
+
+    /// Target versus achieved rate of every open-loop group; per-group rows of every operation that
+    /// more than one group runs (the table above merges them).
+    static func renderGroupRates(_ result: RunResult) -> String {
+        guard let groups = result.groupRates, !groups.isEmpty else { return "" }
+        var out = ""
+        let open = groups.filter { $0.target != nil }
+        if !open.isEmpty {
+            out += "open-loop rate (target → achieved):\n"
+            for group in open {
+                let target = group.target ?? 0
+                let share = target > 0 ? group.achieved / target * 100 : 0
+                out +=
+                    "  \(group.group): \(ReportFormat.rate(target)) → \(ReportFormat.rate(group.achieved)) ops/s (\(String(format: "%.1f", share))%)\n"
+            }
+        }
+        var groupsOf: [String: Int] = [:]
+        for group in groups { for name in group.operations.keys { groupsOf[name, default: 0] += 1 } }
+        let shared = groupsOf.filter { $0.value > 1 }.keys.sorted()
+        if !shared.isEmpty {
+            out += "by group (operations in more than one group):\n"
+            for name in shared {
+                for group in groups {
+                    guard let op = group.operations[name] else { continue }
+                    out +=
+                        "  \(ReportFormat.pad(name, 9, right: false)) \(ReportFormat.pad(group.group, 14, right: false)) \(ReportFormat.pad("\(op.count)", 9)) \(ReportFormat.pad(ReportFormat.rate(op.opsPerSecond), 8)) ops/s  p99 \(ReportFormat.latency(op.p99Us))  errors \(op.errors)\n"
+                }
+            }
         }
         return out
     }

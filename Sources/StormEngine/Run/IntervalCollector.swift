@@ -7,6 +7,11 @@ import StormMetrics
 public final class IntervalCollector: Sendable {
     struct State {
         var recorders: [OperationRecorder] = []
+        /// The operation group of each recorder (nil: watch storm and others).
+        var recorderGroups: [Int?] = []
+        /// Everything measured, per operation group.
+        var groupCumulative: [Int: RecordedInterval] = [:]
+        var scratch = RecordedInterval()
         var cumulative = RecordedInterval()
         var interval = RecordedInterval()
         var timeline: [RunResult.TimelinePoint] = []
@@ -18,9 +23,15 @@ public final class IntervalCollector: Sendable {
 
     public init() {}
 
-    public func add(_ recorder: OperationRecorder) {
-        state.withLockedValue { $0.recorders.append(recorder) }
+    public func add(_ recorder: OperationRecorder, group: Int? = nil) {
+        state.withLockedValue {
+            $0.recorders.append(recorder)
+            $0.recorderGroups.append(group)
+        }
     }
+
+    /// Everything measured so far by each operation group (by group index).
+    public var groupCumulative: [Int: RecordedInterval] { state.withLockedValue { $0.groupCumulative } }
 
     /// Drops everything recorded so far (warm-up) and starts measuring at `now`.
     public func beginMeasurement(at now: UInt64) {
@@ -47,7 +58,17 @@ public final class IntervalCollector: Sendable {
     public func collect(now: UInt64) -> Tick? {
         state.withLockedValue { state in
             state.interval.resetKeepingStorage()
-            for recorder in state.recorders { recorder.drain(into: &state.interval) }
+            let measuring = state.measureStart != nil
+            for (recorder, group) in zip(state.recorders, state.recorderGroups) {
+                guard let group, measuring else {
+                    recorder.drain(into: &state.interval)
+                    continue
+                }
+                state.scratch.resetKeepingStorage()
+                recorder.drain(into: &state.scratch)
+                state.interval.merge(state.scratch)
+                state.groupCumulative[group, default: RecordedInterval()].merge(state.scratch)
+            }
             guard let start = state.measureStart else { return nil }
             let length = Double(now &- state.lastCollect) / 1e9
             state.lastCollect = now

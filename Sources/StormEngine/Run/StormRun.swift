@@ -27,6 +27,8 @@ public final class StormRun: Sendable {
     private let targetLost = NIOLockedValueBox<UInt64?>(nil)
     /// The measurement ended early because the target was gone past the session timeout.
     private let targetGone = NIOLockedValueBox<Bool>(false)
+    /// The `abort_on_fail` threshold that ended the run early.
+    private let abortedBy = NIOLockedValueBox<String?>(nil)
 
     /// Session figures at an interval.
     public struct SessionStatus: Sendable {
@@ -36,6 +38,10 @@ public final class StormRun: Sendable {
         public var outstandingRequests: Int
         /// Latest `mntr`/`srvr` figures of each target host (only when `scrapeServers`).
         public var servers: [ServerStats] = []
+        /// Threshold verdicts (the final interval only).
+        public var thresholds: [ThresholdResult] = []
+        /// Target versus achieved rate per operation group (the final interval only).
+        public var groupRates: [RunResult.GroupRate] = []
     }
 
     public struct Outcome: Sendable {
@@ -206,7 +212,7 @@ public final class StormRun: Sendable {
             let workers = clients.map { client in
                 stream += 1
                 let recorder = OperationRecorder()
-                collector.add(recorder)
+                collector.add(recorder, group: index)
                 return SessionWorker(
                     session: client, recorder: recorder, layout: layout, group: group,
                     keys: distribution.chooser(seed: workload.seed, stream: stream),
@@ -255,6 +261,8 @@ public final class StormRun: Sendable {
         let live = self.live
         let onTick = self.onTick
         let workersForStatus = allWorkers
+        let abortThresholds = workload.thresholds.filter(\.abortOnFail)
+        let abortedBy = self.abortedBy
         let startedAt = Date().addingTimeInterval(Double(warmup) / 1e9)
         let outcome = await withTaskGroup(of: Void.self) { group -> (Double, Bool) in
             for driver in closedDrivers { driver.start() }
@@ -274,6 +282,12 @@ public final class StormRun: Sendable {
                         outstandingRequests: workersForStatus.outstanding, servers: self.servers.withLockedValue { $0 })
                     if live { LiveLine.draw(LiveLine.render(tick)) }
                     onTick?(tick, status)
+                    if !abortThresholds.isEmpty,
+                        let failed = self.failedAbortThreshold(abortThresholds, tick: tick, startedAt: startedAt)
+                    {
+                        abortedBy.withLockedValue { $0 = failed }
+                        stop.set()
+                    }
                 }
             }
             let sessionTimeout = UInt64(workload.sessionTimeout.nanoseconds)
@@ -338,15 +352,7 @@ public final class StormRun: Sendable {
         }
         let tick = collector.collect(now: RunClock.now())
         let reconnects = counters.failover.reconnects
-        if let tick {
-            counters.failover.interval(at: tick.point.t, cumulative: tick.cumulative)
-            onTick?(
-                tick,
-                SessionStatus(
-                    connected: counters.connectedNow, reconnects: reconnects, expirations: counters.expirations,
-                    outstandingRequests: 0,
-                    servers: servers.withLockedValue { $0 }))
-        }
+        if let tick { counters.failover.interval(at: tick.point.t, cumulative: tick.cumulative) }
         var result = RunResult(
             runId: runId, workload: workload.name, target: targetLabel, startedAt: startedAt,
             durationSeconds: outcome.0, seed: workload.seed,
@@ -360,7 +366,50 @@ public final class StormRun: Sendable {
         result.interrupted = outcome.1 ? true : nil
         result.effectiveWorkload = WorkloadYAML.render(workload)
         if let lostAt { result.targetLost = RunResult.TargetLost(atSeconds: lostAt) }
+        let groupCumulative = collector.groupCumulative
+        let rates = workload.groups.enumerated().map { index, group in
+            RunResult.GroupRate(
+                group: group, recorded: groupCumulative[index] ?? RecordedInterval(), durationSeconds: outcome.0)
+        }
+        if !rates.isEmpty { result.groupRates = rates }
+        if !workload.thresholds.isEmpty {
+            var verdicts = workload.thresholds.evaluate(result)
+            if let aborted = abortedBy.withLockedValue({ $0 }) {
+                for index in verdicts.indices where verdicts[index].threshold == aborted {
+                    verdicts[index].aborted = true
+                    verdicts[index].passed = false
+                }
+            }
+            result.thresholds = verdicts
+        }
+        if let tick {
+            onTick?(
+                tick,
+                SessionStatus(
+                    connected: counters.connectedNow, reconnects: reconnects, expirations: counters.expirations,
+                    outstandingRequests: 0, servers: servers.withLockedValue { $0 },
+                    thresholds: result.thresholds ?? [],
+                    groupRates: rates))
+        }
         return Outcome(result: result, interrupted: outcome.1, root: layout.root, targetLostAt: lostAt)
+    }
+
+    /// The first `abort_on_fail` threshold that fails on what was measured so far. Rates and counts
+    /// only grow during a run, so they are judged at the end only.
+    func failedAbortThreshold(_ thresholds: [Threshold], tick: IntervalCollector.Tick, startedAt: Date) -> String? {
+        let judgeable = thresholds.filter { threshold in
+            switch threshold.expression.metric {
+            case .rate, .count: false
+            default: true
+            }
+        }
+        guard !judgeable.isEmpty else { return nil }
+        let partial = RunResult(
+            runId: runId, workload: workload.name, target: "", startedAt: startedAt,
+            durationSeconds: tick.elapsedSeconds, seed: workload.seed, recorded: tick.cumulative,
+            sessions: RunResult.SessionSummary(connected: 0, reconnects: 0, expired: 0), timeline: [])
+        // No data yet is not a failure during the run: the first requests may still be in flight.
+        return judgeable.evaluate(partial).first { !$0.passed && $0.observed != nil }?.threshold
     }
 
     static func sleep(until deadline: UInt64, stop: StopFlag) async {

@@ -8,7 +8,7 @@ import ZooKeeperProtocol
 public enum WorkloadParser {
     static let topFields = [
         "name", "description", "target", "sessions", "duration", "warmup", "seed", "root", "keyspace", "groups",
-        "watches",
+        "watches", "thresholds",
     ]
     static let keyspaceFields = ["count", "value_size", "distribution"]
     static let distributionFields = ["type", "theta", "hot_fraction", "hot_probability"]
@@ -118,6 +118,9 @@ public enum WorkloadParser {
         if let watches = top.value("watches") {
             workload.watches = try parseWatches(
                 YAMLFieldReader(file: file, field: "watches", node: watches, allowed: watchFields))
+        }
+        if let thresholds = top.value("thresholds") {
+            workload.thresholds = try parseThresholds(thresholds, file: file)
         }
         if workload.groups.isEmpty && workload.watches == nil {
             throw YAMLFieldReader.error(
@@ -334,6 +337,42 @@ public enum WorkloadParser {
             spec.storm.timeout = try storm.duration("timeout", default: spec.storm.timeout, minimum: .milliseconds(10))
         }
         return spec
+    }
+
+    static let thresholdFields = ["threshold", "abort_on_fail"]
+
+    /// `thresholds: ["get.p99<5ms", {threshold: "errors<0.1%", abort_on_fail: true}]`
+    static func parseThresholds(_ node: Node, file: String) throws(WorkloadError) -> [Threshold] {
+        guard case .sequence(let sequence) = node else {
+            throw YAMLFieldReader.error(
+                file: file, node: node, field: "thresholds",
+                "expected a list such as [\"get.p99<5ms\", \"errors<0.1%\"], found \(YAMLFieldReader.describe(node))")
+        }
+        var thresholds: [Threshold] = []
+        for (index, item) in sequence.enumerated() {
+            let field = "thresholds[\(index)]"
+            let text: String
+            var abortOnFail = false
+            var textNode: Node = item
+            if let scalar = item.scalar {
+                text = scalar.string
+            } else {
+                let reader = try YAMLFieldReader(file: file, field: field, node: item, allowed: thresholdFields)
+                guard let value = try reader.string("threshold") else {
+                    throw YAMLFieldReader.error(
+                        file: file, node: item, field: field + ".threshold", "missing; e.g. threshold: get.p99<5ms")
+                }
+                text = value
+                textNode = reader.value("threshold") ?? item
+                abortOnFail = try reader.bool("abort_on_fail", default: false)
+            }
+            do throws(ThresholdSyntaxError) {
+                thresholds.append(try Threshold(parsing: text, abortOnFail: abortOnFail))
+            } catch {
+                throw YAMLFieldReader.error(file: file, node: textNode, field: field, error.message)
+            }
+        }
+        return thresholds
     }
 
     /// Group session counts must fit in `sessions`, and open-loop rates must be issuable by them.

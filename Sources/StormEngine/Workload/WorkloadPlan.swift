@@ -153,6 +153,8 @@ public struct WorkloadOverrides: Sendable, Equatable {
     public var rate: Double?
     public var seed: UInt64?
     public var root: String?
+    /// `--threshold` expressions, added to the workload's own.
+    public var thresholds: [Threshold] = []
 
     public init(
         target: String? = nil, duration: Duration? = nil, warmup: Duration? = nil, sessions: Int? = nil,
@@ -178,6 +180,7 @@ extension Workload {
         if let duration = overrides.duration { result.duration = duration }
         if let warmup = overrides.warmup { result.warmup = warmup }
         if let seed = overrides.seed { result.seed = seed }
+        result.thresholds += overrides.thresholds
         if let root = overrides.root {
             do throws(WorkloadRootError) {
                 try WorkloadRoot.validate(root, explicit: true)

@@ -39,6 +39,13 @@ public enum WorkloadYAML {
             out +=
                 "  storm: {rounds: \(storm.rounds), interval: \(DurationText.format(storm.interval)), writer: \(storm.writer.rawValue), timeout: \(DurationText.format(storm.timeout))}\n"
         }
+        if !workload.thresholds.isEmpty {
+            out += "thresholds:\n"
+            for threshold in workload.thresholds {
+                let text = scalar(threshold.expression.text)
+                out += threshold.abortOnFail ? "  - {threshold: \(text), abort_on_fail: true}\n" : "  - \(text)\n"
+            }
+        }
         return out
     }
 
