@@ -69,6 +69,20 @@ struct RunCommand: AsyncParsableCommand {
             valueName: "EXPR"))
     var thresholds: [String] = []
 
+    @Option(
+        parsing: .unconditional,
+        help:
+            "End the measurement after this many operations (warm-up not counted); --duration, if given, stays the upper bound (otherwise 1h)."
+    )
+    var requests: Int?
+
+    @Flag(
+        name: .customLong("dry-run"),
+        help:
+            "Print the effective workload (after preset, file, flags and environment) as YAML and what the run would create; touch nothing."
+    )
+    var dryRun = false
+
     @Option(help: "Seed for key and operation choices.")
     var seed: UInt64?
 
@@ -170,6 +184,10 @@ struct RunCommand: AsyncParsableCommand {
         TerminalOutput.ignoreBrokenPipes()
         LoggingSystem.bootstrap { label in OneLineLogHandler(label: label) }
         let workload = try loadWorkload()
+        if dryRun {
+            TerminalOutput.print(dryRunText(workload))
+            return
+        }
         let outputs = try checkOutputs()
         let runId = RunIdentifier.make()
         let instanceName =
@@ -303,6 +321,10 @@ struct RunCommand: AsyncParsableCommand {
             }
         }
         var overrides = WorkloadOverrides(target: target, sessions: sessions, rate: rate, seed: seed, root: root)
+        if let requests {
+            overrides.requests = requests
+            if duration == nil { overrides.duration = .seconds(3600) }
+        }
         for text in thresholds {
             do {
                 overrides.thresholds.append(try Threshold(parsing: text))
@@ -410,9 +432,29 @@ final class SignalWatcher {
     }
 }
 
+extension RunCommand {
+    /// `--dry-run`: the workload as it would run, and what it would create and open.
+    func dryRunText(_ workload: Workload) -> String {
+        var out = "# zkstorm run --dry-run: the effective workload; nothing was created or connected\n"
+        out += WorkloadYAML.render(workload)
+        let layout = RunLayout(root: workload.root ?? WorkloadRoot.defaultRoot(runId: "<run-id>"), workload: workload)
+        let znodes = 1 + layout.setupDirectories.count + layout.keys.count + layout.watched.count
+        let plan = try? workload.sessionPlan()
+        out += "# would create under \(layout.root): \(znodes) znodes (\(layout.keys.count) keys"
+        out += ", \(layout.watched.count) watched, \(layout.setupDirectories.count) directories, the root)"
+        out += ", plus its missing ancestors; all removed at the end\n"
+        out += "# would open \((plan?.total ?? 0) + 1) sessions on \(workload.target ?? "the built-in server")"
+        out += " (\(plan?.groupSessions.reduce(0, +) ?? 0) for groups, \(plan?.watcherSessions ?? 0) watchers"
+        out += ", \(plan?.writerSessions ?? 0) storm writer, 1 control)\n"
+        out += "# would measure \(measurementPlan(workload)) after \(DurationText.format(workload.warmup)) of warm-up\n"
+        return out
+    }
+}
+
 /// What the measurement will be: a pure storm ends after its rounds, within the duration.
 func measurementPlan(_ workload: Workload) -> String {
     let duration = DurationText.format(workload.duration)
+    if let requests = workload.requests { return "\(requests) operations (at most \(duration))" }
     if workload.groups.isEmpty, let rounds = workload.watches?.storm.rounds, rounds > 0 {
         return "\(rounds) storm rounds (at most \(duration))"
     }

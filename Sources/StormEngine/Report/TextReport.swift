@@ -13,7 +13,7 @@ public enum ReportFormat {
         value >= 100 ? String(format: "%.0f", value) : String(format: "%.1f", value)
     }
 
-    static func pad(_ text: String, _ width: Int, right: Bool = true) -> String {
+    public static func pad(_ text: String, _ width: Int, right: Bool = true) -> String {
         let count = text.count
         guard count < width else { return text }
         let fill = String(repeating: " ", count: width - count)

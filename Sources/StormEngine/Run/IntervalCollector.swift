@@ -36,8 +36,7 @@ public final class IntervalCollector: Sendable {
     /// Drops everything recorded so far (warm-up) and starts measuring at `now`.
     public func beginMeasurement(at now: UInt64) {
         state.withLockedValue { state in
-            var discard = RecordedInterval()
-            for recorder in state.recorders { recorder.drain(into: &discard) }
+            for recorder in state.recorders { recorder.discard() }
             state.measureStart = now
             state.lastCollect = now
         }

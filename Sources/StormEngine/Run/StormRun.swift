@@ -201,6 +201,7 @@ public final class StormRun: Sendable {
         var openDrivers: [OpenLoopDriver] = []
         var allWorkers: [SessionWorker] = []
         var stream: UInt64 = 0
+        let budget = workload.requests.map { RequestBudget(requests: $0, stop: self.stop) }
         let startOrigin = RunClock.now()
         let warmup = UInt64(workload.warmup.nanoseconds)
         let duration = UInt64(workload.duration.nanoseconds)
@@ -216,7 +217,7 @@ public final class StormRun: Sendable {
                 return SessionWorker(
                     session: client, recorder: recorder, layout: layout, group: group,
                     keys: distribution.chooser(seed: workload.seed, stream: stream),
-                    choiceSeed: workload.seed &+ 0x5EED, stream: stream, pool: pool)
+                    choiceSeed: workload.seed &+ 0x5EED, stream: stream, pool: pool, budget: budget)
             }
             allWorkers += workers
             switch group.load {
@@ -272,6 +273,7 @@ public final class StormRun: Sendable {
             // Warm-up: run, then drop what was recorded.
             await Self.sleep(until: measureStart, stop: stop)
             collector.beginMeasurement(at: RunClock.now())
+            budget?.begin()
             let collectorStop = StopFlag()
             group.addTask {
                 await collector.run(stop: collectorStop) { tick in

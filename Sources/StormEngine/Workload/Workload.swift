@@ -23,6 +23,8 @@ public struct Workload: Sendable, Equatable {
     public var sessionTimeout: Duration = .seconds(30)
     /// Pass/fail criteria evaluated at the end (and, with `abort_on_fail`, during the run).
     public var thresholds: [Threshold] = []
+    /// Operations the measurement sends before it ends (`duration` stays the upper bound); nil = by time.
+    public var requests: Int?
 
     public init(
         name: String,

@@ -8,7 +8,7 @@ import ZooKeeperProtocol
 public enum WorkloadParser {
     static let topFields = [
         "name", "description", "target", "sessions", "duration", "warmup", "seed", "root", "keyspace", "groups",
-        "watches", "thresholds",
+        "watches", "thresholds", "requests",
     ]
     static let keyspaceFields = ["count", "value_size", "distribution"]
     static let distributionFields = ["type", "theta", "hot_fraction", "hot_probability"]
@@ -118,6 +118,9 @@ public enum WorkloadParser {
         if let watches = top.value("watches") {
             workload.watches = try parseWatches(
                 YAMLFieldReader(file: file, field: "watches", node: watches, allowed: watchFields))
+        }
+        if top.has("requests") {
+            workload.requests = try top.int("requests", default: 1, range: 1...Int(Int32.max))
         }
         if let thresholds = top.value("thresholds") {
             workload.thresholds = try parseThresholds(thresholds, file: file)

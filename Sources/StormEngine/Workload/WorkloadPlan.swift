@@ -155,6 +155,8 @@ public struct WorkloadOverrides: Sendable, Equatable {
     public var root: String?
     /// `--threshold` expressions, added to the workload's own.
     public var thresholds: [Threshold] = []
+    /// `--requests N`.
+    public var requests: Int?
 
     public init(
         target: String? = nil, duration: Duration? = nil, warmup: Duration? = nil, sessions: Int? = nil,
@@ -181,6 +183,14 @@ extension Workload {
         if let warmup = overrides.warmup { result.warmup = warmup }
         if let seed = overrides.seed { result.seed = seed }
         result.thresholds += overrides.thresholds
+        if let requests = overrides.requests {
+            guard requests >= 1 else { throw WorkloadPlanError(message: "--requests must be at least 1") }
+            result.requests = requests
+        }
+        if result.requests != nil && result.groups.isEmpty {
+            throw WorkloadPlanError(
+                message: "--requests counts the operations of groups, and this workload has none (a pure watch storm)")
+        }
         if let root = overrides.root {
             do throws(WorkloadRootError) {
                 try WorkloadRoot.validate(root, explicit: true)

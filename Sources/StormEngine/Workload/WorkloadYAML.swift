@@ -12,6 +12,7 @@ public enum WorkloadYAML {
         out += "sessions: \(workload.sessions)\n"
         out += "duration: \(DurationText.format(workload.duration))\n"
         out += "warmup: \(DurationText.format(workload.warmup))\n"
+        if let requests = workload.requests { out += "requests: \(requests)\n" }
         out += "seed: \(workload.seed)\n"
         if let root = workload.root { out += "root: \(scalar(root))\n" }
         out += "# session timeout (--session-timeout): \(DurationText.format(workload.sessionTimeout))\n"
