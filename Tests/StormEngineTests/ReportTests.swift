@@ -120,11 +120,11 @@ extension EngineTests {
             let html = HTMLReport.render(Self.sampleResult())
             #expect(html.hasPrefix("<!DOCTYPE html>"))
             #expect(!html.contains("<script"), "the report must be self-contained and script-free")
-            #expect(html.components(separatedBy: "<svg class=\"chart\"").count - 1 == 5)
+            #expect(html.components(separatedBy: "<svg class=\"chart\"").count - 1 == 6)
             let check = try await BrowserCheck.charts(in: html)
             #expect(
                 check.map(\.label) == [
-                    "Latency by percentile", "Throughput over time", "p99 latency over time",
+                    "Latency by percentile", "Throughput over time", "Errors over time", "p99 latency over time",
                     "Watch notification lag distribution", "Fan-out per storm round",
                 ])
             for chart in check {
@@ -140,7 +140,7 @@ extension EngineTests {
             result.rounds = []
             result.histograms = result.histograms.filter { !$0.key.hasPrefix("watch") }
             let html = HTMLReport.render(result)
-            #expect(html.components(separatedBy: "<svg class=\"chart\"").count - 1 == 3)
+            #expect(html.components(separatedBy: "<svg class=\"chart\"").count - 1 == 4)
         }
     }
 }

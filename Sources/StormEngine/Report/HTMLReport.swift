@@ -19,14 +19,14 @@ public enum HTMLReport {
     /// comparison with B/A ratios below.
     public static func renderComparison(_ a: RunResult, _ b: RunResult) -> String {
         var body = "<h1>zkstorm: \(escape(a.workload)) (A) vs \(escape(b.workload)) (B)</h1>\n"
-        body += "<p class=\"meta\">A: </p>" + meta(a) + "<p class=\"meta\">B: </p>" + meta(b)
+        body += meta(a, label: "A (solid)") + meta(b, label: "B (dashed)")
         let chartsA = charts(a)
         let chartsB = charts(b)
         for (ca, cb) in zip(chartsA, chartsB) {
             var chart = ca
             chart.series =
                 ca.series.map { SVGChart.Series(name: "A " + $0.name, points: $0.points) }
-                + cb.series.map { SVGChart.Series(name: "B " + $0.name, points: $0.points) }
+                + cb.series.map { SVGChart.Series(name: "B " + $0.name, points: $0.points, dashed: true) }
             chart.markers =
                 ca.markers.map { SVGChart.Marker(x: $0.x, label: "A " + $0.label, color: $0.color) }
                 + cb.markers.map { SVGChart.Marker(x: $0.x, label: "B " + $0.label, color: $0.color) }
@@ -37,9 +37,9 @@ public enum HTMLReport {
         return page(title: "zkstorm \(a.runId) vs \(b.runId)", body: body)
     }
 
-    static func meta(_ result: RunResult) -> String {
+    static func meta(_ result: RunResult, label: String? = nil) -> String {
         var text =
-            "<p class=\"meta\">run <code>\(escape(result.runId))</code> on <code>\(escape(result.target))</code>, "
+            "<p class=\"meta\">\(label.map { "<strong>\($0)</strong>: " } ?? "")run <code>\(escape(result.runId))</code> on <code>\(escape(result.target))</code>, "
         text +=
             "started \(escape(result.startedAt)), measured \(String(format: "%.1f", result.durationSeconds)) s, seed \(result.seed)"
         if let version = result.zkstormVersion { text += ", zkstorm \(escape(version))" }
@@ -61,8 +61,7 @@ public enum HTMLReport {
         <style>
         body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 24px; color: #222; background: #fafafa; }
         h1 { font-size: 22px; margin-bottom: 4px; }
-        .meta { color: #555; margin: 0; display: inline; }
-        .meta + .meta { margin-left: 0; }
+        .meta { color: #555; margin: 2px 0; }
         figure { margin: 16px 0; display: block; border: 1px solid #ddd; background: #fff; }
         svg.chart { width: 100%; height: auto; display: block; }
         pre { background: #fff; border: 1px solid #ddd; padding: 12px; font-size: 12px; overflow-x: auto; }

@@ -6,6 +6,8 @@ struct SVGChart {
     struct Series {
         var name: String
         var points: [(x: Double, y: Double)]
+        /// Drawn dashed (the second run of a comparison).
+        var dashed = false
     }
 
     enum Scale {
@@ -111,7 +113,7 @@ struct SVGChart {
                         "<circle class=\"series\" cx=\"\(f(px(p.x)))\" cy=\"\(f(py(p.y)))\" r=\"4\" fill=\"\(color)\"/>\n"
                 }
                 svg +=
-                    "<path class=\"series\" d=\"\(d)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\"><title>\(HTMLReport.escape(s.name))</title></path>\n"
+                    "<path class=\"series\" d=\"\(d)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\"\(s.dashed ? " stroke-dasharray=\"6 4\"" : "")><title>\(HTMLReport.escape(s.name))</title></path>\n"
             case .bars:
                 let barWidth = max(2, plotWidth / Double(max(s.points.count, 1)) * 0.8)
                 for p in s.points {
