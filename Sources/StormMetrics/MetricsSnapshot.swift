@@ -35,6 +35,34 @@ public struct MetricsSnapshot: Sendable {
     public var outstandingRequests: Int = 0
     /// Server-side statistics (mntr, or srvr), one per target host.
     public var servers: [ServerStats] = []
+    /// Threshold verdicts (final push): name → (passed, observed figure or nil for no data).
+    public var thresholds: [ThresholdGauge] = []
+    /// Per operation group: the open loop's target rate (nil for a closed loop) and the achieved rate.
+    public var groupRates: [GroupRateGauge] = []
+
+    public struct ThresholdGauge: Sendable, Equatable {
+        public var threshold: String
+        public var passed: Bool
+        public var observed: Double?
+
+        public init(threshold: String, passed: Bool, observed: Double?) {
+            self.threshold = threshold
+            self.passed = passed
+            self.observed = observed
+        }
+    }
+
+    public struct GroupRateGauge: Sendable, Equatable {
+        public var group: String
+        public var target: Double?
+        public var achieved: Double
+
+        public init(group: String, target: Double?, achieved: Double) {
+            self.group = group
+            self.target = target
+            self.achieved = achieved
+        }
+    }
 
     public init(runId: String, instance: String, workload: String, target: String) {
         self.runId = runId

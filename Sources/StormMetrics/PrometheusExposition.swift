@@ -26,6 +26,7 @@ public enum PrometheusExposition {
         renderWatches(snapshot, into: &out)
         renderSessions(snapshot, into: &out)
         renderServers(snapshot.servers, into: &out)
+        renderVerdicts(snapshot, into: &out)
         out.family("zkstorm_run_info", type: "gauge", help: "Constant 1; labels describe the run.")
         out.sample(
             "zkstorm_run_info",
@@ -36,6 +37,39 @@ public enum PrometheusExposition {
     }
 
     // MARK: - Families
+
+    private static func renderVerdicts(_ snapshot: MetricsSnapshot, into out: inout ExpositionWriter) {
+        if !snapshot.groupRates.isEmpty {
+            out.family(
+                "zkstorm_group_target_ops_per_second", type: "gauge",
+                help: "Rate an open-loop operation group asked for.")
+            for rate in snapshot.groupRates {
+                if let target = rate.target {
+                    out.sample("zkstorm_group_target_ops_per_second", [("group", rate.group)], target)
+                }
+            }
+            out.family(
+                "zkstorm_group_achieved_ops_per_second", type: "gauge",
+                help: "Operations per second an operation group completed.")
+            for rate in snapshot.groupRates {
+                out.sample("zkstorm_group_achieved_ops_per_second", [("group", rate.group)], rate.achieved)
+            }
+        }
+        guard !snapshot.thresholds.isEmpty else { return }
+        out.family(
+            "zkstorm_threshold_passed", type: "gauge", help: "1 when the threshold held at the end of the run, else 0.")
+        for threshold in snapshot.thresholds {
+            out.sample("zkstorm_threshold_passed", [("threshold", threshold.threshold)], threshold.passed ? 1 : 0)
+        }
+        out.family(
+            "zkstorm_threshold_observed", type: "gauge",
+            help: "The figure a threshold compared, in its unit (microseconds, fraction, ops/s or count).")
+        for threshold in snapshot.thresholds {
+            if let observed = threshold.observed {
+                out.sample("zkstorm_threshold_observed", [("threshold", threshold.threshold)], observed)
+            }
+        }
+    }
 
     private static func renderRequests(_ snapshot: MetricsSnapshot, into out: inout ExpositionWriter) {
         let keys = snapshot.requests.keys.sorted { ($0.op, $0.result) < ($1.op, $1.result) }

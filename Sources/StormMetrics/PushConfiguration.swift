@@ -89,6 +89,16 @@ public struct PushConfiguration: Sendable, Equatable {
                     "\"\(url)\" is not an http:// or https:// URL; give the Pushgateway's address, e.g. http://127.0.0.1:9091"
             )
         }
+        // URLComponents refuses a port outside 0...65535 ("http://127.0.0.1:99999") and a missing host.
+        guard let components = URLComponents(string: url), let host = components.host, !host.isEmpty,
+            (components.port ?? 80) > 0 && (components.port ?? 80) <= 65535
+        else {
+            throw PushConfigurationError(
+                setting: "--push-gateway (ZKSTORM_PUSHGATEWAY)",
+                message:
+                    "\"\(url)\" is not a usable URL (a host and a port 1-65535 are needed); give the Pushgateway's address, e.g. http://127.0.0.1:9091"
+            )
+        }
         guard interval > .zero else {
             throw PushConfigurationError(
                 setting: "--push-interval (ZKSTORM_PUSH_INTERVAL)", message: "must be positive, e.g. 5s")

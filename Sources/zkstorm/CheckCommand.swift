@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import StormEngine
 import ZooKeeperClient
 
 /// `zkstorm check --target HOSTS [--json]`: what a target supports, feature by feature.
@@ -16,7 +17,7 @@ struct CheckCommand: AsyncParsableCommand {
             else is touched.
 
             Exit status: 0 when every core feature works, 1 when a core feature is missing or wrong, \
-            69 when the target cannot be reached, 64 for a malformed --target.
+            69 when the target cannot be reached, 64 for a malformed --target or a chroot that does not exist.
             """
     )
 
@@ -26,8 +27,9 @@ struct CheckCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print the results as JSON instead of a table.")
     var json = false
 
-    @Option(name: .long, help: "Seconds to wait for each expected watch event.")
-    var eventTimeout: Double = 2
+    @Option(
+        name: .long, parsing: .unconditional, help: "How long to wait for each expected watch event, e.g. 2s or 500ms.")
+    var eventTimeout: String = "2s"
 
     func run() async throws {
         let connectString: ConnectString
@@ -37,7 +39,26 @@ struct CheckCommand: AsyncParsableCommand {
             printError("zkstorm check: \(error.description)")
             throw ExitCode(64)
         }
-        let probe = TargetProbe(connectString: connectString, eventTimeout: .milliseconds(Int64(eventTimeout * 1000)))
+        guard let timeout = DurationText.parse(eventTimeout), timeout > .zero else {
+            printError("zkstorm check: --event-timeout \(eventTimeout): expected a duration such as 2s or 500ms")
+            throw ExitCode(64)
+        }
+        if let chroot = connectString.chroot {
+            // A missing chroot otherwise shows up as `create` unsupported: name it instead.
+            var configuration = ZooKeeperConfiguration(connectString: target)
+            configuration.connectTimeout = .seconds(5)
+            if let client = try? await ZooKeeperClient.connect(configuration) {
+                let exists = (try? await client.exists("/")) != nil
+                try? await client.close()
+                if !exists {
+                    printError(
+                        "zkstorm check: the chroot \(chroot) does not exist on \(target); create it first (zkCli.sh create \(chroot)) or leave it out of --target"
+                    )
+                    throw ExitCode(64)
+                }
+            }
+        }
+        let probe = TargetProbe(connectString: connectString, eventTimeout: timeout)
         let results: [ProbeResult]
         do {
             results = try await probe.run()

@@ -5,6 +5,7 @@ import Logging
 import NIOConcurrencyHelpers
 import StormEngine
 import StormMetrics
+import ZooKeeperClient
 
 #if canImport(Glibc)
 import Glibc
@@ -23,7 +24,14 @@ struct RunCommand: AsyncParsableCommand {
             is deleted at the end, also on Ctrl-C, which still prints the report for what ran.
             Presets: \(Presets.names.joined(separator: ", ")). Fields: workloads/README.md.
             Exit codes: 0 done, 64 impossible request, 65 bad workload file, 69 target unreachable, \
-            70 internal error, 130/143 interrupted by SIGINT/SIGTERM (after cleanup and report).
+            66 workload file missing, 70 internal error, 73 an output file cannot be written, 69 also when \
+            the target is lost during the run (the report and output files still cover what ran), \
+            99 a threshold failed (after the report, outputs and cleanup), \
+            130/143 interrupted by SIGINT/SIGTERM (after cleanup and report).
+            Thresholds (--threshold or `thresholds:` in the file): METRIC<VALUE with < <= > >= == !=; metrics \
+            OP.p50|p99|p99.9|max|mean (OP: get, set, …, requests for all), errors and OP.errors (a % or a \
+            count), rate, OP.rate and group.NAME.rate (ops/s, e.g. 900/s), count, watch.lag.STAT, \
+            watch.fanout.STAT, watch.rearm.STAT, watch.missed, watch.duplicates. A figure the run lacks fails.
             """
     )
 
@@ -37,17 +45,43 @@ struct RunCommand: AsyncParsableCommand {
         help: "ZooKeeper connect string HOSTS[/chroot], e.g. zk1:2181,zk2:2181/bench (default: the built-in server).")
     var target: String?
 
-    @Option(help: "Measurement length, e.g. 30s, 2m (overrides the file).")
+    // `.unconditional`: a value such as -5s is taken as the value (and refused with a clear message),
+    // not mistaken for an unknown flag.
+    @Option(parsing: .unconditional, help: "Measurement length, e.g. 30s, 2m (overrides the file).")
     var duration: String?
 
-    @Option(help: "Warm-up before measuring, e.g. 2s (overrides the file).")
+    @Option(parsing: .unconditional, help: "Warm-up before measuring, e.g. 2s (overrides the file).")
     var warmup: String?
 
-    @Option(help: "Sessions running the operation groups (for a pure watch storm: the watchers).")
+    @Option(
+        parsing: .unconditional, help: "Sessions running the operation groups (for a pure watch storm: the watchers).")
     var sessions: Int?
 
-    @Option(help: "Total open-loop rate in operations per second (turns every group into an open loop).")
+    @Option(
+        parsing: .unconditional,
+        help: "Total open-loop rate in operations per second (turns every group into an open loop).")
     var rate: Double?
+
+    @Option(
+        name: .customLong("threshold"),
+        help: ArgumentHelp(
+            "A pass/fail criterion, repeatable: 'get.p99<5ms', 'errors<0.1%', 'watch.lag.p99<50ms', 'watch.missed==0', 'set.rate>=900/s'. Any failure exits 99.",
+            valueName: "EXPR"))
+    var thresholds: [String] = []
+
+    @Option(
+        parsing: .unconditional,
+        help:
+            "End the measurement after this many operations (warm-up not counted); --duration, if given, stays the upper bound (otherwise 1h)."
+    )
+    var requests: Int?
+
+    @Flag(
+        name: .customLong("dry-run"),
+        help:
+            "Print the effective workload (after preset, file, flags and environment) as YAML and what the run would create; touch nothing."
+    )
+    var dryRun = false
 
     @Option(help: "Seed for key and operation choices.")
     var seed: UInt64?
@@ -55,7 +89,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Run root znode; a root outside /zkstorm/ is accepted only here.")
     var root: String?
 
-    @Option(help: "Write the result (schema 1, with lossless histograms) to this JSON file.")
+    @Option(help: "Write the result (schema 1, with lossless histograms) to this JSON file (- for standard output).")
     var json: String?
 
     @Option(help: "Write a self-contained HTML report with charts to this file.")
@@ -65,7 +99,7 @@ struct RunCommand: AsyncParsableCommand {
     var hgrm: String?
 
     @Option(
-        name: .customLong("session-timeout"),
+        name: .customLong("session-timeout"), parsing: .unconditional,
         help: "Session timeout each session asks for, e.g. 4s (default 30s); sessions of a dead server move within it.")
     var sessionTimeout: String?
 
@@ -139,9 +173,22 @@ struct RunCommand: AsyncParsableCommand {
         return overrides
     }
 
+    /// Writes `zkstorm run: MESSAGE` and gives the exit code to throw (a usage error by default), so a
+    /// bad value never prints the top-level usage.
+    func failure(_ message: String, _ code: Int32 = 64) -> ExitCode {
+        TerminalOutput.printError("zkstorm run: \(message)\n")
+        return ExitCode(code)
+    }
+
     func run() async throws {
+        TerminalOutput.ignoreBrokenPipes()
+        LoggingSystem.bootstrap { label in OneLineLogHandler(label: label) }
         let workload = try loadWorkload()
-        let errorOutput = StandardError()
+        if dryRun {
+            TerminalOutput.print(dryRunText(workload))
+            return
+        }
+        let outputs = try checkOutputs()
         let runId = RunIdentifier.make()
         let instanceName =
             instance ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
@@ -153,8 +200,7 @@ struct RunCommand: AsyncParsableCommand {
                     MetricsPusher(configuration: $0)
                 }
         } catch {
-            errorOutput.write("zkstorm run: \(error)\n")
-            throw ExitCode(64)
+            throw failure("\(error)")
         }
         let holder = TargetHolder()
         var onTick: (@Sendable (IntervalCollector.Tick, StormRun.SessionStatus) -> Void)?
@@ -170,13 +216,13 @@ struct RunCommand: AsyncParsableCommand {
             }
         }
         let stormRun = StormRun(
-            workload: workload, runId: runId, live: !quiet && LiveLine.stdoutIsTerminal, scrapeServers: pusher != nil,
-            onTick: onTick)
+            workload: workload, runId: runId, live: !quiet && LiveLine.stdoutIsTerminal && !outputs.usesStandardOutput,
+            scrapeServers: pusher != nil, onTick: onTick)
         holder.run = stormRun
         pusher?.start()
         if !quiet {
             let target = workload.target ?? "the built-in server"
-            errorOutput.write(
+            TerminalOutput.printError(
                 "zkstorm: \(workload.name) on \(target): root \(stormRun.root), warm-up \(DurationText.format(workload.warmup)), measuring \(measurementPlan(workload))\n"
             )
         }
@@ -187,54 +233,108 @@ struct RunCommand: AsyncParsableCommand {
         } catch let error as RunError {
             signals.cancel()
             await pusher?.finish()
-            errorOutput.write("zkstorm run: \(error.message)\n")
-            throw ExitCode(error.exitCode)
+            throw failure(error.message, error.exitCode)
         }
         signals.cancel()
         // The report first: an unreachable gateway may take seconds to give up, and an interrupted run
-        // owes its report within 2 s of the signal.
-        print(TextReport.render(outcome.result), terminator: "")
-        fflush(nil)
+        // owes its report within 2 s of the signal. With `--json -` stdout carries the JSON alone.
+        let report = TextReport.render(outcome.result)
+        if outputs.usesStandardOutput {
+            TerminalOutput.printError(report)
+        } else {
+            TerminalOutput.print(report)
+        }
         if let pusher {
             await pusher.finish()
             if !quiet {
                 let stats = pusher.statistics
-                errorOutput.write(
-                    "zkstorm: pushed metrics \(stats.successfulPushes) time(s) to \(pusher.configuration.groupURL)")
-                errorOutput.write(
-                    stats.failedPushes > 0
-                        ? ", \(stats.failedPushes) failed (\(stats.lastError ?? "unknown error"))\n" : "\n")
+                TerminalOutput.printError(
+                    "zkstorm: pushed metrics \(stats.successfulPushes) time(s) to \(pusher.configuration.groupURL)"
+                        + (stats.failedPushes > 0
+                            ? ", \(stats.failedPushes) failed (\(stats.lastError ?? "unknown error"))\n" : "\n"))
             }
         }
-        try writeOutputs(outcome.result, errorOutput)
+        let written = outputs.write(outcome.result, quiet: quiet)
+        if let lostAt = outcome.targetLostAt {
+            var message = String(
+                format:
+                    "target lost %.1f s into the measurement (every session without a connection); the report covers what ran until then",
+                lostAt)
+            if outcome.rootLeftBehind != nil {
+                let hosts = workload.target ?? "the built-in server"
+                message +=
+                    "; the run root \(outcome.root) could not be removed: once the target is back, run `zkstorm clean --target \(hosts)` to remove it"
+            }
+            throw failure(message, 69)
+        }
         // A signal during cleanup, after measurement ended on its own, still means "interrupted".
         if outcome.interrupted || signals.received != nil {
             let signal = signals.received ?? SIGINT
-            errorOutput.write("zkstorm run: interrupted; \(outcome.root) removed, report above covers what ran\n")
+            TerminalOutput.printError(
+                "zkstorm run: interrupted; \(outcome.root) removed, report above covers what ran\n")
             throw ExitCode(128 + signal)
+        }
+        if !written { throw ExitCode(73) }
+        if let verdicts = outcome.result.thresholds, verdicts.contains(where: { !$0.passed }) {
+            let failed = verdicts.filter { !$0.passed }.map(\.threshold)
+            TerminalOutput.printError(
+                "zkstorm run: \(failed.count) of \(verdicts.count) threshold(s) failed: \(failed.joined(separator: ", "))\n"
+            )
+            throw ExitCode(99)
         }
     }
 
     func loadWorkload() throws -> Workload {
-        let errorOutput = StandardError()
         let parsed: Workload
         do {
             switch (file, preset) {
-            case (let file?, nil): parsed = try WorkloadParser.load(path: file)
+            case (let file?, nil):
+                var isDirectory: ObjCBool = false
+                let exists = FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory)
+                if !exists {
+                    let hint =
+                        Presets.names.contains(file)
+                        ? "; did you mean --preset \(file)?"
+                        : "; give a workload YAML file or --preset NAME (presets: \(Presets.names.joined(separator: ", ")))"
+                    throw failure("\(file): no such file\(hint)", 66)
+                }
+                if isDirectory.boolValue {
+                    throw failure("\(file) is a directory; give a workload YAML file inside it, or --preset NAME", 66)
+                }
+                parsed = try WorkloadParser.load(path: file)
             case (nil, let preset?): parsed = try Presets.workload(named: preset)
             case (nil, nil):
-                throw ValidationError(
+                throw failure(
                     "give a workload FILE or --preset NAME (presets: \(Presets.names.joined(separator: ", ")))")
-            case (_?, _?): throw ValidationError("give either a workload FILE or --preset, not both")
+            case (_?, _?): throw failure("give either a workload FILE or --preset, not both")
             }
         } catch let error as WorkloadError {
-            errorOutput.write("zkstorm run: \(error)\n")
-            throw ExitCode(error.file == "--preset" ? 64 : 65)
+            // Line 0 on a file: it could not be read at all (permissions).
+            let code: Int32 = error.file == "--preset" ? 64 : (error.line == 0 ? 66 : 65)
+            throw failure("\(error)", code)
+        }
+        if let target {
+            do {
+                _ = try ConnectString(parsing: target)
+            } catch {
+                throw failure("--target \(target): \(error)")
+            }
         }
         var overrides = WorkloadOverrides(target: target, sessions: sessions, rate: rate, seed: seed, root: root)
+        if let requests {
+            overrides.requests = requests
+            if duration == nil { overrides.duration = .seconds(3600) }
+        }
+        for text in thresholds {
+            do {
+                overrides.thresholds.append(try Threshold(parsing: text))
+            } catch {
+                throw failure("--threshold: \(error)")
+            }
+        }
         if let duration {
             guard let value = DurationText.parse(duration), value >= .milliseconds(100) else {
-                throw ValidationError(
+                throw failure(
                     "--duration \(duration): expected a duration of at least 100ms such as 30s, 500ms or 2m")
             }
             overrides.duration = value
@@ -242,14 +342,14 @@ struct RunCommand: AsyncParsableCommand {
         var timeout: Duration?
         if let sessionTimeout {
             guard let value = DurationText.parse(sessionTimeout), value >= .seconds(1) else {
-                throw ValidationError(
+                throw failure(
                     "--session-timeout \(sessionTimeout): expected a duration of at least 1s such as 4s or 30s")
             }
             timeout = value
         }
         if let warmup {
             guard let value = DurationText.parse(warmup) else {
-                throw ValidationError("--warmup \(warmup): expected a duration such as 2s or 500ms")
+                throw failure("--warmup \(warmup): expected a duration such as 2s or 500ms (0s for none)")
             }
             overrides.warmup = value
         }
@@ -258,29 +358,16 @@ struct RunCommand: AsyncParsableCommand {
             if let timeout { workload.sessionTimeout = timeout }
             return workload
         } catch {
-            errorOutput.write("zkstorm run: \(error.message)\n")
-            throw ExitCode(64)
+            throw failure(error.message)
         }
     }
 
-    func writeOutputs(_ result: RunResult, _ errorOutput: StandardError) throws {
-        do {
-            if let json {
-                try result.jsonData().write(to: URL(fileURLWithPath: json))
-                if !quiet { errorOutput.write("zkstorm: result written to \(json)\n") }
-            }
-            if let html {
-                try HTMLReport.render(result).write(toFile: html, atomically: true, encoding: .utf8)
-                if !quiet { errorOutput.write("zkstorm: HTML report written to \(html)\n") }
-            }
-            if let hgrm {
-                let files = try HgrmWriter.write(result, to: hgrm)
-                if !quiet { errorOutput.write("zkstorm: \(files.count) .hgrm files written to \(hgrm)\n") }
-            }
-        } catch {
-            errorOutput.write("zkstorm run: could not write an output file: \(error.localizedDescription)\n")
-            throw ExitCode(73)
-        }
+    /// Every output path, checked before the run starts: a run must not measure for minutes and then
+    /// fail to write its result. `-` is standard output.
+    func checkOutputs() throws -> RunOutputs {
+        let outputs = RunOutputs(json: json, html: html, hgrm: hgrm)
+        if let problem = outputs.problem() { throw failure(problem, 73) }
+        return outputs
     }
 }
 
@@ -294,10 +381,11 @@ final class TargetHolder: Sendable {
     var label: String? { run?.targetLabel }
 }
 
-/// Writes to stderr without buffering (progress and errors must not mix into the report on stdout).
+/// Writes to stderr without buffering (progress and errors must not mix into the report on stdout);
+/// a closed stderr stops the printing, not the process.
 struct StandardError: Sendable {
     func write(_ text: String) {
-        FileHandle.standardError.write(Data(text.utf8))
+        TerminalOutput.printError(text)
     }
 }
 
@@ -321,8 +409,8 @@ final class SignalWatcher {
                 }
                 if first {
                     firstAt.withLockedValue { $0 = now }
-                    let notice = "\nzkstorm: stopping (cleaning up the run root; press Ctrl-C again to quit at once)\n"
-                    FileHandle.standardError.write(Data(notice.utf8))
+                    TerminalOutput.printError(
+                        "\nzkstorm: stopping (cleaning up the run root; press Ctrl-C again to quit at once)\n")
                     onSignal(number)
                 } else if now - firstAt.withLockedValue({ $0 }) > 1_000_000_000 {
                     // A signal within a second of the first is the same keypress delivered twice (to
@@ -344,9 +432,29 @@ final class SignalWatcher {
     }
 }
 
+extension RunCommand {
+    /// `--dry-run`: the workload as it would run, and what it would create and open.
+    func dryRunText(_ workload: Workload) -> String {
+        var out = "# zkstorm run --dry-run: the effective workload; nothing was created or connected\n"
+        out += WorkloadYAML.render(workload)
+        let layout = RunLayout(root: workload.root ?? WorkloadRoot.defaultRoot(runId: "<run-id>"), workload: workload)
+        let znodes = 1 + layout.setupDirectories.count + layout.keys.count + layout.watched.count
+        let plan = try? workload.sessionPlan()
+        out += "# would create under \(layout.root): \(znodes) znodes (\(layout.keys.count) keys"
+        out += ", \(layout.watched.count) watched, \(layout.setupDirectories.count) directories, the root)"
+        out += ", plus its missing ancestors; all removed at the end\n"
+        out += "# would open \((plan?.total ?? 0) + 1) sessions on \(workload.target ?? "the built-in server")"
+        out += " (\(plan?.groupSessions.reduce(0, +) ?? 0) for groups, \(plan?.watcherSessions ?? 0) watchers"
+        out += ", \(plan?.writerSessions ?? 0) storm writer, 1 control)\n"
+        out += "# would measure \(measurementPlan(workload)) after \(DurationText.format(workload.warmup)) of warm-up\n"
+        return out
+    }
+}
+
 /// What the measurement will be: a pure storm ends after its rounds, within the duration.
 func measurementPlan(_ workload: Workload) -> String {
     let duration = DurationText.format(workload.duration)
+    if let requests = workload.requests { return "\(requests) operations (at most \(duration))" }
     if workload.groups.isEmpty, let rounds = workload.watches?.storm.rounds, rounds > 0 {
         return "\(rounds) storm rounds (at most \(duration))"
     }

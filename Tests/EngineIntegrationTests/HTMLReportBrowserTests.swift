@@ -19,11 +19,11 @@ extension EngineTests {
             let html = HTMLReport.render(try Self.sampleRun())
             #expect(html.hasPrefix("<!DOCTYPE html>"))
             #expect(!html.contains("<script"), "the report must be self-contained and script-free")
-            #expect(html.components(separatedBy: "<svg class=\"chart\"").count - 1 == 5)
+            #expect(html.components(separatedBy: "<svg class=\"chart\"").count - 1 == 6)
             let check = try await BrowserCheck.charts(in: html)
             #expect(
                 check.map(\.label) == [
-                    "Latency by percentile", "Throughput over time", "p99 latency over time",
+                    "Latency by percentile", "Throughput over time", "Errors over time", "p99 latency over time",
                     "Watch notification lag distribution", "Fan-out per storm round",
                 ])
             for chart in check {

@@ -136,7 +136,7 @@ extension EngineTests {
             result.rounds = []
             result.histograms = result.histograms.filter { !$0.key.hasPrefix("watch") }
             let html = HTMLReport.render(result)
-            #expect(html.components(separatedBy: "<svg class=\"chart\"").count - 1 == 3)
+            #expect(html.components(separatedBy: "<svg class=\"chart\"").count - 1 == 4)
         }
     }
 }

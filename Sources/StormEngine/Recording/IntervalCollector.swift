@@ -7,6 +7,11 @@ import StormMetrics
 public final class IntervalCollector: Sendable {
     struct State {
         var recorders: [OperationRecorder] = []
+        /// The operation group of each recorder (nil: watch storm and others).
+        var recorderGroups: [Int?] = []
+        /// Everything measured, per operation group.
+        var groupCumulative: [Int: RecordedInterval] = [:]
+        var scratch = RecordedInterval()
         var cumulative = RecordedInterval()
         var interval = RecordedInterval()
         var timeline: [RunResult.TimelinePoint] = []
@@ -18,15 +23,20 @@ public final class IntervalCollector: Sendable {
 
     public init() {}
 
-    public func add(_ recorder: OperationRecorder) {
-        state.withLockedValue { $0.recorders.append(recorder) }
+    public func add(_ recorder: OperationRecorder, group: Int? = nil) {
+        state.withLockedValue {
+            $0.recorders.append(recorder)
+            $0.recorderGroups.append(group)
+        }
     }
+
+    /// Everything measured so far by each operation group (by group index).
+    public var groupCumulative: [Int: RecordedInterval] { state.withLockedValue { $0.groupCumulative } }
 
     /// Drops everything recorded so far (warm-up) and starts measuring at `now`.
     public func beginMeasurement(at now: UInt64) {
         state.withLockedValue { state in
-            var discard = RecordedInterval()
-            for recorder in state.recorders { recorder.drain(into: &discard) }
+            for recorder in state.recorders { recorder.discard() }
             state.measureStart = now
             state.lastCollect = now
         }
@@ -47,7 +57,17 @@ public final class IntervalCollector: Sendable {
     public func collect(now: UInt64) -> Tick? {
         state.withLockedValue { state in
             state.interval.resetKeepingStorage()
-            for recorder in state.recorders { recorder.drain(into: &state.interval) }
+            let measuring = state.measureStart != nil
+            for (recorder, group) in zip(state.recorders, state.recorderGroups) {
+                guard let group, measuring else {
+                    recorder.drain(into: &state.interval)
+                    continue
+                }
+                state.scratch.resetKeepingStorage()
+                recorder.drain(into: &state.scratch)
+                state.interval.merge(state.scratch)
+                state.groupCumulative[group, default: RecordedInterval()].merge(state.scratch)
+            }
             guard let start = state.measureStart else { return nil }
             let length = Double(now &- state.lastCollect) / 1e9
             state.lastCollect = now
@@ -60,7 +80,8 @@ public final class IntervalCollector: Sendable {
                 ops: all.count,
                 errors: state.interval.errorCount,
                 p99Us: all.value(atPercentile: 99),
-                watchLagP99Us: lag.isEmpty ? nil : lag.value(atPercentile: 99))
+                watchLagP99Us: lag.isEmpty ? nil : lag.value(atPercentile: 99),
+                intervalS: (length * 1000).rounded() / 1000)
             if length > 0.001 { state.timeline.append(point) }
             return Tick(elapsedSeconds: Double(now &- start) / 1e9, point: point, cumulative: state.cumulative)
         }
@@ -95,13 +116,9 @@ public enum LiveLine {
         return line
     }
 
-    public static var stdoutIsTerminal: Bool { isatty(STDOUT_FILENO) == 1 }
+    public static var stdoutIsTerminal: Bool { TerminalOutput.standardOutputIsTerminal }
 
-    public static func draw(_ text: String) {
-        FileHandle.standardOutput.write(Data(("\r\u{1B}[2K" + text).utf8))
-    }
+    public static func draw(_ text: String) { TerminalOutput.drawLiveLine(text) }
 
-    public static func finish() {
-        FileHandle.standardOutput.write(Data("\r\u{1B}[2K".utf8))
-    }
+    public static func finish() { TerminalOutput.finishLiveLine() }
 }

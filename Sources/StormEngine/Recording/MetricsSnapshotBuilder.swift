@@ -19,6 +19,12 @@ public enum MetricsSnapshotBuilder {
         snapshot.sessionExpirations = status.expirations
         snapshot.outstandingRequests = status.outstandingRequests
         snapshot.servers = status.servers
+        snapshot.thresholds = status.thresholds.map {
+            MetricsSnapshot.ThresholdGauge(threshold: $0.threshold, passed: $0.passed, observed: $0.observed)
+        }
+        snapshot.groupRates = status.groupRates.map {
+            MetricsSnapshot.GroupRateGauge(group: $0.group, target: $0.target, achieved: $0.achieved)
+        }
         return snapshot
     }
 }

@@ -198,6 +198,17 @@ public final class OperationRecorder: Sendable {
         interval.withLockedValue { body(&$0) }
     }
 
+    /// Drops what was recorded (warm-up) in O(1) under the lock (the old storage is freed outside it),
+    /// so the measurement starts at the same instant for every session. The next recordings allocate
+    /// their histograms once.
+    public func discard() {
+        let old = interval.withLockedValue { current -> RecordedInterval in
+            defer { current = RecordedInterval() }
+            return current
+        }
+        _ = old
+    }
+
     /// Adds what was recorded since the last drain to `target` and starts a new interval.
     public func drain(into target: inout RecordedInterval) {
         interval.withLockedValue { current in

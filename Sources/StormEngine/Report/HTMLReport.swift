@@ -7,32 +7,80 @@ public enum HTMLReport {
     public static func render(_ result: RunResult) -> String {
         var body = ""
         body += "<h1>zkstorm: \(escape(result.workload))</h1>\n"
-        body += "<p class=\"meta\">run <code>\(escape(result.runId))</code> on <code>\(escape(result.target))</code>, "
-        body +=
-            "started \(escape(result.startedAt)), measured \(String(format: "%.1f", result.durationSeconds)) s, seed \(result.seed)</p>\n"
+        body += meta(result)
         for chart in charts(result) where chart.hasData {
             body += "<figure>\n" + chart.render() + "</figure>\n"
         }
         body += "<h2>Report</h2>\n<pre>\(escape(TextReport.render(result)))</pre>\n"
-        return """
-            <!DOCTYPE html>
-            <html lang="en">
-            <head>
-            <meta charset="utf-8">
-            <title>zkstorm \(escape(result.workload)) \(escape(result.runId))</title>
-            <style>
-            body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 24px; color: #222; background: #fafafa; }
-            h1 { font-size: 22px; margin-bottom: 4px; }
-            .meta { color: #555; margin-top: 0; }
-            figure { margin: 16px 0; display: inline-block; border: 1px solid #ddd; background: #fff; }
-            pre { background: #fff; border: 1px solid #ddd; padding: 12px; font-size: 12px; }
-            </style>
-            </head>
-            <body>
-            \(body)</body>
-            </html>
+        return page(title: "zkstorm \(result.workload) \(result.runId)", body: body)
+    }
 
-            """
+    /// Two runs on one page: each chart carries both (A solid colours first, then B), and the text
+    /// comparison with B/A ratios below.
+    public static func renderComparison(_ a: RunResult, _ b: RunResult) -> String {
+        var body = "<h1>zkstorm: \(escape(a.workload)) (A) vs \(escape(b.workload)) (B)</h1>\n"
+        body += meta(a, label: "A (solid)") + meta(b, label: "B (dashed)")
+        let chartsA = charts(a)
+        let chartsB = charts(b)
+        for (ca, cb) in zip(chartsA, chartsB) {
+            var chart = ca
+            chart.series =
+                ca.series.map { SVGChart.Series(name: "A " + $0.name, points: $0.points) }
+                + cb.series.map { SVGChart.Series(name: "B " + $0.name, points: $0.points, dashed: true) }
+            chart.markers =
+                ca.markers.map { SVGChart.Marker(x: $0.x, label: "A " + $0.label, color: $0.color) }
+                + cb.markers.map { SVGChart.Marker(x: $0.x, label: "B " + $0.label, color: $0.color) }
+            if chart.style == .bars { chart.style = .lines }
+            if chart.hasData { body += "<figure>\n" + chart.render() + "</figure>\n" }
+        }
+        body += "<h2>Comparison</h2>\n<pre>\(escape(ComparisonReport.render(a, b)))</pre>\n"
+        return page(title: "zkstorm \(a.runId) vs \(b.runId)", body: body)
+    }
+
+    static func meta(_ result: RunResult, label: String? = nil) -> String {
+        var text =
+            "<p class=\"meta\">\(label.map { "<strong>\($0)</strong>: " } ?? "")run <code>\(escape(result.runId))</code> on <code>\(escape(result.target))</code>, "
+        text +=
+            "started \(escape(result.startedAt)), measured \(String(format: "%.1f", result.durationSeconds)) s, seed \(result.seed)"
+        if let version = result.zkstormVersion { text += ", zkstorm \(escape(version))" }
+        if result.interrupted == true { text += ", <strong>interrupted</strong>" }
+        if let lost = result.targetLost {
+            text += String(format: ", <strong>target lost at %.1f s</strong>", lost.atSeconds)
+        }
+        return text + "</p>\n"
+    }
+
+    static func page(title: String, body: String) -> String {
+        """
+        <!DOCTYPE html>
+        <html lang="en">
+        <head>
+        <meta charset="utf-8">
+        <meta name="viewport" content="width=device-width, initial-scale=1">
+        <title>\(escape(title))</title>
+        <style>
+        body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 24px; color: #222; background: #fafafa; }
+        h1 { font-size: 22px; margin-bottom: 4px; }
+        .meta { color: #555; margin: 2px 0; }
+        figure { margin: 16px 0; display: block; border: 1px solid #ddd; background: #fff; }
+        svg.chart { width: 100%; height: auto; display: block; }
+        pre { background: #fff; border: 1px solid #ddd; padding: 12px; font-size: 12px; overflow-x: auto; }
+        </style>
+        </head>
+        <body>
+        \(body)</body>
+        </html>
+
+        """
+    }
+
+    /// Vertical lines for what happened during the run: the target lost, a signal.
+    static func markers(_ result: RunResult) -> [SVGChart.Marker] {
+        var markers: [SVGChart.Marker] = []
+        if let lost = result.targetLost {
+            markers.append(SVGChart.Marker(x: lost.atSeconds, label: "target lost", color: "#d62728"))
+        }
+        return markers
     }
 
     /// Percentiles plotted on the "1/(1-p)" axis HdrHistogram uses, so the tail gets room.
@@ -74,17 +122,25 @@ public enum HTMLReport {
                 title: "Latency by percentile", xLabel: "percentile", yLabel: "latency", xScale: .log, yScale: .log,
                 series: latencySeries,
                 xTickLabel: percentileLabel, yTickLabel: milliseconds))
-        let timeline = result.timeline
+        let timeline = plottedTimeline(result.timeline)
         charts.append(
             SVGChart(
                 title: "Throughput over time", xLabel: "seconds since measurement began", yLabel: "operations / s",
                 series: [
                     SVGChart.Series(
                         name: "ops/s",
-                        points: timeline.filter { $0.ops > 0 }.map {
-                            (x: $0.t, y: Double($0.ops) / intervalLength(timeline, at: $0.t))
-                        })
-                ]))
+                        points: timeline.map { (x: $0.t, y: $0.rate) })
+                ],
+                markers: markers(result)))
+        charts.append(
+            SVGChart(
+                title: "Errors over time", xLabel: "seconds since measurement began", yLabel: "errors / s",
+                series: [
+                    SVGChart.Series(
+                        name: "errors/s",
+                        points: timeline.map { (x: $0.t, y: Double($0.errors) / max($0.intervalS ?? 1, 0.001)) })
+                ],
+                markers: markers(result)))
         charts.append(
             SVGChart(
                 title: "p99 latency over time", xLabel: "seconds since measurement began", yLabel: "p99", yScale: .log,
@@ -98,7 +154,7 @@ public enum HTMLReport {
                             p.watchLagP99Us.flatMap { $0 > 0 ? (x: p.t, y: Double($0) / 1000) : nil }
                         }),
                 ],
-                yTickLabel: milliseconds))
+                yTickLabel: milliseconds, markers: markers(result)))
         var lag = LatencyHistogram()
         for key in result.histograms.keys where key.hasPrefix("watch_lag:") {
             if let h = result.histogram(key) { lag.merge(h) }
@@ -133,10 +189,17 @@ public enum HTMLReport {
         return charts
     }
 
-    static func intervalLength(_ timeline: [RunResult.TimelinePoint], at t: Double) -> Double {
-        guard let index = timeline.firstIndex(where: { $0.t == t }) else { return 1 }
-        let previous = index == 0 ? 0 : timeline[index - 1].t
-        return max(t - previous, 0.001)
+    /// The intervals a chart may plot: each with its length (older results lack it: the gap to the
+    /// previous point), without the partial tail (a fraction of a second of draining replies is no rate).
+    static func plottedTimeline(_ timeline: [RunResult.TimelinePoint]) -> [RunResult.TimelinePoint] {
+        var previous = 0.0
+        var plotted: [RunResult.TimelinePoint] = []
+        for var point in timeline {
+            if point.intervalS == nil { point.intervalS = max(point.t - previous, 0.001) }
+            previous = point.t
+            if !point.isPartial { plotted.append(point) }
+        }
+        return plotted
     }
 
     /// Buckets of the histogram gathered into bins a quarter-decade wide; x = bin centre in ms.

@@ -6,6 +6,8 @@ struct SVGChart {
     struct Series {
         var name: String
         var points: [(x: Double, y: Double)]
+        /// Drawn dashed (the second run of a comparison).
+        var dashed = false
     }
 
     enum Scale {
@@ -28,8 +30,16 @@ struct SVGChart {
     /// Tick labels for x; nil = numbers.
     var xTickLabel: ((Double) -> String)?
     var yTickLabel: ((Double) -> String)?
-    var width = 760.0
+    /// Vertical lines at x positions (faults, stage changes), labelled at the top of the plot.
+    var markers: [Marker] = []
+    var width = 1000.0
     var height = 320.0
+
+    struct Marker {
+        var x: Double
+        var label: String
+        var color = "#888888"
+    }
 
     static let palette = [
         "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22",
@@ -103,7 +113,7 @@ struct SVGChart {
                         "<circle class=\"series\" cx=\"\(f(px(p.x)))\" cy=\"\(f(py(p.y)))\" r=\"4\" fill=\"\(color)\"/>\n"
                 }
                 svg +=
-                    "<path class=\"series\" d=\"\(d)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\"><title>\(HTMLReport.escape(s.name))</title></path>\n"
+                    "<path class=\"series\" d=\"\(d)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\"\(s.dashed ? " stroke-dasharray=\"6 4\"" : "")><title>\(HTMLReport.escape(s.name))</title></path>\n"
             case .bars:
                 let barWidth = max(2, plotWidth / Double(max(s.points.count, 1)) * 0.8)
                 for p in s.points {
@@ -115,6 +125,13 @@ struct SVGChart {
                         "height=\"\(f(max(1, abs(base - y))))\" fill=\"\(color)\"><title>\(HTMLReport.escape(s.name)): \(Self.number(p.y))</title></rect>\n"
                 }
             }
+        }
+        for marker in markers where marker.x >= xMin && marker.x <= xMax {
+            let x = px(marker.x)
+            svg +=
+                "<line class=\"marker\" x1=\"\(f(x))\" y1=\"\(f(top))\" x2=\"\(f(x))\" y2=\"\(f(top + plotHeight))\" stroke=\"\(marker.color)\" stroke-dasharray=\"4 3\"/>"
+            svg +=
+                "<text x=\"\(f(x + 3))\" y=\"\(f(top + plotHeight - 6))\" font-size=\"10\" fill=\"\(marker.color)\">\(HTMLReport.escape(marker.label))</text>\n"
         }
         // Legend.
         var legendX = left + 8

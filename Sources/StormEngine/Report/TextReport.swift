@@ -13,7 +13,7 @@ public enum ReportFormat {
         value >= 100 ? String(format: "%.0f", value) : String(format: "%.1f", value)
     }
 
-    static func pad(_ text: String, _ width: Int, right: Bool = true) -> String {
+    public static func pad(_ text: String, _ width: Int, right: Bool = true) -> String {
         let count = text.count
         guard count < width else { return text }
         let fill = String(repeating: " ", count: width - count)
@@ -40,6 +40,16 @@ public enum TextReport {
         out +=
             "\nsessions: \(result.sessions.connected) connected, \(result.sessions.reconnects) reconnects, \(result.sessions.expired) expired\n"
         if let failover = result.failover { out += FailoverReport.render(failover) }
+        if let lost = result.targetLost {
+            out += String(
+                format: "\ntarget lost %.1f s into the measurement: the figures cover what ran until then\n",
+                lost.atSeconds)
+            if let root = lost.rootLeft {
+                out += "run root left on the target: \(root) (remove it with zkstorm clean)\n"
+            }
+        }
+        if result.interrupted == true { out += "\ninterrupted: the figures cover what ran until the signal\n" }
+        if let thresholds = result.thresholds { out += ThresholdReport.render(thresholds) }
         return out
     }
 
@@ -91,6 +101,38 @@ public enum TextReport {
         if !errorLines.isEmpty {
             out += "errors by code:\n" + errorLines.joined(separator: "\n") + "\n"
         }
+        out += renderGroupRates(result)
+        return out
+    }
+
+    /// Target versus achieved rate of every open-loop group; per-group rows of every operation that
+    /// more than one group runs (the table above merges them).
+    static func renderGroupRates(_ result: RunResult) -> String {
+        guard let groups = result.groupRates, !groups.isEmpty else { return "" }
+        var out = ""
+        let open = groups.filter { $0.target != nil }
+        if !open.isEmpty {
+            out += "open-loop rate (target → achieved):\n"
+            for group in open {
+                let target = group.target ?? 0
+                let share = target > 0 ? group.achieved / target * 100 : 0
+                out +=
+                    "  \(group.group): \(ReportFormat.rate(target)) → \(ReportFormat.rate(group.achieved)) ops/s (\(String(format: "%.1f", share))%)\n"
+            }
+        }
+        var groupsOf: [String: Int] = [:]
+        for group in groups { for name in group.operations.keys { groupsOf[name, default: 0] += 1 } }
+        let shared = groupsOf.filter { $0.value > 1 }.keys.sorted()
+        if !shared.isEmpty {
+            out += "by group (operations in more than one group):\n"
+            for name in shared {
+                for group in groups {
+                    guard let op = group.operations[name] else { continue }
+                    out +=
+                        "  \(ReportFormat.pad(name, 9, right: false)) \(ReportFormat.pad(group.group, 14, right: false)) \(ReportFormat.pad("\(op.count)", 9)) \(ReportFormat.pad(ReportFormat.rate(op.opsPerSecond), 8)) ops/s  p99 \(ReportFormat.latency(op.p99Us))  errors \(op.errors)\n"
+                }
+            }
+        }
         return out
     }
 
@@ -140,8 +182,8 @@ public enum ComparisonReport {
             let oa = a.operations[name]
             let ob = b.operations[name]
             out += line([
-                name, "ops/s", oa.map { ReportFormat.rate($0.opsPerSecond) } ?? "-",
-                ob.map { ReportFormat.rate($0.opsPerSecond) } ?? "-", ratio(oa?.opsPerSecond, ob?.opsPerSecond),
+                name, "ops/s", oa.map { ReportFormat.rate($0.opsPerSecond) } ?? missing,
+                ob.map { ReportFormat.rate($0.opsPerSecond) } ?? missing, ratio(oa?.opsPerSecond, ob?.opsPerSecond),
             ])
             for (label, path) in [
                 ("p50", \RunResult.Percentiles.p50), ("p99", \.p99), ("p99.9", \.p999), ("max", \.max),
@@ -149,29 +191,40 @@ public enum ComparisonReport {
                 let va = oa?.latencyUs[keyPath: path]
                 let vb = ob?.latencyUs[keyPath: path]
                 out += line([
-                    "", label, va.map(ReportFormat.latency) ?? "-", vb.map(ReportFormat.latency) ?? "-",
+                    "", label, va.map(ReportFormat.latency) ?? missing, vb.map(ReportFormat.latency) ?? missing,
                     ratio(va.map(Double.init), vb.map(Double.init)),
                 ])
             }
-            out += line(["", "errors", oa.map { "\($0.errors)" } ?? "-", ob.map { "\($0.errors)" } ?? "-", ""])
+            out += line(["", "errors", oa.map { "\($0.errors)" } ?? missing, ob.map { "\($0.errors)" } ?? missing, ""])
         }
         if a.watch.notifications > 0 || b.watch.notifications > 0 {
+            // A run without watch notifications has no lag figures: "–", never 0µs.
+            let wa = a.watch.notifications > 0 ? a.watch : nil
+            let wb = b.watch.notifications > 0 ? b.watch : nil
+            let fa = a.rounds.isEmpty ? nil : wa
+            let fb = b.rounds.isEmpty ? nil : wb
             for (label, va, vb) in [
-                ("lag p50", a.watch.lagUs.p50, b.watch.lagUs.p50), ("lag p99", a.watch.lagUs.p99, b.watch.lagUs.p99),
-                ("lag max", a.watch.lagUs.max, b.watch.lagUs.max),
-                ("fan-out p99", a.watch.fanoutUs.p99, b.watch.fanoutUs.p99),
+                ("lag p50", wa?.lagUs.p50, wb?.lagUs.p50), ("lag p99", wa?.lagUs.p99, wb?.lagUs.p99),
+                ("lag max", wa?.lagUs.max, wb?.lagUs.max),
+                ("fan-out p99", fa?.fanoutUs.p99, fb?.fanoutUs.p99),
             ] {
                 out += line([
-                    "watch", label, ReportFormat.latency(va), ReportFormat.latency(vb), ratio(Double(va), Double(vb)),
+                    "watch", label, va.map(ReportFormat.latency) ?? missing, vb.map(ReportFormat.latency) ?? missing,
+                    ratio(va.map(Double.init), vb.map(Double.init)),
                 ])
             }
-            out += line(["watch", "missed", "\(a.watch.missed)", "\(b.watch.missed)", ""])
+            out += line([
+                "watch", "missed", wa.map { "\($0.missed)" } ?? missing, wb.map { "\($0.missed)" } ?? missing, "",
+            ])
         }
         return out
     }
 
+    /// What a cell shows for a figure one run does not have.
+    static let missing = "–"
+
     static func ratio(_ a: Double?, _ b: Double?) -> String {
-        guard let a, let b, a > 0 else { return "-" }
+        guard let a, let b, a > 0 else { return missing }
         return String(format: "%.2f", b / a)
     }
 

@@ -25,9 +25,74 @@ public struct RunResult: Codable, Sendable, Equatable {
     /// Connection losses, reconnects, expirations, errors per interval, watch accounting (absent in
     /// results written before it existed).
     public var failover: FailoverSummary?
+    /// The zkstorm that wrote this result (absent in results written before it was recorded).
+    public var zkstormVersion: String?
+    /// True when a signal ended the run early: the figures cover only what ran.
+    public var interrupted: Bool?
+    /// The target went away during the run (the figures cover what ran until then).
+    public var targetLost: TargetLost?
+    /// The workload as it ran, after presets, flags and environment, as YAML (`zkstorm run --dry-run`'s form).
+    public var effectiveWorkload: String?
+    /// Every threshold's verdict (absent when the run had none).
+    public var thresholds: [ThresholdResult]?
+    /// Per operation group: target versus achieved rate, and per-operation figures of the group.
+    public var groupRates: [GroupRate]?
+
+    /// One operation group's load: what an open loop asked for and what it got (wrk2/YCSB's question).
+    public struct GroupRate: Codable, Sendable, Equatable {
+        public var group: String
+        /// "open" or "closed".
+        public var model: String
+        /// Open loop: the rate asked for (ops/s); nil for a closed loop.
+        public var target: Double?
+        public var achieved: Double
+        public var operations: [String: GroupOperation]
+
+        public struct GroupOperation: Codable, Sendable, Equatable {
+            public var count: UInt64
+            public var errors: UInt64
+            public var opsPerSecond: Double
+            public var p99Us: UInt64
+
+            enum CodingKeys: String, CodingKey {
+                case count, errors
+                case opsPerSecond = "ops_per_second"
+                case p99Us = "p99_us"
+            }
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case group, model, operations
+            case target = "target_ops_per_second"
+            case achieved = "achieved_ops_per_second"
+        }
+    }
+
+    public struct TargetLost: Codable, Sendable, Equatable {
+        /// Seconds since measurement began when the last session lost its connection.
+        public var atSeconds: Double
+        /// The run root that could not be removed (`zkstorm clean` removes it later).
+        public var rootLeft: String?
+
+        public init(atSeconds: Double, rootLeft: String? = nil) {
+            self.atSeconds = atSeconds
+            self.rootLeft = rootLeft
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case atSeconds = "at_s"
+            case rootLeft = "root_left"
+        }
+    }
 
     enum CodingKeys: String, CodingKey {
         case schema, workload, target, operations, watch, sessions, timeline, rounds, histograms, seed, failover
+        case interrupted
+        case zkstormVersion = "zkstorm_version"
+        case targetLost = "target_lost"
+        case effectiveWorkload = "effective_workload"
+        case thresholds
+        case groupRates = "group_rates"
         case runId = "run_id"
         case startedAt = "started_at"
         case durationSeconds = "duration_s"
@@ -118,20 +183,62 @@ public struct RunResult: Codable, Sendable, Equatable {
         public var errors: UInt64
         public var p99Us: UInt64
         public var watchLagP99Us: UInt64?
+        /// Length of the interval in seconds: the last one of a run is usually shorter than 1 s, and
+        /// charts plot `ops / interval_s`, never the raw count (absent in older results: 1 s).
+        public var intervalS: Double?
 
         enum CodingKeys: String, CodingKey {
             case t, ops, errors
             case p99Us = "p99_us"
             case watchLagP99Us = "watch_lag_p99_us"
+            case intervalS = "interval_s"
         }
 
-        public init(t: Double, ops: UInt64, errors: UInt64, p99Us: UInt64, watchLagP99Us: UInt64?) {
+        public init(
+            t: Double, ops: UInt64, errors: UInt64, p99Us: UInt64, watchLagP99Us: UInt64?, intervalS: Double? = nil
+        ) {
             self.t = t
             self.ops = ops
             self.errors = errors
             self.p99Us = p99Us
             self.watchLagP99Us = watchLagP99Us
+            self.intervalS = intervalS
         }
+
+        /// Operations per second over this interval.
+        public var rate: Double { Double(ops) / max(intervalS ?? 1, 0.001) }
+
+        /// An interval too short to stand for a rate or a percentile on a chart (the run's tail).
+        public var isPartial: Bool { (intervalS ?? 1) < 0.5 }
+    }
+}
+
+extension RunResult.GroupRate {
+    /// A group's figures from what its sessions recorded during the measurement.
+    public init(group: OperationGroup, recorded: RecordedInterval, durationSeconds: Double) {
+        self.group = group.name
+        switch group.load {
+        case .open(let rate, _, _):
+            model = "open"
+            target = rate
+        case .closed:
+            model = "closed"
+            target = nil
+        }
+        var operations: [String: GroupOperation] = [:]
+        var total: UInt64 = 0
+        for operation in recorded.operations {
+            let latency = recorded.latency(of: operation)
+            let errors = recorded.requests.filter { $0.key.operation == operation && $0.key.code != .ok }
+                .reduce(0) { $0 + $1.value.count }
+            total += latency.count
+            operations[operation.name] = GroupOperation(
+                count: latency.count, errors: errors,
+                opsPerSecond: durationSeconds > 0 ? Double(latency.count) / durationSeconds : 0,
+                p99Us: latency.value(atPercentile: 99))
+        }
+        self.operations = operations
+        achieved = durationSeconds > 0 ? Double(total) / durationSeconds : 0
     }
 }
 

@@ -1,3 +1,5 @@
+import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -12,10 +14,31 @@ enum FileDescriptorLimit {
     /// the caller; this covers stdio, the event loops, log and result files.
     static let reserve = 64
 
-    static func ensure(_ needed: Int) throws(RunError) {
+    /// The most descriptors any process may have here (Linux `fs.nr_open`; 1,048,576 by default).
+    static var systemMaximum: Int {
+        if let text = try? String(contentsOfFile: "/proc/sys/fs/nr_open", encoding: .utf8),
+            let value = Int(text.trimmingCharacters(in: .whitespacesAndNewlines))
+        {
+            return value
+        }
+        return 1_048_576
+    }
+
+    /// `sessions` sockets, each costing `perSession` descriptors (two when the built-in server holds the
+    /// other end), plus `reserve`.
+    static func ensure(sessions: Int, perSession: Int) throws(RunError) {
+        let needed = sessions * perSession + reserve
         var limit = rlimit()
         guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
         if limit.rlim_cur >= rlim_t(needed) { return }
+        let ceiling = systemMaximum
+        if needed > ceiling {
+            let most = max(0, (ceiling - reserve) / perSession)
+            throw RunError(
+                .usage,
+                "this run needs about \(needed) file descriptors (\(sessions) sessions), more than this system allows any process (\(ceiling), fs.nr_open); use at most about \(most) sessions\(perSession > 1 ? " against the built-in server, which holds the other end of each, or more against an external --target" : "")"
+            )
+        }
         if limit.rlim_max >= rlim_t(needed) || limit.rlim_max == rlim_t.max {
             var raised = limit
             raised.rlim_cur = limit.rlim_max == rlim_t.max ? rlim_t(needed) : limit.rlim_max

@@ -21,7 +21,8 @@ public final class RunLayout: Sendable {
     public init(root: String, workload: Workload) {
         self.root = root
         keysDirectory = root + "/keys"
-        keys = (0..<workload.keyspace.count).map { "\(root)/keys/k\($0)" }
+        // A pure watch storm reads and writes no keys: creating them would only load the target.
+        keys = workload.groups.isEmpty ? [] : (0..<workload.keyspace.count).map { "\(root)/keys/k\($0)" }
         watchedDirectory = root + "/watched"
         watched = (0..<(workload.watches?.znodes ?? 0)).map { "\(root)/watched/w\($0)" }
         var directories: [String: String] = [:]
@@ -47,7 +48,7 @@ public final class RunLayout: Sendable {
 
     /// Every directory to create before the run, parents first.
     public var setupDirectories: [String] {
-        var result: [String] = [keysDirectory]
+        var result: [String] = keys.isEmpty ? [] : [keysDirectory]
         if !watched.isEmpty { result.append(watchedDirectory) }
         for (under, _) in directories.sorted(by: { $0.key < $1.key }) {
             var path = root

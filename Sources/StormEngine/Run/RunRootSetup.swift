@@ -1,42 +1,52 @@
+import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import ZooKeeperClient
 import ZooKeeperProtocol
 
 /// Creates the run's tree and removes it again. Nothing outside `layout.root` is ever written or
-/// deleted, except that missing ancestors of the root (e.g. `/zkstorm`) are created, empty, and left.
+/// deleted, except the missing ancestors of the root (e.g. `/zkstorm`): the run creates them empty and
+/// removes again exactly those it created, when nothing else has appeared in them.
 struct RunRootSetup {
     let client: ZooKeeperClient
     let layout: RunLayout
     let logger: Logger
+    /// What the root's data says about its owner (`zkstorm clean` reads it).
+    var owner: RunRootOwner? = nil
+    /// The ancestors this run created, outermost first (shared with `cleaner`'s copies).
+    var createdAncestors = NIOLockedValueBox<[String]>([])
 
     /// Creates the root (refusing one that exists: it may belong to another run), its directories,
     /// the key space and the watched znodes. Once `stop` is set (Ctrl-C) it returns early with part
     /// of the tree made; cleanup removes whatever exists.
-    func create(watchedKind: WatchKind?, stop: StopFlag? = nil) async throws {
-        var ancestors: [String] = []
-        var parent = ZooKeeperPath.parent(of: layout.root)
-        while parent != "/" {
-            ancestors.insert(parent, at: 0)
-            parent = ZooKeeperPath.parent(of: parent)
+    func create(watchedKind: WatchKind?, stop: StopFlag? = nil, chroot: String? = nil) async throws {
+        if let chroot, (try? await client.exists("/")) == nil {
+            throw RunError(
+                .usage,
+                "the chroot \(chroot) of the connect string does not exist on the target; create it first (zkCli.sh create \(chroot)) or leave it out of --target"
+            )
         }
-        for ancestor in ancestors {
-            do {
-                _ = try await client.create(ancestor)
-            } catch let error as ZooKeeperError where error.code == .nodeExists {
-                continue
-            } catch let error as ZooKeeperError {
-                throw RunError(.unavailable, "cannot create \(ancestor) on the target: \(error.message)")
-            }
-        }
+        try await createAncestors()
+        let data = owner.map { Array($0.encoded().utf8) } ?? Array("zkstorm run root".utf8)
         do {
-            _ = try await client.create(layout.root, data: Array("zkstorm run root".utf8))
+            do {
+                _ = try await client.create(layout.root, data: data)
+            } catch let error as ZooKeeperError where error.code == .noNode {
+                // Another run removed an ancestor it had created between our check and our create.
+                try await createAncestors()
+                _ = try await client.create(layout.root, data: data)
+            }
         } catch let error as ZooKeeperError where error.code == .nodeExists {
             throw RunError(
                 .usage,
-                "the run root \(layout.root) already exists (another run, or one that was killed); choose another --root or delete it"
+                "the run root \(layout.root) already exists (another run, or one that was killed); choose another --root or remove it with `zkstorm clean`"
             )
         } catch let error as ZooKeeperError {
             throw RunError(.unavailable, "cannot create the run root \(layout.root): \(error.message)")
+        }
+        // Lives as long as the control session: `zkstorm clean` leaves a root alone while it exists.
+        if owner != nil {
+            _ = try? await client.create(layout.root + "/" + RunRootOwner.liveNode, mode: .ephemeral)
         }
         for directory in layout.setupDirectories {
             try check(
@@ -62,6 +72,25 @@ struct RunRootSetup {
         logger.debug("run tree created", metadata: ["root": "\(layout.root)", "keys": "\(layout.keys.count)"])
     }
 
+    private func createAncestors() async throws {
+        var ancestors: [String] = []
+        var parent = ZooKeeperPath.parent(of: layout.root)
+        while parent != "/" {
+            ancestors.insert(parent, at: 0)
+            parent = ZooKeeperPath.parent(of: parent)
+        }
+        for ancestor in ancestors {
+            do {
+                _ = try await client.create(ancestor)
+                createdAncestors.withLockedValue { if !$0.contains(ancestor) { $0.append(ancestor) } }
+            } catch let error as ZooKeeperError where error.code == .nodeExists {
+                continue
+            } catch let error as ZooKeeperError {
+                throw RunError(.unavailable, "cannot create \(ancestor) on the target: \(error.message)")
+            }
+        }
+    }
+
     private func check(_ codes: [ErrorCode], _ what: String) throws {
         if let failure = codes.first(where: { $0 != .ok }) {
             throw RunError(.unavailable, "could not \(what): \(failure.name)")
@@ -70,7 +99,39 @@ struct RunRootSetup {
 
     /// The same tree handled through another session (the control session's replacement after expiry).
     func cleaner(_ client: ZooKeeperClient) -> RunRootSetup {
-        RunRootSetup(client: client, layout: layout, logger: logger)
+        RunRootSetup(
+            client: client, layout: layout, logger: logger, owner: owner, createdAncestors: createdAncestors)
+    }
+
+    /// Deletes the ancestors this run created, innermost first, each only if empty (another run may
+    /// have started under it meanwhile: then it stays, and so do its parents).
+    private func removeCreatedAncestors() async {
+        for ancestor in createdAncestors.withLockedValue({ $0 }).reversed() {
+            do {
+                try await client.delete(ancestor)
+            } catch let error as ZooKeeperError where error.code == .noNode {
+                continue
+            } catch {
+                logger.debug("created ancestor kept", metadata: ["path": "\(ancestor)", "error": "\(error)"])
+                return
+            }
+        }
+    }
+
+    /// Every znode of the subtree at `path`, level by level (the root first), each level pipelined.
+    static func subtree(_ client: ZooKeeperClient, of path: String) async throws -> [String] {
+        var all: [String] = [path]
+        var level = [path]
+        while !level.isEmpty {
+            let outcomes = await PipelinedRequests.run(client, level.map { .getChildren(path: $0, watch: false) })
+            var next: [String] = []
+            for (parent, outcome) in zip(level, outcomes) {
+                if case .success(.children(let names)) = outcome { next += names.map { parent + "/" + $0 } }
+            }
+            all += next
+            level = next
+        }
+        return all
     }
 
     /// Deletes the root and everything below it, deepest first, each level pipelined. Retries when a
@@ -100,7 +161,10 @@ struct RunRootSetup {
                     }
                 }
             }
-            if !retry { return }
+            if !retry {
+                await removeCreatedAncestors()
+                return
+            }
             logger.debug("cleanup retry: a node gained children", metadata: ["attempt": "\(attempt)"])
         }
         throw RunError(

@@ -23,6 +23,12 @@ public final class StormRun: Sendable {
     private let servers = NIOLockedValueBox<[ServerStats]>([])
     private let target = NIOLockedValueBox<String?>(nil)
     private let interrupted = NIOLockedValueBox<Bool>(false)
+    /// When every session lost its connection (monotonic ns), while none is back.
+    private let targetLost = NIOLockedValueBox<UInt64?>(nil)
+    /// The measurement ended early because the target was gone past the session timeout.
+    private let targetGone = NIOLockedValueBox<Bool>(false)
+    /// The `abort_on_fail` threshold that ended the run early.
+    private let abortedBy = NIOLockedValueBox<String?>(nil)
 
     /// Session figures at an interval.
     public struct SessionStatus: Sendable {
@@ -32,6 +38,10 @@ public final class StormRun: Sendable {
         public var outstandingRequests: Int
         /// Latest `mntr`/`srvr` figures of each target host (only when `scrapeServers`).
         public var servers: [ServerStats] = []
+        /// Threshold verdicts (the final interval only).
+        public var thresholds: [ThresholdResult] = []
+        /// Target versus achieved rate per operation group (the final interval only).
+        public var groupRates: [RunResult.GroupRate] = []
     }
 
     public struct Outcome: Sendable {
@@ -39,6 +49,10 @@ public final class StormRun: Sendable {
         /// Ended early by `interrupt()`.
         public var interrupted: Bool
         public var root: String
+        /// The target went away during the run: seconds since measurement began when it was last seen.
+        public var targetLostAt: Double?
+        /// Why the root could not be removed (the target is gone); nil when cleanup finished.
+        public var rootLeftBehind: String?
     }
 
     public init(
@@ -74,7 +88,7 @@ public final class StormRun: Sendable {
         }
         // Sessions (plus the control session and churned ones), and their server side when it is built in.
         let sockets = plan.total + 1
-        try FileDescriptorLimit.ensure((workload.target == nil ? 2 * sockets : sockets) + FileDescriptorLimit.reserve)
+        try FileDescriptorLimit.ensure(sessions: sockets, perSession: workload.target == nil ? 2 : 1)
         var server: ZooKeeperServer?
         let connectString: String
         let targetLabel: String
@@ -113,10 +127,13 @@ public final class StormRun: Sendable {
         // cleanup uses its replacement.
         let control = try await SupervisedSession.connect(pool: pool)
         let layout = RunLayout(root: root, workload: workload)
-        let setup = RunRootSetup(client: control.client, layout: layout, logger: logger)
+        let setup = RunRootSetup(
+            client: control.client, layout: layout, logger: logger,
+            owner: RunRootOwner(run: runId, sessionId: control.client.sessionId))
         let cleanupWait: Duration = .seconds(5)
+        let chroot = (try? ConnectString(parsing: connectString))?.chroot
         do {
-            try await setup.create(watchedKind: workload.watches?.kind, stop: stop)
+            try await setup.create(watchedKind: workload.watches?.kind, stop: stop, chroot: chroot)
         } catch let error as RunError where error.kind == .usage {
             await control.close()
             throw error
@@ -138,14 +155,40 @@ public final class StormRun: Sendable {
             throw error
         }
         await sessions.close()
-        do {
-            try await setup.cleaner(await control.readyClient(timeout: cleanupWait)).removeAll()
-        } catch {
-            await control.close()
-            throw error
+        var finished = outcome
+        if outcome.targetLostAt != nil {
+            // Measured results must survive a dead target: try the cleanup only if the control session
+            // is connected again within a moment, and otherwise say what is left and how to remove it.
+            let client = await control.readyClient(timeout: .seconds(1))
+            let deadline = RunClock.now() + 2_000_000_000
+            while !counters.isConnected(client) && RunClock.now() < deadline {
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+            if counters.isConnected(client) {
+                do {
+                    try await setup.cleaner(client).removeAll()
+                    if !targetGone.withLockedValue({ $0 }) {
+                        // Back within the session timeout: an outage the failover figures report, not a loss.
+                        finished.targetLostAt = nil
+                        finished.result.targetLost = nil
+                    }
+                } catch {
+                    finished.rootLeftBehind = "\(error)"
+                }
+            } else {
+                finished.rootLeftBehind = "the target did not answer"
+            }
+            if finished.rootLeftBehind != nil { finished.result.targetLost?.rootLeft = layout.root }
+        } else {
+            do {
+                try await setup.cleaner(await control.readyClient(timeout: cleanupWait)).removeAll()
+            } catch {
+                await control.close()
+                throw error
+            }
         }
         await control.close()
-        return outcome
+        return finished
     }
 
     private func measure(
@@ -158,6 +201,7 @@ public final class StormRun: Sendable {
         var openDrivers: [OpenLoopDriver] = []
         var allWorkers: [SessionWorker] = []
         var stream: UInt64 = 0
+        let budget = workload.requests.map { RequestBudget(requests: $0, stop: self.stop) }
         let startOrigin = RunClock.now()
         let warmup = UInt64(workload.warmup.nanoseconds)
         let duration = UInt64(workload.duration.nanoseconds)
@@ -169,11 +213,11 @@ public final class StormRun: Sendable {
             let workers = clients.map { client in
                 stream += 1
                 let recorder = OperationRecorder()
-                collector.add(recorder)
+                collector.add(recorder, group: index)
                 return SessionWorker(
                     session: client, recorder: recorder, layout: layout, group: group,
                     keys: distribution.chooser(seed: workload.seed, stream: stream),
-                    choiceSeed: workload.seed &+ 0x5EED, stream: stream, pool: pool)
+                    choiceSeed: workload.seed &+ 0x5EED, stream: stream, pool: pool, budget: budget)
             }
             allWorkers += workers
             switch group.load {
@@ -218,6 +262,8 @@ public final class StormRun: Sendable {
         let live = self.live
         let onTick = self.onTick
         let workersForStatus = allWorkers
+        let abortThresholds = workload.thresholds.filter(\.abortOnFail)
+        let abortedBy = self.abortedBy
         let startedAt = Date().addingTimeInterval(Double(warmup) / 1e9)
         let outcome = await withTaskGroup(of: Void.self) { group -> (Double, Bool) in
             for driver in closedDrivers { driver.start() }
@@ -227,6 +273,7 @@ public final class StormRun: Sendable {
             // Warm-up: run, then drop what was recorded.
             await Self.sleep(until: measureStart, stop: stop)
             collector.beginMeasurement(at: RunClock.now())
+            budget?.begin()
             let collectorStop = StopFlag()
             group.addTask {
                 await collector.run(stop: collectorStop) { tick in
@@ -237,6 +284,35 @@ public final class StormRun: Sendable {
                         outstandingRequests: workersForStatus.outstanding, servers: self.servers.withLockedValue { $0 })
                     if live { LiveLine.draw(LiveLine.render(tick)) }
                     onTick?(tick, status)
+                    if !abortThresholds.isEmpty,
+                        let failed = self.failedAbortThreshold(abortThresholds, tick: tick, startedAt: startedAt)
+                    {
+                        abortedBy.withLockedValue { $0 = failed }
+                        stop.set()
+                    }
+                }
+            }
+            let sessionTimeout = UInt64(workload.sessionTimeout.nanoseconds)
+            group.addTask { [targetLost, targetGone] in
+                // Every session without a connection for longer than the session timeout: the target is
+                // gone, and so is every session on it. End the measurement; the result keeps what ran.
+                var since: UInt64?
+                while !collectorStop.isSet && !Task.isCancelled {
+                    let now = RunClock.now()
+                    if counters.allDisconnected {
+                        let start = since ?? now
+                        since = start
+                        targetLost.withLockedValue { $0 = start }
+                        if now - start > sessionTimeout {
+                            targetGone.withLockedValue { $0 = true }
+                            stop.set()
+                            return
+                        }
+                    } else {
+                        since = nil
+                        targetLost.withLockedValue { $0 = nil }
+                    }
+                    try? await Task.sleep(for: .milliseconds(100))
                 }
             }
             if scrapeServers {
@@ -260,29 +336,25 @@ public final class StormRun: Sendable {
             }
             let ended = RunClock.now()
             stop.set()
-            // Interrupted: the report and cleanup must follow within 2 s of the signal.
-            await allWorkers.drain(timeout: interrupted.withLockedValue { $0 } ? .milliseconds(300) : .seconds(5))
+            // Interrupted or target gone: the report and cleanup must follow at once.
+            let quick = interrupted.withLockedValue { $0 } || counters.allDisconnected
+            await allWorkers.drain(timeout: quick ? .milliseconds(300) : .seconds(5))
             collectorStop.set()
             if live { LiveLine.finish() }
             return (Double(ended &- (collector.measureStart ?? ended)) / 1e9, interrupted.withLockedValue { $0 })
         }
+        let lostAt: Double? = targetLost.withLockedValue { $0 }.map { at in
+            max(0, Double(Int64(bitPattern: at &- (collector.measureStart ?? at))) / 1e9)
+        }
         var ledger: WatchLedger.Summary?
         if let storm, let writer {
-            let quick = interrupted.withLockedValue { $0 }
+            let quick = interrupted.withLockedValue { $0 } || lostAt != nil
             let reader = await writer.readyClient(timeout: quick ? .milliseconds(100) : .seconds(5))
             ledger = await storm.ledgerSummary(reader: reader, settle: quick ? .milliseconds(100) : .seconds(1))
         }
         let tick = collector.collect(now: RunClock.now())
         let reconnects = counters.failover.reconnects
-        if let tick {
-            counters.failover.interval(at: tick.point.t, cumulative: tick.cumulative)
-            onTick?(
-                tick,
-                SessionStatus(
-                    connected: counters.connectedNow, reconnects: reconnects, expirations: counters.expirations,
-                    outstandingRequests: 0,
-                    servers: servers.withLockedValue { $0 }))
-        }
+        if let tick { counters.failover.interval(at: tick.point.t, cumulative: tick.cumulative) }
         var result = RunResult(
             runId: runId, workload: workload.name, target: targetLabel, startedAt: startedAt,
             durationSeconds: outcome.0, seed: workload.seed,
@@ -292,7 +364,54 @@ public final class StormRun: Sendable {
             timeline: collector.timeline)
         result.failover = counters.failover.summary(watch: ledger)
         result.histograms.merge(counters.failover.histograms) { current, _ in current }
-        return Outcome(result: result, interrupted: outcome.1, root: layout.root)
+        result.zkstormVersion = PrometheusExposition.zkstormVersion
+        result.interrupted = outcome.1 ? true : nil
+        result.effectiveWorkload = WorkloadYAML.render(workload)
+        if let lostAt { result.targetLost = RunResult.TargetLost(atSeconds: lostAt) }
+        let groupCumulative = collector.groupCumulative
+        let rates = workload.groups.enumerated().map { index, group in
+            RunResult.GroupRate(
+                group: group, recorded: groupCumulative[index] ?? RecordedInterval(), durationSeconds: outcome.0)
+        }
+        if !rates.isEmpty { result.groupRates = rates }
+        if !workload.thresholds.isEmpty {
+            var verdicts = workload.thresholds.evaluate(result)
+            if let aborted = abortedBy.withLockedValue({ $0 }) {
+                for index in verdicts.indices where verdicts[index].threshold == aborted {
+                    verdicts[index].aborted = true
+                    verdicts[index].passed = false
+                }
+            }
+            result.thresholds = verdicts
+        }
+        if let tick {
+            onTick?(
+                tick,
+                SessionStatus(
+                    connected: counters.connectedNow, reconnects: reconnects, expirations: counters.expirations,
+                    outstandingRequests: 0, servers: servers.withLockedValue { $0 },
+                    thresholds: result.thresholds ?? [],
+                    groupRates: rates))
+        }
+        return Outcome(result: result, interrupted: outcome.1, root: layout.root, targetLostAt: lostAt)
+    }
+
+    /// The first `abort_on_fail` threshold that fails on what was measured so far. Rates and counts
+    /// only grow during a run, so they are judged at the end only.
+    func failedAbortThreshold(_ thresholds: [Threshold], tick: IntervalCollector.Tick, startedAt: Date) -> String? {
+        let judgeable = thresholds.filter { threshold in
+            switch threshold.expression.metric {
+            case .rate, .count: false
+            default: true
+            }
+        }
+        guard !judgeable.isEmpty else { return nil }
+        let partial = RunResult(
+            runId: runId, workload: workload.name, target: "", startedAt: startedAt,
+            durationSeconds: tick.elapsedSeconds, seed: workload.seed, recorded: tick.cumulative,
+            sessions: RunResult.SessionSummary(connected: 0, reconnects: 0, expired: 0), timeline: [])
+        // No data yet is not a failure during the run: the first requests may still be in flight.
+        return judgeable.evaluate(partial).first { !$0.passed && $0.observed != nil }?.threshold
     }
 
     static func sleep(until deadline: UInt64, stop: StopFlag) async {

@@ -33,6 +33,29 @@ public final class SessionCounters: Sendable {
         }
     }
     public var expirations: UInt64 { expired.load(ordering: .relaxed) }
+
+    /// Open sessions whose connection is down now (lost, not yet back), by client.
+    private let linkDown = NIOLockedValueBox<Set<ObjectIdentifier>>([])
+
+    /// How many open sessions have no connection right now.
+    public var disconnectedNow: Int { linkDown.withLockedValue { $0.count } }
+
+    /// Every open session is without a connection: the target is gone (or unreachable) for now.
+    public var allDisconnected: Bool {
+        let open = connectedNow
+        return open > 0 && disconnectedNow >= open
+    }
+
+    /// Whether this client has a connection now (as far as its state events tell).
+    public func isConnected(_ client: ZooKeeperClient) -> Bool {
+        !linkDown.withLockedValue { $0.contains(ObjectIdentifier(client)) }
+    }
+
+    func linkChanged(_ client: ObjectIdentifier, down: Bool) {
+        linkDown.withLockedValue { set in
+            if down { set.insert(client) } else { set.remove(client) }
+        }
+    }
 }
 
 /// Opens and closes the run's sessions. Every client gets an event handler, because a client whose
@@ -82,8 +105,14 @@ public struct SessionConnector: Sendable {
         let counters = self.counters
         counters.didOpen()
         let tracker = ReconnectTracker(accounting: counters.failover)
+        let identity = ObjectIdentifier(client)
         client.setEventHandler { event in
             if event.type == .none {
+                switch event.state {
+                case .disconnected: counters.linkChanged(identity, down: true)
+                case .syncConnected, .expired, .closed: counters.linkChanged(identity, down: false)
+                default: break
+                }
                 if event.state == .expired { counters.expired.wrappingIncrement(ordering: .relaxed) }
                 tracker.stateChanged(event.state, at: event.receivedAt)
                 onStateChange?(event.state)
@@ -147,6 +176,7 @@ public struct SessionConnector: Sendable {
                         logger.debug("closing a session failed", metadata: ["error": "\(error)"])
                     }
                     counters.connected.wrappingDecrement(ordering: .relaxed)
+                    counters.linkChanged(ObjectIdentifier(client), down: false)
                 }
             }
         }

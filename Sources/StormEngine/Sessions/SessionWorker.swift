@@ -19,6 +19,8 @@ final class SessionWorker: Sendable {
     private let state: NIOLockedValueBox<State>
     /// Operations sent and not yet answered.
     let outstanding = ManagedAtomic<Int>(0)
+    /// `--requests N`: the run's shared operation budget; nil = bounded by time only.
+    let budget: RequestBudget?
 
     struct State {
         var keys: KeyChooser
@@ -42,8 +44,9 @@ final class SessionWorker: Sendable {
 
     init(
         session: SupervisedSession, recorder: OperationRecorder, layout: RunLayout, group: OperationGroup,
-        keys: KeyChooser, choiceSeed: UInt64, stream: UInt64, pool: SessionConnector
+        keys: KeyChooser, choiceSeed: UInt64, stream: UInt64, pool: SessionConnector, budget: RequestBudget? = nil
     ) {
+        self.budget = budget
         self.session = session
         self.recorder = recorder
         self.layout = layout
@@ -178,6 +181,11 @@ final class SessionWorker: Sendable {
     /// Sends the next operation. `intended` (open loop) times latency from the intended start and
     /// keeps service time too; otherwise latency runs from the send.
     func issue(intended: UInt64?, then continuation: Continuation) {
+        if let budget, !budget.take() {
+            // The budget is spent and the run is stopping: end this slot (or tick) without sending.
+            if case .callback(let done) = continuation { done(false) }
+            return
+        }
         outstanding.wrappingIncrement(ordering: .relaxed)
         switch plan() {
         case .churn:

@@ -21,6 +21,10 @@ public struct Workload: Sendable, Equatable {
     /// Session timeout every session asks for. A session whose server dies moves to another one
     /// within it; past it, ZooKeeper expires the session and the run opens a new one.
     public var sessionTimeout: Duration = .seconds(30)
+    /// Pass/fail criteria evaluated at the end (and, with `abort_on_fail`, during the run).
+    public var thresholds: [Threshold] = []
+    /// Operations the measurement sends before it ends (`duration` stays the upper bound); nil = by time.
+    public var requests: Int?
 
     public init(
         name: String,

@@ -1,5 +1,6 @@
 import Foundation
 import Yams
+import ZooKeeperClient
 import ZooKeeperProtocol
 
 /// Turns a YAML workload file into a `Workload`, refusing anything the engine cannot run with an error
@@ -7,7 +8,7 @@ import ZooKeeperProtocol
 public enum WorkloadParser {
     static let topFields = [
         "name", "description", "target", "sessions", "duration", "warmup", "seed", "root", "keyspace", "groups",
-        "watches",
+        "watches", "thresholds", "requests",
     ]
     static let keyspaceFields = ["count", "value_size", "distribution"]
     static let distributionFields = ["type", "theta", "hot_fraction", "hot_probability"]
@@ -82,6 +83,11 @@ public enum WorkloadParser {
             guard !target.isEmpty else {
                 throw top.error("target", "expected a connect string such as \"zk1:2181,zk2:2181/chroot\"")
             }
+            do throws(ConnectStringError) {
+                _ = try ConnectString(parsing: target)
+            } catch {
+                throw top.error("target", error.description)
+            }
             workload.target = target
         }
         workload.sessions = try top.int("sessions", default: Workload.Defaults.sessions, range: 0...100_000)
@@ -112,6 +118,12 @@ public enum WorkloadParser {
         if let watches = top.value("watches") {
             workload.watches = try parseWatches(
                 YAMLFieldReader(file: file, field: "watches", node: watches, allowed: watchFields))
+        }
+        if top.has("requests") {
+            workload.requests = try top.int("requests", default: 1, range: 1...Int(Int32.max))
+        }
+        if let thresholds = top.value("thresholds") {
+            workload.thresholds = try parseThresholds(thresholds, file: file)
         }
         if workload.groups.isEmpty && workload.watches == nil {
             throw YAMLFieldReader.error(
@@ -330,8 +342,50 @@ public enum WorkloadParser {
         return spec
     }
 
+    static let thresholdFields = ["threshold", "abort_on_fail"]
+
+    /// `thresholds: ["get.p99<5ms", {threshold: "errors<0.1%", abort_on_fail: true}]`
+    static func parseThresholds(_ node: Node, file: String) throws(WorkloadError) -> [Threshold] {
+        guard case .sequence(let sequence) = node else {
+            throw YAMLFieldReader.error(
+                file: file, node: node, field: "thresholds",
+                "expected a list such as [\"get.p99<5ms\", \"errors<0.1%\"], found \(YAMLFieldReader.describe(node))")
+        }
+        var thresholds: [Threshold] = []
+        for (index, item) in sequence.enumerated() {
+            let field = "thresholds[\(index)]"
+            let text: String
+            var abortOnFail = false
+            var textNode: Node = item
+            if let scalar = item.scalar {
+                text = scalar.string
+            } else {
+                let reader = try YAMLFieldReader(file: file, field: field, node: item, allowed: thresholdFields)
+                guard let value = try reader.string("threshold") else {
+                    throw YAMLFieldReader.error(
+                        file: file, node: item, field: field + ".threshold", "missing; e.g. threshold: get.p99<5ms")
+                }
+                text = value
+                textNode = reader.value("threshold") ?? item
+                abortOnFail = try reader.bool("abort_on_fail", default: false)
+            }
+            do throws(ThresholdSyntaxError) {
+                thresholds.append(try Threshold(parsing: text, abortOnFail: abortOnFail))
+            } catch {
+                throw YAMLFieldReader.error(file: file, node: textNode, field: field, error.message)
+            }
+        }
+        return thresholds
+    }
+
     /// Group session counts must fit in `sessions`, and open-loop rates must be issuable by them.
     static func checkSessions(_ workload: Workload, top: YAMLFieldReader) throws(WorkloadError) {
+        if let problem = workload.valueSizeProblem, let node = top.value("keyspace"),
+            let keyspace = try? YAMLFieldReader(file: top.file, field: "keyspace", node: node, allowed: keyspaceFields),
+            keyspace.has("value_size")
+        {
+            throw keyspace.error("value_size", problem)
+        }
         do throws(WorkloadPlanError) {
             _ = try workload.sessionPlan()
         } catch {

@@ -13,6 +13,8 @@ public struct WorkloadRootError: Error, Sendable {
 /// Rules for the run root: the only subtree the run ever writes or deletes.
 public enum WorkloadRoot {
     public static let safePrefix = "/zkstorm/"
+    /// ZooKeeper's own subtree (`/zookeeper/quota`, `/zookeeper/config`): never written by a run.
+    public static let reservedTree = "/zookeeper"
 
     /// `explicit` is true only for `--root` on the command line: a person who typed a root outside
     /// /zkstorm/ meant it; a file copied from elsewhere must not redirect writes silently.
@@ -24,6 +26,12 @@ public enum WorkloadRoot {
         }
         guard path != "/" else {
             throw WorkloadRootError(message: "the run root cannot be \"/\": cleanup deletes the root recursively")
+        }
+        if path == reservedTree || path.hasPrefix(reservedTree + "/") {
+            throw WorkloadRootError(
+                message:
+                    "\"\(path)\" is inside \(reservedTree), ZooKeeper's own reserved tree (quotas, config); choose a root such as /zkstorm/my-run"
+            )
         }
         if !explicit && !path.hasPrefix(safePrefix) {
             throw WorkloadRootError(
@@ -89,14 +97,47 @@ extension Workload {
                 }
             }
         }
-        if keyspace.valueSize > Self.maximumValueSize {
-            throw WorkloadPlanError(
-                message:
-                    "value_size \(keyspace.valueSize) is over 1 MiB, ZooKeeper's largest znode value (jute.maxbuffer)")
-        }
+        if let problem = valueSizeProblem { throw WorkloadPlanError(message: problem) }
         let writer = (watches?.storm.writer == .dedicated) ? 1 : 0
         return SessionPlan(
             groupSessions: counts, watcherSessions: watches?.watchers ?? 0, writerSessions: watches == nil ? 0 : writer)
+    }
+
+    /// ZooKeeper's `jute.maxbuffer` default (0xfffff): the largest request body a server accepts.
+    public static let maximumFrameLength = 0xfffff
+
+    /// Room for the longest znode path a write carries: the root, `/keys/k<index>` or an `under`
+    /// directory with a sequential name. The default root `/zkstorm/<run-id>` is 29 characters.
+    var longestWritePath: Int { (root?.utf8.count ?? 29) + 64 }
+
+    /// How many values the largest write carries: a multi writes `size` of them in one request.
+    var valuesPerWrite: Int {
+        groups.flatMap(\.operations).filter { $0.kind == .multi }.map(\.size).max() ?? 1
+    }
+
+    var largestWriteDescription: String {
+        valuesPerWrite > 1 ? "a multi of \(valuesPerWrite) setData" : "a create with its path and ACL"
+    }
+
+    /// Why `value_size` cannot be sent, naming the largest value that can; nil when it fits.
+    public var valueSizeProblem: String? {
+        let largest = largestValueSize
+        guard keyspace.valueSize > largest else { return nil }
+        return
+            "value_size \(keyspace.valueSize) does not fit in one request: ZooKeeper's jute.maxbuffer is \(Self.maximumFrameLength) bytes per request, less the framing of this workload's largest write (\(largestWriteDescription)); the largest value that fits is \(largest) bytes (value_size: \(largest))"
+    }
+
+    /// The largest `value_size` whose every write fits in one request: `jute.maxbuffer` less the request
+    /// header, path, ACL and flags of a create, or for a multi its headers and `size` setData bodies.
+    public var largestValueSize: Int {
+        let path = longestWritePath
+        let values = valuesPerWrite
+        if values > 1 {
+            // header 8 + per op (MultiHeader 9 + path 4+len + data length 4 + version 4) + end marker 9
+            return max(0, (Self.maximumFrameLength - 8 - 9 - values * (9 + 4 + path + 4 + 4)) / values)
+        }
+        // header 8 + path 4+len + data length 4 + ACL vector (4 + perms 4 + "world" 4+5 + "anyone" 4+6) + flags 4
+        return max(0, Self.maximumFrameLength - (8 + 4 + path + 4 + 31 + 4))
     }
 
     /// The longest the run can take: warm-up plus measurement (the storm stops with the measurement).
@@ -112,6 +153,10 @@ public struct WorkloadOverrides: Sendable, Equatable {
     public var rate: Double?
     public var seed: UInt64?
     public var root: String?
+    /// `--threshold` expressions, added to the workload's own.
+    public var thresholds: [Threshold] = []
+    /// `--requests N`.
+    public var requests: Int?
 
     public init(
         target: String? = nil, duration: Duration? = nil, warmup: Duration? = nil, sessions: Int? = nil,
@@ -137,6 +182,15 @@ extension Workload {
         if let duration = overrides.duration { result.duration = duration }
         if let warmup = overrides.warmup { result.warmup = warmup }
         if let seed = overrides.seed { result.seed = seed }
+        result.thresholds += overrides.thresholds
+        if let requests = overrides.requests {
+            guard requests >= 1 else { throw WorkloadPlanError(message: "--requests must be at least 1") }
+            result.requests = requests
+        }
+        if result.requests != nil && result.groups.isEmpty {
+            throw WorkloadPlanError(
+                message: "--requests counts the operations of groups, and this workload has none (a pure watch storm)")
+        }
         if let root = overrides.root {
             do throws(WorkloadRootError) {
                 try WorkloadRoot.validate(root, explicit: true)

@@ -1,0 +1,105 @@
+import Foundation
+
+/// A workload written back as the YAML `WorkloadParser` reads: what `zkstorm run --dry-run` prints, what
+/// `presets show` prints and what a result file carries as `effective_workload`. Parsing the output
+/// gives the same workload (every field written explicitly, defaults included).
+public enum WorkloadYAML {
+    public static func render(_ workload: Workload) -> String {
+        var out = ""
+        out += "name: \(scalar(workload.name))\n"
+        if !workload.description.isEmpty { out += "description: \(scalar(workload.description))\n" }
+        if let target = workload.target { out += "target: \(scalar(target))\n" }
+        out += "sessions: \(workload.sessions)\n"
+        out += "duration: \(DurationText.format(workload.duration))\n"
+        out += "warmup: \(DurationText.format(workload.warmup))\n"
+        if let requests = workload.requests { out += "requests: \(requests)\n" }
+        out += "seed: \(workload.seed)\n"
+        if let root = workload.root { out += "root: \(scalar(root))\n" }
+        out += "# session timeout (--session-timeout): \(DurationText.format(workload.sessionTimeout))\n"
+        let keyspace = workload.keyspace
+        out += "keyspace:\n"
+        out += "  count: \(keyspace.count)\n"
+        out += "  value_size: \(keyspace.valueSize)\n"
+        out += "  distribution: \(distribution(keyspace.distribution))\n"
+        if !workload.groups.isEmpty {
+            out += "groups:\n"
+            for group in workload.groups {
+                out += "  - name: \(scalar(group.name))\n"
+                if let sessions = group.sessions { out += "    sessions: \(sessions)\n" }
+                out += "    ops:\n"
+                for op in group.operations { out += "      \(op.kind.rawValue): \(operation(op))\n" }
+                out += "    load: \(load(group.load))\n"
+            }
+        }
+        if let watches = workload.watches {
+            out += "watches:\n"
+            out += "  kind: \(watches.kind.rawValue)\n"
+            out += "  watchers: \(watches.watchers)\n"
+            out += "  znodes: \(watches.znodes)\n"
+            let storm = watches.storm
+            out +=
+                "  storm: {rounds: \(storm.rounds), interval: \(DurationText.format(storm.interval)), writer: \(storm.writer.rawValue), timeout: \(DurationText.format(storm.timeout))}\n"
+        }
+        if !workload.thresholds.isEmpty {
+            out += "thresholds:\n"
+            for threshold in workload.thresholds {
+                let text = scalar(threshold.expression.text)
+                out += threshold.abortOnFail ? "  - {threshold: \(text), abort_on_fail: true}\n" : "  - \(text)\n"
+            }
+        }
+        return out
+    }
+
+    static func distribution(_ spec: KeyDistributionSpec) -> String {
+        switch spec {
+        case .uniform: "uniform"
+        case .sequential: "sequential"
+        case .zipfian(let theta): "{type: zipfian, theta: \(theta)}"
+        case .hotspot(let fraction, let probability):
+            "{type: hotspot, hot_fraction: \(fraction), hot_probability: \(probability)}"
+        }
+    }
+
+    static func operation(_ op: OperationSpec) -> String {
+        var fields = ["weight: \(op.weight)"]
+        if let under = op.under { fields.append("under: \(scalar(under))") }
+        switch op.kind {
+        case .get, .exists, .children: fields.append("watch: \(op.watch)")
+        case .create: fields.append("mode: \(op.mode.rawValue)")
+        case .delete: fields.append("target: \(op.target.rawValue)")
+        case .multi: fields.append("size: \(op.size)")
+        case .set, .sync, .session: break
+        }
+        return "{" + fields.joined(separator: ", ") + "}"
+    }
+
+    static func load(_ model: LoadModel) -> String {
+        switch model {
+        case .closed(let concurrency, let window):
+            "{model: closed, concurrency: \(concurrency), window: \(window)}"
+        case .open(let rate, let arrivals, let maxInFlight):
+            "{model: open, rate: \(number(rate)), arrivals: \(arrivals.rawValue), max_in_flight: \(maxInFlight)}"
+        }
+    }
+
+    static func number(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : "\(value)"
+    }
+
+    /// A YAML scalar: plain when it cannot be misread, otherwise double-quoted.
+    static func scalar(_ text: String) -> String {
+        let plain = text.allSatisfy { $0.isLetter || $0.isNumber || "-_./".contains($0) }
+        let ambiguous = ["true", "false", "yes", "no", "null", "on", "off", "~"].contains(text.lowercased())
+        if plain && !text.isEmpty && !ambiguous && Double(text) == nil { return text }
+        var escaped = ""
+        for character in text {
+            switch character {
+            case "\"": escaped += "\\\""
+            case "\\": escaped += "\\\\"
+            case "\n": escaped += "\\n"
+            default: escaped.append(character)
+            }
+        }
+        return "\"\(escaped)\""
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+import Testing
+import ZooKeeperClient
+import ZooKeeperTestSupport
+
+/// `zkstorm run` against both servers: what it creates, what it leaves and how it ends when the
+/// target goes away (issue 16's defects, each as the command a user ran).
+@Suite("zkstorm run on a target end to end", .serialized)
+struct RunOnTargetTests {
+    static let mix = "groups:\n  - ops: {get: 1, set: 1}\n    load: {model: closed, concurrency: 1, window: 1}\n"
+
+    @Test(arguments: TestTarget.allCases)
+    func largestValueThatFitsRuns(target: TestTarget) async throws {
+        let server = try await target.shared()
+        let file = try ZkstormProcess.workload("name: fits\nkeyspace: {count: 3, value_size: 1048431}\n" + Self.mix)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let result = try await ZkstormProcess.run([
+            "run", file.path, "--target", server.connectString, "--duration", "1s", "--warmup", "0s", "--quiet",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(!result.stdout.contains("BADARGUMENTS"), "\(result.stdout)")
+    }
+
+    @Test(arguments: TestTarget.allCases)
+    func missingChrootIsNamedAndExits64(target: TestTarget) async throws {
+        let server = try await target.shared()
+        let chroot = TestTarget.uniqueRoot("nochroot")
+        let result = try await ZkstormProcess.run([
+            "run", "--preset", "read-heavy", "--target", server.connectString + chroot, "--duration", "1s",
+        ])
+        #expect(result.status == 64, "\(result.stderr)")
+        #expect(result.stderr.contains("the chroot \(chroot)"), "\(result.stderr)")
+    }
+
+    @Test(arguments: TestTarget.allCases)
+    func ancestorsTheRunCreatedAreRemovedAndOnlyThose(target: TestTarget) async throws {
+        let server = try await target.shared()
+        let client = try await ZooKeeperClient.connect(ZooKeeperConfiguration(connectString: server.connectString))
+        let fresh = TestTarget.uniqueRoot("newroot")
+        let kept = TestTarget.uniqueRoot("keptroot")
+        _ = try await client.create(kept)
+        let file = try ZkstormProcess.workload("name: roots\nsessions: 2\nkeyspace: {count: 10}\n" + Self.mix)
+        defer { try? FileManager.default.removeItem(at: file) }
+        for root in [fresh + "/sub", kept + "/a/b"] {
+            let result = try await ZkstormProcess.run([
+                "run", file.path, "--target", server.connectString, "--root", root, "--duration", "500ms", "--warmup",
+                "0s", "--quiet",
+            ])
+            #expect(result.status == 0, "\(result.stderr)")
+        }
+        #expect(try await client.exists(fresh) == nil, "\(fresh) was created by the run and left behind")
+        #expect(try await client.exists(kept) != nil, "\(kept) existed before the run and must stay")
+        #expect(try await client.exists(kept + "/a") == nil)
+        try await client.delete(kept)
+        try await client.close()
+    }
+
+    @Test(arguments: TestTarget.allCases)
+    func pureWatchStormCreatesNoKeys(target: TestTarget) async throws {
+        let server = try await target.shared()
+        let client = try await ZooKeeperClient.connect(ZooKeeperConfiguration(connectString: server.connectString))
+        let root = "/zkstorm" + TestTarget.uniqueRoot("storm")
+        let file = try ZkstormProcess.workload(
+            """
+            name: storm
+            warmup: 0s
+            duration: 10s
+            watches: {kind: data, watchers: 4, znodes: 1, storm: {rounds: 6, interval: 300ms}}
+
+            """)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let process = try ZkstormProcess([
+            "run", file.path, "--target", server.connectString, "--root", root, "--quiet",
+        ])
+        var children: [String] = []
+        let start = ContinuousClock.now
+        while ContinuousClock.now - start < .seconds(20) {
+            if try await client.exists(root + "/watched/w0") != nil {
+                children = try await client.getChildren(root)
+                break
+            }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        let result = try await process.finish()
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(children.contains("watched"), "the run tree was not seen: \(children)")
+        #expect(!children.contains("keys"), "a pure watch storm created a key space: \(children)")
+        try await client.close()
+    }
+
+    /// A standalone target killed 2 s into a 4 s run with --json: the report and the JSON survive,
+    /// marked target_lost, the root left behind is named with the command that removes it, exit 69.
+    @Test(arguments: TestTarget.allCases)
+    func targetKilledMidRunKeepsWhatWasMeasured(target: TestTarget) async throws {
+        let server = try await target.dedicated()
+        let json = FileManager.default.temporaryDirectory.appendingPathComponent("zkstorm-lost-\(UUID()).json")
+        defer { try? FileManager.default.removeItem(at: json) }
+        let root = "/zkstorm" + TestTarget.uniqueRoot("lost")
+        let file = try ZkstormProcess.workload("name: lost\nsessions: 4\nkeyspace: {count: 100}\n" + Self.mix)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let process = try ZkstormProcess([
+            "run", file.path, "--target", server.connectString, "--root", root, "--duration", "4s", "--warmup", "0s",
+            "--json", json.path,
+        ])
+        // 2 s into the measurement: the banner is printed once the tree exists and sessions connect.
+        let observer = try await ZooKeeperClient.connect(
+            ZooKeeperConfiguration(connectString: server.connectString))
+        let start = ContinuousClock.now
+        while try await observer.exists(root + "/keys/k99") == nil, ContinuousClock.now - start < .seconds(20) {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        try? await observer.close()
+        try await Task.sleep(for: .seconds(2))
+        let killedAt = ContinuousClock.now
+        try await server.stop()
+        let result = try await process.finish(timeout: .seconds(40))
+        let took = ContinuousClock.now - killedAt
+        #expect(result.status == 69, "\(result.stderr)")
+        #expect(result.stdout.contains("operation "), "no report: \(result.stdout)")
+        #expect(result.stdout.contains("target lost"), "\(result.stdout)")
+        #expect(result.stderr.contains(root), "the root left behind is not named: \(result.stderr)")
+        #expect(result.stderr.contains("zkstorm clean --target \(server.connectString)"), "\(result.stderr)")
+        #expect(took < .seconds(15), "ending took \(took)")
+        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: json)) as? [String: Any]
+        let lost = object?["target_lost"] as? [String: Any]
+        #expect(lost != nil, "the JSON does not say the target was lost")
+        #expect((lost?["at_s"] as? Double ?? -1) >= 1, "\(String(describing: lost))")
+        #expect(lost?["root_left"] as? String == root)
+        let operations = object?["operations"] as? [String: Any] ?? [:]
+        #expect((operations["get"] as? [String: Any])?["count"] as? Int ?? 0 > 0, "nothing measured survived")
+        try await server.destroy()
+    }
+}
