@@ -14,6 +14,8 @@ public struct ZooKeeperServerConfiguration: Sendable {
     /// `znode.container.checkIntervalMs`, 60 s by default).
     public var containerSweepInterval: Duration = .seconds(60)
     public var logger: Logger = Logger(label: "zkstorm.server")
+    /// TLS listener, SASL users and enforced authentication (none by default).
+    public var security = ServerSecurityConfiguration()
 
     public init(host: String = "127.0.0.1", port: Int = 2181) {
         self.host = host
@@ -25,6 +27,7 @@ public struct ZooKeeperServerConfiguration: Sendable {
 public final class ZooKeeperServer: Sendable {
     private struct Running {
         var channel: (any Channel)?
+        var secureChannel: (any Channel)?
         var timers: [RepeatedTask] = []
         var stopped = false
     }
@@ -66,7 +69,18 @@ public final class ZooKeeperServer: Sendable {
                     + "Pick another --port or stop what holds it.")
         }
         let port = channel.localAddress?.port ?? configuration.port
-        core.lock.withLock { core.boundPort = port }
+        let secureChannel: (any Channel)?
+        do {
+            secureChannel = try await Self.bindSecureListener(
+                configuration: configuration, group: eventLoopGroup, core: core)
+        } catch {
+            try? await channel.close()
+            throw error
+        }
+        core.lock.withLock {
+            core.boundPort = port
+            core.boundSecurePort = secureChannel?.localAddress?.port ?? 0
+        }
 
         let loop = eventLoopGroup.next()
         let expiryEvery = TimeAmount.milliseconds(min(max(core.tickMs / 10, 10), 250))
@@ -81,6 +95,7 @@ public final class ZooKeeperServer: Sendable {
         }
         state.withLockedValue {
             $0.channel = channel
+            $0.secureChannel = secureChannel
             $0.timers = [expiry, sweep]
         }
         configuration.logger.debug("server listening", metadata: ["address": "\(configuration.host):\(port)"])
@@ -94,17 +109,26 @@ public final class ZooKeeperServer: Sendable {
 
     public var connectString: String { "\(configuration.host):\(port)" }
 
+    /// The bound TLS port, nil when TLS is not configured or the server has not started.
+    public var securePort: Int? {
+        let bound = core.lock.withLock { core.boundSecurePort }
+        return bound == 0 ? nil : bound
+    }
+
     /// Stops accepting, closes every connection and stops the sweeps.
     public func shutdown() async throws {
-        let (channel, timers): ((any Channel)?, [RepeatedTask]) = state.withLockedValue { running in
-            let taken = (running.channel, running.timers)
-            running.channel = nil
-            running.timers = []
-            running.stopped = true
-            return taken
-        }
+        let (channel, secureChannel, timers): ((any Channel)?, (any Channel)?, [RepeatedTask]) =
+            state.withLockedValue { running in
+                let taken = (running.channel, running.secureChannel, running.timers)
+                running.channel = nil
+                running.secureChannel = nil
+                running.timers = []
+                running.stopped = true
+                return taken
+            }
         for timer in timers { timer.cancel() }
         if let channel { try? await channel.close() }
+        if let secureChannel { try? await secureChannel.close() }
         core.closeAllConnections()
     }
 
@@ -158,6 +182,12 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     func channelReadComplete(context: ChannelHandlerContext) {
         if let connection { core.flush(connection) }
         context.fireChannelReadComplete()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // The TLS handshake's end (x509 identity) on the secure port.
+        if let connection { core.inboundEvent(event, on: connection, pipeline: context.pipeline) }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
