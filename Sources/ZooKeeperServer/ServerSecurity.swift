@@ -120,10 +120,9 @@ public enum SASLUsersFile {
     public static func parse(_ text: String, file: String) throws(ZooKeeperServerError) -> [String: String] {
         var users: [String: String] = [:]
         var lineNumber = 0
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // Splitting on isNewline: "\r\n" is one Character in Swift, so a "\n" separator would miss it.
+        for line in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
             lineNumber += 1
-            var line = Substring(rawLine)
-            if line.last == "\r" { line.removeLast() }
             let trimmed = line.drop(while: { $0 == " " || $0 == "\t" })
             if trimmed.isEmpty || trimmed.first == "#" { continue }
             guard let equals = line.firstIndex(of: "=") else {
