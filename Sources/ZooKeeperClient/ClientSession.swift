@@ -247,7 +247,8 @@ final class ClientSession: @unchecked Sendable {
 
     func tlsFailed(attempt: Int, host: HostPort, error: any Error) {
         let failure = ZooKeeperError.tlsHandshake(
-            host: host, error: error, presentedCertificate: tls?.certificateFile != nil)
+            host: host, expectedName: tls?.serverName ?? host.host, error: error,
+            presentedCertificate: tls?.certificateFile != nil)
         logger.debug("TLS failed", metadata: ["host": "\(host)", "error": "\(error)"])
         perform(machine.securityFailed(attempt: attempt, error: failure))
     }

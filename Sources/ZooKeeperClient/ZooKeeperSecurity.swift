@@ -126,14 +126,16 @@ public struct ConnectPhaseTimings: Sendable, Hashable {
 
 extension ZooKeeperError {
     /// A TLS handshake with `host` failed: name the reason a person can fix.
-    static func tlsHandshake(host: HostPort, error: any Error, presentedCertificate: Bool) -> ZooKeeperError {
+    static func tlsHandshake(
+        host: HostPort, expectedName: String, error: any Error, presentedCertificate: Bool
+    ) -> ZooKeeperError {
         let text = String(describing: error)
         let upper = text.uppercased()
         let reason: String
         let advice: String
         if let extra = error as? NIOSSLExtraError, extra == .failedToValidateHostname {
-            reason = "host name mismatch: the server's certificate does not name \(host.host)"
-            advice = "connect by a name the certificate lists, or give --tls-server-name NAME"
+            reason = "host name mismatch: the server's certificate does not name \(expectedName)"
+            advice = "connect by a name the certificate lists, or give that name with --tls-server-name NAME"
         } else if upper.contains("CERTIFICATE_VERIFY_FAILED") {
             reason = "unknown CA: the server's certificate is not signed by a trusted CA (or has expired)"
             advice = "give the CA that signed the server's certificate with --tls-ca FILE"

@@ -25,7 +25,8 @@ actor SecureRealZooKeeper {
 struct SecureRealZooKeeperTests {
     static func configuration(
         _ server: RealZooKeeper, _ pki: TestCertificates, ca: String? = nil, clientCertificate: Bool = true,
-        serverName: String? = nil, user: String? = "bob", password: String = "secret"
+        serverName: String? = TestCertificates.serverName, user: String? = "bob",
+        password: String = "secret"
     ) throws -> ZooKeeperConfiguration {
         var configuration = ZooKeeperConfiguration(connectString: server.secureConnectString)
         configuration.sessionTimeout = .seconds(10)
@@ -134,6 +135,12 @@ struct SecureRealZooKeeperTests {
         let (server, pki) = try await SecureRealZooKeeper.shared.server()
         let message = await Self.refusal(try Self.configuration(server, pki, serverName: "zk.elsewhere.example"))
         #expect(message.contains("TLS") && message.contains("host name mismatch"), "\(message)")
+    }
+
+    @Test func connectingByAnAddressTheCertificateDoesNotNameIsAMismatch() async throws {
+        let (server, pki) = try await SecureRealZooKeeper.shared.server()
+        let message = await Self.refusal(try Self.configuration(server, pki, serverName: nil))
+        #expect(message.contains("host name mismatch") && message.contains("127.0.0.1"), "\(message)")
     }
 
     @Test func plaintextPortWithTLSIsNamed() async throws {

@@ -1,7 +1,8 @@
 import Foundation
 
-/// A throwaway PKI made with `openssl` for TLS tests: a CA, a server certificate for 127.0.0.1 and
-/// localhost, a client certificate, and a second CA that signed nothing the server uses (untrusted).
+/// A throwaway PKI made with `openssl` for TLS tests: a CA, a server certificate for the name `localhost`
+/// only (no IP address: clients connect to 127.0.0.1 with server name `localhost`, and any other name is a
+/// host-name mismatch), a client certificate, and a second CA that signed nothing the server uses.
 /// Keys are unencrypted PKCS#8 PEM, which both ZooKeeper's PEM key store and swift-nio-ssl read.
 public struct TestCertificates: Sendable {
     public let directory: URL
@@ -16,6 +17,8 @@ public struct TestCertificates: Sendable {
     public var untrustedCACertificate: String { path("rogue-ca.pem") }
     /// The client certificate's subject, as ZooKeeper's x509 provider names it.
     public static let clientSubject = "CN=zkstorm-client,O=zkstorm"
+    /// The only name the server certificate holds.
+    public static let serverName = "localhost"
 
     func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
 
@@ -46,7 +49,7 @@ public struct TestCertificates: Sendable {
         ])
         try issue(
             name: "server", subject: "/CN=localhost/O=zkstorm",
-            extensions: "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n")
+            extensions: "subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n")
         try issue(
             name: "client", subject: "/CN=zkstorm-client/O=zkstorm", extensions: "extendedKeyUsage=clientAuth\n")
         let keyStore =

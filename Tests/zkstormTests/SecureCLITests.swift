@@ -56,11 +56,12 @@ struct SecureCLITests {
     /// The full set of flags for the shared secured server.
     static func secureFlags(
         _ s: (server: RealZooKeeper, pki: TestCertificates, passwordFile: String), ca: String? = nil,
-        clientCertificate: Bool = true, serverName: String? = nil
+        clientCertificate: Bool = true,
+        serverName: String = TestCertificates.serverName
     ) -> [String] {
         var flags = ["--target", s.server.secureConnectString, "--tls-ca", ca ?? s.pki.caCertificate]
         if clientCertificate { flags += ["--tls-cert", s.pki.clientCertificate, "--tls-key", s.pki.clientKey] }
-        if let serverName { flags += ["--tls-server-name", serverName] }
+        flags += ["--tls-server-name", serverName]
         flags += ["--sasl-user", "bob", "--sasl-password-file", s.passwordFile]
         return flags
     }
@@ -118,7 +119,7 @@ struct SecureCLITests {
         name: secure-mixed
         target:
           hosts: \(s.server.secureConnectString)
-          tls: {ca: \(s.pki.caCertificate), cert: \(s.pki.clientCertificate), key: \(s.pki.clientKey)}
+          tls: {ca: \(s.pki.caCertificate), cert: \(s.pki.clientCertificate), key: \(s.pki.clientKey), server_name: localhost}
           sasl: {user: bob, password_file: \(s.passwordFile)}
         sessions: 4
         duration: 2s
@@ -200,7 +201,8 @@ struct SecureCLITests {
     {
         var configuration = ZooKeeperConfiguration(connectString: s.server.secureConnectString)
         configuration.tls = try ZooKeeperTLS(
-            caFile: s.pki.caCertificate, certificateFile: s.pki.clientCertificate, keyFile: s.pki.clientKey)
+            caFile: s.pki.caCertificate, certificateFile: s.pki.clientCertificate, keyFile: s.pki.clientKey,
+            serverName: TestCertificates.serverName)
         configuration.sasl = ZooKeeperSASL(user: "bob", password: "secret")
         let client = try await ZooKeeperClient.connect(configuration)
         let left = (try? await client.getChildren("/zkstorm")) ?? []
