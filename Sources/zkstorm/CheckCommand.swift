@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import StormEngine
 import ZooKeeperClient
 
 /// `zkstorm check --target HOSTS [--json]`: what a target supports, feature by feature.
@@ -16,7 +17,8 @@ struct CheckCommand: AsyncParsableCommand {
             else is touched.
 
             Exit status: 0 when every core feature works, 1 when a core feature is missing or wrong, \
-            69 when the target cannot be reached, 64 for a malformed --target.
+            69 when the target cannot be reached, 64 for a malformed --target, 66 for an unreadable \
+            certificate or password file, 77 when TLS or SASL refuses us.
             """
     )
 
@@ -29,6 +31,9 @@ struct CheckCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds to wait for each expected watch event.")
     var eventTimeout: Double = 2
 
+    @OptionGroup(title: "Security (TLS, SASL, digest)")
+    var security: SecurityOptions
+
     func run() async throws {
         let connectString: ConnectString
         do {
@@ -37,10 +42,22 @@ struct CheckCommand: AsyncParsableCommand {
             printError("zkstorm check: \(error.description)")
             throw ExitCode(64)
         }
+        let clientSecurity = try security.resolve(command: "check")
         let probe = TargetProbe(connectString: connectString, eventTimeout: .milliseconds(Int64(eventTimeout * 1000)))
-        let results: [ProbeResult]
+        probe.security = clientSecurity
+        var results: [ProbeResult]
         do {
-            results = try await probe.run()
+            // Security first: a refused TLS or SASL handshake is reported as such (exit 77).
+            results = try await SecurityProbe.run(connectString: connectString.description, security: clientSecurity)
+                .map {
+                    ProbeResult(
+                        feature: $0.feature, category: "security", core: false, outcome: $0.ok ? .supported : .wrong,
+                        detail: $0.detail)
+                }
+            results += try await probe.run()
+        } catch let error as ZooKeeperError where error.code == .authFailed {
+            printError("zkstorm check: \(error.message)")
+            throw ExitCode(77)
         } catch let error as ZooKeeperError {
             printError("zkstorm check: target \(connectString) is unreachable: \(error.message)")
             throw ExitCode(69)

@@ -22,8 +22,9 @@ struct RunCommand: AsyncParsableCommand {
             against it. Everything the run creates lives under one root (default /zkstorm/<run-id>) and \
             is deleted at the end, also on Ctrl-C, which still prints the report for what ran.
             Presets: \(Presets.names.joined(separator: ", ")). Fields: workloads/README.md.
-            Exit codes: 0 done, 64 impossible request, 65 bad workload file, 69 target unreachable, \
-            70 internal error, 130/143 interrupted by SIGINT/SIGTERM (after cleanup and report).
+            Exit codes: 0 done, 64 impossible request, 65 bad workload file, 66 unreadable certificate or \
+            password file, 69 target unreachable, 70 internal error, 77 TLS or SASL refused, 130/143 \
+            interrupted by SIGINT/SIGTERM (after cleanup and report).
             """
     )
 
@@ -68,6 +69,9 @@ struct RunCommand: AsyncParsableCommand {
         name: .customLong("session-timeout"),
         help: "Session timeout each session asks for, e.g. 4s (default 30s); sessions of a dead server move within it.")
     var sessionTimeout: String?
+
+    @OptionGroup(title: "Security (TLS, SASL, digest)")
+    var security: SecurityOptions
 
     @Flag(help: "No live line and no progress messages; the report is still printed.")
     var quiet = false
@@ -141,6 +145,7 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         let workload = try loadWorkload()
+        let clientSecurity = try security.resolve(command: "run", workload: workload.security)
         let errorOutput = StandardError()
         let runId = RunIdentifier.make()
         let instanceName =
@@ -171,7 +176,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         let stormRun = StormRun(
             workload: workload, runId: runId, live: !quiet && LiveLine.stdoutIsTerminal, scrapeServers: pusher != nil,
-            onTick: onTick)
+            onTick: onTick, security: clientSecurity)
         holder.run = stormRun
         pusher?.start()
         if !quiet {

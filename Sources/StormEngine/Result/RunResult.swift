@@ -25,9 +25,17 @@ public struct RunResult: Codable, Sendable, Equatable {
     /// Connection losses, reconnects, expirations, errors per interval, watch accounting (absent in
     /// results written before it existed).
     public var failover: FailoverSummary?
+    /// Connect time by phase (`tcp`, `tls`, `handshake`, `sasl`, `total`) over every connect of the run,
+    /// first connects and reconnects; the lossless forms are `histograms["connect:<phase>"]`. Absent in
+    /// results written before it existed.
+    public var connectPhasesUs: [String: Percentiles]?
+    /// How the run reached its target ("TLS (CA ca.pem), SASL DIGEST-MD5 as bob"); absent when plaintext.
+    public var security: String?
 
     enum CodingKeys: String, CodingKey {
         case schema, workload, target, operations, watch, sessions, timeline, rounds, histograms, seed, failover
+        case security
+        case connectPhasesUs = "connect_phases_us"
         case runId = "run_id"
         case startedAt = "started_at"
         case durationSeconds = "duration_s"
@@ -190,6 +198,17 @@ extension RunResult {
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         formatter.timeZone = TimeZone(identifier: "UTC")
         return formatter.string(from: date)
+    }
+
+    /// Adds the connect-phase histograms (as `connect:<phase>`) and their percentiles.
+    public mutating func addConnectPhases(_ phases: [String: LatencyHistogram]) {
+        guard !phases.isEmpty else { return }
+        var summary: [String: Percentiles] = [:]
+        for (phase, histogram) in phases where !histogram.isEmpty {
+            histograms["connect:\(phase)"] = histogram.encoded()
+            summary[phase] = Percentiles(histogram)
+        }
+        connectPhasesUs = summary
     }
 
     /// Decodes one of `histograms`; nil when absent or unreadable.

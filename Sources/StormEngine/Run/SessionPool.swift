@@ -45,6 +45,10 @@ public struct SessionPool: Sendable {
     public var connectParallelism = 32
     /// The session timeout asked for; a dead server's sessions move to another within it.
     public var sessionTimeout: Duration
+    /// TLS, SASL and digest auth for every session (re-done on every reconnect by the client).
+    public var security = ClientSecurity()
+    /// Each successful connect's phase timings (TCP, TLS, handshake, SASL), for the run's histograms.
+    public var onConnectPhases: (@Sendable (ConnectPhaseTimings) -> Void)?
 
     public init(
         connectString: String, counters: SessionCounters, logger: Logger, sessionTimeout: Duration = .seconds(30)
@@ -61,6 +65,8 @@ public struct SessionPool: Sendable {
         configuration.sessionTimeout = sessionTimeout
         configuration.requestTimeout = .seconds(15)
         configuration.logger = logger
+        security.apply(to: &configuration)
+        configuration.onConnectPhases = onConnectPhases
         return configuration
     }
 
@@ -76,6 +82,9 @@ public struct SessionPool: Sendable {
         } catch let error as ZooKeeperError {
             if error.code == .badArguments {
                 throw RunError(.usage, "--target \(connectString): \(error.message)")
+            }
+            if error.code == .authFailed {
+                throw RunError(.noPermission, error.message)
             }
             throw RunError(.unavailable, "cannot reach ZooKeeper at \(connectString): \(error.message)")
         }

@@ -23,6 +23,9 @@ public final class StormRun: Sendable {
     private let servers = NIOLockedValueBox<[ServerStats]>([])
     private let target = NIOLockedValueBox<String?>(nil)
     private let interrupted = NIOLockedValueBox<Bool>(false)
+    /// TLS, SASL and digest auth for every session; the run's znodes get `security.runACL`.
+    public let security: ClientSecurity
+    private let connectPhases = ConnectPhaseRecorder()
 
     /// Session figures at an interval.
     public struct SessionStatus: Sendable {
@@ -44,8 +47,10 @@ public final class StormRun: Sendable {
     public init(
         workload: Workload, runId: String = RunIdentifier.make(), logger: Logger = Logger(label: "zkstorm.engine"),
         live: Bool = false,
-        scrapeServers: Bool = false, onTick: (@Sendable (IntervalCollector.Tick, SessionStatus) -> Void)? = nil
+        scrapeServers: Bool = false, onTick: (@Sendable (IntervalCollector.Tick, SessionStatus) -> Void)? = nil,
+        security: ClientSecurity = ClientSecurity()
     ) {
+        self.security = security
         self.scrapeServers = scrapeServers
         self.workload = workload
         self.runId = runId
@@ -82,6 +87,10 @@ public final class StormRun: Sendable {
             connectString = target
             targetLabel = target
         } else {
+            guard security.isEmpty else {
+                throw RunError(
+                    .usage, "TLS, SASL and digest options need --target (the built-in server here runs plaintext)")
+            }
             let builtIn = ZooKeeperServer(configuration: ZooKeeperServerConfiguration(host: "127.0.0.1", port: 0))
             do {
                 try await builtIn.start()
@@ -107,12 +116,16 @@ public final class StormRun: Sendable {
     private func runAgainst(connectString: String, targetLabel: String, plan: SessionPlan) async throws -> Outcome {
         target.withLockedValue { $0 = targetLabel }
         let counters = SessionCounters()
-        let pool = SessionPool(
+        var configured = SessionPool(
             connectString: connectString, counters: counters, logger: logger, sessionTimeout: workload.sessionTimeout)
+        configured.security = security
+        let connectPhases = self.connectPhases
+        configured.onConnectPhases = { connectPhases.record($0) }
+        let pool = configured
         // The control session creates and removes the run tree; if it expires during the run, the
         // cleanup uses its replacement.
         let control = try await SupervisedSession.connect(pool: pool)
-        let layout = RunLayout(root: root, workload: workload)
+        let layout = RunLayout(root: root, workload: workload, acl: security.runACL)
         let setup = RunRootSetup(client: control.client, layout: layout, logger: logger)
         let cleanupWait: Duration = .seconds(5)
         do {
@@ -292,6 +305,8 @@ public final class StormRun: Sendable {
             timeline: collector.timeline)
         result.failover = counters.failover.summary(watch: ledger)
         result.histograms.merge(counters.failover.histograms) { current, _ in current }
+        result.addConnectPhases(connectPhases.snapshot)
+        if !security.isEmpty { result.security = security.summary }
         return Outcome(result: result, interrupted: outcome.1, root: layout.root)
     }
 

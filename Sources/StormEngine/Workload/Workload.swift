@@ -21,6 +21,8 @@ public struct Workload: Sendable, Equatable {
     /// Session timeout every session asks for. A session whose server dies moves to another one
     /// within it; past it, ZooKeeper expires the session and the run opens a new one.
     public var sessionTimeout: Duration = .seconds(30)
+    /// TLS, SASL and digest settings from the file's `target:` mapping (flags and environment override them).
+    public var security = TargetSecurity()
 
     public init(
         name: String,
