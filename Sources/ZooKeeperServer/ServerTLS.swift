@@ -78,7 +78,23 @@ extension AccessControl {
             return parts.count == 2 && parts[0].split(separator: "/", omittingEmptySubsequences: false).count <= 2
                 && !parts[1].contains("/")
         case "x509":
-            return !id.isEmpty && id.split(separator: ",").allSatisfy { $0.contains("=") }
+            // Every RDN component (split at unescaped `,` and `+`) is `type=value` with a type.
+            var components: [(sawEquals: Bool, typeLength: Int)] = [(false, 0)]
+            var escaped = false
+            for character in id {
+                if escaped {
+                    escaped = false
+                } else if character == "\\" {
+                    escaped = true
+                } else if character == "," || character == "+" {
+                    components.append((false, 0))
+                } else if character == "=" && !components[components.count - 1].sawEquals {
+                    components[components.count - 1].sawEquals = true
+                } else if !components[components.count - 1].sawEquals && character != " " {
+                    components[components.count - 1].typeLength += 1
+                }
+            }
+            return !escaped && components.allSatisfy { $0.sawEquals && $0.typeLength > 0 }
         default:
             return false
         }

@@ -5,6 +5,7 @@ import Logging
 import NIOConcurrencyHelpers
 import StormEngine
 import StormMetrics
+import ZooKeeperServer
 
 #if canImport(Glibc)
 import Glibc
@@ -72,6 +73,13 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup(title: "Security (TLS, SASL, digest)")
     var security: SecurityOptions
+
+    @Flag(
+        help: """
+            Secure the built-in server: a throwaway CA made in memory, TLS with client certificates and SASL \
+            DIGEST-MD5 with a generated user (measures TLS cost with nothing installed).
+            """)
+    var secure = false
 
     @Flag(help: "No live line and no progress messages; the report is still printed.")
     var quiet = false
@@ -145,8 +153,25 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         let workload = try loadWorkload()
-        let clientSecurity = try security.resolve(command: "run", workload: workload.security)
+        var clientSecurity = try security.resolve(command: "run", workload: workload.security)
         let errorOutput = StandardError()
+        var embeddedServerSecurity: ServerSecurityConfiguration?
+        if secure {
+            guard workload.target == nil, clientSecurity.isEmpty else {
+                errorOutput.write(
+                    "zkstorm run: --secure secures the built-in server; for a --target give --tls-ca, --tls-cert, "
+                        + "--tls-key and --sasl-user instead\n")
+                throw ExitCode(64)
+            }
+            do {
+                let embedded = try SecureEmbeddedTarget()
+                clientSecurity = try embedded.clientSecurity()
+                embeddedServerSecurity = embedded.serverSecurity
+            } catch {
+                errorOutput.write("zkstorm run: could not make the throwaway certificates for --secure: \(error)\n")
+                throw ExitCode(70)
+            }
+        }
         let runId = RunIdentifier.make()
         let instanceName =
             instance ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
@@ -176,7 +201,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         let stormRun = StormRun(
             workload: workload, runId: runId, live: !quiet && LiveLine.stdoutIsTerminal, scrapeServers: pusher != nil,
-            onTick: onTick, security: clientSecurity)
+            onTick: onTick, security: clientSecurity, embeddedServerSecurity: embeddedServerSecurity)
         holder.run = stormRun
         pusher?.start()
         if !quiet {

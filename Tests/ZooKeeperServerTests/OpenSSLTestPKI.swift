@@ -18,7 +18,7 @@ struct OpenSSLTestPKI {
     var strangerKey: String { path("stranger.key") }
 
     /// The client certificate's subject as given to openssl (first RDN first).
-    static let clientSubject = "/C=DE/O=zkstorm, tests/OU=load+generators/CN=kazoo client"
+    static let clientSubject = "/C=DE/O=zkstorm, tests/OU=load+UID=gen 42/CN=kazoo client #1"
 
     func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
 

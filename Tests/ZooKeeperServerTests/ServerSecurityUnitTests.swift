@@ -101,5 +101,8 @@ import ZooKeeperProtocol
         #expect(!valid("sasl", "a@b@c"))
         #expect(valid("x509", "CN=client,O=zkstorm"))
         #expect(!valid("x509", "not a name"))
+        #expect(valid("x509", ##"CN=kazoo client \#1,OU=load+UID=gen 42,O=zkstorm\, tests,C=DE"##))
+        #expect(!valid("x509", "CN=a,,O=b"))
+        #expect(!valid("x509", "=a"))
     }
 }

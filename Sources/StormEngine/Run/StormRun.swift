@@ -25,6 +25,9 @@ public final class StormRun: Sendable {
     private let interrupted = NIOLockedValueBox<Bool>(false)
     /// TLS, SASL and digest auth for every session; the run's znodes get `security.runACL`.
     public let security: ClientSecurity
+    /// `zkstorm run --secure`: the built-in server's TLS listener and SASL users; sessions connect to
+    /// its TLS port with `security`.
+    public let embeddedServerSecurity: ServerSecurityConfiguration?
     private let connectPhases = ConnectPhaseRecorder()
 
     /// Session figures at an interval.
@@ -48,9 +51,10 @@ public final class StormRun: Sendable {
         workload: Workload, runId: String = RunIdentifier.make(), logger: Logger = Logger(label: "zkstorm.engine"),
         live: Bool = false,
         scrapeServers: Bool = false, onTick: (@Sendable (IntervalCollector.Tick, SessionStatus) -> Void)? = nil,
-        security: ClientSecurity = ClientSecurity()
+        security: ClientSecurity = ClientSecurity(), embeddedServerSecurity: ServerSecurityConfiguration? = nil
     ) {
         self.security = security
+        self.embeddedServerSecurity = embeddedServerSecurity
         self.scrapeServers = scrapeServers
         self.workload = workload
         self.runId = runId
@@ -87,19 +91,27 @@ public final class StormRun: Sendable {
             connectString = target
             targetLabel = target
         } else {
-            guard security.isEmpty else {
+            guard security.isEmpty || embeddedServerSecurity != nil else {
                 throw RunError(
-                    .usage, "TLS, SASL and digest options need --target (the built-in server here runs plaintext)")
+                    .usage,
+                    "TLS, SASL and digest options need --target (or --secure for a secured built-in server)")
             }
-            let builtIn = ZooKeeperServer(configuration: ZooKeeperServerConfiguration(host: "127.0.0.1", port: 0))
+            var serverConfiguration = ZooKeeperServerConfiguration(host: "127.0.0.1", port: 0)
+            if let embeddedServerSecurity { serverConfiguration.security = embeddedServerSecurity }
+            let builtIn = ZooKeeperServer(configuration: serverConfiguration)
             do {
                 try await builtIn.start()
             } catch {
                 throw RunError(.internal, "the built-in server did not start on 127.0.0.1: \(error)")
             }
             server = builtIn
-            connectString = builtIn.connectString
-            targetLabel = "\(connectString) (built-in)"
+            if let securePort = builtIn.securePort {
+                connectString = "127.0.0.1:\(securePort)"
+                targetLabel = "\(connectString) (built-in, TLS + SASL)"
+            } else {
+                connectString = builtIn.connectString
+                targetLabel = "\(connectString) (built-in)"
+            }
         }
         do {
             let outcome = try await runAgainst(connectString: connectString, targetLabel: targetLabel, plan: plan)

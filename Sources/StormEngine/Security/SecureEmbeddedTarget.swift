@@ -1,13 +1,14 @@
 import Foundation
 import NIOSSL
+import ZooKeeperClient
 import ZooKeeperServer
 
 /// What `zkstorm run --secure` needs to secure the embedded server and its own sessions alike: a
 /// throwaway CA, the server's TLS listener (client certificate required, as ZooKeeper 3.8 defaults to),
 /// one SASL DIGEST-MD5 user with a random password, and the client's certificate and key.
 ///
-/// The client side reads PEM files, so `writeClientFiles()` puts the CA, client certificate and key in
-/// a fresh directory only this user can read; `removeFiles()` deletes it when the run ends.
+/// The client's TLS context reads PEM files, so `clientSecurity()` puts the CA, client certificate and
+/// key in a fresh directory only this user can read, and deletes it once the context is built.
 public struct SecureEmbeddedTarget: Sendable {
     public let authority: ThrowawayCertificateAuthority
     public let client: ThrowawayCertificateAuthority.Issued
@@ -57,5 +58,15 @@ public struct SecureEmbeddedTarget: Sendable {
 
     public func removeFiles() {
         try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// The client side for every session of the run: TLS with the client certificate (the server's IP
+    /// SAN 127.0.0.1 is verified) and SASL as the generated user. The files exist only while the TLS
+    /// context reads them.
+    public func clientSecurity() throws -> ClientSecurity {
+        try writeClientFiles()
+        defer { removeFiles() }
+        let tls = try ZooKeeperTLS(caFile: caFile, certificateFile: certificateFile, keyFile: keyFile)
+        return ClientSecurity(tls: tls, sasl: ZooKeeperSASL(user: saslUser, password: saslPassword))
     }
 }
