@@ -94,8 +94,18 @@ public struct ServerTLSConfiguration: Sendable {
                 message: "--client-auth \(clientAuth.rawValue) needs --tls-ca (the CA client certificates "
                     + "must chain to); give one, or use --client-auth none.")
         }
-        return ServerTLSConfiguration(
+        let tls = ServerTLSConfiguration(
             port: port, certificateChain: chain, privateKey: privateKey, trustRoots: roots, clientAuth: clientAuth)
+        // Build the context once now, so a key that does not match its certificate is bad input here,
+        // not a failure to start later.
+        do {
+            _ = try NIOSSLContext(configuration: tls.tlsConfiguration)
+        } catch {
+            throw ZooKeeperServerError(
+                message: "\(key) is not the private key of \(certificate) (\(error)); give --tls-key the key the "
+                    + "certificate was issued for.")
+        }
+        return tls
     }
 
     /// The swift-nio-ssl configuration the listener's context is made from.

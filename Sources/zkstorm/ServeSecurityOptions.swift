@@ -78,6 +78,9 @@ struct ServeSecurityOptions: ParsableArguments {
             }
         }
         if let saslUsers {
+            guard FileManager.default.fileExists(atPath: saslUsers) else {
+                throw Failure(message: "\(saslUsers): no such file (--sasl-users).", exitCode: 66)
+            }
             let text: String
             do {
                 text = try String(contentsOfFile: saslUsers, encoding: .utf8)
