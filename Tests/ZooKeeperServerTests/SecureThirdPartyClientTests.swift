@@ -21,13 +21,14 @@ import ZooKeeperTestSupport
 
     /// Runs `body` against the built-in server, then against real ZooKeeper, both secured alike.
     func withBothTargets(
-        requireAuth: Bool = false, _ body: (Target, OpenSSLTestPKI) async throws -> Void
+        requireAuth: Bool = false, clientAuth: ServerTLSConfiguration.ClientAuth = .need,
+        _ body: (Target, OpenSSLTestPKI) async throws -> Void
     ) async throws {
         let pki = try await OpenSSLTestPKI.make()
         defer { pki.remove() }
         var configuration = ZooKeeperServerConfiguration(host: "127.0.0.1", port: 0)
         configuration.security = ServerSecurityConfiguration(
-            tls: try pki.serverTLS(), saslUsers: Self.users, requireAuthentication: requireAuth)
+            tls: try pki.serverTLS(clientAuth: clientAuth), saslUsers: Self.users, requireAuthentication: requireAuth)
         var logger = Logger(label: "zkstorm.server.test")
         logger.logLevel = .warning
         configuration.logger = logger
@@ -43,6 +44,7 @@ import ZooKeeperTestSupport
         }
         let real = try await SecureRealZooKeeper.start(
             keyStore: pki.serverKeyStore, trustStore: pki.caCertificate, saslUsers: Self.users,
+            clientAuth: clientAuth.rawValue,
             extraConfiguration: requireAuth ? "enforce.auth.enabled=true\nenforce.auth.schemes=sasl,x509\n" : "")
         do {
             try await body(Target(name: "ZooKeeper 3.8", port: real.port, securePort: real.securePort), pki)
@@ -228,6 +230,26 @@ import ZooKeeperTestSupport
             #expect(
                 authenticated.outcome == "ok denied=SessionClosedRequireSaslError",
                 "\(target.name): \(authenticated.output)")
+        }
+    }
+
+    @Test func clientAuthWantAcceptsWithoutCertificateAndAuthenticatesWithOne() async throws {
+        try await withBothTargets(clientAuth: .want) { target, pki in
+            let tls: [String: any Sendable] = [
+                "port": target.port, "securePort": target.securePort, "tls": true, "ca": pki.caCertificate,
+            ]
+            var anonymous = tls
+            anonymous["aclScheme"] = "world"
+            anonymous["aclId"] = "anyone"
+            let withoutCertificate = try await kazoo(anonymous)
+            #expect(withoutCertificate.outcome == "ok denied=False", "\(target.name): \(withoutCertificate.output)")
+            var withCertificate = tls
+            withCertificate["cert"] = pki.clientCertificate
+            withCertificate["key"] = pki.clientKey
+            withCertificate["aclScheme"] = "x509"
+            withCertificate["aclId"] = Self.clientX509Id
+            let authenticated = try await kazoo(withCertificate)
+            #expect(authenticated.outcome == "ok denied=True", "\(target.name): \(authenticated.output)")
         }
     }
 }
