@@ -2,6 +2,7 @@ import DequeModule
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import ZooKeeperProtocol
 
 #if canImport(Glibc)
@@ -39,6 +40,10 @@ final class ClientSession: @unchecked Sendable {
     private var connectPromise: EventLoopPromise<Void>?
     private var closePromises: [EventLoopPromise<Void>] = []
     private var closeTimeout: Scheduled<Void>?
+    private let tls: ZooKeeperTLS?
+    private let onConnectPhases: (@Sendable (ConnectPhaseTimings) -> Void)?
+    /// Monotonic stamps of the current attempt's phases.
+    private var phases = PhaseStamps()
 
     // Event delivery: a back-pressured sequence, or a callback that replaces it.
     private let eventSource: WatchEventSequence.Producer.Source
@@ -55,13 +60,16 @@ final class ClientSession: @unchecked Sendable {
         self.logger = configuration.logger
         self.connectString = connectString
         self.requestTimeoutNanos = UInt64(max(configuration.requestTimeout.nanoseconds, 1))
+        self.tls = configuration.tls
+        self.onConnectPhases = configuration.onConnectPhases
+        self.authInfo = configuration.authInfo
         let timeoutMs = Int32(clamping: configuration.sessionTimeout.milliseconds)
         let shortest = min(configuration.requestTimeout.nanoseconds, configuration.sessionTimeout.nanoseconds)
         self.tickInterval = .nanoseconds(min(max(shortest / 20, 10_000_000), 500_000_000))
         self.machine = SessionStateMachine(
             hosts: connectString.hosts.shuffled(), requestedTimeoutMs: timeoutMs,
             connectTimeoutNanos: max(configuration.connectTimeout.nanoseconds, 1_000_000),
-            resuming: configuration.resumeSession)
+            resuming: configuration.resumeSession, sasl: configuration.sasl)
 
         let box = WeakSessionBox()
         let backPressure = EventBackPressure(
@@ -123,7 +131,7 @@ final class ClientSession: @unchecked Sendable {
         case .connected:
             counters.outstanding.wrappingIncrement(ordering: .relaxed)
             handler!.send(request, xid: nextRequestXid(), token: token, deadline: deadline, completion: completion)
-        case .initial, .connecting, .reconnecting:
+        case .initial, .connecting, .reconnecting, .authenticating:
             counters.outstanding.wrappingIncrement(ordering: .relaxed)
             waiting.append(WaitingRequest(request: request, token: token, deadline: deadline, completion: completion))
         case .closing, .closed:
@@ -199,10 +207,14 @@ final class ClientSession: @unchecked Sendable {
     }
 
     func handshakeReceived(_ response: ConnectResponse, handler: ZooKeeperConnectionHandler) {
-        attemptTimeout?.cancel()
         let now = NIODeadline.now().uptimeNanoseconds
+        if handler.attempt == machine.attempt { phases.handshakeReceived = now }
         let action = machine.handshakeReceived(response, attempt: handler.attempt, now: now)
-        if action == .sessionStarted || action == .sessionResumed {
+        if case .sendSASL = action {
+            // The attempt's timer keeps running: SASL is part of connecting.
+            self.handler = handler
+        } else if action == .sessionStarted || action == .sessionResumed {
+            attemptTimeout?.cancel()
             self.handler = handler
         } else if action == .none {
             // A late answer on an attempt already given up: that connection is not ours any more.
@@ -218,6 +230,40 @@ final class ClientSession: @unchecked Sendable {
             channel = nil
         }
         perform(machine.connectionLost(attempt: handler.attempt, reason: reason, now: now))
+    }
+
+    // MARK: Connect phases and TLS (from ConnectPhaseHandler)
+
+    func channelBecameActive(attempt: Int) {
+        guard attempt == machine.attempt else { return }
+        phases.tcpConnected = NIODeadline.now().uptimeNanoseconds
+    }
+
+    func tlsHandshakeCompleted(attempt: Int, version: String?) {
+        guard attempt == machine.attempt else { return }
+        phases.tlsDone = NIODeadline.now().uptimeNanoseconds
+        phases.tlsVersion = version
+    }
+
+    func tlsFailed(attempt: Int, host: HostPort, error: any Error) {
+        let failure = ZooKeeperError.tlsHandshake(
+            host: host, expectedName: tls?.serverName ?? host.host, error: error,
+            presentedCertificate: tls?.certificateFile != nil)
+        logger.debug("TLS failed", metadata: ["host": "\(host)", "error": "\(error)"])
+        perform(machine.securityFailed(attempt: attempt, error: failure))
+    }
+
+    private func connectCompleted(resumed: Bool) {
+        let now = NIODeadline.now().uptimeNanoseconds
+        let p = phases
+        guard let tcp = p.tcpConnected, let received = p.handshakeReceived else { return }
+        let handshakeStart = p.tlsDone ?? tcp
+        let timings = ConnectPhaseTimings(
+            tcpNanos: tcp &- p.started, tlsNanos: p.tlsDone.map { $0 &- tcp },
+            handshakeNanos: received &- handshakeStart, saslNanos: machine.sasl == nil ? nil : now &- received,
+            resumed: resumed, host: p.host, tlsVersion: p.tlsVersion)
+        counters.connectPhases.withLockedValue { $0 = timings }
+        onConnectPhases?(timings)
     }
 
     func notificationReceived(_ event: WatcherEvent, receivedAt: UInt64) {
@@ -237,6 +283,37 @@ final class ClientSession: @unchecked Sendable {
             break
         case .connect(let host, let attempt, let timeout, let delay):
             connect(host, attempt: attempt, timeoutNanos: timeout, delayNanos: delay)
+        case .sendSASL(let token):
+            guard let handler else { break }
+            let attempt = handler.attempt
+            let deadline = NIODeadline.now().uptimeNanoseconds + requestTimeoutNanos
+            counters.outstanding.wrappingIncrement(ordering: .relaxed)
+            handler.send(.sasl(token: token), xid: nextRequestXid(), token: 0, deadline: deadline) {
+                [self] result, _, _ in
+                switch result {
+                case .success(.sasl(let reply)):
+                    perform(machine.saslReply(token: reply, attempt: attempt))
+                case .success:
+                    perform(machine.saslReply(token: nil, attempt: attempt))
+                case .failure(let error) where error.code == .connectionLoss:
+                    break  // the connection's loss is handled as such
+                case .failure(let error):
+                    perform(machine.saslRefused(code: error.code, attempt: attempt))
+                }
+            }
+        case .authenticationFailed(let error):
+            logger.debug("authentication failed", metadata: ["error": "\(error)"])
+            attemptTimeout?.cancel()
+            handler?.failAll(reason: error.message, code: .authFailed)
+            handler?.close(reason: "authentication failed")
+            channel?.close(promise: nil)
+            handler = nil
+            channel = nil
+            failWaiting(error)
+            deliverState(.authFailed)
+            finish()
+            connectPromise?.fail(error)
+            connectPromise = nil
         case .failConnect(let error):
             logger.debug("connect failed", metadata: ["error": "\(error)"])
             attemptTimeout?.cancel()
@@ -258,6 +335,12 @@ final class ClientSession: @unchecked Sendable {
                     "session": "0x\(String(machine.sessionId, radix: 16))",
                     "timeout_ms": "\(machine.negotiatedTimeoutMs)",
                 ])
+            connectCompleted(resumed: false)
+            if let handler {
+                for auth in authInfo {
+                    handler.sendSpecial(.auth(auth), xid: SpecialXid.auth)
+                }
+            }
             deliverState(.syncConnected)
             flushWaiting()
             connectPromise?.succeed(())
@@ -266,6 +349,7 @@ final class ClientSession: @unchecked Sendable {
             counters.reconnects.wrappingIncrement(ordering: .relaxed)
             counters.negotiatedTimeoutMs.store(Int64(machine.negotiatedTimeoutMs), ordering: .relaxed)
             logger.debug("session resumed", metadata: ["session": "0x\(String(machine.sessionId, radix: 16))"])
+            connectCompleted(resumed: true)
             if let handler {
                 for batch in watches.setWatchesBatches(relativeZxid: lastZxid) {
                     handler.sendSpecial(.setWatches2(batch), xid: SpecialXid.setWatches)
@@ -359,6 +443,7 @@ final class ClientSession: @unchecked Sendable {
             return
         }
         logger.debug("connecting", metadata: ["host": "\(host)", "attempt": "\(attempt)"])
+        phases = PhaseStamps(started: NIODeadline.now().uptimeNanoseconds, host: host.description)
         attemptTimeout?.cancel()
         attemptTimeout = eventLoop.scheduleTask(in: .nanoseconds(timeoutNanos)) { [self] in
             guard attempt == machine.attempt, !machine.isConnected else { return }
@@ -375,10 +460,17 @@ final class ClientSession: @unchecked Sendable {
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(.nanoseconds(timeoutNanos + 1_000_000_000))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { [self] channel in
+            .channelInitializer { [self, tls] channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        ZooKeeperConnectionHandler(session: self, attempt: attempt))
+                    let pipeline = channel.pipeline.syncOperations
+                    if let tls {
+                        try pipeline.addHandler(
+                            NIOSSLClientHandler(
+                                context: tls.context, serverHostname: tls.serverHostname(for: host.host)))
+                    }
+                    try pipeline.addHandler(
+                        ConnectPhaseHandler(session: self, attempt: attempt, host: host, tls: tls != nil))
+                    try pipeline.addHandler(ZooKeeperConnectionHandler(session: self, attempt: attempt))
                 }
             }
         bootstrap.connect(host: host.host, port: host.port).hop(to: eventLoop).whenComplete { [self] result in
@@ -524,4 +616,14 @@ final class ClientSession: @unchecked Sendable {
 private final class WeakSessionBox: @unchecked Sendable {
     // Written once in ClientSession.init before the box is shared; read-only afterwards.
     weak var session: ClientSession?
+}
+
+/// Monotonic stamps of one connect attempt.
+struct PhaseStamps {
+    var started: UInt64 = 0
+    var host = ""
+    var tcpConnected: UInt64?
+    var tlsDone: UInt64?
+    var tlsVersion: String?
+    var handshakeReceived: UInt64?
 }

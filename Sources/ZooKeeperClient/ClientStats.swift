@@ -35,6 +35,7 @@ final class ClientCounters: Sendable {
     let sessionId = ManagedAtomic<Int64>(0)
     let negotiatedTimeoutMs = ManagedAtomic<Int64>(0)
     let credentials = NIOLockedValueBox<SessionCredentials?>(nil)
+    let connectPhases = NIOLockedValueBox<ConnectPhaseTimings?>(nil)
 
     var snapshot: ClientStats {
         ClientStats(

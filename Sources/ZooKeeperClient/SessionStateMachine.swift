@@ -9,6 +9,8 @@ struct SessionStateMachine {
         /// First session: trying hosts in order; `tried` counts hosts attempted so far.
         case connecting(hostIndex: Int, tried: Int)
         case connected(hostIndex: Int)
+        /// ConnectResponse accepted; SASL under way. Requests wait. `origin` is where a failure goes back to.
+        case authenticating(hostIndex: Int, origin: Origin)
         /// Session alive on the server (we hope) until `deadline`; looking for a server.
         case reconnecting(hostIndex: Int, deadline: UInt64)
         /// closeSession sent; waiting for its reply or the connection to close.
@@ -17,11 +19,21 @@ struct SessionStateMachine {
         case closed
     }
 
+    /// What an authenticating connection was before its handshake was answered.
+    enum Origin: Equatable {
+        case connecting(tried: Int)
+        case reconnecting(deadline: UInt64)
+    }
+
     enum Action: Equatable {
         /// Open a TCP connection to the host and hand-shake; give up after `timeoutNanos`.
         case connect(HostPort, attempt: Int, timeoutNanos: Int64, delayNanos: Int64)
         /// The first connect failed on every host.
         case failConnect(ZooKeeperError)
+        /// Send a SASL token (request type 102) on the current connection; the reply goes to `saslReply`.
+        case sendSASL(token: [UInt8])
+        /// TLS or SASL refused us: fail everything with AUTHFAILED, announce AuthFailed, close for good.
+        case authenticationFailed(ZooKeeperError)
         /// The session is live for the first time: resume `connect()`, announce SyncConnected.
         case sessionStarted
         /// Reconnected to the same session: re-register watches and auth, send queued requests.
@@ -49,6 +61,12 @@ struct SessionStateMachine {
     let connectTimeoutNanos: Int64
     /// Pause between attempts after every host was tried once in a row.
     let retryDelayNanos: Int64
+    /// DIGEST-MD5 credentials; nil: no SASL after the handshake.
+    let sasl: ZooKeeperSASL?
+    /// Makes each exchange's cnonce (injectable so tests see fixed tokens).
+    private let makeCnonce: @Sendable () -> String
+    /// The rspauth the server must send in this exchange; nil while waiting for its challenge.
+    private var expectedRspauth: String?
 
     private(set) var state: State = .initial
     private(set) var sessionId: Int64 = 0
@@ -62,7 +80,8 @@ struct SessionStateMachine {
 
     init(
         hosts: [HostPort], requestedTimeoutMs: Int32, connectTimeoutNanos: Int64, retryDelayNanos: Int64 = 100_000_000,
-        resuming credentials: SessionCredentials? = nil
+        resuming credentials: SessionCredentials? = nil, sasl: ZooKeeperSASL? = nil,
+        makeCnonce: @escaping @Sendable () -> String = { DigestMD5.randomNonce() }
     ) {
         precondition(!hosts.isEmpty, "a connect string has at least one host")
         if let credentials {
@@ -73,6 +92,8 @@ struct SessionStateMachine {
         self.requestedTimeoutMs = requestedTimeoutMs
         self.connectTimeoutNanos = connectTimeoutNanos
         self.retryDelayNanos = retryDelayNanos
+        self.sasl = sasl
+        self.makeCnonce = makeCnonce
     }
 
     var isConnected: Bool { if case .connected = state { true } else { false } }
@@ -98,7 +119,7 @@ struct SessionStateMachine {
     mutating func handshakeReceived(_ response: ConnectResponse, attempt: Int, now: UInt64) -> Action {
         guard attempt == self.attempt else { return .none }
         switch state {
-        case .connecting(let index, _):
+        case .connecting(let index, let tried):
             guard !response.isRejection else {
                 if sessionId != 0 {
                     state = .expired
@@ -109,15 +130,17 @@ struct SessionStateMachine {
                 return connectFailed(attempt: attempt, reason: "\(hosts[index]) rejected the new session", now: now)
             }
             adopt(response)
+            if sasl != nil { return beginSASL(hostIndex: index, origin: .connecting(tried: tried)) }
             state = .connected(hostIndex: index)
             failuresInRow = 0
             return .sessionStarted
-        case .reconnecting(let index, _):
+        case .reconnecting(let index, let deadline):
             guard !response.isRejection else {
                 state = .expired
                 return .expire(reason: "\(hosts[index]) says session 0x\(String(sessionId, radix: 16)) has expired")
             }
             negotiatedTimeoutMs = response.timeOut
+            if sasl != nil { return beginSASL(hostIndex: index, origin: .reconnecting(deadline: deadline)) }
             state = .connected(hostIndex: index)
             failuresInRow = 0
             return .sessionResumed
@@ -126,10 +149,71 @@ struct SessionStateMachine {
         }
     }
 
+    /// SASL starts with an empty token (DIGEST-MD5 is server-first).
+    private mutating func beginSASL(hostIndex: Int, origin: Origin) -> Action {
+        state = .authenticating(hostIndex: hostIndex, origin: origin)
+        expectedRspauth = nil
+        return .sendSASL(token: [])
+    }
+
+    /// The server answered a SASL token of `attempt` (err 0).
+    mutating func saslReply(token: [UInt8]?, attempt: Int) -> Action {
+        guard attempt == self.attempt, case .authenticating(let index, let origin) = state, let sasl else {
+            return .none
+        }
+        do throws(DigestMD5Error) {
+            guard let expected = expectedRspauth else {
+                let exchange = DigestMD5ClientExchange(
+                    username: sasl.user, password: sasl.password, cnonce: makeCnonce())
+                let (response, rspauth) = try exchange.respond(to: token ?? [])
+                expectedRspauth = rspauth
+                return .sendSASL(token: response.token)
+            }
+            try DigestMD5ClientExchange.verifyFinal(token ?? [], expectedRspauth: expected)
+        } catch {
+            return authenticationFailed(.sasl(host: hosts[index], user: sasl.user, detail: error.detail))
+        }
+        expectedRspauth = nil
+        state = .connected(hostIndex: index)
+        failuresInRow = 0
+        if case .connecting = origin { return .sessionStarted }
+        return .sessionResumed
+    }
+
+    /// The server refused a SASL token of `attempt` (AUTHFAILED, then it closes the connection).
+    mutating func saslRefused(code: ErrorCode, attempt: Int) -> Action {
+        guard attempt == self.attempt, case .authenticating(let index, _) = state, let sasl else { return .none }
+        return authenticationFailed(
+            .sasl(host: hosts[index], user: sasl.user, detail: "the server refused the credentials (\(code))"))
+    }
+
+    /// TLS failed on `attempt` (untrusted CA, host name mismatch, certificate required): the same
+    /// configuration would fail on every host, so give up at once with the reason.
+    mutating func securityFailed(attempt: Int, error: ZooKeeperError) -> Action {
+        guard attempt == self.attempt else { return .none }
+        switch state {
+        case .connecting, .reconnecting, .authenticating: return authenticationFailed(error)
+        default: return .none
+        }
+    }
+
+    private mutating func authenticationFailed(_ error: ZooKeeperError) -> Action {
+        state = .closed
+        expectedRspauth = nil
+        return .authenticationFailed(error)
+    }
+
     /// Attempt `attempt` failed before its handshake completed (refused, timed out, closed).
     mutating func connectFailed(attempt: Int, reason: String, now: UInt64) -> Action {
         guard attempt == self.attempt else { return .none }
         lastFailure = reason
+        if case .authenticating(let index, let origin) = state {
+            expectedRspauth = nil
+            switch origin {
+            case .connecting(let tried): state = .connecting(hostIndex: index, tried: tried)
+            case .reconnecting(let deadline): state = .reconnecting(hostIndex: index, deadline: deadline)
+            }
+        }
         switch state {
         case .connecting(let index, let tried):
             guard tried < hosts.count else {
@@ -167,7 +251,7 @@ struct SessionStateMachine {
             failuresInRow = 0
             lastFailure = reason
             return .connectionLost(next: nextReconnect(from: index, deadline: deadline, now: now))
-        case .connecting, .reconnecting:
+        case .connecting, .reconnecting, .authenticating:
             return connectFailed(attempt: attempt, reason: reason, now: now)
         case .closing:
             state = .closed
@@ -182,7 +266,7 @@ struct SessionStateMachine {
         case .connected:
             state = .closing
             return .sendCloseSession
-        case .initial, .connecting, .reconnecting:
+        case .initial, .connecting, .reconnecting, .authenticating:
             state = .closed
             return .closeNow
         case .closing, .expired, .closed:

@@ -76,6 +76,9 @@ public final class ZooKeeperClient: Sendable {
     /// Counters of this client (reconnects, outstanding requests, events delivered), read without locking.
     public var stats: ClientStats { session.counters.snapshot }
 
+    /// How long each phase of the last successful connect took (TCP, TLS, handshake, SASL).
+    public var lastConnectPhases: ConnectPhaseTimings? { session.counters.connectPhases.withLockedValue { $0 } }
+
     /// The session's id and password, to attach another client to it
     /// (``ZooKeeperConfiguration/resumeSession``); nil before the first handshake.
     public var sessionCredentials: SessionCredentials? { session.counters.credentials.withLockedValue { $0 } }

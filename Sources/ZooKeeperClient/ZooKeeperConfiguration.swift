@@ -1,4 +1,5 @@
 import Logging
+import ZooKeeperProtocol
 
 /// How a ``ZooKeeperClient`` connects and how long it waits.
 public struct ZooKeeperConfiguration: Sendable {
@@ -25,6 +26,15 @@ public struct ZooKeeperConfiguration: Sendable {
     /// constructor does). If the server no longer knows it, ``ZooKeeperClient/connect(_:eventLoopGroup:)``
     /// throws `.sessionExpired`.
     public var resumeSession: SessionCredentials?
+    /// TLS from the first byte (ZooKeeper's secureClientPort); nil: plaintext.
+    public var tls: ZooKeeperTLS?
+    /// SASL DIGEST-MD5 after every handshake, before watches, auth packets and requests are sent.
+    public var sasl: ZooKeeperSASL?
+    /// Auth packets (e.g. scheme "digest", "user:password") sent after every handshake (and SASL).
+    public var authInfo: [AuthPacket] = []
+    /// Called on the event loop after each successful connect (first and every reconnect) with the time
+    /// each phase took; keep it cheap.
+    public var onConnectPhases: (@Sendable (ConnectPhaseTimings) -> Void)?
 
     /// A configuration with the default timeouts (session 10 s, request 10 s, connect 5 s).
     ///

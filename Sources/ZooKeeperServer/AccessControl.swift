@@ -11,7 +11,8 @@ enum AccessControl {
             if entry.id.scheme == "world" && entry.id.id == "anyone" { return true }
             for identity in identities where identity.scheme == entry.id.scheme {
                 switch identity.scheme {
-                case "digest":
+                case "digest", "sasl", "x509":
+                    // Digest, SASLAuthenticationProvider and X509AuthenticationProvider all match on equality.
                     if identity.id == entry.id.id { return true }
                 case "ip":
                     if ipMatches(address: identity.id, pattern: entry.id.id) { return true }
@@ -35,8 +36,8 @@ enum AccessControl {
             case "world" where entry.id.id == "anyone":
                 result.append(entry)
             case "auth":
-                // Only digest ids count as authenticated; ip ids are not (IPAuthenticationProvider).
-                let authenticated = identities.filter { $0.scheme == "digest" || $0.scheme == "super" }
+                // Ids of providers whose isAuthenticated() is true (digest, sasl, x509); not ip.
+                let authenticated = identities.filter { authenticatedSchemes.contains($0.scheme) }
                 if authenticated.isEmpty { return nil }
                 for identity in authenticated { result.append(ACL(perms: entry.perms, id: identity)) }
             case "digest":
@@ -46,6 +47,9 @@ enum AccessControl {
                 result.append(entry)
             case "ip":
                 guard parseIPPattern(entry.id.id) != nil else { return nil }
+                result.append(entry)
+            case "sasl", "x509":
+                guard isValidSecureId(scheme: entry.id.scheme, entry.id.id) else { return nil }
                 result.append(entry)
             default:
                 return nil

@@ -18,6 +18,8 @@ extension ServerCore {
             return
         }
         connection.lastCxid = header.xid
+        // --require-auth (enforce.auth): refused with -124 before anything else is looked at.
+        if refusesUnauthenticated(header, connection: connection) { return }
         defer {
             let elapsed = Int64(NIODeadline.now().uptimeNanoseconds - started)
             counters.latency.record(nanoseconds: elapsed)
@@ -208,10 +210,8 @@ extension ServerCore {
             zxid += 1
             reply(to: connection, xid: xid, zxid: zxid, error: .reconfigDisabled)
 
-        case .sasl:
-            // No SASL here; ZooKeeper without a SASL server answers OK with a null token (seen).
-            connection.lastOperation = "SASL"
-            reply(to: connection, xid: xid, zxid: zxid) { $0.writeJuteBuffer(nil as [UInt8]?) }
+        case .sasl(let token):
+            processSASL(token: token, xid: xid, connection: connection)
 
         case .setACL(let path, let acl, let version):
             connection.lastOperation = "SETA"

@@ -21,6 +21,8 @@ final class ServerConnection: @unchecked Sendable {
     /// Whether any frame or four-letter word has arrived yet (4lw are only recognised first).
     var sawFirstBytes = false
     var identities: [Id]
+    /// The SASL exchange on this connection (opcode 102).
+    var sasl = ServerSASLState.idle
     /// Replies and notifications waiting to be written, in linearization order.
     var outbox: ByteBuffer
     /// A flush task is queued on the connection's event loop.

@@ -57,6 +57,8 @@ final class ServerCore: @unchecked Sendable {
     var zxid: Int64 = 0
     var counters = ServerCounters()
     var boundPort = 0
+    /// The TLS listener's port (0: none).
+    var boundSecurePort = 0
     /// Spare buffer for `deliverChanges`.
     private var changeScratch: [TreeChange] = []
     /// Connections that need a flush scheduled once the lock is released.

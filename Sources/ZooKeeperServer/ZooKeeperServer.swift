@@ -20,6 +20,8 @@ public struct ZooKeeperServerConfiguration: Sendable {
     public var containerSweepInterval: Duration = .seconds(60)
     /// Where the server logs: start, stop and connection trouble at debug, nothing above in normal work.
     public var logger: Logger = Logger(label: "zkstorm.server")
+    /// TLS listener, SASL users and enforced authentication (none by default).
+    public var security = ServerSecurityConfiguration()
 
     /// A configuration with ZooKeeper's defaults (tickTime 2 s, container sweep every 60 s).
     ///
@@ -43,6 +45,7 @@ public struct ZooKeeperServerConfiguration: Sendable {
 public final class ZooKeeperServer: Sendable {
     private struct Running {
         var channel: (any Channel)?
+        var secureChannel: (any Channel)?
         var timers: [RepeatedTask] = []
         var stopped = false
     }
@@ -96,7 +99,18 @@ public final class ZooKeeperServer: Sendable {
                     + "Pick another --port or stop what holds it.")
         }
         let port = channel.localAddress?.port ?? configuration.port
-        core.lock.withLock { core.boundPort = port }
+        let secureChannel: (any Channel)?
+        do {
+            secureChannel = try await Self.bindSecureListener(
+                configuration: configuration, group: eventLoopGroup, core: core)
+        } catch {
+            try? await channel.close()
+            throw error
+        }
+        core.lock.withLock {
+            core.boundPort = port
+            core.boundSecurePort = secureChannel?.localAddress?.port ?? 0
+        }
 
         let loop = eventLoopGroup.next()
         let expiryEvery = TimeAmount.milliseconds(min(max(core.tickMs / 10, 10), 250))
@@ -111,6 +125,7 @@ public final class ZooKeeperServer: Sendable {
         }
         state.withLockedValue {
             $0.channel = channel
+            $0.secureChannel = secureChannel
             $0.timers = [expiry, sweep]
         }
         configuration.logger.debug("server listening", metadata: ["address": "\(configuration.host):\(port)"])
@@ -125,21 +140,30 @@ public final class ZooKeeperServer: Sendable {
     /// `host:port` of the listening socket, to pass to a client as its connect string.
     public var connectString: String { "\(configuration.host):\(port)" }
 
+    /// The bound TLS port, nil when TLS is not configured or the server has not started.
+    public var securePort: Int? {
+        let bound = core.lock.withLock { core.boundSecurePort }
+        return bound == 0 ? nil : bound
+    }
+
     /// Stops accepting, closes every connection (clients see a connection loss, not a session close)
     /// and stops the sweeps. The tree and the sessions stay in this instance: ``start()`` serves them
     /// again, and clients that reconnect before their session times out keep it.
     ///
     /// - Throws: Nothing in practice; closing an already closed socket is ignored.
     public func shutdown() async throws {
-        let (channel, timers): ((any Channel)?, [RepeatedTask]) = state.withLockedValue { running in
-            let taken = (running.channel, running.timers)
-            running.channel = nil
-            running.timers = []
-            running.stopped = true
-            return taken
-        }
+        let (channel, secureChannel, timers): ((any Channel)?, (any Channel)?, [RepeatedTask]) =
+            state.withLockedValue { running in
+                let taken = (running.channel, running.secureChannel, running.timers)
+                running.channel = nil
+                running.secureChannel = nil
+                running.timers = []
+                running.stopped = true
+                return taken
+            }
         for timer in timers { timer.cancel() }
         if let channel { try? await channel.close() }
+        if let secureChannel { try? await secureChannel.close() }
         core.closeAllConnections()
     }
 
@@ -201,6 +225,12 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     func channelReadComplete(context: ChannelHandlerContext) {
         if let connection { core.flush(connection) }
         context.fireChannelReadComplete()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // The TLS handshake's end (x509 identity) on the secure port.
+        if let connection { core.inboundEvent(event, on: connection, pipeline: context.pipeline) }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func channelInactive(context: ChannelHandlerContext) {

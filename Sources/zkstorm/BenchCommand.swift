@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
+import StormEngine
 import StormMetrics
 import ZooKeeperClient
 import ZooKeeperProtocol
@@ -28,6 +29,7 @@ struct ClientBench: AsyncParsableCommand {
     @Option(help: "Value size in bytes.") var valueSize: Int = 100
     @Option(help: "Sessions, each on its own connection.") var sessions: Int = 1
     @Option(help: "The znode (created if missing).") var path: String = "/zkbench/one"
+    @OptionGroup(title: "Security (TLS, SASL, digest)") var security: SecurityOptions
 
     func validate() throws {
         guard op == "get" || op == "set" else { throw ValidationError("--op must be get or set") }
@@ -37,9 +39,11 @@ struct ClientBench: AsyncParsableCommand {
     }
 
     func run() async throws {
+        var configuration = ZooKeeperConfiguration(connectString: target)
+        try security.resolve(command: "bench client").apply(to: &configuration)
         var clients: [ZooKeeperClient] = []
         for _ in 0..<sessions {
-            clients.append(try await ZooKeeperClient.connect(ZooKeeperConfiguration(connectString: target)))
+            clients.append(try await ZooKeeperClient.connect(configuration))
         }
         let value = [UInt8](repeating: UInt8(ascii: "x"), count: valueSize)
         let parent = ZooKeeperPath.parent(of: path)

@@ -17,7 +17,8 @@ struct CheckCommand: AsyncParsableCommand {
             else is touched.
 
             Exit status: 0 when every core feature works, 1 when a core feature is missing or wrong, \
-            69 when the target cannot be reached, 64 for a malformed --target or a chroot that does not exist.
+            69 when the target cannot be reached, 64 for a malformed --target or a chroot that does not exist, \
+            66 for an unreadable certificate or password file, 77 when TLS or SASL refuses us.
             """
     )
 
@@ -31,6 +32,9 @@ struct CheckCommand: AsyncParsableCommand {
         name: .long, parsing: .unconditional, help: "How long to wait for each expected watch event, e.g. 2s or 500ms.")
     var eventTimeout: String = "2s"
 
+    @OptionGroup(title: "Security (TLS, SASL, digest)")
+    var security: SecurityOptions
+
     func run() async throws {
         let connectString: ConnectString
         do {
@@ -39,6 +43,7 @@ struct CheckCommand: AsyncParsableCommand {
             printError("zkstorm check: \(error.description)")
             throw ExitCode(64)
         }
+        let clientSecurity = try security.resolve(command: "check")
         guard let timeout = DurationText.parse(eventTimeout), timeout > .zero else {
             printError("zkstorm check: --event-timeout \(eventTimeout): expected a duration such as 2s or 500ms")
             throw ExitCode(64)
@@ -59,9 +64,20 @@ struct CheckCommand: AsyncParsableCommand {
             }
         }
         let probe = TargetProbe(connectString: connectString, eventTimeout: timeout)
-        let results: [ProbeResult]
+        probe.security = clientSecurity
+        var results: [ProbeResult]
         do {
-            results = try await probe.run()
+            // Security first: a refused TLS or SASL handshake is reported as such (exit 77).
+            results = try await SecurityProbe.run(connectString: connectString.description, security: clientSecurity)
+                .map {
+                    ProbeResult(
+                        feature: $0.feature, category: "security", core: false, outcome: $0.ok ? .supported : .wrong,
+                        detail: $0.detail)
+                }
+            results += try await probe.run()
+        } catch let error as ZooKeeperError where error.code == .authFailed {
+            printError("zkstorm check: \(error.message)")
+            throw ExitCode(77)
         } catch let error as ZooKeeperError {
             printError("zkstorm check: target \(connectString) is unreachable: \(error.message)")
             throw ExitCode(69)

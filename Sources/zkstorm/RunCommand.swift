@@ -6,6 +6,7 @@ import NIOConcurrencyHelpers
 import StormEngine
 import StormMetrics
 import ZooKeeperClient
+import ZooKeeperServer
 
 #if canImport(Glibc)
 import Glibc
@@ -24,9 +25,9 @@ struct RunCommand: AsyncParsableCommand {
             is deleted at the end, also on Ctrl-C, which still prints the report for what ran.
             Presets: \(Presets.names.joined(separator: ", ")). Fields: workloads/README.md.
             Exit codes: 0 done, 64 impossible request, 65 bad workload file, 69 target unreachable, \
-            66 workload file missing, 70 internal error, 73 an output file cannot be written, 69 also when \
+            66 workload file missing or an unreadable certificate or password file, 70 internal error, 73 an output file cannot be written, 69 also when \
             the target is lost during the run (the report and output files still cover what ran), \
-            99 a threshold failed (after the report, outputs and cleanup), \
+            77 TLS or SASL refused, 99 a threshold failed (after the report, outputs and cleanup), \
             130/143 interrupted by SIGINT/SIGTERM (after cleanup and report).
             Thresholds (--threshold or `thresholds:` in the file): METRIC<VALUE with < <= > >= == !=; metrics \
             OP.p50|p99|p99.9|max|mean (OP: get, set, …, requests for all), errors and OP.errors (a % or a \
@@ -102,6 +103,16 @@ struct RunCommand: AsyncParsableCommand {
         name: .customLong("session-timeout"), parsing: .unconditional,
         help: "Session timeout each session asks for, e.g. 4s (default 30s); sessions of a dead server move within it.")
     var sessionTimeout: String?
+
+    @OptionGroup(title: "Security (TLS, SASL, digest)")
+    var security: SecurityOptions
+
+    @Flag(
+        help: """
+            Secure the built-in server: a throwaway CA made in memory, TLS with client certificates and SASL \
+            DIGEST-MD5 with a generated user (measures TLS cost with nothing installed).
+            """)
+    var secure = false
 
     @Flag(help: "No live line and no progress messages; the report is still printed.")
     var quiet = false
@@ -184,6 +195,25 @@ struct RunCommand: AsyncParsableCommand {
         TerminalOutput.ignoreBrokenPipes()
         LoggingSystem.bootstrap { label in OneLineLogHandler(label: label) }
         let workload = try loadWorkload()
+        var clientSecurity = try security.resolve(command: "run", workload: workload.security)
+        let errorOutput = StandardError()
+        var embeddedServerSecurity: ServerSecurityConfiguration?
+        if secure {
+            guard workload.target == nil, clientSecurity.isEmpty else {
+                errorOutput.write(
+                    "zkstorm run: --secure secures the built-in server; for a --target give --tls-ca, --tls-cert, "
+                        + "--tls-key and --sasl-user instead\n")
+                throw ExitCode(64)
+            }
+            do {
+                let embedded = try SecureEmbeddedTarget()
+                clientSecurity = try embedded.clientSecurity()
+                embeddedServerSecurity = embedded.serverSecurity
+            } catch {
+                errorOutput.write("zkstorm run: could not make the throwaway certificates for --secure: \(error)\n")
+                throw ExitCode(70)
+            }
+        }
         if dryRun {
             TerminalOutput.print(dryRunText(workload))
             return
@@ -217,7 +247,8 @@ struct RunCommand: AsyncParsableCommand {
         }
         let stormRun = StormRun(
             workload: workload, runId: runId, live: !quiet && LiveLine.stdoutIsTerminal && !outputs.usesStandardOutput,
-            scrapeServers: pusher != nil, onTick: onTick)
+            scrapeServers: pusher != nil, onTick: onTick, security: clientSecurity,
+            embeddedServerSecurity: embeddedServerSecurity)
         holder.run = stormRun
         pusher?.start()
         if !quiet {

@@ -32,12 +32,16 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-sessions"), help: "Most sessions at once; further handshakes are refused.")
     var maxSessions: Int = 60_000
 
+    @OptionGroup(title: "Security")
+    var security: ServeSecurityOptions
+
     func validate() throws {
         guard (0...65535).contains(port) else {
             throw ValidationError("--port must be between 0 and 65535, got \(port).")
         }
         guard tick > 0 else { throw ValidationError("--tick must be a positive number of milliseconds, got \(tick).") }
         guard maxSessions > 0 else { throw ValidationError("--max-sessions must be positive, got \(maxSessions).") }
+        try security.validate()
     }
 
     func run() async throws {
@@ -45,6 +49,12 @@ struct ServeCommand: AsyncParsableCommand {
         var configuration = ZooKeeperServerConfiguration(host: host, port: port)
         configuration.tickTime = .milliseconds(tick)
         configuration.maxSessions = maxSessions
+        do {
+            configuration.security = try security.configuration()
+        } catch {
+            logger.error("zkstorm serve: \(error.message)")
+            throw ExitCode(error.exitCode)
+        }
         let server = ZooKeeperServer(configuration: configuration)
         do {
             try await server.start()
@@ -53,6 +63,9 @@ struct ServeCommand: AsyncParsableCommand {
             throw ExitCode(69)
         }
         logger.info("zkstorm serve listening on \(server.connectString) (tick \(tick) ms, max sessions \(maxSessions))")
+        if let securePort = server.securePort {
+            logger.info("zkstorm serve: TLS on \(host):\(securePort) \(security.summary)")
+        }
         let signal = await Self.waitForTerminationSignal()
         try await server.shutdown()
         logger.info("zkstorm serve stopped on \(signal)")

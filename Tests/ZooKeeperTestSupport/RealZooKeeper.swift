@@ -12,18 +12,36 @@ public final class RealZooKeeper: ZooKeeperTestServer, @unchecked Sendable {
     public let dataDir: URL
     public let tickTime: Int
     public let extendedTypes: Bool
+    /// TLS and SASL (nil: plaintext only). A secured server still listens in plaintext on `port`, for the
+    /// four-letter words that tell when it is ready.
+    public let secure: SecureZooKeeperSettings?
+    /// `secureClientPort` (0 when not secured).
+    public let securePort: Int
     private let lock = NSLock()
     private var javaPid: pid_t = 0
     private var watcher: Process?
 
     public var connectString: String { "127.0.0.1:\(port)" }
+    /// The TLS port's connect string.
+    public var secureConnectString: String { "127.0.0.1:\(securePort)" }
 
     static let jars = [
         "/usr/share/java/zookeeper.jar", "/usr/share/java/zookeeper-jute.jar", "/usr/share/java/slf4j-api.jar",
         "/usr/share/java/slf4j-simple.jar", "/usr/share/java/netty-all.jar", "/usr/share/java/metrics-core.jar",
     ]
 
-    private init(port: Int, dataDir: URL, tickTime: Int, extendedTypes: Bool) {
+    /// The Netty server factory (the only one that serves TLS) needs the individual netty jars.
+    static let nettyJars = [
+        "netty-buffer", "netty-codec", "netty-common", "netty-handler", "netty-resolver", "netty-transport",
+        "netty-transport-native-epoll", "netty-transport-native-unix-common",
+    ].map { "/usr/share/java/\($0).jar" }
+
+    private init(
+        port: Int, dataDir: URL, tickTime: Int, extendedTypes: Bool, secure: SecureZooKeeperSettings? = nil,
+        securePort: Int = 0
+    ) {
+        self.secure = secure
+        self.securePort = securePort
         self.port = port
         self.dataDir = dataDir
         self.tickTime = tickTime
@@ -31,7 +49,9 @@ public final class RealZooKeeper: ZooKeeperTestServer, @unchecked Sendable {
     }
 
     /// Starts a server and waits until it answers `ruok` with `imok`.
-    public static func start(extendedTypes: Bool = true, tickTime: Int = 2000) async throws -> RealZooKeeper {
+    public static func start(
+        extendedTypes: Bool = true, tickTime: Int = 2000, secure: SecureZooKeeperSettings? = nil
+    ) async throws -> RealZooKeeper {
         for jar in jars where !FileManager.default.fileExists(atPath: jar) {
             throw TestServerError("\(jar) is missing: run scripts/install-deps (installs Debian's zookeeper package)")
         }
@@ -47,7 +67,8 @@ public final class RealZooKeeper: ZooKeeperTestServer, @unchecked Sendable {
             try FileManager.default.createDirectory(
                 at: dataDir.appendingPathComponent("data"), withIntermediateDirectories: true)
             let server = RealZooKeeper(
-                port: FreePort.allocate(), dataDir: dataDir, tickTime: tickTime, extendedTypes: extendedTypes)
+                port: FreePort.allocate(), dataDir: dataDir, tickTime: tickTime, extendedTypes: extendedTypes,
+                secure: secure, securePort: secure == nil ? 0 : FreePort.allocate())
             try server.writeConfig()
             do {
                 try await server.launch()
@@ -73,7 +94,37 @@ public final class RealZooKeeper: ZooKeeperTestServer, @unchecked Sendable {
             maxSessionTimeout=\(20 * tickTime)
 
             """
-        try config.write(to: dataDir.appendingPathComponent("zoo.cfg"), atomically: true, encoding: .utf8)
+        try (config + secureConfig()).write(
+            to: dataDir.appendingPathComponent("zoo.cfg"), atomically: true, encoding: .utf8)
+    }
+
+    /// zoo.cfg lines and the JAAS file for TLS (PEM stores) and SASL DIGEST-MD5, as issue 12 describes.
+    private func secureConfig() throws -> String {
+        guard let secure else { return "" }
+        var lines = """
+            secureClientPort=\(securePort)
+            secureClientPortAddress=127.0.0.1
+            serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory
+            ssl.keyStore.location=\(secure.certificates.serverKeyStore)
+            ssl.keyStore.type=PEM
+            ssl.trustStore.location=\(secure.certificates.caCertificate)
+            ssl.trustStore.type=PEM
+            ssl.clientAuth=\(secure.clientAuth)
+
+            """
+        if !secure.saslUsers.isEmpty {
+            lines += "authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider\n"
+            let users = secure.saslUsers.sorted { $0.key < $1.key }.map { "user_\($0.key)=\"\($0.value)\"" }
+            let jaas = """
+                Server {
+                    org.apache.zookeeper.server.auth.DigestLoginModule required
+                    \(users.joined(separator: "\n    "));
+                };
+
+                """
+            try jaas.write(to: dataDir.appendingPathComponent("jaas.conf"), atomically: true, encoding: .utf8)
+        }
+        return lines
     }
 
     private func launch() async throws {
@@ -86,8 +137,15 @@ public final class RealZooKeeper: ZooKeeperTestServer, @unchecked Sendable {
             "-Dznode.container.checkIntervalMs=500",
         ]
         if extendedTypes { javaArgs.append("-Dzookeeper.extendedTypesEnabled=true") }
+        var classPath = Self.jars
+        if let secure {
+            classPath += Self.nettyJars
+            if !secure.saslUsers.isEmpty {
+                javaArgs.append("-Djava.security.auth.login.config=\(dir)/jaas.conf")
+            }
+        }
         javaArgs += [
-            "-cp", Self.jars.joined(separator: ":"), "org.apache.zookeeper.server.ZooKeeperServerMain",
+            "-cp", classPath.joined(separator: ":"), "org.apache.zookeeper.server.ZooKeeperServerMain",
             "\(dir)/zoo.cfg",
         ]
         let process = try startJVMWithWatchdog(arguments: javaArgs, logFile: "\(dir)/zookeeper.log", pidFile: pidFile)

@@ -50,6 +50,22 @@ public enum TextReport {
         }
         if result.interrupted == true { out += "\ninterrupted: the figures cover what ran until the signal\n" }
         if let thresholds = result.thresholds { out += ThresholdReport.render(thresholds) }
+        if let phases = result.connectPhasesUs, !phases.isEmpty { out += "\n" + renderConnectPhases(result, phases) }
+        return out
+    }
+
+    /// One row per connect phase, in connect order; the security line says what was negotiated.
+    static func renderConnectPhases(_ result: RunResult, _ phases: [String: RunResult.Percentiles]) -> String {
+        var out = "connect phases (\(result.security ?? "plaintext")):\n"
+        out += row(["phase", "connects", "", "p50", "p90", "p99", "p99.9", "max", ""])
+        for phase in ConnectPhaseRecorder.phases {
+            guard let p = phases[phase] else { continue }
+            let count = result.histogram("connect:\(phase)")?.count ?? 0
+            out += row([
+                phase, "\(count)", "", ReportFormat.latency(p.p50), ReportFormat.latency(p.p90),
+                ReportFormat.latency(p.p99), ReportFormat.latency(p.p999), ReportFormat.latency(p.max), "",
+            ])
+        }
         return out
     }
 
@@ -216,6 +232,18 @@ public enum ComparisonReport {
             out += line([
                 "watch", "missed", wa.map { "\($0.missed)" } ?? missing, wb.map { "\($0.missed)" } ?? missing, "",
             ])
+        }
+        let pa = a.connectPhasesUs ?? [:]
+        let pb = b.connectPhasesUs ?? [:]
+        for phase in ConnectPhaseRecorder.phases where pa[phase] != nil || pb[phase] != nil {
+            for (label, path) in [("p50", \RunResult.Percentiles.p50), ("p99", \.p99)] {
+                let va = pa[phase]?[keyPath: path]
+                let vb = pb[phase]?[keyPath: path]
+                out += line([
+                    "connect", "\(phase) \(label)", va.map(ReportFormat.latency) ?? "-",
+                    vb.map(ReportFormat.latency) ?? "-", ratio(va.map(Double.init), vb.map(Double.init)),
+                ])
+            }
         }
         return out
     }

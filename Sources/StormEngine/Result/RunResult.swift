@@ -54,7 +54,14 @@ public struct RunResult: Codable, Sendable, Equatable {
             public var opsPerSecond: Double
             public var p99Us: UInt64
 
-            enum CodingKeys: String, CodingKey {
+            /// Connect time by phase (`tcp`, `tls`, `handshake`, `sasl`, `total`) over every connect of the run,
+    /// first connects and reconnects; the lossless forms are `histograms["connect:<phase>"]`. Absent in
+    /// results written before it existed.
+    public var connectPhasesUs: [String: Percentiles]?
+    /// How the run reached its target ("TLS (CA ca.pem), SASL DIGEST-MD5 as bob"); absent when plaintext.
+    public var security: String?
+
+    enum CodingKeys: String, CodingKey {
                 case count, errors
                 case opsPerSecond = "ops_per_second"
                 case p99Us = "p99_us"
@@ -93,6 +100,8 @@ public struct RunResult: Codable, Sendable, Equatable {
         case effectiveWorkload = "effective_workload"
         case thresholds
         case groupRates = "group_rates"
+        case security
+        case connectPhasesUs = "connect_phases_us"
         case runId = "run_id"
         case startedAt = "started_at"
         case durationSeconds = "duration_s"
@@ -297,6 +306,17 @@ extension RunResult {
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         formatter.timeZone = TimeZone(identifier: "UTC")
         return formatter.string(from: date)
+    }
+
+    /// Adds the connect-phase histograms (as `connect:<phase>`) and their percentiles.
+    public mutating func addConnectPhases(_ phases: [String: LatencyHistogram]) {
+        guard !phases.isEmpty else { return }
+        var summary: [String: Percentiles] = [:]
+        for (phase, histogram) in phases where !histogram.isEmpty {
+            histograms["connect:\(phase)"] = histogram.encoded()
+            summary[phase] = Percentiles(histogram)
+        }
+        connectPhasesUs = summary
     }
 
     /// Decodes one of `histograms`; nil when absent or unreadable.

@@ -5,8 +5,12 @@ public struct RunError: Error, Sendable, CustomStringConvertible {
         case usage
         /// The workload file is wrong (EX_DATAERR).
         case data
+        /// A file named on the command line or in the workload cannot be read (EX_NOINPUT).
+        case noInput
         /// The target cannot be reached (EX_UNAVAILABLE).
         case unavailable
+        /// TLS or SASL refused us (EX_NOPERM).
+        case noPermission
         /// Something broke inside zkstorm or the server misbehaved (EX_SOFTWARE).
         case `internal`
     }
@@ -25,7 +29,9 @@ public struct RunError: Error, Sendable, CustomStringConvertible {
         switch kind {
         case .usage: 64
         case .data: 65
+        case .noInput: 66
         case .unavailable: 69
+        case .noPermission: 77
         case .internal: 70
         }
     }

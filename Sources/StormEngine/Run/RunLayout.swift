@@ -1,4 +1,5 @@
 import Foundation
+import ZooKeeperProtocol
 
 /// Every znode path a run uses, computed once so the hot path only retains shared strings.
 ///
@@ -17,9 +18,12 @@ public final class RunLayout: Sendable {
     public let directories: [String: String]
     /// The value written by set/create/multi: `valueSize` bytes.
     public let value: [UInt8]
+    /// The ACL of every znode the run creates (the root included): open, or the run's own identities.
+    public let acl: [ACL]
 
-    public init(root: String, workload: Workload) {
+    public init(root: String, workload: Workload, acl: [ACL] = ACL.openUnsafe) {
         self.root = root
+        self.acl = acl
         keysDirectory = root + "/keys"
         // A pure watch storm reads and writes no keys: creating them would only load the target.
         keys = workload.groups.isEmpty ? [] : (0..<workload.keyspace.count).map { "\(root)/keys/k\($0)" }

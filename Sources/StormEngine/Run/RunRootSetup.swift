@@ -30,11 +30,11 @@ struct RunRootSetup {
         let data = owner.map { Array($0.encoded().utf8) } ?? Array("zkstorm run root".utf8)
         do {
             do {
-                _ = try await client.create(layout.root, data: data)
+                _ = try await client.create(layout.root, data: data, acl: layout.acl)
             } catch let error as ZooKeeperError where error.code == .noNode {
                 // Another run removed an ancestor it had created between our check and our create.
                 try await createAncestors()
-                _ = try await client.create(layout.root, data: data)
+                _ = try await client.create(layout.root, data: data, acl: layout.acl)
             }
         } catch let error as ZooKeeperError where error.code == .nodeExists {
             throw RunError(
@@ -51,20 +51,21 @@ struct RunRootSetup {
         for directory in layout.setupDirectories {
             try check(
                 await PipelinedRequests.codes(
-                    client, [.create(CreateRequest(path: directory, data: nil), opCode: .create)]),
+                    client, [.create(CreateRequest(path: directory, data: nil, acl: layout.acl), opCode: .create)]),
                 "create \(directory)")
         }
         // In chunks, so an interrupt does not wait for a large key space.
         for chunk in stride(from: 0, to: layout.keys.count, by: 1024) {
             if stop?.isSet == true { return }
             let keys = layout.keys[chunk..<min(chunk + 1024, layout.keys.count)].map {
-                ZooKeeperRequest.create(CreateRequest(path: $0, data: layout.value), opCode: .create)
+                ZooKeeperRequest.create(CreateRequest(path: $0, data: layout.value, acl: layout.acl), opCode: .create)
             }
             try check(await PipelinedRequests.codes(client, keys), "create the key space under \(layout.keysDirectory)")
         }
         if stop?.isSet == true { return }
         let watched = layout.watched.map {
-            ZooKeeperRequest.create(CreateRequest(path: $0, data: Array("zkstorm".utf8)), opCode: .create)
+            ZooKeeperRequest.create(
+                CreateRequest(path: $0, data: Array("zkstorm".utf8), acl: layout.acl), opCode: .create)
         }
         try check(
             await PipelinedRequests.codes(client, watched), "create the watched znodes under \(layout.watchedDirectory)"

@@ -29,6 +29,12 @@ public final class StormRun: Sendable {
     private let targetGone = NIOLockedValueBox<Bool>(false)
     /// The `abort_on_fail` threshold that ended the run early.
     private let abortedBy = NIOLockedValueBox<String?>(nil)
+    /// TLS, SASL and digest auth for every session; the run's znodes get `security.runACL`.
+    public let security: ClientSecurity
+    /// `zkstorm run --secure`: the built-in server's TLS listener and SASL users; sessions connect to
+    /// its TLS port with `security`.
+    public let embeddedServerSecurity: ServerSecurityConfiguration?
+    private let connectPhases = ConnectPhaseRecorder()
 
     /// Session figures at an interval.
     public struct SessionStatus: Sendable {
@@ -58,8 +64,11 @@ public final class StormRun: Sendable {
     public init(
         workload: Workload, runId: String = RunIdentifier.make(), logger: Logger = Logger(label: "zkstorm.engine"),
         live: Bool = false,
-        scrapeServers: Bool = false, onTick: (@Sendable (IntervalCollector.Tick, SessionStatus) -> Void)? = nil
+        scrapeServers: Bool = false, onTick: (@Sendable (IntervalCollector.Tick, SessionStatus) -> Void)? = nil,
+        security: ClientSecurity = ClientSecurity(), embeddedServerSecurity: ServerSecurityConfiguration? = nil
     ) {
+        self.security = security
+        self.embeddedServerSecurity = embeddedServerSecurity
         self.scrapeServers = scrapeServers
         self.workload = workload
         self.runId = runId
@@ -96,15 +105,27 @@ public final class StormRun: Sendable {
             connectString = target
             targetLabel = target
         } else {
-            let builtIn = ZooKeeperServer(configuration: ZooKeeperServerConfiguration(host: "127.0.0.1", port: 0))
+            guard security.isEmpty || embeddedServerSecurity != nil else {
+                throw RunError(
+                    .usage,
+                    "TLS, SASL and digest options need --target (or --secure for a secured built-in server)")
+            }
+            var serverConfiguration = ZooKeeperServerConfiguration(host: "127.0.0.1", port: 0)
+            if let embeddedServerSecurity { serverConfiguration.security = embeddedServerSecurity }
+            let builtIn = ZooKeeperServer(configuration: serverConfiguration)
             do {
                 try await builtIn.start()
             } catch {
                 throw RunError(.internal, "the built-in server did not start on 127.0.0.1: \(error)")
             }
             server = builtIn
-            connectString = builtIn.connectString
-            targetLabel = "\(connectString) (built-in)"
+            if let securePort = builtIn.securePort {
+                connectString = "127.0.0.1:\(securePort)"
+                targetLabel = "\(connectString) (built-in, TLS + SASL)"
+            } else {
+                connectString = builtIn.connectString
+                targetLabel = "\(connectString) (built-in)"
+            }
         }
         do {
             let outcome = try await runAgainst(connectString: connectString, targetLabel: targetLabel, plan: plan)
@@ -121,12 +142,16 @@ public final class StormRun: Sendable {
     private func runAgainst(connectString: String, targetLabel: String, plan: SessionPlan) async throws -> Outcome {
         target.withLockedValue { $0 = targetLabel }
         let counters = SessionCounters()
-        let pool = SessionConnector(
+        var configured = SessionConnector(
             connectString: connectString, counters: counters, logger: logger, sessionTimeout: workload.sessionTimeout)
+        configured.security = security
+        let connectPhases = self.connectPhases
+        configured.onConnectPhases = { connectPhases.record($0) }
+        let pool = configured
         // The control session creates and removes the run tree; if it expires during the run, the
         // cleanup uses its replacement.
         let control = try await SupervisedSession.connect(pool: pool)
-        let layout = RunLayout(root: root, workload: workload)
+        let layout = RunLayout(root: root, workload: workload, acl: security.runACL)
         let setup = RunRootSetup(
             client: control.client, layout: layout, logger: logger,
             owner: RunRootOwner(run: runId, sessionId: control.client.sessionId))
@@ -364,6 +389,8 @@ public final class StormRun: Sendable {
             timeline: collector.timeline)
         result.failover = counters.failover.summary(watch: ledger)
         result.histograms.merge(counters.failover.histograms) { current, _ in current }
+        result.addConnectPhases(connectPhases.snapshot)
+        if !security.isEmpty { result.security = security.summary }
         result.zkstormVersion = PrometheusExposition.zkstormVersion
         result.interrupted = outcome.1 ? true : nil
         result.effectiveWorkload = WorkloadYAML.render(workload)

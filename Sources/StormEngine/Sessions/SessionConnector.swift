@@ -68,6 +68,10 @@ public struct SessionConnector: Sendable {
     public var connectParallelism = 32
     /// The session timeout asked for; a dead server's sessions move to another within it.
     public var sessionTimeout: Duration
+    /// TLS, SASL and digest auth for every session (re-done on every reconnect by the client).
+    public var security = ClientSecurity()
+    /// Each successful connect's phase timings (TCP, TLS, handshake, SASL), for the run's histograms.
+    public var onConnectPhases: (@Sendable (ConnectPhaseTimings) -> Void)?
 
     public init(
         connectString: String, counters: SessionCounters, logger: Logger, sessionTimeout: Duration = .seconds(30)
@@ -84,6 +88,8 @@ public struct SessionConnector: Sendable {
         configuration.sessionTimeout = sessionTimeout
         configuration.requestTimeout = .seconds(15)
         configuration.logger = logger
+        security.apply(to: &configuration)
+        configuration.onConnectPhases = onConnectPhases
         return configuration
     }
 
@@ -99,6 +105,9 @@ public struct SessionConnector: Sendable {
         } catch let error as ZooKeeperError {
             if error.code == .badArguments {
                 throw RunError(.usage, "--target \(connectString): \(error.message)")
+            }
+            if error.code == .authFailed {
+                throw RunError(.noPermission, error.message)
             }
             throw RunError(.unavailable, "cannot reach ZooKeeper at \(connectString): \(error.message)")
         }

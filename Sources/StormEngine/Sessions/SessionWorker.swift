@@ -96,7 +96,7 @@ final class SessionWorker: Sendable {
                 path = key()
             }
             let request = CreateRequest(
-                path: path, data: layout.value, acl: ACL.openUnsafe, mode: Self.createMode(op.mode))
+                path: path, data: layout.value, acl: layout.acl, mode: Self.createMode(op.mode))
             return .request(.create, .create(request, opCode: .create), .rememberCreated)
         case .delete:
             switch op.target {

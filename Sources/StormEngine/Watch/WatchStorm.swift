@@ -194,7 +194,7 @@ final class WatchStorm: Sendable {
             for (z, path) in layout.watched.enumerated() {
                 let request: ZooKeeperRequest =
                     spec.kind == .child
-                    ? .create(CreateRequest(path: "\(path)/c\(round)", data: payload), opCode: .create)
+                    ? .create(CreateRequest(path: "\(path)/c\(round)", data: payload, acl: layout.acl), opCode: .create)
                     : .setData(path: path, data: payload, version: -1)
                 writer.send(request) { [self] result, sentAt, _ in
                     switch result {

@@ -25,6 +25,8 @@ public struct Workload: Sendable, Equatable {
     public var thresholds: [Threshold] = []
     /// Operations the measurement sends before it ends (`duration` stays the upper bound); nil = by time.
     public var requests: Int?
+    /// TLS, SASL and digest settings from the file's `target:` mapping (flags and environment override them).
+    public var security = TargetSecurity()
 
     public init(
         name: String,

@@ -11,6 +11,10 @@ public enum WorkloadParser {
         "watches", "thresholds", "requests",
     ]
     static let keyspaceFields = ["count", "value_size", "distribution"]
+    static let targetFields = ["hosts", "tls", "sasl", "digest"]
+    static let targetTLSFields = ["ca", "cert", "key", "server_name", "insecure"]
+    /// No `password` field: passwords live in files or the environment, never in a workload.
+    static let targetCredentialFields = ["user", "password_file"]
     static let distributionFields = ["type", "theta", "hot_fraction", "hot_probability"]
     static let groupFields = ["name", "sessions", "ops", "load"]
     static let opFields = ["weight", "under", "mode", "watch", "target", "size"]
@@ -79,7 +83,10 @@ public enum WorkloadParser {
         let top = try YAMLFieldReader(file: file, field: "", node: node, allowed: topFields)
         var workload = Workload(name: try top.string("name") ?? defaultName)
         workload.description = try top.string("description") ?? ""
-        if let target = try top.string("target") {
+        if let targetNode = top.value("target"), case .mapping = targetNode {
+            (workload.target, workload.security) = try parseTarget(
+                YAMLFieldReader(file: file, field: "target", node: targetNode, allowed: targetFields))
+        } else if let target = try top.string("target") {
             guard !target.isEmpty else {
                 throw top.error("target", "expected a connect string such as \"zk1:2181,zk2:2181/chroot\"")
             }
@@ -132,6 +139,59 @@ public enum WorkloadParser {
         }
         try checkSessions(workload, top: top)
         return workload
+    }
+
+    /// `target: {hosts, tls: {ca, cert, key, server_name, insecure}, sasl: {user, password_file},
+    /// digest: {user, password_file}}`.
+    static func parseTarget(_ reader: YAMLFieldReader) throws(WorkloadError) -> (String?, TargetSecurity) {
+        var security = TargetSecurity()
+        let hosts = try reader.string("hosts")
+        if let hosts, hosts.isEmpty {
+            throw reader.error("hosts", "expected a connect string such as \"zk1:2281,zk2:2281/chroot\"")
+        }
+        func nonEmpty(_ r: YAMLFieldReader, _ key: String) throws(WorkloadError) -> String? {
+            guard let value = try r.string(key) else { return nil }
+            guard !value.isEmpty else { throw r.error(key, "expected a value, found nothing") }
+            return value
+        }
+        if let node = reader.value("tls") {
+            let tls = try YAMLFieldReader(file: reader.file, field: "target.tls", node: node, allowed: targetTLSFields)
+            security.tlsCA = try nonEmpty(tls, "ca")
+            security.tlsCert = try nonEmpty(tls, "cert")
+            security.tlsKey = try nonEmpty(tls, "key")
+            security.tlsServerName = try nonEmpty(tls, "server_name")
+            if tls.has("insecure") { security.tlsInsecure = try tls.bool("insecure", default: false) }
+            if (security.tlsCert == nil) != (security.tlsKey == nil) {
+                throw tls.error(
+                    security.tlsCert == nil ? "key" : "cert", "a client certificate needs both `cert` and `key`")
+            }
+            if security.tlsCA == nil && security.tlsCert == nil && security.tlsInsecure != true {
+                throw YAMLFieldReader.error(
+                    file: reader.file, node: node, field: "target.tls",
+                    "TLS needs `ca` (the CA that signed the servers' certificates), `cert` and `key`, or `insecure: true`"
+                )
+            }
+        }
+        for scheme in ["sasl", "digest"] {
+            guard let node = reader.value(scheme) else { continue }
+            let r = try YAMLFieldReader(
+                file: reader.file, field: "target.\(scheme)", node: node, allowed: targetCredentialFields)
+            guard let user = try nonEmpty(r, "user") else {
+                throw YAMLFieldReader.error(
+                    file: reader.file, node: node, field: "target.\(scheme).user",
+                    "missing; \(scheme) needs a `user` (and `password_file`, or ZKSTORM_\(scheme.uppercased())_PASSWORD)"
+                )
+            }
+            let file = try nonEmpty(r, "password_file")
+            if scheme == "sasl" {
+                security.saslUser = user
+                security.saslPasswordFile = file
+            } else {
+                security.digestUser = user
+                security.digestPasswordFile = file
+            }
+        }
+        return (hosts, security)
     }
 
     static func parseKeySpace(_ reader: YAMLFieldReader) throws(WorkloadError) -> KeySpace {
