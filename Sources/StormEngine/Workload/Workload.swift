@@ -25,6 +25,8 @@ public struct Workload: Sendable, Equatable {
     public var thresholds: [Threshold] = []
     /// Operations the measurement sends before it ends (`duration` stays the upper bound); nil = by time.
     public var requests: Int?
+    /// Stages (open-loop rate and closed-loop sessions over time); their durations replace `duration`.
+    public var stages: [Stage] = []
 
     public init(
         name: String,
