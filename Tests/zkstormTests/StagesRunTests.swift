@@ -18,7 +18,7 @@ struct StagesRunTests {
             load: {model: open, rate: 100, arrivals: constant}
           - name: closed
             sessions: 2
-            ops: {set: 1}
+            ops: {exists: 1}
             load: {model: closed, concurrency: 1, window: 1}
         stages:
           - {duration: 2s, rate: 100, sessions: 0}
@@ -43,12 +43,13 @@ struct StagesRunTests {
         let operations = object?["operations"] as? [String: Any] ?? [:]
         let gets = (operations["get"] as? [String: Any])?["count"] as? Int ?? 0
         // 2 s at 100/s and 2 s at 300/s.
-        #expect((760...840).contains(gets), "open-loop gets \(gets)")
+        #expect((700...850).contains(gets), "open-loop gets \(gets)")
         let timeline = object?["timeline"] as? [[String: Any]] ?? []
-        // The closed loop (sets) runs only in the second stage: the first two intervals carry gets alone.
+        // The closed loop runs only in the second stage: the first interval carries the open loop's ~100
+        // gets (a few late starts on a loaded machine), not a closed loop's thousands.
         let first = timeline.prefix(1).compactMap { $0["ops"] as? Int }.reduce(0, +)
-        #expect(first <= 130, "closed loop ran during a 0-session stage: \(timeline)")
-        #expect((operations["set"] as? [String: Any])?["count"] as? Int ?? 0 > 0)
+        #expect(first <= 400, "closed loop ran during a 0-session stage: \(timeline)")
+        #expect((operations["exists"] as? [String: Any])?["count"] as? Int ?? 0 > 400)
         let stages = object?["stages"] as? [[String: Any]] ?? []
         #expect(stages.count == 2)
         #expect(stages.last?["start_s"] as? Double == 2)

@@ -109,8 +109,9 @@ public struct SessionPool: Sendable {
         client.setEventHandler { event in
             if event.type == .none {
                 switch event.state {
-                case .disconnected: counters.linkChanged(identity, down: true)
-                case .syncConnected, .expired, .closed: counters.linkChanged(identity, down: false)
+                // An expired session has no connection either, until its replacement connects.
+                case .disconnected, .expired: counters.linkChanged(identity, down: true)
+                case .syncConnected, .closed: counters.linkChanged(identity, down: false)
                 default: break
                 }
                 if event.state == .expired { counters.expired.wrappingIncrement(ordering: .relaxed) }

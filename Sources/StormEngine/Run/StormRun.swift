@@ -283,7 +283,8 @@ public final class StormRun: Sendable {
         let abortedBy = self.abortedBy
         let startedAt = Date().addingTimeInterval(Double(warmup) / 1e9)
         let outcome = await withTaskGroup(of: Void.self) { group -> (Double, Bool) in
-            for (driver, share) in zip(closedDrivers, stageShares.first ?? []) { driver.start(sessions: share) }
+            let firstShares = stageShares.first ?? Array(repeating: nil, count: closedDrivers.count)
+            for (driver, share) in zip(closedDrivers, firstShares) { driver.start(sessions: share) }
             if stagePlan.steps.count > 1 {
                 group.addTask {
                     for (step, shares) in zip(stagePlan.steps, stageShares).dropFirst() {
@@ -332,9 +333,14 @@ public final class StormRun: Sendable {
                         since = start
                         targetLost.withLockedValue { $0 = start }
                         if now - start > sessionTimeout {
-                            targetGone.withLockedValue { $0 = true }
-                            stop.set()
-                            return
+                            // A frozen or electing ensemble still accepts connections: wait for it.
+                            if await TargetReachability.anyAccepts(pool.connectString) {
+                                since = RunClock.now()
+                            } else {
+                                targetGone.withLockedValue { $0 = true }
+                                stop.set()
+                                return
+                            }
                         }
                     } else {
                         since = nil
