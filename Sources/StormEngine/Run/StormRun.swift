@@ -346,7 +346,7 @@ public final class StormRun: Sendable {
                         since = nil
                         targetLost.withLockedValue { $0 = nil }
                     }
-                    try? await Task.sleep(for: .milliseconds(100))
+                    try? await Task.sleep(for: .milliseconds(25))
                 }
             }
             if scrapeServers {
