@@ -130,4 +130,39 @@ struct RunOnTargetTests {
         #expect((operations["get"] as? [String: Any])?["count"] as? Int ?? 0 > 0, "nothing measured survived")
         try await server.destroy()
     }
+
+    /// A 30 s run whose target dies 2 s in: the measurement ends once the target has been gone for the
+    /// session timeout, not at the planned end, and what it measured is kept.
+    @Test(arguments: TestTarget.allCases)
+    func targetGonePastTheSessionTimeoutEndsTheMeasurement(target: TestTarget) async throws {
+        let server = try await target.dedicated()
+        let json = FileManager.default.temporaryDirectory.appendingPathComponent("zkstorm-gone-\(UUID()).json")
+        defer { try? FileManager.default.removeItem(at: json) }
+        let root = "/zkstorm" + TestTarget.uniqueRoot("gone")
+        let file = try ZkstormProcess.workload("name: gone\nsessions: 4\nkeyspace: {count: 100}\n" + Self.mix)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let process = try ZkstormProcess([
+            "run", file.path, "--target", server.connectString, "--root", root, "--duration", "30s", "--warmup", "0s",
+            "--session-timeout", "4s", "--json", json.path, "--quiet",
+        ])
+        let observer = try await ZooKeeperClient.connect(
+            ZooKeeperConfiguration(connectString: server.connectString))
+        let start = ContinuousClock.now
+        while try await observer.exists(root + "/keys/k99") == nil, ContinuousClock.now - start < .seconds(20) {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        try? await observer.close()
+        try await Task.sleep(for: .seconds(2))
+        let killedAt = ContinuousClock.now
+        try await server.stop()
+        let result = try await process.finish(timeout: .seconds(60))
+        let took = ContinuousClock.now - killedAt
+        #expect(result.status == 69, "\(result.stderr)")
+        #expect(took < .seconds(20), "the run went on for \(took) after its target died")
+        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: json)) as? [String: Any]
+        #expect(object?["target_lost"] != nil)
+        #expect((object?["duration_s"] as? Double ?? 99) < 20)
+        #expect(result.stderr.contains("zkstorm clean --target \(server.connectString)"), "\(result.stderr)")
+        try await server.destroy()
+    }
 }

@@ -74,9 +74,12 @@ public enum HTMLReport {
         """
     }
 
-    /// Vertical lines for what happened during the run: the target lost, a signal.
+    /// Vertical lines for what happened during the run: stage changes, the target lost.
     static func markers(_ result: RunResult) -> [SVGChart.Marker] {
         var markers: [SVGChart.Marker] = []
+        for stage in result.stages ?? [] {
+            markers.append(SVGChart.Marker(x: stage.startS, label: stage.label, color: "#2ca02c"))
+        }
         if let lost = result.targetLost {
             markers.append(SVGChart.Marker(x: lost.atSeconds, label: "target lost", color: "#d62728"))
         }

@@ -49,6 +49,11 @@ public enum TextReport {
             }
         }
         if result.interrupted == true { out += "\ninterrupted: the figures cover what ran until the signal\n" }
+        if let stages = result.stages, !stages.isEmpty {
+            out +=
+                "stages: " + stages.map { String(format: "%.0fs %@", $0.startS, $0.label) }.joined(separator: " | ")
+                + "\n"
+        }
         if let thresholds = result.thresholds { out += ThresholdReport.render(thresholds) }
         if let phases = result.connectPhasesUs, !phases.isEmpty { out += "\n" + renderConnectPhases(result, phases) }
         return out

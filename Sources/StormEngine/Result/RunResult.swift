@@ -33,6 +33,24 @@ public struct RunResult: Codable, Sendable, Equatable {
     public var targetLost: TargetLost?
     /// The workload as it ran, after presets, flags and environment, as YAML (`zkstorm run --dry-run`'s form).
     public var effectiveWorkload: String?
+    /// Where each stage began (seconds since measurement began) and what it asked; absent without stages.
+    public var stages: [StageMark]?
+
+    public struct StageMark: Codable, Sendable, Equatable {
+        public var startS: Double
+        public var label: String
+
+        public init(startS: Double, label: String) {
+            self.startS = startS
+            self.label = label
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case label
+            case startS = "start_s"
+        }
+    }
+
     /// Every threshold's verdict (absent when the run had none).
     public var thresholds: [ThresholdResult]?
     /// Per operation group: target versus achieved rate, and per-operation figures of the group.
@@ -98,7 +116,7 @@ public struct RunResult: Codable, Sendable, Equatable {
         case zkstormVersion = "zkstorm_version"
         case targetLost = "target_lost"
         case effectiveWorkload = "effective_workload"
-        case thresholds
+        case thresholds, stages
         case groupRates = "group_rates"
         case security
         case connectPhasesUs = "connect_phases_us"

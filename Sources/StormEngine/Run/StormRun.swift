@@ -227,6 +227,12 @@ public final class StormRun: Sendable {
         var allWorkers: [SessionWorker] = []
         var stream: UInt64 = 0
         let budget = workload.requests.map { RequestBudget(requests: $0, stop: self.stop) }
+        let stagePlan = StagePlan(workload.stages)
+        // A stage's rate is the total of every open loop, shared in proportion to their own rates.
+        let openBaseRate = workload.groups.reduce(0.0) { total, group in
+            if case .open(let rate, _, _) = group.load { return total + rate }
+            return total
+        }
         let startOrigin = RunClock.now()
         let warmup = UInt64(workload.warmup.nanoseconds)
         let duration = UInt64(workload.duration.nanoseconds)
@@ -250,10 +256,12 @@ public final class StormRun: Sendable {
                 closedDrivers.append(
                     ClosedLoopDriver(workers: workers, slotsPerSession: concurrency * window, stop: stop))
             case .open(let rate, let arrivals, let maxInFlight):
-                openDrivers.append(
-                    OpenLoopDriver(
-                        workers: workers, rate: rate, arrivals: arrivals, maxInFlight: maxInFlight,
-                        seed: workload.seed, streamBase: 1000 * UInt64(index + 1), stop: stop))
+                var driver = OpenLoopDriver(
+                    workers: workers, rate: rate, arrivals: arrivals, maxInFlight: maxInFlight,
+                    seed: workload.seed, streamBase: 1000 * UInt64(index + 1), stop: stop)
+                driver.steps = stagePlan.rateSteps(baseRate: openBaseRate)
+                driver.stepsOrigin = Double(workload.warmup.nanoseconds)
+                openDrivers.append(driver)
             }
         }
         var storm: WatchStorm?
@@ -280,6 +288,15 @@ public final class StormRun: Sendable {
                 "sessions": "\(counters.connectedNow)", "setup_ms": "\((RunClock.now() - startOrigin) / 1_000_000)",
             ])
 
+        // Closed-loop sessions of each stage, shared among closed groups in proportion to their size.
+        let closedTotal = closedDrivers.reduce(0) { $0 + $1.workers.count }
+        let stageShares: [[Int?]] = stagePlan.steps.map { step in
+            closedDrivers.map { driver in
+                guard let sessions = step.stage.sessions, closedTotal > 0 else { return nil }
+                return Int((Double(sessions) * Double(driver.workers.count) / Double(closedTotal)).rounded())
+            }
+        }
+        let closedLoops = closedDrivers
         let origin = RunClock.now()
         let measureStart = origin + warmup
         let measureEnd = measureStart + duration
@@ -291,7 +308,19 @@ public final class StormRun: Sendable {
         let abortedBy = self.abortedBy
         let startedAt = Date().addingTimeInterval(Double(warmup) / 1e9)
         let outcome = await withTaskGroup(of: Void.self) { group -> (Double, Bool) in
-            for driver in closedDrivers { driver.start() }
+            let firstShares = stageShares.first ?? Array(repeating: nil, count: closedDrivers.count)
+            for (driver, share) in zip(closedDrivers, firstShares) { driver.start(sessions: share) }
+            if stagePlan.steps.count > 1 {
+                group.addTask {
+                    for (step, shares) in zip(stagePlan.steps, stageShares).dropFirst() {
+                        await Self.sleep(until: measureStart + step.start, stop: stop)
+                        if stop.isSet { return }
+                        for (driver, share) in zip(closedLoops, shares) {
+                            if let share { driver.activate(share) }
+                        }
+                    }
+                }
+            }
             for driver in openDrivers {
                 group.addTask { await driver.run(origin: origin, end: measureEnd) }
             }
@@ -329,15 +358,20 @@ public final class StormRun: Sendable {
                         since = start
                         targetLost.withLockedValue { $0 = start }
                         if now - start > sessionTimeout {
-                            targetGone.withLockedValue { $0 = true }
-                            stop.set()
-                            return
+                            // A frozen or electing ensemble still accepts connections: wait for it.
+                            if await TargetReachability.anyAccepts(pool.connectString) {
+                                since = RunClock.now()
+                            } else {
+                                targetGone.withLockedValue { $0 = true }
+                                stop.set()
+                                return
+                            }
                         }
                     } else {
                         since = nil
                         targetLost.withLockedValue { $0 = nil }
                     }
-                    try? await Task.sleep(for: .milliseconds(100))
+                    try? await Task.sleep(for: .milliseconds(25))
                 }
             }
             if scrapeServers {
@@ -361,6 +395,7 @@ public final class StormRun: Sendable {
             }
             let ended = RunClock.now()
             stop.set()
+            for driver in closedDrivers { driver.stopAll() }
             // Interrupted or target gone: the report and cleanup must follow at once.
             let quick = interrupted.withLockedValue { $0 } || counters.allDisconnected
             await allWorkers.drain(timeout: quick ? .milliseconds(300) : .seconds(5))
@@ -397,10 +432,29 @@ public final class StormRun: Sendable {
         if let lostAt { result.targetLost = RunResult.TargetLost(atSeconds: lostAt) }
         let groupCumulative = collector.groupCumulative
         let rates = workload.groups.enumerated().map { index, group in
-            RunResult.GroupRate(
+            var rate = RunResult.GroupRate(
                 group: group, recorded: groupCumulative[index] ?? RecordedInterval(), durationSeconds: outcome.0)
+            // Staged: the target is the mean rate the stages asked of this group.
+            if let target = rate.target, stagePlan.steps.contains(where: { $0.stage.rate != nil }),
+                stagePlan.totalDuration > .zero, openBaseRate > 0
+            {
+                let asked = stagePlan.steps.reduce(0.0) { total, step in
+                    total + step.stage.duration.seconds * (step.stage.rate ?? openBaseRate) * target / openBaseRate
+                }
+                rate.target = asked / stagePlan.totalDuration.seconds
+            }
+            return rate
         }
         if !rates.isEmpty { result.groupRates = rates }
+        if !stagePlan.steps.isEmpty {
+            result.stages = stagePlan.steps.map { step in
+                var parts: [String] = []
+                if let rate = step.stage.rate { parts.append("\(ReportFormat.rate(rate)) ops/s") }
+                if let sessions = step.stage.sessions { parts.append("\(sessions) sessions") }
+                return RunResult.StageMark(
+                    startS: Double(step.start) / 1e9, label: parts.isEmpty ? "stage" : parts.joined(separator: ", "))
+            }
+        }
         if !workload.thresholds.isEmpty {
             var verdicts = workload.thresholds.evaluate(result)
             if let aborted = abortedBy.withLockedValue({ $0 }) {

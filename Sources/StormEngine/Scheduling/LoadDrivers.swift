@@ -1,16 +1,56 @@
 import Atomics
+import NIOConcurrencyHelpers
 import NIOCore
 
-/// Closed loop: each session keeps `concurrency × window` operations in flight and sends the next one
-/// from the reply's callback on the event loop (no task per operation).
-struct ClosedLoopDriver: Sendable {
+/// Closed loop: each active session keeps `concurrency × window` operations in flight and sends the
+/// next one from the reply's callback on the event loop (no task per operation). Stages change how
+/// many of the sessions are active (`activate(_:)`); each activation has its own stop flag.
+final class ClosedLoopDriver: Sendable {
     let workers: [SessionWorker]
     let slotsPerSession: Int
     let stop: StopFlag
+    private let active: NIOLockedValueBox<[StopFlag?]>
 
-    func start() {
-        for worker in workers {
-            for _ in 0..<slotsPerSession { worker.startClosedLoopSlot(stop: stop) }
+    init(workers: [SessionWorker], slotsPerSession: Int, stop: StopFlag) {
+        self.workers = workers
+        self.slotsPerSession = slotsPerSession
+        self.stop = stop
+        active = NIOLockedValueBox(Array(repeating: nil, count: workers.count))
+    }
+
+    /// Starts every session, or the first `sessions` of them.
+    func start(sessions: Int? = nil) {
+        activate(sessions ?? workers.count)
+    }
+
+    /// Runs the first `count` sessions and stops the others (their in-flight operations complete).
+    func activate(_ count: Int) {
+        guard !stop.isSet else { return }
+        var starting: [(SessionWorker, StopFlag)] = []
+        active.withLockedValue { flags in
+            for index in flags.indices {
+                if index < count, flags[index] == nil {
+                    let flag = StopFlag()
+                    flags[index] = flag
+                    starting.append((workers[index], flag))
+                } else if index >= count, let flag = flags[index] {
+                    flag.set()
+                    flags[index] = nil
+                }
+            }
+        }
+        for (worker, flag) in starting {
+            for _ in 0..<slotsPerSession { worker.startClosedLoopSlot(stop: flag) }
+        }
+    }
+
+    /// The run is over: every session stops sending.
+    func stopAll() {
+        active.withLockedValue { flags in
+            for index in flags.indices {
+                flags[index]?.set()
+                flags[index] = nil
+            }
         }
     }
 }
@@ -25,6 +65,9 @@ struct OpenLoopDriver: Sendable {
     let seed: UInt64
     let streamBase: UInt64
     let stop: StopFlag
+    /// Stages: rate factors from the measurement start; `stepsOrigin` = the warm-up's length (ns).
+    var steps: [(offset: Double, factor: Double)] = []
+    var stepsOrigin: Double = 0
 
     /// Runs the schedule from `origin` (the start of warm-up) until `end` (the end of measurement).
     func run(origin: UInt64, end: UInt64) async {
@@ -32,8 +75,9 @@ struct OpenLoopDriver: Sendable {
         await withTaskGroup(of: Void.self) { group in
             for (index, worker) in workers.enumerated() {
                 let schedule = OpenLoopSchedule(
-                    rate: perSession, arrivals: arrivals, origin: origin, seed: seed, stream: streamBase + UInt64(index)
-                )
+                    rate: perSession, arrivals: arrivals, origin: origin, seed: seed,
+                    stream: streamBase + UInt64(index),
+                    steps: steps, stepsOrigin: stepsOrigin)
                 let ticker = OpenLoopTicker(
                     pacer: OpenLoopPacer(schedule: schedule, maxInFlight: maxInFlight, end: end), stop: stop)
                 group.addTask {

@@ -11,28 +11,68 @@ public struct OpenLoopSchedule: Sendable {
     /// Offset of the next start from `origin`, ns (fractional so constant spacing does not drift).
     var nextOffset: Double
 
-    public init(rate: Double, arrivals: ArrivalProcess, origin: UInt64, seed: UInt64, stream: UInt64) {
+    public init(
+        rate: Double, arrivals: ArrivalProcess, origin: UInt64, seed: UInt64, stream: UInt64,
+        steps: [(offset: Double, factor: Double)] = [], stepsOrigin: Double = 0
+    ) {
         precondition(rate > 0, "an open loop needs a positive rate")
         self.rate = rate
         self.arrivals = arrivals
         self.origin = origin
         self.generator = SeededGenerator(seed: seed, stream: stream)
         self.nextOffset = 0
+        self.steps = steps
+        self.stepsOrigin = stepsOrigin
         // Poisson: the first arrival is itself random; constant: start at the origin.
         if arrivals == .poisson { nextOffset = gap() }
     }
 
+    /// Stages: from `offset` ns after `origin` (the measurement start, warm-up being before it) the
+    /// rate is `rate × factor`. Empty = a constant rate.
+    public var steps: [(offset: Double, factor: Double)] = []
+    /// Offset of the measurement start from `origin` (the warm-up's length), for `steps`.
+    public var stepsOrigin: Double = 0
+
     var meanGap: Double { 1e9 / rate }
 
+    /// The rate factor at `offset` ns from `origin`.
+    func factor(at offset: Double) -> Double {
+        guard !steps.isEmpty else { return 1 }
+        let fromMeasurement = offset - stepsOrigin
+        return steps.last { $0.offset <= fromMeasurement }?.factor ?? steps[0].factor
+    }
+
     mutating func gap() -> Double {
-        switch arrivals {
-        case .constant: meanGap
-        case .poisson: -log(1 - generator.nextUnit()) * meanGap
+        let unit: Double =
+            switch arrivals {
+            case .constant: 1
+            case .poisson: -log(1 - generator.nextUnit())
+            }
+        guard !steps.isEmpty else { return unit * meanGap }
+        // Walk the stages: a gap that crosses into a stage at another rate continues at that rate
+        // (a stage at rate 0 sends nothing until the next one).
+        var remaining = unit
+        var at = nextOffset
+        while true {
+            let factor = self.factor(at: at)
+            let nextBoundary = steps.first { $0.offset + stepsOrigin > at }.map { $0.offset + stepsOrigin }
+            if factor > 0 {
+                let needed = remaining * meanGap / factor
+                // A start that lands on a stage boundary belongs to the next stage (at its rate).
+                if let nextBoundary, at + needed >= nextBoundary {
+                    remaining -= (nextBoundary - at) * factor / meanGap
+                    at = nextBoundary
+                    continue
+                }
+                return at + needed - nextOffset
+            }
+            guard let nextBoundary else { return .greatestFiniteMagnitude / 4 }
+            at = nextBoundary
         }
     }
 
     /// The next intended start (absolute monotonic ns) without consuming it.
-    public var peek: UInt64 { origin &+ UInt64(nextOffset) }
+    public var peek: UInt64 { nextOffset >= 1.8e19 ? UInt64.max : origin &+ UInt64(nextOffset) }
 
     public mutating func next() -> UInt64 {
         let time = peek

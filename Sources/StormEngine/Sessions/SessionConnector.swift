@@ -40,10 +40,11 @@ public final class SessionCounters: Sendable {
     /// How many open sessions have no connection right now.
     public var disconnectedNow: Int { linkDown.withLockedValue { $0.count } }
 
-    /// Every open session is without a connection: the target is gone (or unreachable) for now.
+    /// No session has a connection: every open one lost it (or expired), or none is open any more
+    /// (expired sessions closed and their replacements could not connect). The target is gone for now.
     public var allDisconnected: Bool {
         let open = connectedNow
-        return open > 0 && disconnectedNow >= open
+        return open <= 0 || disconnectedNow >= open
     }
 
     /// Whether this client has a connection now (as far as its state events tell).
@@ -118,8 +119,9 @@ public struct SessionConnector: Sendable {
         client.setEventHandler { event in
             if event.type == .none {
                 switch event.state {
-                case .disconnected: counters.linkChanged(identity, down: true)
-                case .syncConnected, .expired, .closed: counters.linkChanged(identity, down: false)
+                // An expired session has no connection either, until its replacement connects.
+                case .disconnected, .expired: counters.linkChanged(identity, down: true)
+                case .syncConnected, .closed: counters.linkChanged(identity, down: false)
                 default: break
                 }
                 if event.state == .expired { counters.expired.wrappingIncrement(ordering: .relaxed) }

@@ -27,6 +27,8 @@ public struct Workload: Sendable, Equatable {
     public var requests: Int?
     /// TLS, SASL and digest settings from the file's `target:` mapping (flags and environment override them).
     public var security = TargetSecurity()
+    /// Stages (open-loop rate and closed-loop sessions over time); their durations replace `duration`.
+    public var stages: [Stage] = []
 
     public init(
         name: String,

@@ -8,7 +8,7 @@ import ZooKeeperProtocol
 public enum WorkloadParser {
     static let topFields = [
         "name", "description", "target", "sessions", "duration", "warmup", "seed", "root", "keyspace", "groups",
-        "watches", "thresholds", "requests",
+        "watches", "thresholds", "requests", "stages",
     ]
     static let keyspaceFields = ["count", "value_size", "distribution"]
     static let targetFields = ["hosts", "tls", "sasl", "digest"]
@@ -131,6 +131,13 @@ public enum WorkloadParser {
         }
         if let thresholds = top.value("thresholds") {
             workload.thresholds = try parseThresholds(thresholds, file: file)
+        }
+        if let stages = top.value("stages") {
+            workload.stages = try parseStages(stages, file: file)
+            if top.has("duration") {
+                throw top.error("duration", "give either `duration` or `stages` (their durations add up to the run's)")
+            }
+            workload.duration = StagePlan(workload.stages).totalDuration
         }
         if workload.groups.isEmpty && workload.watches == nil {
             throw YAMLFieldReader.error(
@@ -400,6 +407,31 @@ public enum WorkloadParser {
             spec.storm.timeout = try storm.duration("timeout", default: spec.storm.timeout, minimum: .milliseconds(10))
         }
         return spec
+    }
+
+    static let stageFields = ["duration", "rate", "sessions"]
+
+    /// `stages: [{duration: 30s, rate: 1000}, {duration: 1m, sessions: 16}]`
+    static func parseStages(_ node: Node, file: String) throws(WorkloadError) -> [Stage] {
+        guard case .sequence(let sequence) = node, !sequence.isEmpty else {
+            throw YAMLFieldReader.error(
+                file: file, node: node, field: "stages",
+                "expected a list such as [{duration: 30s, rate: 1000}, {duration: 1m, rate: 5000}]")
+        }
+        var stages: [Stage] = []
+        for (index, item) in sequence.enumerated() {
+            let reader = try YAMLFieldReader(file: file, field: "stages[\(index)]", node: item, allowed: stageFields)
+            guard reader.has("duration") else {
+                throw YAMLFieldReader.error(
+                    file: file, node: item, field: "stages[\(index)].duration", "missing; e.g. duration: 30s")
+            }
+            var stage = Stage(
+                duration: try reader.duration("duration", default: .seconds(1), minimum: .milliseconds(100)))
+            if reader.has("rate") { stage.rate = try reader.double("rate", default: 0, range: 0...100_000_000) }
+            if reader.has("sessions") { stage.sessions = try reader.int("sessions", default: 0, range: 0...100_000) }
+            stages.append(stage)
+        }
+        return stages
     }
 
     static let thresholdFields = ["threshold", "abort_on_fail"]

@@ -179,7 +179,13 @@ extension Workload {
     public func applying(_ overrides: WorkloadOverrides) throws(WorkloadPlanError) -> Workload {
         var result = self
         if let target = overrides.target { result.target = target }
-        if let duration = overrides.duration { result.duration = duration }
+        if let duration = overrides.duration {
+            guard stages.isEmpty else {
+                throw WorkloadPlanError(
+                    message: "--duration: this workload has stages, whose durations make the run's length")
+            }
+            result.duration = duration
+        }
         if let warmup = overrides.warmup { result.warmup = warmup }
         if let seed = overrides.seed { result.seed = seed }
         result.thresholds += overrides.thresholds

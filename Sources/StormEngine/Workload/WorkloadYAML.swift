@@ -10,7 +10,17 @@ public enum WorkloadYAML {
         if !workload.description.isEmpty { out += "description: \(scalar(workload.description))\n" }
         if let target = workload.target { out += "target: \(scalar(target))\n" }
         out += "sessions: \(workload.sessions)\n"
-        out += "duration: \(DurationText.format(workload.duration))\n"
+        if workload.stages.isEmpty {
+            out += "duration: \(DurationText.format(workload.duration))\n"
+        } else {
+            out += "stages:\n"
+            for stage in workload.stages {
+                var fields = ["duration: \(DurationText.format(stage.duration))"]
+                if let rate = stage.rate { fields.append("rate: \(number(rate))") }
+                if let sessions = stage.sessions { fields.append("sessions: \(sessions)") }
+                out += "  - {" + fields.joined(separator: ", ") + "}\n"
+            }
+        }
         out += "warmup: \(DurationText.format(workload.warmup))\n"
         if let requests = workload.requests { out += "requests: \(requests)\n" }
         out += "seed: \(workload.seed)\n"

@@ -1,0 +1,53 @@
+/// One step of a staged run (k6's stages): for `duration`, open loops send `rate` operations per second
+/// in total (shared among open-loop groups in proportion to their own rates) and closed loops run on
+/// `sessions` of their sessions. Stages follow each other from the start of measurement; the warm-up
+/// runs at the first stage.
+public struct Stage: Sendable, Equatable {
+    public var duration: Duration
+    /// Total open-loop rate during the stage; nil = the groups' own rates.
+    public var rate: Double?
+    /// Closed-loop sessions running during the stage; nil = all of them.
+    public var sessions: Int?
+
+    public init(duration: Duration, rate: Double? = nil, sessions: Int? = nil) {
+        self.duration = duration
+        self.rate = rate
+        self.sessions = sessions
+    }
+}
+
+/// Where each stage begins and what it asks, in nanoseconds from the start of measurement.
+public struct StagePlan: Sendable, Equatable {
+    public struct Step: Sendable, Equatable {
+        public var start: UInt64
+        public var stage: Stage
+    }
+
+    public var steps: [Step]
+
+    public init(_ stages: [Stage]) {
+        var start: UInt64 = 0
+        steps = stages.map { stage in
+            defer { start += UInt64(max(0, stage.duration.nanoseconds)) }
+            return Step(start: start, stage: stage)
+        }
+    }
+
+    public var totalDuration: Duration {
+        .nanoseconds(Int64(steps.last.map { $0.start + UInt64($0.stage.duration.nanoseconds) } ?? 0))
+    }
+
+    /// The stage running `offset` ns after measurement began (the first one during warm-up).
+    public func stage(at offset: Int64) -> Stage? {
+        guard offset >= 0 else { return steps.first?.stage }
+        return steps.last { $0.start <= UInt64(offset) }?.stage
+    }
+
+    /// Open-loop rate factors for a group set whose own rates sum to `baseRate`: `(offset from the
+    /// measurement start in ns, factor)`, one per stage; a stage without a rate keeps factor 1.
+    public func rateSteps(baseRate: Double) -> [(offset: Double, factor: Double)] {
+        steps.map { step in
+            (offset: Double(step.start), factor: step.stage.rate.map { baseRate > 0 ? $0 / baseRate : 0 } ?? 1)
+        }
+    }
+}

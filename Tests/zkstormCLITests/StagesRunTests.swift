@@ -1,0 +1,59 @@
+import Foundation
+import Testing
+import ZooKeeperTestSupport
+
+/// A staged run on both servers: the open loop follows each stage's rate, closed loops each stage's
+/// sessions, and the stages are in the JSON and on the HTML charts.
+@Suite("zkstorm run stages end to end", .serialized)
+struct StagesRunTests {
+    static let workload = """
+        name: staged
+        sessions: 4
+        warmup: 0s
+        keyspace: {count: 100}
+        groups:
+          - name: open
+            sessions: 2
+            ops: {get: 1}
+            load: {model: open, rate: 100, arrivals: constant}
+          - name: closed
+            sessions: 2
+            ops: {exists: 1}
+            load: {model: closed, concurrency: 1, window: 1}
+        stages:
+          - {duration: 2s, rate: 100, sessions: 0}
+          - {duration: 2s, rate: 300, sessions: 2}
+
+        """
+
+    @Test(arguments: TestTarget.allCases)
+    func stagesDriveRateAndSessions(target: TestTarget) async throws {
+        let server = try await target.shared()
+        let file = try ZkstormProcess.workload(Self.workload)
+        let json = file.appendingPathExtension("json")
+        let html = file.appendingPathExtension("html")
+        defer {
+            for url in [file, json, html] { try? FileManager.default.removeItem(at: url) }
+        }
+        let result = try await ZkstormProcess.run([
+            "run", file.path, "--target", server.connectString, "--json", json.path, "--html", html.path, "--quiet",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: json)) as? [String: Any]
+        let operations = object?["operations"] as? [String: Any] ?? [:]
+        let gets = (operations["get"] as? [String: Any])?["count"] as? Int ?? 0
+        // 2 s at 100/s and 2 s at 300/s.
+        #expect((700...850).contains(gets), "open-loop gets \(gets)")
+        let timeline = object?["timeline"] as? [[String: Any]] ?? []
+        // The closed loop runs only in the second stage: the first interval carries the open loop's ~100
+        // gets (a few late starts on a loaded machine), not a closed loop's thousands.
+        let first = timeline.prefix(1).compactMap { $0["ops"] as? Int }.reduce(0, +)
+        #expect(first <= 400, "closed loop ran during a 0-session stage: \(timeline)")
+        #expect((operations["exists"] as? [String: Any])?["count"] as? Int ?? 0 > 0, "the closed loop never ran")
+        let stages = object?["stages"] as? [[String: Any]] ?? []
+        #expect(stages.count == 2)
+        #expect(stages.last?["start_s"] as? Double == 2)
+        let page = try String(contentsOf: html, encoding: .utf8)
+        #expect(page.contains("300 ops/s, 2 sessions"), "no stage marker on the charts")
+    }
+}
