@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "ZooKeeperServer", targets: ["ZooKeeperServer"]),
         .library(name: "StormMetrics", targets: ["StormMetrics"]),
         .library(name: "StormEngine", targets: ["StormEngine"]),
+        .library(name: "ZooKeeperFiles", targets: ["ZooKeeperFiles"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -49,6 +50,10 @@ let package = Package(
                 .product(name: "Atomics", package: "swift-atomics"),
             ]
         ),
+        .target(
+            name: "ZooKeeperFiles",
+            dependencies: ["ZooKeeperProtocol", "CZlib", .product(name: "NIOCore", package: "swift-nio")]
+        ),
         .target(name: "CCurl", linkerSettings: [.linkedLibrary("curl")]),
         .target(name: "CZlib", linkerSettings: [.linkedLibrary("z")]),
         .target(
@@ -65,7 +70,7 @@ let package = Package(
         .target(
             name: "StormEngine",
             dependencies: [
-                "ZooKeeperClient", "ZooKeeperServer", "StormMetrics",
+                "ZooKeeperClient", "ZooKeeperServer", "StormMetrics", "ZooKeeperFiles",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Atomics", package: "swift-atomics"),
@@ -123,6 +128,11 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
+        ),
+        .testTarget(
+            name: "ZooKeeperFilesTests",
+            dependencies: ["ZooKeeperFiles", "StormEngine", "ZooKeeperTestSupport"],
+            exclude: ["Fixtures"]
         ),
         .testTarget(name: "StormEngineTests", dependencies: ["StormEngine", "ZooKeeperTestSupport"]),
         .testTarget(name: "zkstormTests", dependencies: ["ZooKeeperTestSupport", "ZooKeeperClient"]),

@@ -11,6 +11,9 @@ struct Zkstorm: AsyncParsableCommand {
             (the default) or an external ensemble, and reports latency and watch-notification lag.
             """,
         version: PrometheusExposition.zkstormVersion,
-        subcommands: [RunCommand.self, ReportCommand.self, CheckCommand.self, ServeCommand.self, BenchCommand.self]
+        subcommands: [
+            RunCommand.self, ReportCommand.self, CheckCommand.self, ServeCommand.self, BenchCommand.self,
+            TxnLogCommand.self,
+        ]
     )
 }
