@@ -13,7 +13,7 @@ struct Zkstorm: AsyncParsableCommand {
         version: PrometheusExposition.zkstormVersion,
         subcommands: [
             RunCommand.self, ReportCommand.self, CheckCommand.self, ServeCommand.self, BenchCommand.self,
-            TxnLogCommand.self,
+            TxnLogCommand.self, ReplayCommand.self,
         ]
     )
 }
