@@ -78,8 +78,12 @@ public struct TxnLogInspection: Sendable, Codable, Equatable {
 public struct TxnLogInspector: Sendable {
     public var inspection = TxnLogInspection()
     private var writesBySecond: [Int64: Int] = [:]
-    private var valueSizes: [Int: Int] = [:]
-    private var depths: [Int: Int] = [:]
+    // The hot path counts into arrays and a one-second run, not dictionaries (inspect reads >200 MB/s).
+    private var currentSecond: Int64 = .min
+    private var currentSecondWrites = 0
+    /// Index 0: empty values; index i: values of 2^(i-1) ..< 2^i bytes.
+    private var valueSizes = [Int](repeating: 0, count: 65)
+    private var depths = [Int](repeating: 0, count: 16)
     private var multiSizes: [Int: Int] = [:]
     private var pathWrites: [String: Int] = [:]
     private var clients: Set<Int64> = []
@@ -144,7 +148,7 @@ public struct TxnLogInspector: Sendable {
         switch record {
         case .create(let c):
             path = c.path
-            valueSizes[Self.sizeBucket(c.dataLength), default: 0] += 1
+            valueSizes[Self.sizeIndex(c.dataLength)] += 1
             if c.ephemeral { inspection.ephemeralCreates += 1 }
             if Self.hasSequenceSuffix(c.path) { inspection.sequentialCreates += 1 }
             switch c.kind {
@@ -154,14 +158,20 @@ public struct TxnLogInspector: Sendable {
             }
         case .setData(let p, let data, _):
             path = p
-            valueSizes[Self.sizeBucket(data?.readableBytes ?? 0), default: 0] += 1
+            valueSizes[Self.sizeIndex(data?.readableBytes ?? 0)] += 1
         case .delete(let p), .setACL(let p, _, _):
             path = p
         default:
             return
         }
-        writesBySecond[second, default: 0] += 1
-        depths[Self.depth(path), default: 0] += 1
+        if second != currentSecond {
+            flushSecond()
+            currentSecond = second
+        }
+        currentSecondWrites += 1
+        let depth = Self.depth(path)
+        while depth >= depths.count { depths.append(0) }
+        depths[depth] += 1
         pathWrites[path, default: 0] += 1
     }
 
@@ -173,9 +183,14 @@ public struct TxnLogInspector: Sendable {
 
     static func depth(_ path: String) -> Int { path.utf8.reduce(0) { $0 + ($1 == 0x2F ? 1 : 0) } }
 
-    /// 0, then powers of two: a value of n bytes goes to the largest power of two <= n.
-    static func sizeBucket(_ size: Int) -> Int {
-        size <= 0 ? 0 : 1 << (Int.bitWidth - 1 - size.leadingZeroBitCount)
+    /// 0 for empty values; i for 2^(i-1) ..< 2^i bytes.
+    static func sizeIndex(_ size: Int) -> Int {
+        size <= 0 ? 0 : Int.bitWidth - size.leadingZeroBitCount
+    }
+
+    private mutating func flushSecond() {
+        if currentSecondWrites > 0 { writesBySecond[currentSecond, default: 0] += currentSecondWrites }
+        currentSecondWrites = 0
     }
 
     public mutating func addFile(_ summary: TxnLogInspection.FileSummary) {
@@ -185,10 +200,18 @@ public struct TxnLogInspector: Sendable {
 
     /// The finished inspection: histograms sorted, the timeline filled, the hottest paths ranked.
     public func finish() -> TxnLogInspection {
+        var copy = self
+        copy.flushSecond()
+        return copy.finished()
+    }
+
+    private func finished() -> TxnLogInspection {
         var result = inspection
         result.distinctSessions = clients.count
-        result.valueSizes = valueSizes.sorted { $0.key < $1.key }.map { .init(from: $0.key, count: $0.value) }
-        result.pathDepths = depths.sorted { $0.key < $1.key }.map { .init(from: $0.key, count: $0.value) }
+        result.valueSizes = valueSizes.indices.filter { valueSizes[$0] > 0 }.map {
+            .init(from: $0 == 0 ? 0 : 1 << ($0 - 1), count: valueSizes[$0])
+        }
+        result.pathDepths = depths.indices.filter { depths[$0] > 0 }.map { .init(from: $0, count: depths[$0]) }
         result.multiSizes = multiSizes.sorted { $0.key < $1.key }.map { .init(from: $0.key, count: $0.value) }
         result.distinctPaths = pathWrites.count
         result.hottestPaths = pathWrites.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.prefix(hottest)
