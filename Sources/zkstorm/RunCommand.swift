@@ -69,6 +69,8 @@ struct RunCommand: AsyncParsableCommand {
         help: "Session timeout each session asks for, e.g. 4s (default 30s); sessions of a dead server move within it.")
     var sessionTimeout: String?
 
+    @OptionGroup var seedSnapshot: SeedSnapshotOptions
+
     @Flag(help: "No live line and no progress messages; the report is still printed.")
     var quiet = false
 
@@ -171,7 +173,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         let stormRun = StormRun(
             workload: workload, runId: runId, live: !quiet && LiveLine.stdoutIsTerminal, scrapeServers: pusher != nil,
-            onTick: onTick)
+            onTick: onTick, seed: try seedSnapshot.seed())
         holder.run = stormRun
         pusher?.start()
         if !quiet {

@@ -7,8 +7,8 @@ import ZooKeeperFiles
 struct TxnLogCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "txnlog",
-        abstract: "Read ZooKeeper's transaction logs: inspect them.",
-        subcommands: [TxnLogInspectCommand.self]
+        abstract: "Read ZooKeeper's transaction logs: inspect them, or turn them into a shareable workload.",
+        subcommands: [TxnLogInspectCommand.self, TxnLogProfileCommand.self]
     )
 }
 
@@ -70,5 +70,48 @@ struct TxnLogInspectCommand: ParsableCommand {
             errorOutput.write("zkstorm txnlog inspect: \(file.problem ?? file.path)\n")
         }
         if inspection.files.contains(where: { $0.end == "error" }) { throw ExitCode(65) }
+    }
+}
+
+struct TxnLogProfileCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "profile",
+        abstract:
+            "Write a workload file with the logs' shape (op mix, rate, key space, value sizes), no paths or data.",
+        discussion: """
+            The file can be shared outside the company: keys are generated and values are filler. Its \
+            comment block records the logged figures it approximates. Run it with `zkstorm run FILE`.
+            """
+    )
+
+    @Argument(help: "Transaction log files (log.<zxid>) or directories holding them.")
+    var paths: [String]
+
+    @Option(help: "Write the workload YAML here.")
+    var out: String
+
+    @Option(help: "The workload's name.")
+    var name = "profile"
+
+    func run() throws {
+        let errorOutput = StandardError()
+        let inspection: TxnLogInspection
+        do {
+            inspection = try TxnLogInspector.inspect(paths)
+        } catch {
+            errorOutput.write("zkstorm txnlog profile: \(error)\n")
+            throw ExitCode(66)
+        }
+        for file in inspection.files where file.end == "error" {
+            errorOutput.write("zkstorm txnlog profile: \(file.problem ?? file.path)\n")
+            throw ExitCode(65)
+        }
+        do {
+            try TxnLogProfile.yaml(inspection, name: name).write(toFile: out, atomically: true, encoding: .utf8)
+        } catch {
+            errorOutput.write("zkstorm txnlog profile: could not write \(out): \(error.localizedDescription)\n")
+            throw ExitCode(73)
+        }
+        errorOutput.write("zkstorm txnlog profile: wrote \(out) from \(inspection.entries) txns\n")
     }
 }

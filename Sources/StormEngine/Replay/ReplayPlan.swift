@@ -19,9 +19,10 @@ public struct ReplayStep: Sendable, Equatable {
     /// Index of the replay session (one per logged client id).
     public var session: Int
     public var action: Action
-    /// Paths (under the root) this step writes, and their parents: a step waits for other sessions'
-    /// in-flight steps on the same paths, so a create never overtakes its parent's create.
-    public var touches: [String]
+    /// Keys this step must not overtake when another session holds them (see `ReplayPlan.dependencies`).
+    public var waitsOn: [String]
+    /// Keys this step holds while it is in flight.
+    public var holds: [String]
 }
 
 /// Turns logged transactions into replay steps under a run root (pure: no I/O, no clock).
@@ -125,18 +126,20 @@ public struct ReplayPlan: Sendable {
         case .rate(let rate): offset = UInt64(Double(steps.count) * 1e9 / rate)
         }
         let session = session(for: header.clientId)
-        func append(_ action: ReplayStep.Action, touches: [String]) {
+        func append(_ action: ReplayStep.Action, _ dependencies: (waitsOn: [String], holds: [String])) {
             steps.append(
-                ReplayStep(offset: offset, zxid: header.zxid, session: session, action: action, touches: touches))
+                ReplayStep(
+                    offset: offset, zxid: header.zxid, session: session, action: action,
+                    waitsOn: dependencies.waitsOn, holds: dependencies.holds))
         }
         switch entry.record {
         case .createSession:
             opened.insert(session)
-            append(.open, touches: [])
+            append(.open, ([], []))
             return
         case .closeSession(let paths):
             let mappedPaths = (paths ?? []).compactMap(mapped)
-            append(.close(paths: mappedPaths), touches: Self.withParents(mappedPaths))
+            append(.close(paths: mappedPaths), Self.dependencies(mappedPaths.map { (.delete, $0) }))
             return
         case .error:
             skip("failed request (error txn)")
@@ -160,41 +163,71 @@ public struct ReplayPlan: Sendable {
             skip("path outside a plain absolute form")
             return
         }
-        precondition(paths.allSatisfy(contains), "replay must never write outside the run root")
+        precondition(paths.allSatisfy { contains($0.1) }, "replay must never write outside the run root")
         if !opened.contains(session) {
             opened.insert(session)
             openAtStart.append(session)
         }
-        append(.request(request, operation), touches: Self.withParents(paths))
+        append(.request(request, operation), Self.dependencies(paths))
     }
 
-    static func withParents(_ paths: [String]) -> [String] {
-        var out: [String] = []
-        for path in paths {
-            out.append(path)
-            out.append(ZooKeeperPath.parent(of: path))
+    enum Touch { case create, delete, write }
+
+    /// Sessions are independent connections, so a step of one session could overtake a step of another
+    /// it depends on. Keys: "n<path>" (the node itself is being created, deleted or written) and
+    /// "c<path>" (the node's children are being created or deleted).
+    /// - a create waits on its node and its parent's node (the parent's own create or delete);
+    /// - a delete waits on its node and on its children ("c" of itself);
+    /// - a write waits on its node.
+    /// Every step holds its node; creates and deletes also hold their parent's "c". Siblings never wait
+    /// on each other, so a busy directory does not serialise its sessions.
+    static func dependencies(_ touches: [(Touch, String)]) -> (waitsOn: [String], holds: [String]) {
+        var waits: [String] = []
+        var holds: [String] = []
+        for (touch, path) in touches {
+            let parent = ZooKeeperPath.parent(of: path)
+            waits.append("n" + path)
+            holds.append("n" + path)
+            switch touch {
+            case .create:
+                waits.append("n" + parent)
+                holds.append("c" + parent)
+            case .delete:
+                waits.append("c" + path)
+                holds.append("c" + parent)
+            case .write:
+                break
+            }
         }
-        return out
+        return (waits, holds)
     }
 
     func translate(
         _ record: TxnRecord, options: Options
-    ) -> (ZooKeeperRequest, RecordedOperation, [String])? {
+    ) -> (ZooKeeperRequest, RecordedOperation, [(Touch, String)])? {
+        func touch(_ op: MultiOperation) -> Touch {
+            switch op {
+            case .create: .create
+            case .delete: .delete
+            default: .write
+            }
+        }
         if case .multi(let ops) = record {
             var translated: [MultiOperation] = []
-            var paths: [String] = []
+            var paths: [(Touch, String)] = []
             for op in ops {
                 guard let (one, path) = multiOperation(op, options: options) else { return nil }
                 translated.append(one)
-                paths.append(path)
+                paths.append((touch(one), path))
             }
             return (.multi(translated), .multi, paths)
         }
         guard let (op, path) = multiOperation(record, options: options) else { return nil }
         switch op {
-        case .create(let request, let code): return (.create(request, opCode: code), .create, [path])
-        case .delete(let p, let v): return (.delete(path: p, version: v), .delete, [path])
-        case .setData(let p, let d, let v): return (.setData(path: p, data: d ?? [], version: v), .set, [path])
+        case .create(let request, let code): return (.create(request, opCode: code), .create, [(.create, path)])
+        case .delete(let p, let v): return (.delete(path: p, version: v), .delete, [(.delete, path)])
+        case .setData(let p, let d, let v):
+            return (.setData(path: p, data: d ?? [], version: v), .set, [(.write, path)])
         case .check, .getData, .getChildren: return nil
         }
     }

@@ -54,3 +54,28 @@ public enum SnapshotSeeder {
         }
     }
 }
+
+/// `--seed-snapshot FILE [--shape-only]`: a snapshot to build under the run root before the workload.
+public struct SnapshotSeed: Sendable {
+    public var snapshot: Snapshot
+    public var shapeOnly: Bool
+
+    public init(snapshot: Snapshot, shapeOnly: Bool) {
+        self.snapshot = snapshot
+        self.shapeOnly = shapeOnly
+    }
+
+    /// Reads the snapshot; an unreadable or damaged file is `RunError(.data)` naming file and offset.
+    public init(path: String, shapeOnly: Bool) throws {
+        do {
+            snapshot = try SnapshotReader.read(path: path)
+        } catch {
+            throw RunError(.data, "--seed-snapshot: \(error.description)")
+        }
+        self.shapeOnly = shapeOnly
+    }
+
+    public func requests(root: String) -> [CreateRequest] {
+        SnapshotSeeder.requests(snapshot, root: root, shapeOnly: shapeOnly)
+    }
+}

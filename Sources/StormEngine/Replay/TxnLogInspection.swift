@@ -65,6 +65,8 @@ public struct TxnLogInspection: Sendable, Codable, Equatable {
     /// Distinct paths written.
     public var distinctPaths = 0
     public var hottestPaths: [PathCount] = []
+    /// Share of writes that went to the most-written 20% of paths (0.2 when writes are uniform).
+    public var hotShare: Double = 0
 
     public var multiFailureRate: Double { multis == 0 ? 0 : Double(failedMultis) / Double(multis) }
     public var durationSeconds: Double {
@@ -214,6 +216,12 @@ public struct TxnLogInspector: Sendable {
         result.pathDepths = depths.indices.filter { depths[$0] > 0 }.map { .init(from: $0, count: depths[$0]) }
         result.multiSizes = multiSizes.sorted { $0.key < $1.key }.map { .init(from: $0.key, count: $0.value) }
         result.distinctPaths = pathWrites.count
+        let counts = pathWrites.values.sorted(by: >)
+        let total = counts.reduce(0, +)
+        if total > 0 {
+            let hot = counts.prefix(max(1, counts.count / 5)).reduce(0, +)
+            result.hotShare = Double(hot) / Double(total)
+        }
         result.hottestPaths = pathWrites.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.prefix(hottest)
             .map { .init(path: $0.key, writes: $0.value) }
         if let first = writesBySecond.keys.min(), let last = writesBySecond.keys.max() {

@@ -128,29 +128,47 @@ public enum TxnLogReplay {
             + UInt64(configuration.lateThreshold.components.attoseconds / 1_000_000_000)
         let origin = RunClock.now() + 20_000_000
         var stepsDone = 0
+        // Driver-local: one task runs the schedule, so the lag histogram and the client cache need no lock.
+        var lag = LatencyHistogram()
+        var lateStarts = 0
+        var clients = [ZooKeeperClient?](repeating: nil, count: plan.clientIds.count)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for step in plan.steps {
                 if stop.isSet || Task.isCancelled { break }
                 let intended = origin + step.offset
                 var now = RunClock.now()
-                if intended > now + 50_000 {
+                // Sleeping costs more than the gaps at high rates: sleep only when more than 200 µs early;
+                // after a wake-up every step that came due goes out at once.
+                if intended > now + 200_000 {
                     try? await Task.sleep(nanoseconds: intended - now)
                 }
                 // Window and cross-session dependencies: wait, keeping the intended time.
-                while !state.canStart(step, maxInFlight: configuration.maxInFlight) {
+                while !state.tryBegin(step, maxInFlight: configuration.maxInFlight) {
                     try? await Task.sleep(nanoseconds: 20_000)
                 }
                 var client: ZooKeeperClient?
                 if step.action != .open {
-                    client = try await state.client(for: step.session, stop: stop)
-                    if client == nil { state.skip("session could not be opened"); continue }
+                    client = clients[step.session]
+                    if client == nil {
+                        client = try await state.client(for: step.session, stop: stop)
+                        clients[step.session] = client
+                    }
+                    if client == nil {
+                        state.finish(step)
+                        state.skip("session could not be opened")
+                        continue
+                    }
                 }
                 now = RunClock.now()
-                let lag = now > intended ? now - intended : 0
-                state.recordLag(lag, late: lag > threshold)
+                // A step sent up to 200 µs early is timed from its send, so latency never runs negative.
+                let timedFrom = max(intended, now)
+                let late = now > intended ? now - intended : 0
+                lag.record(nanoseconds: late)
+                if late > threshold { lateStarts += 1 }
                 stepsDone += 1
                 switch step.action {
                 case .open:
+                    state.finish(step)
                     state.setSession(step.session, .opening)
                     group.addTask {
                         let began = RunClock.now()
@@ -164,20 +182,19 @@ public enum TxnLogReplay {
                         }
                     }
                 case .close:
-                    state.begin(step)
                     let closing = client!
+                    clients[step.session] = nil
                     state.setSession(step.session, .closed)
                     group.addTask {
                         do {
                             try await closing.close()
-                            recorder.record(.close, code: .ok, nanoseconds: RunClock.now() - intended)
+                            recorder.record(.close, code: .ok, nanoseconds: RunClock.now() - timedFrom)
                         } catch {
-                            recorder.record(.close, code: .connectionLoss, nanoseconds: RunClock.now() - intended)
+                            recorder.record(.close, code: .connectionLoss, nanoseconds: RunClock.now() - timedFrom)
                         }
                         state.finish(step)
                     }
                 case .request(let request, let operation):
-                    state.begin(step)
                     client!.send(request) { result, sentAt, receivedAt in
                         let code: ErrorCode
                         switch result {
@@ -190,7 +207,7 @@ public enum TxnLogReplay {
                         }
                         let done = receivedAt > 0 ? receivedAt : RunClock.now()
                         recorder.recordOpenLoop(
-                            operation, code: code, intendedNanoseconds: done &- intended,
+                            operation, code: code, intendedNanoseconds: done > timedFrom ? done - timedFrom : 0,
                             serviceNanoseconds: sentAt > 0 ? done &- sentAt : 0)
                         state.finish(step)
                     }
@@ -198,6 +215,7 @@ public enum TxnLogReplay {
             }
             try await group.waitForAll()
         }
+        state.setSchedule(lag: lag, lateStarts: lateStarts)
         while state.inFlight > 0 { try await Task.sleep(for: .milliseconds(1)) }
         let finished = RunClock.now()
         // Sessions the log left open: close them (the server removes their ephemerals, as it would when
@@ -254,8 +272,8 @@ final class ReplayState: Sendable {
 
     struct Locked {
         var sessions: [Session]
-        /// Path → the session with steps in flight on it, and how many.
-        var pending: [String: (session: Int, count: Int)] = [:]
+        /// Dependency key → sessions with steps in flight holding it, and how many each.
+        var pending: [String: [Int: Int]] = [:]
         var inFlight = 0
         var lag = LatencyHistogram()
         var lateStarts = 0
@@ -289,40 +307,36 @@ final class ReplayState: Sendable {
         }
     }
 
-    func canStart(_ step: ReplayStep, maxInFlight: Int) -> Bool {
+    /// Starts `step` when the window has room and no other session holds a key it waits on.
+    func tryBegin(_ step: ReplayStep, maxInFlight: Int) -> Bool {
         locked.withLockedValue { state in
             if state.inFlight >= maxInFlight { return false }
-            for path in step.touches {
-                if let p = state.pending[path], p.session != step.session { return false }
+            for key in step.waitsOn {
+                if let holders = state.pending[key], holders.keys.contains(where: { $0 != step.session }) {
+                    return false
+                }
             }
+            state.inFlight += 1
+            for key in step.holds { state.pending[key, default: [:]][step.session, default: 0] += 1 }
             return true
         }
     }
 
-    func begin(_ step: ReplayStep) {
-        locked.withLockedValue { state in
-            state.inFlight += 1
-            for path in step.touches {
-                let count = state.pending[path]?.count ?? 0
-                state.pending[path] = (step.session, count + 1)
-            }
+    func setSchedule(lag: LatencyHistogram, lateStarts: Int) {
+        locked.withLockedValue {
+            $0.lag = lag
+            $0.lateStarts = lateStarts
         }
     }
 
     func finish(_ step: ReplayStep) {
         locked.withLockedValue { state in
             state.inFlight -= 1
-            for path in step.touches {
-                guard let p = state.pending[path] else { continue }
-                state.pending[path] = p.count <= 1 ? nil : (p.session, p.count - 1)
+            for key in step.holds {
+                guard var holders = state.pending[key], let count = holders[step.session] else { continue }
+                holders[step.session] = count <= 1 ? nil : count - 1
+                state.pending[key] = holders.isEmpty ? nil : holders
             }
-        }
-    }
-
-    func recordLag(_ nanoseconds: UInt64, late: Bool) {
-        locked.withLockedValue {
-            $0.lag.record(nanoseconds: nanoseconds)
-            if late { $0.lateStarts += 1 }
         }
     }
 

@@ -19,6 +19,8 @@ public final class StormRun: Sendable {
     public let onTick: (@Sendable (IntervalCollector.Tick, SessionStatus) -> Void)?
     /// Scrape `mntr`/`srvr` from the target every 5 s for the metrics push.
     public let scrapeServers: Bool
+    /// A snapshot whose tree (or shape) is built under the root before the workload starts.
+    public let seed: SnapshotSeed?
     private let stop = StopFlag()
     private let servers = NIOLockedValueBox<[ServerStats]>([])
     private let target = NIOLockedValueBox<String?>(nil)
@@ -44,8 +46,10 @@ public final class StormRun: Sendable {
     public init(
         workload: Workload, runId: String = RunIdentifier.make(), logger: Logger = Logger(label: "zkstorm.engine"),
         live: Bool = false,
-        scrapeServers: Bool = false, onTick: (@Sendable (IntervalCollector.Tick, SessionStatus) -> Void)? = nil
+        scrapeServers: Bool = false, onTick: (@Sendable (IntervalCollector.Tick, SessionStatus) -> Void)? = nil,
+        seed: SnapshotSeed? = nil
     ) {
+        self.seed = seed
         self.scrapeServers = scrapeServers
         self.workload = workload
         self.runId = runId
@@ -117,6 +121,7 @@ public final class StormRun: Sendable {
         let cleanupWait: Duration = .seconds(5)
         do {
             try await setup.create(watchedKind: workload.watches?.kind, stop: stop)
+            if let seed { try await SnapshotSeeder.seed(seed.requests(root: root), client: control.client, stop: stop) }
         } catch let error as RunError where error.kind == .usage {
             await control.close()
             throw error
