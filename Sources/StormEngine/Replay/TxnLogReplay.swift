@@ -161,7 +161,7 @@ public enum TxnLogReplay {
                 }
                 now = RunClock.now()
                 // A step sent up to 200 µs early is timed from its send, so latency never runs negative.
-                let timedFrom = max(intended, now)
+                let timedFrom = min(intended, now)
                 let late = now > intended ? now - intended : 0
                 lag.record(nanoseconds: late)
                 if late > threshold { lateStarts += 1 }
