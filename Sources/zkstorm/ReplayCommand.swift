@@ -50,6 +50,9 @@ struct ReplayCommand: AsyncParsableCommand {
     @Option(help: "Write the result as JSON to this file.")
     var json: String?
 
+    @Option(help: "Write a self-contained HTML report (latency by percentile per op, schedule lag) to this file.")
+    var html: String?
+
     @Flag(help: "No progress messages; the report is still printed.")
     var quiet = false
 
@@ -103,6 +106,14 @@ struct ReplayCommand: AsyncParsableCommand {
                 try encoder.encode(result).write(to: URL(fileURLWithPath: json))
             } catch {
                 errorOutput.write("zkstorm replay: could not write \(json): \(error.localizedDescription)\n")
+                throw ExitCode(73)
+            }
+        }
+        if let html {
+            do {
+                try result.html.write(toFile: html, atomically: true, encoding: .utf8)
+            } catch {
+                errorOutput.write("zkstorm replay: could not write \(html): \(error.localizedDescription)\n")
                 throw ExitCode(73)
             }
         }

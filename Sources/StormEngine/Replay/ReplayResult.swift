@@ -131,3 +131,40 @@ public struct ReplayResult: Sendable, Codable {
 
     func ms(_ microseconds: UInt64) -> String { String(format: "%.3f ms", Double(microseconds) / 1000) }
 }
+
+extension ReplayResult {
+    /// A self-contained page: latency by percentile per op (from the intended time) and the schedule
+    /// lag, on HdrHistogram's percentile axis, then the text report.
+    public var html: String {
+        var series: [SVGChart.Series] = []
+        for name in histograms.keys.sorted() {
+            guard let text = histograms[name], let histogram = try? LatencyHistogram(encoded: text) else { continue }
+            let label = name == "scheduleLag" ? "schedule lag" : name
+            series.append(SVGChart.Series(name: label, points: HTMLReport.percentileCurve(histogram)))
+        }
+        let chart = SVGChart(
+            title: "Replay latency by percentile (from the intended time)", xLabel: "percentile", yLabel: "latency",
+            xScale: .log, yScale: .log, series: series, xTickLabel: HTMLReport.percentileLabel,
+            yTickLabel: HTMLReport.milliseconds)
+        var body = "<h1>zkstorm replay \(HTMLReport.escape(runId))</h1>\n"
+        if chart.hasData { body += "<figure>\n" + chart.render() + "</figure>\n" }
+        body += "<h2>Report</h2>\n<pre>\(HTMLReport.escape(text))</pre>\n"
+        return """
+            <!DOCTYPE html>
+            <html lang="en">
+            <head>
+            <meta charset="utf-8">
+            <title>zkstorm replay \(HTMLReport.escape(runId))</title>
+            <style>
+            body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 24px; color: #222; background: #fafafa; }
+            figure { margin: 16px 0; display: inline-block; border: 1px solid #ddd; background: #fff; }
+            pre { background: #fff; border: 1px solid #ddd; padding: 12px; font-size: 12px; }
+            </style>
+            </head>
+            <body>
+            \(body)</body>
+            </html>
+
+            """
+    }
+}
