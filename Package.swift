@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "ZooKeeperServer", targets: ["ZooKeeperServer"]),
         .library(name: "StormMetrics", targets: ["StormMetrics"]),
         .library(name: "StormEngine", targets: ["StormEngine"]),
+        .library(name: "ZooKeeperFiles", targets: ["ZooKeeperFiles"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -64,6 +65,10 @@ let package = Package(
                 .product(name: "Atomics", package: "swift-atomics"),
             ]
         ),
+        .target(
+            name: "ZooKeeperFiles",
+            dependencies: ["ZooKeeperProtocol", "CZlib", .product(name: "NIOCore", package: "swift-nio")]
+        ),
         .target(name: "CCurl", linkerSettings: [.linkedLibrary("curl")]),
         .target(name: "CZlib", linkerSettings: [.linkedLibrary("z")]),
         .target(
@@ -80,7 +85,7 @@ let package = Package(
         .target(
             name: "StormEngine",
             dependencies: [
-                "ZooKeeperClient", "ZooKeeperServer", "StormMetrics",
+                "ZooKeeperClient", "ZooKeeperServer", "StormMetrics", "ZooKeeperFiles",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
@@ -171,6 +176,11 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
+        ),
+        .testTarget(
+            name: "ZooKeeperFilesTests",
+            dependencies: ["ZooKeeperFiles", "StormEngine", "ZooKeeperTestSupport"],
+            exclude: ["Fixtures"]
         ),
         .testTarget(
             name: "EngineIntegrationTests",

@@ -1,5 +1,6 @@
 // swift-tools-version:6.0
-// libFuzzer harness for ZooKeeperProtocol's decoders. Built and run by scripts/fuzz:
+// libFuzzer harnesses for ZooKeeperProtocol's decoders (RequestParsing) and ZooKeeperFiles' readers
+// (FileReading). Built and run by scripts/fuzz:
 //   swift build --sanitize=fuzzer --sanitize=address -Xswiftc -parse-as-library
 // ZooKeeperProtocol and the decode path are symlinks to the real sources, so this package fuzzes
 // exactly the code the main package ships and tests, without resolving the main package's other
@@ -19,6 +20,15 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
+        ),
+        .target(name: "CZlib", linkerSettings: [.linkedLibrary("z")]),
+        .target(
+            name: "ZooKeeperFiles",
+            dependencies: ["ZooKeeperProtocol", "CZlib", .product(name: "NIOCore", package: "swift-nio")]
+        ),
+        .executableTarget(
+            name: "FileReading",
+            dependencies: ["ZooKeeperFiles", .product(name: "NIOCore", package: "swift-nio")]
         ),
         .executableTarget(
             name: "RequestParsing",

@@ -114,6 +114,8 @@ struct RunCommand: AsyncParsableCommand {
             """)
     var secure = false
 
+    @OptionGroup var seedSnapshot: SeedSnapshotOptions
+
     @Flag(help: "No live line and no progress messages; the report is still printed.")
     var quiet = false
 
@@ -248,7 +250,7 @@ struct RunCommand: AsyncParsableCommand {
         let stormRun = StormRun(
             workload: workload, runId: runId, live: !quiet && LiveLine.stdoutIsTerminal && !outputs.usesStandardOutput,
             scrapeServers: pusher != nil, onTick: onTick, security: clientSecurity,
-            embeddedServerSecurity: embeddedServerSecurity)
+            embeddedServerSecurity: embeddedServerSecurity, seed: try seedSnapshot.seed())
         holder.run = stormRun
         pusher?.start()
         if !quiet {

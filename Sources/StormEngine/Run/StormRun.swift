@@ -19,6 +19,8 @@ public final class StormRun: Sendable {
     public let onTick: (@Sendable (IntervalCollector.Tick, SessionStatus) -> Void)?
     /// Scrape `mntr`/`srvr` from the target every 5 s for the metrics push.
     public let scrapeServers: Bool
+    /// A snapshot whose tree (or shape) is built under the root before the workload starts.
+    public let seed: SnapshotSeed?
     private let stop = StopFlag()
     private let servers = NIOLockedValueBox<[ServerStats]>([])
     private let target = NIOLockedValueBox<String?>(nil)
@@ -65,10 +67,12 @@ public final class StormRun: Sendable {
         workload: Workload, runId: String = RunIdentifier.make(), logger: Logger = Logger(label: "zkstorm.engine"),
         live: Bool = false,
         scrapeServers: Bool = false, onTick: (@Sendable (IntervalCollector.Tick, SessionStatus) -> Void)? = nil,
-        security: ClientSecurity = ClientSecurity(), embeddedServerSecurity: ServerSecurityConfiguration? = nil
+        security: ClientSecurity = ClientSecurity(), embeddedServerSecurity: ServerSecurityConfiguration? = nil,
+        seed: SnapshotSeed? = nil
     ) {
         self.security = security
         self.embeddedServerSecurity = embeddedServerSecurity
+        self.seed = seed
         self.scrapeServers = scrapeServers
         self.workload = workload
         self.runId = runId
@@ -159,6 +163,7 @@ public final class StormRun: Sendable {
         let chroot = (try? ConnectString(parsing: connectString))?.chroot
         do {
             try await setup.create(watchedKind: workload.watches?.kind, stop: stop, chroot: chroot)
+            if let seed { try await SnapshotSeeder.seed(seed.requests(root: root), client: control.client, stop: stop) }
         } catch let error as RunError where error.kind == .usage {
             await control.close()
             throw error

@@ -1,0 +1,34 @@
+/// A ZooKeeper data file could not be read: names the file, the byte offset and what to do.
+public struct ZooKeeperFileError: Error, Sendable, Hashable, CustomStringConvertible {
+    public enum Code: Sendable, Hashable {
+        /// The file could not be opened or read (missing, permission, I/O).
+        case unreadable
+        /// The first bytes are not a transaction log or snapshot header.
+        case badMagic
+        /// A header version this reader does not know.
+        case unsupportedVersion
+        /// The bytes end before the structure does.
+        case truncated
+        /// A checksum does not match its bytes.
+        case checksumMismatch
+        /// A record inside a checksummed entry or snapshot is malformed.
+        case malformed
+        /// A compression this build cannot read (.snappy).
+        case unsupportedCompression
+    }
+
+    public var code: Code
+    public var file: String
+    /// Offset from the start of the file (of the uncompressed stream for .gz snapshots).
+    public var offset: Int64
+    public var message: String
+
+    public init(_ code: Code, file: String, offset: Int64, _ message: String) {
+        self.code = code
+        self.file = file
+        self.offset = offset
+        self.message = message
+    }
+
+    public var description: String { "\(file): at byte \(offset): \(message)" }
+}
