@@ -35,6 +35,20 @@ public struct MetricsSnapshot: Sendable {
     public var outstandingRequests: Int = 0
     /// Server-side statistics (mntr, or srvr), one per target host.
     public var servers: [ServerStats] = []
+    /// The generator's view of itself (nil when not monitored).
+    public var generator: GeneratorStatus?
+
+    public struct GeneratorStatus: Sendable, Equatable {
+        public var bound: Bool
+        public var loopDelayP99Seconds: Double
+        public var cpuShare: Double
+
+        public init(bound: Bool, loopDelayP99Seconds: Double, cpuShare: Double) {
+            self.bound = bound
+            self.loopDelayP99Seconds = loopDelayP99Seconds
+            self.cpuShare = cpuShare
+        }
+    }
 
     public init(runId: String, instance: String, workload: String, target: String) {
         self.runId = runId

@@ -19,6 +19,7 @@ public enum MetricsSnapshotBuilder {
         snapshot.sessionExpirations = status.expirations
         snapshot.outstandingRequests = status.outstandingRequests
         snapshot.servers = status.servers
+        snapshot.generator = status.generator
         return snapshot
     }
 }

@@ -25,9 +25,17 @@ public struct RunResult: Codable, Sendable, Equatable {
     /// Connection losses, reconnects, expirations, errors per interval, watch accounting (absent in
     /// results written before it existed).
     public var failover: FailoverSummary?
+    /// One-shot storms: when watchers re-armed (`immediate` or `after-round`).
+    public var rearm: String?
+    /// The generator's view of itself: stretches whose figures are generator-bound.
+    public var generator: GeneratorSummary?
+
+    /// True when some figures are generator-bound (a threshold can fail the run on it).
+    public var generatorBound: Bool { generator?.bound ?? false }
 
     enum CodingKeys: String, CodingKey {
         case schema, workload, target, operations, watch, sessions, timeline, rounds, histograms, seed, failover
+        case rearm, generator
         case runId = "run_id"
         case startedAt = "started_at"
         case durationSeconds = "duration_s"

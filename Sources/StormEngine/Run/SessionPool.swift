@@ -1,6 +1,8 @@
 import Atomics
 import Logging
 import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
 import ZooKeeperClient
 import ZooKeeperProtocol
 
@@ -45,6 +47,8 @@ public struct SessionPool: Sendable {
     public var connectParallelism = 32
     /// The session timeout asked for; a dead server's sessions move to another within it.
     public var sessionTimeout: Duration
+    /// Where the sessions' connections run (default: NIO's shared group).
+    public var eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
 
     public init(
         connectString: String, counters: SessionCounters, logger: Logger, sessionTimeout: Duration = .seconds(30)
@@ -72,7 +76,7 @@ public struct SessionPool: Sendable {
     ) async throws -> ZooKeeperClient {
         let client: ZooKeeperClient
         do {
-            client = try await ZooKeeperClient.connect(configuration)
+            client = try await ZooKeeperClient.connect(configuration, eventLoopGroup: eventLoopGroup)
         } catch let error as ZooKeeperError {
             if error.code == .badArguments {
                 throw RunError(.usage, "--target \(connectString): \(error.message)")
