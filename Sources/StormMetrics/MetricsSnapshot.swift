@@ -64,6 +64,21 @@ public struct MetricsSnapshot: Sendable {
         }
     }
 
+    /// The generator's view of itself (nil when not monitored).
+    public var generator: GeneratorStatus?
+
+    public struct GeneratorStatus: Sendable, Equatable {
+        public var bound: Bool
+        public var loopDelayP99Seconds: Double
+        public var cpuShare: Double
+
+        public init(bound: Bool, loopDelayP99Seconds: Double, cpuShare: Double) {
+            self.bound = bound
+            self.loopDelayP99Seconds = loopDelayP99Seconds
+            self.cpuShare = cpuShare
+        }
+    }
+
     public init(runId: String, instance: String, workload: String, target: String) {
         self.runId = runId
         self.instance = instance

@@ -131,6 +131,22 @@ public enum PrometheusExposition {
         out.sample("zkstorm_session_expirations_total", [], count: snapshot.sessionExpirations)
         out.family("zkstorm_outstanding_requests", type: "gauge", help: "Requests sent and not yet answered.")
         out.sample("zkstorm_outstanding_requests", [], Double(snapshot.outstandingRequests))
+        if let generator = snapshot.generator {
+            out.family(
+                "zkstorm_generator_bound", type: "gauge",
+                help:
+                    "1 when some of the run's figures so far are generator-bound (zkstorm, not the target, was the limit)."
+            )
+            out.sample("zkstorm_generator_bound", [], generator.bound ? 1 : 0)
+            out.family(
+                "zkstorm_generator_loop_delay_seconds", type: "gauge",
+                help: "p99 of how late zkstorm's event loops ran a task scheduled on them, in the last interval.")
+            out.sample("zkstorm_generator_loop_delay_seconds", [], generator.loopDelayP99Seconds)
+            out.family(
+                "zkstorm_generator_cpu_share", type: "gauge",
+                help: "zkstorm's CPU time over wall time in the last interval, as a share of the cores it may use.")
+            out.sample("zkstorm_generator_cpu_share", [], generator.cpuShare)
+        }
     }
 
     /// How one mntr value becomes a Prometheus family: name, type, help, and the factor to base units.

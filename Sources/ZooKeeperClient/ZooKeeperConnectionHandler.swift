@@ -1,6 +1,7 @@
 import DequeModule
 import Logging
 import NIOCore
+import NIOPosix
 import ZooKeeperProtocol
 
 /// One TCP connection of a session: frames bytes, writes pipelined requests, matches replies to the FIFO
@@ -62,11 +63,15 @@ final class ZooKeeperConnectionHandler: ChannelDuplexHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // Stamped before any decoding, and the stamp stays with these bytes: a notification's lag must
+        // not include reading and decoding the sockets epoll reported ready before this one.
+        let receivedAt = ReadBatchClock.stamp(on: context.eventLoop)
+        lastReceiveAt = receivedAt
         let buffer = unwrapInboundIn(data)
         inReadLoop = true
         do {
             try processor.process(buffer: buffer) { frame in
-                try self.handleFrame(frame)
+                try self.handleFrame(frame, receivedAt: receivedAt)
             }
         } catch {
             closeReason = "bad data from server: \(error)"
@@ -120,10 +125,8 @@ final class ZooKeeperConnectionHandler: ChannelDuplexHandler {
 
     // MARK: Inbound frames
 
-    private func handleFrame(_ frame: ByteBuffer) throws {
+    private func handleFrame(_ frame: ByteBuffer, receivedAt: UInt64) throws {
         var frame = frame
-        let receivedAt = NIODeadline.now().uptimeNanoseconds
-        lastReceiveAt = receivedAt
         guard handshakeDone else {
             let length = frame.readableBytes
             let response = try ConnectResponse(from: &frame)
@@ -266,5 +269,36 @@ final class ZooKeeperConnectionHandler: ChannelDuplexHandler {
         for completion in auths {
             completion?(.failure(.connectionLoss(reason)), 0, 0)
         }
+    }
+}
+
+/// One arrival stamp per batch of ready sockets on an event loop: the first read of a batch takes it,
+/// every later read of the same batch reuses it, and a task (which NIO runs only after it has handled
+/// every I/O event epoll returned) ends the batch. So every socket epoll reported ready together is
+/// stamped with when the loop learned of them, as a raw epoll reader stamps them, not with how long
+/// the loop took to reach it.
+// @unchecked Sendable: each instance lives in one event-loop thread's slot and is read and written only
+// on that thread (the closing task is executed on the same loop).
+final class ReadBatchClock: @unchecked Sendable {
+    private var stamp: UInt64 = 0
+    private var open = false
+    private static let perThread = ThreadSpecificVariable<ReadBatchClock>()
+
+    static func stamp(on loop: any EventLoop) -> UInt64 {
+        // Only on NIO's own loop threads, whose tasks run after each I/O batch (an embedded test loop
+        // runs tasks only when told to: there every read takes its own stamp).
+        guard MultiThreadedEventLoopGroup.currentEventLoop != nil else { return NIODeadline.now().uptimeNanoseconds }
+        let clock: ReadBatchClock
+        if let existing = perThread.currentValue {
+            clock = existing
+        } else {
+            clock = ReadBatchClock()
+            perThread.currentValue = clock
+        }
+        if clock.open { return clock.stamp }
+        clock.stamp = NIODeadline.now().uptimeNanoseconds
+        clock.open = true
+        loop.execute { clock.open = false }
+        return clock.stamp
     }
 }

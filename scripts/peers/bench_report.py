@@ -10,7 +10,8 @@ import subprocess
 import sys
 
 path, rounds, quick, write, command = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1", sys.argv[4] == "1", sys.argv[5]
-rows = [json.loads(line) for line in open(path) if line.strip()]
+only = sys.argv[6] if len(sys.argv) > 6 else ""
+rows = [json.loads(line) for line in open(path) if line.strip()] if os.path.exists(path) else []
 groups = collections.defaultdict(list)
 for r in rows:
     key = (r["group"], r.get("server"), r.get("tool"), r.get("op"), r.get("inflight"), r.get("sessions", 1), r.get("watchers"))
@@ -45,6 +46,80 @@ def check(name, value, target, higher_is_better=True):
     ok = value >= target if higher_is_better else value <= target
     op = "≥" if higher_is_better else "≤"
     verdicts.append(f"| {name} | {value:.2f} | {op} {target} | {'met' if ok else 'NOT met'} |")
+
+
+FIDELITY_TITLE = "## 7. Fidelity: zkstorm run beside a raw-socket reference instrument"
+
+
+def fidelity_section():
+    """Section 7 from the fidelity rows: per server, N and mode, reference vs zkstorm and their ratio."""
+    fid = collections.defaultdict(list)
+    for r in rows:
+        if r["group"] == "fidelity":
+            fid[(r["server"], r["watchers"], r["mode"], r["tool"])].append(r)
+    if not fid:
+        return None, []
+    out = [FIDELITY_TITLE + "\n"]
+    out.append("The reference is scripts/peers/watch_ref.c: raw sockets, epoll, one thread, the ZooKeeper handshake and one")
+    out.append("watch per connection, stamps taken when epoll_wait returns with the socket readable; the writer's stamp is taken")
+    out.append("as setData is handed to write(2). Both run the same rounds against the same server, one after the other.")
+    out.append("Fan-out = the last watcher's lag, median of rounds; lag = every watcher's lag in every round. Ratio =")
+    out.append("zkstorm ÷ reference (1.00× is a perfect instrument; goal ≤ 1.15×). Modes: `immediate` one-shot getData")
+    out.append("watches re-armed as each event arrives (`rearm: immediate`), `after-round` re-armed when the round is over")
+    out.append("(`rearm: after-round`), `persistent` addWatch mode 0, `recursive` addWatch mode 1 on the parent.\n")
+    out.append("| server | watchers | mode | ref fan-out ms | zkstorm fan-out ms | ratio | ref lag p50 ms | zkstorm lag p50 ms | ratio | ref lag p99 ms | zkstorm lag p99 ms | ratio | runs | generator-bound runs |")
+    out.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    checks = []
+    keys = sorted({(s, n, m) for (s, n, m, _) in fid}, key=lambda k: (k[0] != "real", k[1], ["immediate", "after-round", "persistent", "recursive"].index(k[2])))
+    for server, n, mode in keys:
+        ref, zk = fid.get((server, n, mode, "reference"), []), fid.get((server, n, mode, "zkstorm"), [])
+        m = lambda xs, f: statistics.median([x[f] / 1000 for x in xs]) if xs else None
+        rl, zl = m(ref, "last_p50_us"), m(zk, "last_p50_us")
+        r50, z50 = m(ref, "lag_p50_us"), m(zk, "lag_p50_us")
+        r99, z99 = m(ref, "lag_p99_us"), m(zk, "lag_p99_us")
+        bound = sum(1 for x in zk if x.get("generator_bound"))
+        f2 = lambda v: "n/a" if v is None else f"{v:.2f}"
+        fr = lambda a, b: "n/a" if ratio(a, b) is None else f"{ratio(a, b):.2f}×"
+        out.append(f"| {server} | {n:,} | {mode} | {f2(rl)} | {f2(zl)} | {fr(zl, rl)} | {f2(r50)} | {f2(z50)} | {fr(z50, r50)} | {f2(r99)} | {f2(z99)} | {fr(z99, r99)} | {len(ref)}, {len(zk)} | {bound} |")
+        checks.append((f"fidelity fan-out, {server}, {n:,}, {mode}", ratio(zl, rl)))
+        checks.append((f"fidelity lag p50, {server}, {n:,}, {mode}", ratio(z50, r50)))
+    return "\n".join(out), checks
+
+
+def check_fidelity(name, value):
+    """Within 1.15× either way: a ratio far below 1 means the reference itself was held up (it is one
+    thread; on a busy machine it may sleep through a round), which is no proof of fidelity either."""
+    if value is None:
+        verdicts.append(f"| {name} | n/a | 0.87–1.15 | not measured |")
+    elif value < 1 / 1.15:
+        verdicts.append(f"| {name} | {value:.2f} | 0.87–1.15 | reference slower: inconclusive |")
+    else:
+        verdicts.append(f"| {name} | {value:.2f} | 0.87–1.15 | {'met' if value <= 1.15 else 'NOT met'} |")
+
+
+if only == "fidelity":
+    section, checks = fidelity_section()
+    if section is None:
+        sys.exit("bench_report: no fidelity rows")
+    for name, value in checks:
+        check_fidelity(name, value)
+    summary = "\n".join(["| target | measured | goal | verdict |", "|---|---|---|---|"] + verdicts)
+    print(section + "\n\n" + summary)
+    if write and not quick:
+        text = open("BENCHMARKS.md").read()
+        load = os.getloadavg()[2]
+        block = (f"{section}\n\nFidelity measured by `{command.strip()}` on {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC"
+                 f" ({rounds} interleaved rounds; load average {load:.1f} on {os.cpu_count()} cores when written).\n\n{summary}\n")
+        start = text.find(FIDELITY_TITLE)
+        if start < 0:
+            targets = text.find("## Targets")
+            text = text[:targets] + block + "\n" + text[targets:] if targets >= 0 else text + "\n" + block
+        else:
+            end = text.find("\n## ", start + len(FIDELITY_TITLE))
+            text = text[:start] + block + ("\n" + text[end + 1:] if end >= 0 else "")
+        open("BENCHMARKS.md", "w").write(text)
+        print("\nwrote the fidelity section of BENCHMARKS.md")
+    sys.exit(0)
 
 
 lines.append("## 1. Client: one session, one znode, 100-byte values (median of rounds)\n")
@@ -124,6 +199,12 @@ for r in (r for key, rs in groups.items() if key[0] == "memory" for r in rs):
                  f"(empty server: {r['rss_before_kb'] / 1024:.0f} MiB)")
     if r["znodes"] >= 1_000_000:
         check("built-in RSS with 1,000,000 znodes of 100 bytes, MB", r["rss_after_kb"] * 1024 / 1e6, 600, higher_is_better=False)
+
+section, fidelity_checks = fidelity_section()
+if section is not None:
+    lines.append("\n" + section)
+    for name, value in fidelity_checks:
+        check_fidelity(name, value)
 
 body = "\n".join(lines)
 summary = "\n".join(["| target | measured | goal | verdict |", "|---|---|---|---|"] + verdicts)

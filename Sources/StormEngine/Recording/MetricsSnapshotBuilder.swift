@@ -25,6 +25,7 @@ public enum MetricsSnapshotBuilder {
         snapshot.groupRates = status.groupRates.map {
             MetricsSnapshot.GroupRateGauge(group: $0.group, target: $0.target, achieved: $0.achieved)
         }
+        snapshot.generator = status.generator
         return snapshot
     }
 }

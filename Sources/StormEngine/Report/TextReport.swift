@@ -56,6 +56,7 @@ public enum TextReport {
         }
         if let thresholds = result.thresholds { out += ThresholdReport.render(thresholds) }
         if let phases = result.connectPhasesUs, !phases.isEmpty { out += "\n" + renderConnectPhases(result, phases) }
+        if let generator = result.generator { out += renderGenerator(generator) }
         return out
     }
 
@@ -71,6 +72,15 @@ public enum TextReport {
                 ReportFormat.latency(p.p99), ReportFormat.latency(p.p999), ReportFormat.latency(p.max), "",
             ])
         }
+        return out
+    }
+
+    static func renderGenerator(_ g: GeneratorSummary) -> String {
+        var out =
+            "generator: event-loop delay p99 \(ReportFormat.latency(g.loopDelayP99Us)), max \(ReportFormat.latency(g.loopDelayMaxUs)); "
+        out += String(format: "CPU share max %.0f%%", g.cpuShareMax * 100)
+        out += g.bound ? "\n" : " (not generator-bound)\n"
+        for span in g.spans { out += "  warning: \(span.sentence)\n" }
         return out
     }
 
@@ -162,7 +172,11 @@ public enum TextReport {
         let kinds = result.histograms.keys.filter { $0.hasPrefix("watch_lag:") }.map {
             String($0.dropFirst("watch_lag:".count))
         }.sorted()
-        var out = "watch notifications (\(kinds.isEmpty ? "none" : kinds.joined(separator: ", "))): "
+        var out = "watch notifications (\(kinds.isEmpty ? "none" : kinds.joined(separator: ", "))"
+        if let rearm = result.rearm {
+            out += ", re-armed \(rearm == "after-round" ? "after each round" : "immediately")"
+        }
+        out += "): "
         out +=
             "\(w.notifications) received, \(w.missed) missed, \(w.duplicates) duplicates in \(result.rounds.count) rounds\n"
         let l = w.lagUs

@@ -72,14 +72,7 @@ public struct RunResult: Codable, Sendable, Equatable {
             public var opsPerSecond: Double
             public var p99Us: UInt64
 
-            /// Connect time by phase (`tcp`, `tls`, `handshake`, `sasl`, `total`) over every connect of the run,
-    /// first connects and reconnects; the lossless forms are `histograms["connect:<phase>"]`. Absent in
-    /// results written before it existed.
-    public var connectPhasesUs: [String: Percentiles]?
-    /// How the run reached its target ("TLS (CA ca.pem), SASL DIGEST-MD5 as bob"); absent when plaintext.
-    public var security: String?
-
-    enum CodingKeys: String, CodingKey {
+            enum CodingKeys: String, CodingKey {
                 case count, errors
                 case opsPerSecond = "ops_per_second"
                 case p99Us = "p99_us"
@@ -110,6 +103,20 @@ public struct RunResult: Codable, Sendable, Equatable {
         }
     }
 
+    /// Connect time by phase (`tcp`, `tls`, `handshake`, `sasl`, `total`) over every connect of the run,
+    /// first connects and reconnects; the lossless forms are `histograms["connect:<phase>"]`. Absent in
+    /// results written before it existed.
+    public var connectPhasesUs: [String: Percentiles]?
+    /// How the run reached its target ("TLS (CA ca.pem), SASL DIGEST-MD5 as bob"); absent when plaintext.
+    public var security: String?
+    /// One-shot storms: when watchers re-armed (`immediate` or `after-round`).
+    public var rearm: String?
+    /// The generator's view of itself: stretches whose figures are generator-bound.
+    public var generator: GeneratorSummary?
+
+    /// True when some figures are generator-bound (a threshold can fail the run on it).
+    public var generatorBound: Bool { generator?.bound ?? false }
+
     enum CodingKeys: String, CodingKey {
         case schema, workload, target, operations, watch, sessions, timeline, rounds, histograms, seed, failover
         case interrupted
@@ -120,6 +127,7 @@ public struct RunResult: Codable, Sendable, Equatable {
         case groupRates = "group_rates"
         case security
         case connectPhasesUs = "connect_phases_us"
+        case rearm, generator
         case runId = "run_id"
         case startedAt = "started_at"
         case durationSeconds = "duration_s"

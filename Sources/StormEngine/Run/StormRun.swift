@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
+import NIOPosix
 import StormMetrics
 import ZooKeeperClient
 import ZooKeeperProtocol
@@ -21,6 +22,8 @@ public final class StormRun: Sendable {
     public let scrapeServers: Bool
     /// A snapshot whose tree (or shape) is built under the root before the workload starts.
     public let seed: SnapshotSeed?
+    /// When the run calls its own figures generator-bound.
+    public let generatorBounds: GeneratorBounds
     private let stop = StopFlag()
     private let servers = NIOLockedValueBox<[ServerStats]>([])
     private let target = NIOLockedValueBox<String?>(nil)
@@ -50,6 +53,8 @@ public final class StormRun: Sendable {
         public var thresholds: [ThresholdResult] = []
         /// Target versus achieved rate per operation group (the final interval only).
         public var groupRates: [RunResult.GroupRate] = []
+        /// The generator's own figures for the last interval, and whether any so far were generator-bound.
+        public var generator: MetricsSnapshot.GeneratorStatus?
     }
 
     public struct Outcome: Sendable {
@@ -66,7 +71,8 @@ public final class StormRun: Sendable {
     public init(
         workload: Workload, runId: String = RunIdentifier.make(), logger: Logger = Logger(label: "zkstorm.engine"),
         live: Bool = false,
-        scrapeServers: Bool = false, onTick: (@Sendable (IntervalCollector.Tick, SessionStatus) -> Void)? = nil,
+        scrapeServers: Bool = false, generatorBounds: GeneratorBounds = GeneratorBounds(),
+        onTick: (@Sendable (IntervalCollector.Tick, SessionStatus) -> Void)? = nil,
         security: ClientSecurity = ClientSecurity(), embeddedServerSecurity: ServerSecurityConfiguration? = nil,
         seed: SnapshotSeed? = nil
     ) {
@@ -74,6 +80,7 @@ public final class StormRun: Sendable {
         self.embeddedServerSecurity = embeddedServerSecurity
         self.seed = seed
         self.scrapeServers = scrapeServers
+        self.generatorBounds = generatorBounds
         self.workload = workload
         self.runId = runId
         self.logger = logger
@@ -226,6 +233,7 @@ public final class StormRun: Sendable {
         opened: inout [SupervisedSession]
     ) async throws -> Outcome {
         let collector = IntervalCollector()
+        let monitorBox = NIOLockedValueBox<GeneratorMonitor?>(nil)
         let distribution = KeyDistribution(count: workload.keyspace.count, spec: workload.keyspace.distribution)
         var closedDrivers: [ClosedLoopDriver] = []
         var openDrivers: [OpenLoopDriver] = []
@@ -331,16 +339,22 @@ public final class StormRun: Sendable {
             }
             // Warm-up: run, then drop what was recorded.
             await Self.sleep(until: measureStart, stop: stop)
-            collector.beginMeasurement(at: RunClock.now())
+            let measuringFrom = RunClock.now()
+            collector.beginMeasurement(at: measuringFrom)
+            let monitor = GeneratorMonitor(
+                loops: WatcherEventLoop.allLoops, origin: measuringFrom, bounds: generatorBounds)
+            monitor.start()
+            monitorBox.withLockedValue { $0 = monitor }
             budget?.begin()
             let collectorStop = StopFlag()
             group.addTask {
                 await collector.run(stop: collectorStop) { tick in
                     counters.failover.interval(at: tick.point.t, cumulative: tick.cumulative)
-                    let status = SessionStatus(
+                    var status = SessionStatus(
                         connected: counters.connectedNow, reconnects: counters.failover.reconnects,
                         expirations: counters.expirations,
                         outstandingRequests: workersForStatus.outstanding, servers: self.servers.withLockedValue { $0 })
+                    status.generator = monitor.sample()
                     if live { LiveLine.draw(LiveLine.render(tick)) }
                     onTick?(tick, status)
                     if !abortThresholds.isEmpty,
@@ -418,6 +432,9 @@ public final class StormRun: Sendable {
             ledger = await storm.ledgerSummary(reader: reader, settle: quick ? .milliseconds(100) : .seconds(1))
         }
         let tick = collector.collect(now: RunClock.now())
+        let monitor = monitorBox.withLockedValue { $0 }
+        let lastStatus = monitor?.sample(now: RunClock.now())
+        monitor?.stop()
         let reconnects = counters.failover.reconnects
         if let tick { counters.failover.interval(at: tick.point.t, cumulative: tick.cumulative) }
         var result = RunResult(
@@ -428,6 +445,8 @@ public final class StormRun: Sendable {
                 connected: counters.peakConnected, reconnects: reconnects, expired: counters.expirations),
             timeline: collector.timeline)
         result.failover = counters.failover.summary(watch: ledger)
+        result.generator = monitor?.summary()
+        if let spec = workload.watches, spec.kind.isOneShot { result.rearm = spec.storm.rearm.rawValue }
         result.histograms.merge(counters.failover.histograms) { current, _ in current }
         result.addConnectPhases(connectPhases.snapshot)
         if !security.isEmpty { result.security = security.summary }
@@ -471,13 +490,13 @@ public final class StormRun: Sendable {
             result.thresholds = verdicts
         }
         if let tick {
-            onTick?(
-                tick,
-                SessionStatus(
-                    connected: counters.connectedNow, reconnects: reconnects, expirations: counters.expirations,
-                    outstandingRequests: 0, servers: servers.withLockedValue { $0 },
-                    thresholds: result.thresholds ?? [],
-                    groupRates: rates))
+            var status = SessionStatus(
+                connected: counters.connectedNow, reconnects: reconnects, expirations: counters.expirations,
+                outstandingRequests: 0, servers: servers.withLockedValue { $0 },
+                thresholds: result.thresholds ?? [],
+                groupRates: rates)
+            status.generator = lastStatus
+            onTick?(tick, status)
         }
         return Outcome(result: result, interrupted: outcome.1, root: layout.root, targetLostAt: lostAt)
     }

@@ -1,6 +1,8 @@
 import Atomics
 import Logging
 import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
 import ZooKeeperClient
 import ZooKeeperProtocol
 
@@ -73,6 +75,8 @@ public struct SessionConnector: Sendable {
     public var security = ClientSecurity()
     /// Each successful connect's phase timings (TCP, TLS, handshake, SASL), for the run's histograms.
     public var onConnectPhases: (@Sendable (ConnectPhaseTimings) -> Void)?
+    /// Where the sessions' connections run (default: NIO's shared group).
+    public var eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
 
     public init(
         connectString: String, counters: SessionCounters, logger: Logger, sessionTimeout: Duration = .seconds(30)
@@ -102,7 +106,7 @@ public struct SessionConnector: Sendable {
     ) async throws -> ZooKeeperClient {
         let client: ZooKeeperClient
         do {
-            client = try await ZooKeeperClient.connect(configuration)
+            client = try await ZooKeeperClient.connect(configuration, eventLoopGroup: eventLoopGroup)
         } catch let error as ZooKeeperError {
             if error.code == .badArguments {
                 throw RunError(.usage, "--target \(connectString): \(error.message)")

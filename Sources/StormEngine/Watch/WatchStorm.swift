@@ -2,13 +2,21 @@ import Atomics
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
 import ZooKeeperClient
 import ZooKeeperProtocol
 
 /// Watch-storm rounds: N watcher sessions watch the `watched` znodes; each round a writer changes every
 /// one of them and the storm measures, per watcher, the time from the write's send to the decoded
-/// notification (same monotonic clock, same process). One-shot watches are re-armed from the event
-/// callback, timing the re-arm and counting versions written in between.
+/// notification (same monotonic clock, same process). One-shot watches are re-armed as their event
+/// arrives or when the round is over (`storm.rearm`), timing the re-arm and counting versions written in
+/// between.
+///
+/// The read path does nothing per notification but keep its arrival stamp: notifications go to an
+/// inbox of the event loop that read them, and the loop records them (tracker, ledger) and sends the
+/// re-arms in one batch once it has drained every socket epoll reported ready, so the next watcher's
+/// socket is read before any bookkeeping or re-arm request of this one.
 final class WatchStorm: Sendable {
     let spec: WatchSpec
     let layout: RunLayout
@@ -27,6 +35,8 @@ final class WatchStorm: Sendable {
         var late: UInt64 = 0
     }
     private let state: NIOLockedValueBox<State>
+    /// One inbox per event loop of the client group, keyed by the loop's identity.
+    private let inboxes: [ObjectIdentifier: NIOLoopBoundBox<StormInbox>]
 
     struct State {
         var tracker: StormRoundTracker?
@@ -36,6 +46,8 @@ final class WatchStorm: Sendable {
         /// One-shot re-arms sent and not yet answered: the next round waits for them, so a missing
         /// notification means a lost one, not a watch that was not set again yet.
         var pendingRearms = 0
+        /// `rearm: after-round`: watches that fired in this round, re-armed once it is over.
+        var deferredRearms: [StormArrival] = []
     }
 
     init(spec: WatchSpec, layout: RunLayout, recorder: OperationRecorder, logger: Logger) {
@@ -47,13 +59,21 @@ final class WatchStorm: Sendable {
         for (i, path) in layout.watched.enumerated() { index[path] = i }
         znodeIndex = index
         state = NIOLockedValueBox(State(armedVersion: Array(repeating: 0, count: spec.watchers * spec.znodes)))
+        var inboxes: [ObjectIdentifier: NIOLoopBoundBox<StormInbox>] = [:]
+        for loop in WatcherEventLoop.allLoops {
+            inboxes[ObjectIdentifier(loop)] = NIOLoopBoundBox.makeBoxSendingValue(StormInbox(), eventLoop: loop)
+        }
+        self.inboxes = inboxes
     }
 
     var watcherSessions: [SupervisedSession] { sessions.withLockedValue { $0 } }
 
     /// Connects the watcher sessions, routing their events here. A watcher whose session expires gets
     /// a new session with its watches set again.
-    func connectWatchers(_ pool: SessionConnector) async throws {
+    func connectWatchers(_ shared: SessionConnector) async throws {
+        var own = shared
+        own.eventLoopGroup = WatcherEventLoop.group
+        let pool = own
         let connected = try await SupervisedSession.connect(pool: pool, count: spec.watchers) {
             [self] watcher, event in
             handle(watcher: watcher, event: event)
@@ -108,21 +128,63 @@ final class WatchStorm: Sendable {
 
     private var firingEvent: EventType { spec.kind == .child ? .nodeChildrenChanged : .nodeDataChanged }
 
+    /// On the reading event loop: keep the arrival, and have the loop settle its batch after its reads.
     private func handle(watcher: Int, event: WatchEvent) {
         guard event.type == firingEvent, let z = znodeIndex[event.path] else { return }
-        let late = state.withLockedValue { state -> Bool in
-            if state.tracker == nil {
-                state.strayEvents += 1
-                return true
+        let arrival = StormArrival(
+            watcher: Int32(truncatingIfNeeded: watcher), znode: Int32(truncatingIfNeeded: z), at: event.receivedAt)
+        guard let loop = MultiThreadedEventLoopGroup.currentEventLoop, let bound = inboxes[ObjectIdentifier(loop)]
+        else {
+            settle(CollectionOfOne(arrival))
+            return
+        }
+        let inbox = bound.value
+        inbox.arrivals.append(arrival)
+        guard !inbox.scheduled else { return }
+        inbox.scheduled = true
+        // Tasks run after the loop has handled every I/O event of its epoll batch.
+        loop.execute { [self] in
+            let inbox = bound.value
+            let batch = inbox.arrivals
+            inbox.arrivals.removeAll(keepingCapacity: true)
+            inbox.scheduled = false
+            settle(batch)
+        }
+    }
+
+    /// Records a batch of arrivals in the round, the ledger, and re-arms (now or after the round).
+    private func settle<Batch: Collection>(_ batch: Batch) where Batch.Element == StormArrival {
+        let deferRearm = spec.kind.isOneShot && spec.storm.rearm == .afterRound
+        var rearmNow: [StormArrival] = []
+        let late = state.withLockedValue { state -> UInt64 in
+            var late: UInt64 = 0
+            for arrival in batch {
+                if state.tracker == nil {
+                    state.strayEvents += 1
+                    late += 1
+                    if deferRearm { rearmNow.append(arrival) }
+                } else {
+                    state.tracker!.notification(
+                        watcher: Int(arrival.watcher), znode: Int(arrival.znode), receivedAt: arrival.at)
+                    if deferRearm { state.deferredRearms.append(arrival) }
+                }
             }
-            state.tracker!.notification(watcher: watcher, znode: z, receivedAt: event.receivedAt)
-            return false
+            return late
         }
         ledger.withLockedValue {
-            $0.received += 1
-            if late { $0.late += 1 }
+            $0.received += UInt64(batch.count)
+            $0.late += late
         }
-        if spec.kind.isOneShot { rearm(watcher: watcher, znode: z, eventAt: event.receivedAt) }
+        guard spec.kind.isOneShot else { return }
+        if deferRearm {
+            for arrival in rearmNow {
+                rearm(watcher: Int(arrival.watcher), znode: Int(arrival.znode), eventAt: arrival.at)
+            }
+        } else {
+            for arrival in batch {
+                rearm(watcher: Int(arrival.watcher), znode: Int(arrival.znode), eventAt: arrival.at)
+            }
+        }
     }
 
     private func rearm(watcher: Int, znode z: Int, eventAt: UInt64, attempt: Int = 1) {
@@ -217,11 +279,18 @@ final class WatchStorm: Sendable {
                 try? await Task.sleep(nanoseconds: 500_000)
             }
             guard
-                let tracker = state.withLockedValue({ state -> StormRoundTracker? in
-                    defer { state.tracker = nil }
-                    return state.tracker
+                let (tracker, deferred) = state.withLockedValue({ state -> (StormRoundTracker, [StormArrival])? in
+                    defer {
+                        state.tracker = nil
+                        state.deferredRearms.removeAll()
+                    }
+                    return state.tracker.map { ($0, state.deferredRearms) }
                 })
             else { break }
+            // `rearm: after-round`: the round is over; every watcher that fired sets its watch again.
+            for arrival in deferred {
+                rearm(watcher: Int(arrival.watcher), znode: Int(arrival.znode), eventAt: arrival.at)
+            }
             for lag in tracker.lags { recorder.recordWatchEvent(spec.kind, lagNanoseconds: lag) }
             recorder.recordRound(tracker.summary())
             let next = roundStart + interval
@@ -261,5 +330,22 @@ extension WatchStorm {
         return WatchLedger.summarize(
             finalVersions: versions, watchers: spec.watchers, received: counts.received, collapsed: counts.collapsed,
             late: counts.late, versionsRead: read)
+    }
+}
+
+/// One notification as the read path left it: who, which znode, when it was read.
+struct StormArrival: Sendable {
+    var watcher: Int32
+    var znode: Int32
+    var at: UInt64
+}
+
+/// Arrivals an event loop has read and not yet settled. Only its own loop touches it (NIOLoopBoundBox).
+final class StormInbox {
+    var arrivals: [StormArrival] = []
+    var scheduled = false
+
+    init() {
+        arrivals.reserveCapacity(1024)
     }
 }

@@ -215,21 +215,33 @@ public enum StormWriter: String, Sendable, CaseIterable, Equatable {
     case watcher
 }
 
+/// When a one-shot watcher sets its watch again after it fired.
+public enum StormRearm: String, Sendable, CaseIterable, Equatable {
+    /// As soon as its notification arrives (a re-arm herd while the round's notifications still arrive).
+    case immediate
+    /// Once the round is over (every watcher notified or the round timed out): the round's lags are
+    /// measured without re-arm requests in the way.
+    case afterRound = "after-round"
+}
+
 public struct StormSpec: Sendable, Equatable {
     public var rounds: Int
     public var interval: Duration
     public var writer: StormWriter
     /// How long a round waits for every watcher before counting the rest as missing.
     public var timeout: Duration
+    /// One-shot watches only.
+    public var rearm: StormRearm
 
     public init(
         rounds: Int = 10, interval: Duration = .milliseconds(500), writer: StormWriter = .dedicated,
-        timeout: Duration = .seconds(5)
+        timeout: Duration = .seconds(5), rearm: StormRearm = .immediate
     ) {
         self.rounds = rounds
         self.interval = interval
         self.writer = writer
         self.timeout = timeout
+        self.rearm = rearm
     }
 }
 

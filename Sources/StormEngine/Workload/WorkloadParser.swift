@@ -21,7 +21,7 @@ public enum WorkloadParser {
     static let closedFields = ["model", "concurrency", "window"]
     static let openFields = ["model", "rate", "arrivals", "max_in_flight"]
     static let watchFields = ["kind", "watchers", "znodes", "storm"]
-    static let stormFields = ["rounds", "interval", "writer", "timeout"]
+    static let stormFields = ["rounds", "interval", "writer", "timeout", "rearm"]
 
     /// Reads and parses a file; `name` defaults to the file name without `.yaml`.
     public static func load(path: String) throws(WorkloadError) -> Workload {
@@ -405,6 +405,7 @@ public enum WorkloadParser {
                 "interval", default: spec.storm.interval, minimum: .milliseconds(1))
             spec.storm.writer = try storm.choice("writer", default: .dedicated)
             spec.storm.timeout = try storm.duration("timeout", default: spec.storm.timeout, minimum: .milliseconds(10))
+            spec.storm.rearm = try storm.choice("rearm", default: .immediate)
         }
         return spec
     }
