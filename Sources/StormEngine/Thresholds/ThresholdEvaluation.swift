@@ -41,6 +41,10 @@ extension ThresholdExpression {
     /// Evaluates against a result; `named` supplies figures reported by name (e.g. `generator.bound`).
     /// A figure the run does not have fails the threshold: a pipeline must not pass on missing data.
     public func evaluate(_ result: RunResult, named: [String: Double] = [:]) -> ThresholdResult {
+        var named = named
+        if let generator = result.generator, named["generator.bound"] == nil {
+            named["generator.bound"] = generator.bound ? 1 : 0
+        }
         let observed = figure(result, named: named)
         let passed = observed.map { comparison.holds($0, value.magnitude) } ?? false
         return ThresholdResult(
