@@ -54,7 +54,7 @@ let package = Package(
         .target(
             name: "StormMetrics",
             dependencies: [
-                "CCurl", "CZlib",
+                "CCurl", "CZlib", "ZooKeeperClient",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -119,7 +119,7 @@ let package = Package(
         .testTarget(
             name: "StormMetricsTests",
             dependencies: [
-                "StormMetrics", "ZooKeeperTestSupport",
+                "StormMetrics", "ZooKeeperClient", "ZooKeeperTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
+import StormEngine
 import StormMetrics
 import ZooKeeperClient
 import ZooKeeperProtocol
@@ -49,9 +50,9 @@ struct ClientBench: AsyncParsableCommand {
         let request: ZooKeeperRequest =
             op == "get" ? .getData(path: path, watch: false) : .setData(path: path, data: value, version: -1)
         // Warm-up: connections, allocator and server caches, then the measured window.
-        _ = try await PipelinedLoad.run(clients: clients, request: request, perSession: count / 10, window: inflight)
+        _ = await PipelinedRequests.load(clients: clients, request: request, perSession: count / 10, window: inflight)
         let started = NIODeadline.now().uptimeNanoseconds
-        let result = try await PipelinedLoad.run(
+        let result = await PipelinedRequests.load(
             clients: clients, request: request, perSession: count, window: inflight)
         let seconds = Double(NIODeadline.now().uptimeNanoseconds - started) / 1e9
         for client in clients { try? await client.close() }
@@ -64,91 +65,6 @@ struct ClientBench: AsyncParsableCommand {
             "p99_us": Double(result.latency.value(atPercentile: 99)),
         ])
         if result.errors > 0 { throw ExitCode(70) }
-    }
-}
-
-/// Keeps `window` requests in flight on every session until each has completed `perSession`.
-enum PipelinedLoad {
-    struct Result {
-        var latency = LatencyHistogram()
-        var errors = 0
-    }
-
-    private final class SessionDriver: Sendable {
-        struct State {
-            var issued = 0
-            var completed = 0
-            var result = Result()
-            var continuation: CheckedContinuation<Result, Never>?
-        }
-        let client: ZooKeeperClient
-        let request: ZooKeeperRequest
-        let total: Int
-        let state = NIOLockedValueBox(State())
-
-        init(client: ZooKeeperClient, request: ZooKeeperRequest, total: Int) {
-            self.client = client
-            self.request = request
-            self.total = total
-        }
-
-        func start(window: Int) async -> Result {
-            await withCheckedContinuation { continuation in
-                let first = state.withLockedValue { s -> Int in
-                    s.continuation = continuation
-                    let n = min(window, total)
-                    s.issued = n
-                    return n
-                }
-                if first == 0 {
-                    finishIfDone()
-                    return
-                }
-                for _ in 0..<first { issue() }
-            }
-        }
-
-        private func issue() {
-            client.send(request) { [self] outcome, sentAt, receivedAt in
-                let next = state.withLockedValue { s -> Bool in
-                    s.completed += 1
-                    if case .failure = outcome { s.result.errors += 1 }
-                    s.result.latency.record(nanoseconds: receivedAt &- sentAt)
-                    guard s.issued < total else { return false }
-                    s.issued += 1
-                    return true
-                }
-                if next { issue() } else { finishIfDone() }
-            }
-        }
-
-        private func finishIfDone() {
-            let done = state.withLockedValue { s -> (CheckedContinuation<Result, Never>, Result)? in
-                guard s.completed == total, let c = s.continuation else { return nil }
-                s.continuation = nil
-                return (c, s.result)
-            }
-            if let (continuation, result) = done { continuation.resume(returning: result) }
-        }
-    }
-
-    static func run(
-        clients: [ZooKeeperClient], request: ZooKeeperRequest, perSession: Int, window: Int
-    ) async throws
-        -> Result
-    {
-        await withTaskGroup(of: Result.self) { group in
-            for client in clients {
-                let driver = SessionDriver(client: client, request: request, total: perSession)
-                group.addTask { await driver.start(window: window) }
-            }
-            var merged = Result()
-            for await r in group {
-                merged.latency.merge(r.latency)
-                merged.errors += r.errors
-            }
-            return merged
-        }
     }
 }
 
@@ -238,7 +154,7 @@ struct ZnodesBench: AsyncParsableCommand {
         let create = ZooKeeperRequest.create(
             CreateRequest(path: parent + "/n-", data: value, mode: .persistentSequential), opCode: .create)
         let started = NIODeadline.now().uptimeNanoseconds
-        let result = try await PipelinedLoad.run(
+        let result = await PipelinedRequests.load(
             clients: clients, request: create, perSession: count / sessions, window: 64)
         let seconds = Double(NIODeadline.now().uptimeNanoseconds - started) / 1e9
         let created = (count / sessions) * sessions

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import StormEngine
 import ZooKeeperClient
 
 /// `zkstorm check --target HOSTS [--json]`: what a target supports, feature by feature.

@@ -148,20 +148,58 @@ public final class StormRun: Sendable {
         return outcome
     }
 
+    /// Opens the sessions, warms up, measures, and assembles the result: the steps below, in order.
     private func measure(
         pool: SessionConnector, layout: RunLayout, plan: SessionPlan, targetLabel: String, counters: SessionCounters,
         opened: inout [SupervisedSession]
     ) async throws -> Outcome {
         let collector = IntervalCollector()
-        let distribution = KeyDistribution(count: workload.keyspace.count, spec: workload.keyspace.distribution)
+        let startOrigin = RunClock.now()
+        let load = try await openGroups(
+            pool: pool, layout: layout, plan: plan, collector: collector, opened: &opened)
+        let storm = try await openStorm(pool: pool, layout: layout, collector: collector, opened: &opened)
+        logger.debug(
+            "sessions ready",
+            metadata: [
+                "sessions": "\(counters.connectedNow)", "setup_ms": "\((RunClock.now() - startOrigin) / 1_000_000)",
+            ])
+        let startedAt = Date().addingTimeInterval(workload.warmup.seconds)
+        let measured = await runMeasurement(
+            load: load, storm: storm, collector: collector, counters: counters, connectString: pool.connectString)
+        let ledger = await watchLedger(storm)
+        return finish(
+            measured: measured, ledger: ledger, collector: collector, counters: counters, targetLabel: targetLabel,
+            startedAt: startedAt, layout: layout)
+    }
+
+    /// The operation groups' sessions, workers and load drivers, not yet started.
+    private struct GroupLoad {
         var closedDrivers: [ClosedLoopDriver] = []
         var openDrivers: [OpenLoopDriver] = []
-        var allWorkers: [SessionWorker] = []
+        var workers: [SessionWorker] = []
+    }
+
+    /// The watch storm, its watchers connected and armed, and the session that writes.
+    private struct StormSetup {
+        var storm: WatchStorm
+        var writer: SupervisedSession
+    }
+
+    /// How long the measurement ran and whether `interrupt()` ended it.
+    private struct Measured {
+        var seconds: Double
+        var interrupted: Bool
+    }
+
+    /// Step 1: connects each group's sessions and builds a worker per session and the group's driver.
+    /// Open loops are scheduled from when every session is ready; their schedule ends with the measurement.
+    private func openGroups(
+        pool: SessionConnector, layout: RunLayout, plan: SessionPlan, collector: IntervalCollector,
+        opened: inout [SupervisedSession]
+    ) async throws -> GroupLoad {
+        let distribution = KeyDistribution(count: workload.keyspace.count, spec: workload.keyspace.distribution)
+        var load = GroupLoad()
         var stream: UInt64 = 0
-        let startOrigin = RunClock.now()
-        let warmup = UInt64(workload.warmup.nanoseconds)
-        let duration = UInt64(workload.duration.nanoseconds)
-        // Open loops are scheduled from when every session is ready; their schedule ends with the measurement.
         for (index, group) in workload.groups.enumerated() {
             guard !stop.isSet else { break }
             let clients = try await SupervisedSession.connect(pool: pool, count: plan.groupSessions[index])
@@ -175,53 +213,61 @@ public final class StormRun: Sendable {
                     keys: distribution.chooser(seed: workload.seed, stream: stream),
                     choiceSeed: workload.seed &+ 0x5EED, stream: stream, pool: pool)
             }
-            allWorkers += workers
+            load.workers += workers
             switch group.load {
             case .closed(let concurrency, let window):
-                closedDrivers.append(
+                load.closedDrivers.append(
                     ClosedLoopDriver(workers: workers, slotsPerSession: concurrency * window, stop: stop))
             case .open(let rate, let arrivals, let maxInFlight):
-                openDrivers.append(
+                load.openDrivers.append(
                     OpenLoopDriver(
                         workers: workers, rate: rate, arrivals: arrivals, maxInFlight: maxInFlight,
                         seed: workload.seed, streamBase: 1000 * UInt64(index + 1), stop: stop))
             }
         }
-        var storm: WatchStorm?
-        var writer: SupervisedSession?
-        if let spec = workload.watches, !stop.isSet {
-            let recorder = OperationRecorder()
-            collector.add(recorder)
-            let watchStorm = WatchStorm(spec: spec, layout: layout, recorder: recorder, logger: logger)
-            try await watchStorm.connectWatchers(pool)
-            opened += watchStorm.watcherSessions
-            try await watchStorm.arm()
-            if spec.storm.writer == .dedicated {
-                let dedicated = try await SupervisedSession.connect(pool: pool)
-                opened.append(dedicated)
-                writer = dedicated
-            } else {
-                writer = watchStorm.watcherSessions.first
-            }
-            storm = watchStorm
-        }
-        logger.debug(
-            "sessions ready",
-            metadata: [
-                "sessions": "\(counters.connectedNow)", "setup_ms": "\((RunClock.now() - startOrigin) / 1_000_000)",
-            ])
+        return load
+    }
 
+    /// Step 2: connects and arms the storm's watchers and picks its writer (nil without a storm).
+    private func openStorm(
+        pool: SessionConnector, layout: RunLayout, collector: IntervalCollector, opened: inout [SupervisedSession]
+    ) async throws -> StormSetup? {
+        guard let spec = workload.watches, !stop.isSet else { return nil }
+        let recorder = OperationRecorder()
+        collector.add(recorder)
+        let watchStorm = WatchStorm(spec: spec, layout: layout, recorder: recorder, logger: logger)
+        try await watchStorm.connectWatchers(pool)
+        opened += watchStorm.watcherSessions
+        try await watchStorm.arm()
+        let writer: SupervisedSession?
+        if spec.storm.writer == .dedicated {
+            let dedicated = try await SupervisedSession.connect(pool: pool)
+            opened.append(dedicated)
+            writer = dedicated
+        } else {
+            writer = watchStorm.watcherSessions.first
+        }
+        return writer.map { StormSetup(storm: watchStorm, writer: $0) }
+    }
+
+    /// Step 3: starts the drivers, warms up (and drops what was recorded), then measures until the
+    /// duration or the storm's rounds end or `interrupt()`, collecting an interval each second; drains
+    /// the requests still in flight.
+    private func runMeasurement(
+        load: GroupLoad, storm: StormSetup?, collector: IntervalCollector, counters: SessionCounters,
+        connectString: String
+    ) async -> Measured {
         let origin = RunClock.now()
-        let measureStart = origin + warmup
-        let measureEnd = measureStart + duration
+        let measureStart = origin + UInt64(workload.warmup.nanoseconds)
+        let measureEnd = measureStart + UInt64(workload.duration.nanoseconds)
         let stop = self.stop
         let live = self.live
         let onTick = self.onTick
-        let workersForStatus = allWorkers
-        let startedAt = Date().addingTimeInterval(Double(warmup) / 1e9)
-        let outcome = await withTaskGroup(of: Void.self) { group -> (Double, Bool) in
-            for driver in closedDrivers { driver.start() }
-            for driver in openDrivers {
+        let workers = load.workers
+        let hasGroups = !workload.groups.isEmpty
+        return await withTaskGroup(of: Void.self) { group -> Measured in
+            for driver in load.closedDrivers { driver.start() }
+            for driver in load.openDrivers {
                 group.addTask { await driver.run(origin: origin, end: measureEnd) }
             }
             // Warm-up: run, then drop what was recorded.
@@ -231,10 +277,7 @@ public final class StormRun: Sendable {
             group.addTask {
                 await collector.run(stop: collectorStop) { tick in
                     counters.failover.interval(at: tick.point.t, cumulative: tick.cumulative)
-                    let status = SessionStatus(
-                        connected: counters.connectedNow, reconnects: counters.failover.reconnects,
-                        expirations: counters.expirations,
-                        outstandingRequests: workersForStatus.outstanding, servers: self.servers.withLockedValue { $0 })
+                    let status = self.status(counters: counters, outstandingRequests: workers.outstanding)
                     if live { LiveLine.draw(LiveLine.render(tick)) }
                     onTick?(tick, status)
                 }
@@ -242,16 +285,16 @@ public final class StormRun: Sendable {
             if scrapeServers {
                 group.addTask { [servers] in
                     while !collectorStop.isSet {
-                        let scraped = await ServerStatsScraper.scrape(connectString: pool.connectString)
+                        let scraped = await ServerStatsScraper.scrape(connectString: connectString)
                         servers.withLockedValue { $0 = scraped }
                         await Self.sleep(until: RunClock.now() + 5_000_000_000, stop: collectorStop)
                     }
                 }
             }
-            if let storm, let writer {
+            if let storm {
                 await withTaskGroup(of: Void.self) { inner in
-                    inner.addTask { await storm.runRounds(writer: writer, end: measureEnd, stop: stop) }
-                    if !workload.groups.isEmpty {
+                    inner.addTask { await storm.storm.runRounds(writer: storm.writer, end: measureEnd, stop: stop) }
+                    if hasGroups {
                         inner.addTask { await Self.sleep(until: measureEnd, stop: stop) }
                     }
                 }
@@ -261,38 +304,52 @@ public final class StormRun: Sendable {
             let ended = RunClock.now()
             stop.set()
             // Interrupted: the report and cleanup must follow within 2 s of the signal.
-            await allWorkers.drain(timeout: interrupted.withLockedValue { $0 } ? .milliseconds(300) : .seconds(5))
+            await workers.drain(timeout: interrupted.withLockedValue { $0 } ? .milliseconds(300) : .seconds(5))
             collectorStop.set()
             if live { LiveLine.finish() }
-            return (Double(ended &- (collector.measureStart ?? ended)) / 1e9, interrupted.withLockedValue { $0 })
+            return Measured(
+                seconds: Double(ended &- (collector.measureStart ?? ended)) / 1e9,
+                interrupted: interrupted.withLockedValue { $0 })
         }
-        var ledger: WatchLedger.Summary?
-        if let storm, let writer {
-            let quick = interrupted.withLockedValue { $0 }
-            let reader = await writer.readyClient(timeout: quick ? .milliseconds(100) : .seconds(5))
-            ledger = await storm.ledgerSummary(reader: reader, settle: quick ? .milliseconds(100) : .seconds(1))
-        }
+    }
+
+    /// Step 4: the storm's watch ledger, read through the writer's session (quickly when interrupted).
+    private func watchLedger(_ storm: StormSetup?) async -> WatchLedger.Summary? {
+        guard let storm else { return nil }
+        let quick = interrupted.withLockedValue { $0 }
+        let reader = await storm.writer.readyClient(timeout: quick ? .milliseconds(100) : .seconds(5))
+        return await storm.storm.ledgerSummary(reader: reader, settle: quick ? .milliseconds(100) : .seconds(1))
+    }
+
+    /// Step 5: the last interval (also pushed), then the result with failover and the watch ledger.
+    private func finish(
+        measured: Measured, ledger: WatchLedger.Summary?, collector: IntervalCollector, counters: SessionCounters,
+        targetLabel: String, startedAt: Date, layout: RunLayout
+    ) -> Outcome {
         let tick = collector.collect(now: RunClock.now())
         let reconnects = counters.failover.reconnects
         if let tick {
             counters.failover.interval(at: tick.point.t, cumulative: tick.cumulative)
-            onTick?(
-                tick,
-                SessionStatus(
-                    connected: counters.connectedNow, reconnects: reconnects, expirations: counters.expirations,
-                    outstandingRequests: 0,
-                    servers: servers.withLockedValue { $0 }))
+            onTick?(tick, status(counters: counters, outstandingRequests: 0))
         }
         var result = RunResult(
             runId: runId, workload: workload.name, target: targetLabel, startedAt: startedAt,
-            durationSeconds: outcome.0, seed: workload.seed,
+            durationSeconds: measured.seconds, seed: workload.seed,
             recorded: collector.cumulative,
             sessions: RunResult.SessionSummary(
                 connected: counters.peakConnected, reconnects: reconnects, expired: counters.expirations),
             timeline: collector.timeline)
         result.failover = counters.failover.summary(watch: ledger)
         result.histograms.merge(counters.failover.histograms) { current, _ in current }
-        return Outcome(result: result, interrupted: outcome.1, root: layout.root)
+        return Outcome(result: result, interrupted: measured.interrupted, root: layout.root)
+    }
+
+    /// Session figures now, with the latest server statistics, for the metrics push.
+    private func status(counters: SessionCounters, outstandingRequests: Int) -> SessionStatus {
+        SessionStatus(
+            connected: counters.connectedNow, reconnects: counters.failover.reconnects,
+            expirations: counters.expirations, outstandingRequests: outstandingRequests,
+            servers: servers.withLockedValue { $0 })
     }
 
     static func sleep(until deadline: UInt64, stop: StopFlag) async {
