@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import NIOConcurrencyHelpers
 import NIOCore
 import StormEngine
 import StormMetrics
@@ -79,51 +78,15 @@ struct FanoutBench: AsyncParsableCommand {
     @Option(help: "Seconds to wait for every notification of a round.") var timeout: Double = 30
 
     func run() async throws {
-        let writer = try await ZooKeeperClient.connect(ZooKeeperConfiguration(connectString: target))
-        let parent = ZooKeeperPath.parent(of: path)
-        if parent != "/" { _ = try? await writer.create(parent) }
-        _ = try? await writer.create(path)
-
-        let arrivals = NIOLockedValueBox([UInt64]())
-        var sessions: [ZooKeeperClient] = []
-        sessions.reserveCapacity(watchers)
-        for _ in 0..<watchers {
-            let c = try await ZooKeeperClient.connect(ZooKeeperConfiguration(connectString: target))
-            c.setEventHandler { event in
-                if event.type == .nodeDataChanged { arrivals.withLockedValue { $0.append(event.receivedAt) } }
-            }
-            sessions.append(c)
-        }
-        var lastLag = LatencyHistogram()
-        var firstLag = LatencyHistogram()
-        var missing = 0
-        for _ in 0..<rounds {
-            arrivals.withLockedValue { $0.removeAll(keepingCapacity: true) }
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for s in sessions { group.addTask { _ = try await s.exists(path, watch: true) } }
-                try await group.waitForAll()
-            }
-            let sentAt = NIODeadline.now().uptimeNanoseconds
-            _ = try await writer.setData(path, data: Array("round".utf8))
-            let deadline = sentAt + UInt64(timeout * 1e9)
-            while arrivals.withLockedValue({ $0.count }) < watchers && NIODeadline.now().uptimeNanoseconds < deadline {
-                try await Task.sleep(for: .milliseconds(1))
-            }
-            let times = arrivals.withLockedValue { $0 }
-            missing += watchers - times.count
-            if let last = times.max(), let first = times.min() {
-                lastLag.record(nanoseconds: last &- sentAt)
-                firstLag.record(nanoseconds: first &- sentAt)
-            }
-        }
-        for s in sessions { try? await s.close() }
-        try? await writer.close()
+        let result = try await FanoutBenchmark.run(
+            target: target, watchers: watchers, rounds: rounds, path: path,
+            timeout: .nanoseconds(Int64(timeout * 1e9)))
         printJSONLine([
-            "tool": "zkstorm", "bench": "fanout", "watchers": watchers, "rounds": rounds, "missing": missing,
-            "last_p50_us": Double(lastLag.value(atPercentile: 50)), "last_max_us": Double(lastLag.max),
-            "first_p50_us": Double(firstLag.value(atPercentile: 50)),
+            "tool": "zkstorm", "bench": "fanout", "watchers": watchers, "rounds": rounds, "missing": result.missing,
+            "last_p50_us": Double(result.lastLag.value(atPercentile: 50)), "last_max_us": Double(result.lastLag.max),
+            "first_p50_us": Double(result.firstLag.value(atPercentile: 50)),
         ])
-        if missing > 0 { throw ExitCode(70) }
+        if result.missing > 0 { throw ExitCode(70) }
     }
 }
 
@@ -178,7 +141,7 @@ struct FootprintBench: AsyncParsableCommand {
         let setup = try await ZooKeeperClient.connect(ZooKeeperConfiguration(connectString: target))
         _ = try? await setup.create("/zkbench")
         _ = try? await setup.create("/zkbench/footprint")
-        let before = residentBytes()
+        let before = ProcessMemory.residentBytes()
         var clients: [ZooKeeperClient] = []
         clients.reserveCapacity(sessions)
         for _ in 0..<sessions {
@@ -186,7 +149,7 @@ struct FootprintBench: AsyncParsableCommand {
             _ = try await c.exists("/zkbench/footprint", watch: true)
             clients.append(c)
         }
-        let after = residentBytes()
+        let after = ProcessMemory.residentBytes()
         for c in clients { try? await c.close() }
         try? await setup.close()
         printJSONLine([
@@ -195,16 +158,6 @@ struct FootprintBench: AsyncParsableCommand {
             "bytes_per_session": Double(after - before) / Double(sessions),
         ])
     }
-}
-
-/// VmRSS of this process from /proc/self/status, in bytes.
-func residentBytes() -> Int {
-    guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
-    for line in text.split(separator: "\n") where line.hasPrefix("VmRSS:") {
-        let kb = line.split(separator: " ").compactMap { Int($0) }.first ?? 0
-        return kb * 1024
-    }
-    return 0
 }
 
 func printJSONLine(_ fields: [String: Any]) {

@@ -86,8 +86,8 @@ public final class IntervalCollector: Sendable {
 }
 
 /// The one-line progress display, redrawn in place each second on a terminal.
-public enum LiveLine {
-    public static func render(_ tick: IntervalCollector.Tick, intervalSeconds: Double = 1) -> String {
+package enum LiveLine {
+    package static func render(_ tick: IntervalCollector.Tick, intervalSeconds: Double = 1) -> String {
         let p = tick.point
         var line = String(format: "%6.1fs  %9.0f ops/s", tick.elapsedSeconds, Double(p.ops) / intervalSeconds)
         line += "  p99 \(ReportFormat.latency(p.p99Us))  errors \(p.errors)"
@@ -95,13 +95,13 @@ public enum LiveLine {
         return line
     }
 
-    public static var stdoutIsTerminal: Bool { isatty(STDOUT_FILENO) == 1 }
+    package static var stdoutIsTerminal: Bool { isatty(STDOUT_FILENO) == 1 }
 
-    public static func draw(_ text: String) {
+    package static func draw(_ text: String) {
         FileHandle.standardOutput.write(Data(("\r\u{1B}[2K" + text).utf8))
     }
 
-    public static func finish() {
+    package static func finish() {
         FileHandle.standardOutput.write(Data("\r\u{1B}[2K".utf8))
     }
 }
