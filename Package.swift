@@ -74,7 +74,7 @@ let package = Package(
         .target(
             name: "StormMetrics",
             dependencies: [
-                "CCurl", "CZlib",
+                "CCurl", "CZlib", "ZooKeeperClient",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -143,7 +143,7 @@ let package = Package(
         .testTarget(
             name: "StormEngineTests",
             dependencies: [
-                "StormEngine", "StormMetrics", "ZooKeeperProtocol",
+                "StormEngine", "StormMetrics", "ZooKeeperClient", "ZooKeeperProtocol",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
@@ -172,14 +172,17 @@ let package = Package(
         .testTarget(
             name: "MetricsIntegrationTests",
             dependencies: [
-                "StormMetrics", "StormMetricsTestSupport", "ZooKeeperTestSupport",
+                "StormMetrics", "StormMetricsTestSupport", "ZooKeeperClient", "ZooKeeperTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .testTarget(
             name: "ZooKeeperFilesTests",
-            dependencies: ["ZooKeeperFiles", "StormEngine", "ZooKeeperTestSupport"],
+            dependencies: [
+                "ZooKeeperFiles", "StormEngine", "ZooKeeperProtocol", "ZooKeeperTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             exclude: ["Fixtures"]
         ),
         .testTarget(

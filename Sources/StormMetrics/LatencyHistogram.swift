@@ -1,5 +1,11 @@
 import Histogram
 
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
 /// A latency distribution in microseconds, 1 µs to 60 s at three significant digits (HdrHistogram).
 ///
 /// Recording is allocation-free once created. Values above the range are clamped to the top and counted
@@ -177,16 +183,17 @@ extension LatencyHistogram {
             Self.appendVarint(UInt64(bucket.count), to: &bytes)
             previous = value
         }
-        return Self.encodingPrefix + Base64.encode(bytes)
+        return Self.encodingPrefix + Data(bytes).base64EncodedString()
     }
 
     public init(encoded text: String) throws(LatencyHistogramDecodingError) {
         guard text.hasPrefix(Self.encodingPrefix) else {
             throw LatencyHistogramDecodingError(reason: "missing \"hdr1:\" prefix")
         }
-        guard let bytes = Base64.decode(String(text.dropFirst(Self.encodingPrefix.count))) else {
+        guard let data = Data(base64Encoded: String(text.dropFirst(Self.encodingPrefix.count))) else {
             throw LatencyHistogramDecodingError(reason: "not base64")
         }
+        let bytes = [UInt8](data)
         self.init()
         var index = 0
         let saturated = try Self.readVarint(bytes, &index)

@@ -57,7 +57,11 @@ public struct PushConfiguration: Sendable, Equatable {
     /// (`/<label>@base64/<url-safe base64>`, "=" for empty), since a "/" would end the segment.
     static func pathSegment(label: String, value: String) -> String {
         if value.isEmpty { return "/\(label)@base64/=" }
-        if value.contains("/") { return "/\(label)@base64/\(Base64.encode(Array(value.utf8), urlSafe: true))" }
+        if value.contains("/") {
+            let base64 = Data(value.utf8).base64EncodedString()
+            let urlSafe = base64.replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            return "/\(label)@base64/\(urlSafe)"
+        }
         return "/\(label)/\(percentEncode(value))"
     }
 

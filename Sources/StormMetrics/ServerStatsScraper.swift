@@ -1,21 +1,13 @@
 import Logging
 import NIOCore
 import NIOPosix
-
-/// A four-letter-word exchange that could not complete.
-public struct FourLetterWordError: Error, Sendable, CustomStringConvertible {
-    public var server: String
-    public var command: String
-    public var message: String
-    public var description: String { "\(command) to \(server): \(message)" }
-}
+import ZooKeeperClient
 
 /// Reads a ZooKeeper server's own statistics with the `mntr` four-letter word, falling back to `srvr`
 /// where `mntr` is not in `4lw.commands.whitelist` (or not understood, as on old servers).
 public enum ServerStatsScraper {
     /// What a server answers for a command missing from its whitelist.
     static let notWhitelisted = "is not executed because it is not in the whitelist"
-    static let maximumReply = 1 << 20
 
     /// Statistics of the server at host:port, or nil when it cannot be reached within `timeout` or
     /// answers neither `mntr` nor `srvr`. Never throws: a missing scrape must not stop a run.
@@ -28,12 +20,12 @@ public enum ServerStatsScraper {
     ) async -> ServerStats? {
         let server = "\(host):\(port)"
         do {
-            let mntr = try await fourLetterWord(
+            let mntr = try await FourLetterWordClient.send(
                 "mntr", host: host, port: port, timeout: timeout, eventLoopGroup: eventLoopGroup)
             if let stats = parseMntr(mntr, server: server) { return stats }
             logger.debug(
                 "mntr refused, trying srvr", metadata: ["server": "\(server)", "reply": "\(mntr.prefix(120))"])
-            let srvr = try await fourLetterWord(
+            let srvr = try await FourLetterWordClient.send(
                 "srvr", host: host, port: port, timeout: timeout, eventLoopGroup: eventLoopGroup)
             if let stats = parseSrvr(srvr, server: server) { return stats }
             logger.debug(
@@ -46,107 +38,25 @@ public enum ServerStatsScraper {
         return nil
     }
 
-    /// Scrapes every host of a connect string ("h1:2181,h2:2181/chroot") concurrently, in its order.
+    /// Scrapes every host of a connect string ("h1:2181,h2:2181/chroot") concurrently, in its order;
+    /// none for a connect string that does not parse.
     public static func scrape(
         connectString: String,
         timeout: Duration = .seconds(2),
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async -> [ServerStats] {
-        let hosts = hostsAndPorts(connectString)
+        let hosts = (try? ConnectString(parsing: connectString))?.hosts ?? []
         return await withTaskGroup(of: (Int, ServerStats?).self) { group in
-            for (index, (host, port)) in hosts.enumerated() {
+            for (index, server) in hosts.enumerated() {
                 group.addTask {
-                    (index, await scrape(host: host, port: port, timeout: timeout, eventLoopGroup: eventLoopGroup))
+                    let stats = await scrape(
+                        host: server.host, port: server.port, timeout: timeout, eventLoopGroup: eventLoopGroup)
+                    return (index, stats)
                 }
             }
             var results = [ServerStats?](repeating: nil, count: hosts.count)
             for await (index, stats) in group { results[index] = stats }
             return results.compactMap { $0 }
-        }
-    }
-
-    /// "h1:2181,[::1]:2182,h3/chroot" → [(h1, 2181), (::1, 2182), (h3, 2181)].
-    static func hostsAndPorts(_ connectString: String) -> [(String, Int)] {
-        let hostList = connectString.split(separator: "/", maxSplits: 1).first.map(String.init) ?? ""
-        return hostList.split(separator: ",").compactMap { entry in
-            let entry = entry.trimmingPrefix(" ")
-            if entry.hasPrefix("["), let close = entry.firstIndex(of: "]") {
-                let host = String(entry[entry.index(after: entry.startIndex)..<close])
-                let rest = entry[entry.index(after: close)...]
-                return (host, rest.hasPrefix(":") ? Int(rest.dropFirst()) ?? 2181 : 2181)
-            }
-            let parts = entry.split(separator: ":")
-            guard let host = parts.first, !host.isEmpty else { return nil }
-            return (String(host), parts.count > 1 ? Int(parts[1]) ?? 2181 : 2181)
-        }
-    }
-
-    /// Sends `command` on a fresh connection and returns everything the server writes before closing.
-    public static func fourLetterWord(
-        _ command: String,
-        host: String,
-        port: Int,
-        timeout: Duration = .seconds(2),
-        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
-    ) async throws(FourLetterWordError) -> String {
-        let server = "\(host):\(port)"
-        let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
-        do {
-            channel = try await ClientBootstrap(group: eventLoopGroup)
-                .connectTimeout(
-                    .nanoseconds(
-                        Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds
-                            / 1_000_000_000)
-                )
-                .connect(host: host, port: port) { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
-                    }
-                }
-        } catch {
-            throw FourLetterWordError(
-                server: server, command: command, message: "cannot connect (\(error)); check the host and port")
-        }
-        let result: Result<String, FourLetterWordError> = await withTaskGroup(
-            of: Result<String, FourLetterWordError>?.self
-        ) { group in
-            group.addTask {
-                do {
-                    return .success(try await exchange(command, on: channel))
-                } catch {
-                    return .failure(
-                        FourLetterWordError(server: server, command: command, message: "connection failed: \(error)"))
-                }
-            }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return nil
-            }
-            let first = await group.next() ?? nil
-            if first == nil {
-                // Closing the channel ends the read loop of the exchange task.
-                channel.channel.close(promise: nil)
-            }
-            group.cancelAll()
-            return first
-                ?? .failure(
-                    FourLetterWordError(
-                        server: server, command: command, message: "no complete reply within \(timeout)"))
-        }
-        return try result.get()
-    }
-
-    private static func exchange(
-        _ command: String, on channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
-    ) async throws -> String {
-        try await channel.executeThenClose { inbound, outbound in
-            try await outbound.write(ByteBuffer(string: command))
-            var reply = ByteBuffer()
-            for try await var chunk in inbound {
-                reply.writeBuffer(&chunk)
-                if reply.readableBytes > maximumReply { break }
-            }
-            return String(buffer: reply)
         }
     }
 

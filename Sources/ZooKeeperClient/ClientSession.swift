@@ -1,5 +1,7 @@
+import Atomics
 import DequeModule
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import NIOSSL
@@ -9,6 +11,7 @@ import ZooKeeperProtocol
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
+import NIOConcurrencyHelpers
 #endif
 
 /// The mutable heart of a `ZooKeeperClient`: session state, the current connection, watches, queued

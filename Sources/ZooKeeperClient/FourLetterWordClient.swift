@@ -1,10 +1,42 @@
 import NIOCore
 import NIOPosix
-import ZooKeeperProtocol
+
+/// A four-letter-word exchange that could not complete; `description` names the server, the word and
+/// what to check.
+public struct FourLetterWordError: Error, Sendable, Hashable, CustomStringConvertible {
+    public enum Kind: Sendable, Hashable {
+        /// The word is not four ASCII letters; nothing was sent.
+        case notAWord
+        /// No TCP connection to the server.
+        case cannotConnect
+        /// The connection failed after it opened.
+        case connectionFailed
+        /// The server did not close the connection (its end of a reply) within the timeout.
+        case timedOut
+    }
+
+    public var kind: Kind
+    /// host:port
+    public var server: String
+    public var word: String
+    public var message: String
+
+    public init(_ kind: Kind, server: String, word: String, message: String) {
+        self.kind = kind
+        self.server = server
+        self.word = word
+        self.message = message
+    }
+
+    public var description: String { "\(word) to \(server): \(message)" }
+}
 
 /// Sends a four-letter admin word (`ruok`, `srvr`, `mntr`, …) on a fresh connection and returns the
 /// server's whole text answer (the server closes the connection after answering).
 public enum FourLetterWordClient {
+    /// Replies are cut at this size (a `dump` or `cons` of a large server is still far below it).
+    static let maximumReply = 4 * 1024 * 1024
+
     /// Sends `word` and returns the answer.
     ///
     /// On the wire: a new TCP connection, the four ASCII bytes of the word and nothing else (no length
@@ -15,77 +47,79 @@ public enum FourLetterWordClient {
     ///   - word: Four ASCII letters, e.g. `ruok`, `srvr`, `mntr`, `cons`.
     ///   - host: The server's host name or address.
     ///   - port: The server's client port.
-    ///   - timeout: How long the connect and the whole answer may take.
+    ///   - timeout: Bounds the connect and, separately, the whole answer.
     ///   - eventLoopGroup: Where the connection runs.
-    /// - Returns: The server's text; a word outside the server's `4lw.commands.whitelist` gets a sentence
-    ///   saying so.
-    /// - Throws: ``ZooKeeperError``: `.badArguments` when `word` is not four bytes, `.connectionLoss` when
-    ///   the connection fails (naming the host and port), `.operationTimeout` when the answer does not
-    ///   end in time.
+    /// - Returns: Every byte the server wrote before closing, as UTF-8 text; a word outside the server's
+    ///   `4lw.commands.whitelist` gets a sentence saying so.
+    /// - Throws: ``FourLetterWordError`` naming the server and the word: `.notAWord` when `word` is not
+    ///   four bytes, `.cannotConnect`/`.connectionFailed` when the connection fails, `.timedOut` when
+    ///   the answer does not end in time.
     public static func send(
         _ word: String, host: String, port: Int, timeout: Duration = .seconds(5),
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
-    ) async throws -> String {
+    ) async throws(FourLetterWordError) -> String {
+        let server = HostPort(host: host, port: port).description
         guard word.utf8.count == 4 else {
-            throw ZooKeeperError(code: .badArguments, path: nil, message: "\"\(word)\" is not a four-letter word")
+            throw FourLetterWordError(
+                .notAWord, server: server, word: word, message: "\"\(word)\" is not a four-letter word")
         }
-        let eventLoop = eventLoopGroup.next()
-        let promise = eventLoop.makePromise(of: String.self)
         let nanos = max(timeout.nanoseconds, 1_000_000)
-        let bootstrap = ClientBootstrap(group: eventLoop)
-            .connectTimeout(.nanoseconds(nanos))
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(CollectUntilCloseHandler(promise: promise))
+        let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
+        do {
+            channel = try await ClientBootstrap(group: eventLoopGroup)
+                .connectTimeout(.nanoseconds(nanos))
+                .connect(host: host, port: port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    }
+                }
+        } catch {
+            throw FourLetterWordError(
+                .cannotConnect, server: server, word: word,
+                message: "cannot connect (\(ClientSession.describe(error))); check that the server runs there")
+        }
+        let result: Result<String, FourLetterWordError> = await withTaskGroup(
+            of: Result<String, FourLetterWordError>?.self
+        ) { group in
+            group.addTask {
+                do {
+                    return .success(try await exchange(word, on: channel))
+                } catch {
+                    return .failure(
+                        FourLetterWordError(
+                            .connectionFailed, server: server, word: word,
+                            message: "connection failed: \(ClientSession.describe(error))"))
                 }
             }
-        let channel: any Channel
-        do {
-            channel = try await bootstrap.connect(host: host, port: port).get()
-        } catch {
-            promise.fail(error)
-            throw ZooKeeperError(
-                code: .connectionLoss, path: nil,
-                message:
-                    "cannot connect to \(host):\(port) for \"\(word)\": \(ClientSession.describe(error)); check that the server runs there"
-            )
+            group.addTask {
+                try? await Task.sleep(for: .nanoseconds(nanos))
+                return nil
+            }
+            let first = await group.next() ?? nil
+            if first == nil {
+                // Closing the channel ends the read loop of the exchange task.
+                channel.channel.close(promise: nil)
+            }
+            group.cancelAll()
+            return first
+                ?? .failure(
+                    FourLetterWordError(
+                        .timedOut, server: server, word: word, message: "no complete reply within \(timeout)"))
         }
-        let timer = eventLoop.scheduleTask(in: .nanoseconds(nanos)) {
-            promise.fail(
-                ZooKeeperError(
-                    code: .operationTimeout, path: nil,
-                    message: "\(host):\(port) did not answer \"\(word)\" within \(timeout)"))
-            channel.close(promise: nil)
+        return try result.get()
+    }
+
+    private static func exchange(
+        _ word: String, on channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
+    ) async throws -> String {
+        try await channel.executeThenClose { inbound, outbound in
+            try await outbound.write(ByteBuffer(string: word))
+            var reply = ByteBuffer()
+            for try await var chunk in inbound {
+                reply.writeBuffer(&chunk)
+                if reply.readableBytes > maximumReply { break }
+            }
+            return String(buffer: reply)
         }
-        defer { timer.cancel() }
-        try await channel.writeAndFlush(ByteBuffer(string: word)).get()
-        return try await promise.futureResult.get()
-    }
-}
-
-/// Collects every byte until the peer closes, then succeeds the promise with the text.
-private final class CollectUntilCloseHandler: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
-    private var collected = ByteBuffer()
-    private let promise: EventLoopPromise<String>
-
-    init(promise: EventLoopPromise<String>) {
-        self.promise = promise
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var buffer = unwrapInboundIn(data)
-        if collected.readableBytes < 4 * 1024 * 1024 {
-            collected.writeBuffer(&buffer)
-        }
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        promise.succeed(String(buffer: collected))
-        context.fireChannelInactive()
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        context.close(promise: nil)
     }
 }

@@ -1,3 +1,4 @@
+import NIOCore
 import ZooKeeperProtocol
 
 /// The typed operations: each builds a request, sends it through `send(_:)` and unpacks the reply.

@@ -1,3 +1,4 @@
+import Atomics
 import DequeModule
 import Logging
 import NIOCore

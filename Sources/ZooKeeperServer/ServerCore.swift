@@ -1,19 +1,13 @@
+import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import ZooKeeperProtocol
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Wall-clock milliseconds since the epoch (znode ctime/mtime).
 func wallClockMilliseconds() -> Int64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_REALTIME, &ts)
-    return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    // Foundation's clock: this module imports Foundation, which makes libc's `timespec` ambiguous.
+    Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
 }
 
 /// Monotonic milliseconds (session deadlines).

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import NIOConcurrencyHelpers
 import NIOCore
 import StormEngine
 import StormMetrics
@@ -53,9 +52,9 @@ struct ClientBench: AsyncParsableCommand {
         let request: ZooKeeperRequest =
             op == "get" ? .getData(path: path, watch: false) : .setData(path: path, data: value, version: -1)
         // Warm-up: connections, allocator and server caches, then the measured window.
-        _ = try await PipelinedLoad.run(clients: clients, request: request, perSession: count / 10, window: inflight)
+        _ = await PipelinedRequests.load(clients: clients, request: request, perSession: count / 10, window: inflight)
         let started = NIODeadline.now().uptimeNanoseconds
-        let result = try await PipelinedLoad.run(
+        let result = await PipelinedRequests.load(
             clients: clients, request: request, perSession: count, window: inflight)
         let seconds = Double(NIODeadline.now().uptimeNanoseconds - started) / 1e9
         for client in clients { try? await client.close() }
@@ -71,91 +70,6 @@ struct ClientBench: AsyncParsableCommand {
     }
 }
 
-/// Keeps `window` requests in flight on every session until each has completed `perSession`.
-enum PipelinedLoad {
-    struct Result {
-        var latency = LatencyHistogram()
-        var errors = 0
-    }
-
-    private final class SessionDriver: Sendable {
-        struct State {
-            var issued = 0
-            var completed = 0
-            var result = Result()
-            var continuation: CheckedContinuation<Result, Never>?
-        }
-        let client: ZooKeeperClient
-        let request: ZooKeeperRequest
-        let total: Int
-        let state = NIOLockedValueBox(State())
-
-        init(client: ZooKeeperClient, request: ZooKeeperRequest, total: Int) {
-            self.client = client
-            self.request = request
-            self.total = total
-        }
-
-        func start(window: Int) async -> Result {
-            await withCheckedContinuation { continuation in
-                let first = state.withLockedValue { s -> Int in
-                    s.continuation = continuation
-                    let n = min(window, total)
-                    s.issued = n
-                    return n
-                }
-                if first == 0 {
-                    finishIfDone()
-                    return
-                }
-                for _ in 0..<first { issue() }
-            }
-        }
-
-        private func issue() {
-            client.send(request) { [self] outcome, sentAt, receivedAt in
-                let next = state.withLockedValue { s -> Bool in
-                    s.completed += 1
-                    if case .failure = outcome { s.result.errors += 1 }
-                    s.result.latency.record(nanoseconds: receivedAt &- sentAt)
-                    guard s.issued < total else { return false }
-                    s.issued += 1
-                    return true
-                }
-                if next { issue() } else { finishIfDone() }
-            }
-        }
-
-        private func finishIfDone() {
-            let done = state.withLockedValue { s -> (CheckedContinuation<Result, Never>, Result)? in
-                guard s.completed == total, let c = s.continuation else { return nil }
-                s.continuation = nil
-                return (c, s.result)
-            }
-            if let (continuation, result) = done { continuation.resume(returning: result) }
-        }
-    }
-
-    static func run(
-        clients: [ZooKeeperClient], request: ZooKeeperRequest, perSession: Int, window: Int
-    ) async throws
-        -> Result
-    {
-        await withTaskGroup(of: Result.self) { group in
-            for client in clients {
-                let driver = SessionDriver(client: client, request: request, total: perSession)
-                group.addTask { await driver.start(window: window) }
-            }
-            var merged = Result()
-            for await r in group {
-                merged.latency.merge(r.latency)
-                merged.errors += r.errors
-            }
-            return merged
-        }
-    }
-}
-
 /// N sessions each hold a data watch on one znode; a writer sets it; time until the last notification.
 struct FanoutBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "fanout")
@@ -167,51 +81,15 @@ struct FanoutBench: AsyncParsableCommand {
     @Option(help: "Seconds to wait for every notification of a round.") var timeout: Double = 30
 
     func run() async throws {
-        let writer = try await ZooKeeperClient.connect(ZooKeeperConfiguration(connectString: target))
-        let parent = ZooKeeperPath.parent(of: path)
-        if parent != "/" { _ = try? await writer.create(parent) }
-        _ = try? await writer.create(path)
-
-        let arrivals = NIOLockedValueBox([UInt64]())
-        var sessions: [ZooKeeperClient] = []
-        sessions.reserveCapacity(watchers)
-        for _ in 0..<watchers {
-            let c = try await ZooKeeperClient.connect(ZooKeeperConfiguration(connectString: target))
-            c.setEventHandler { event in
-                if event.type == .nodeDataChanged { arrivals.withLockedValue { $0.append(event.receivedAt) } }
-            }
-            sessions.append(c)
-        }
-        var lastLag = LatencyHistogram()
-        var firstLag = LatencyHistogram()
-        var missing = 0
-        for _ in 0..<rounds {
-            arrivals.withLockedValue { $0.removeAll(keepingCapacity: true) }
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for s in sessions { group.addTask { _ = try await s.exists(path, watch: true) } }
-                try await group.waitForAll()
-            }
-            let sentAt = NIODeadline.now().uptimeNanoseconds
-            _ = try await writer.setData(path, data: Array("round".utf8))
-            let deadline = sentAt + UInt64(timeout * 1e9)
-            while arrivals.withLockedValue({ $0.count }) < watchers && NIODeadline.now().uptimeNanoseconds < deadline {
-                try await Task.sleep(for: .milliseconds(1))
-            }
-            let times = arrivals.withLockedValue { $0 }
-            missing += watchers - times.count
-            if let last = times.max(), let first = times.min() {
-                lastLag.record(nanoseconds: last &- sentAt)
-                firstLag.record(nanoseconds: first &- sentAt)
-            }
-        }
-        for s in sessions { try? await s.close() }
-        try? await writer.close()
+        let result = try await FanoutBenchmark.run(
+            target: target, watchers: watchers, rounds: rounds, path: path,
+            timeout: .nanoseconds(Int64(timeout * 1e9)))
         printJSONLine([
-            "tool": "zkstorm", "bench": "fanout", "watchers": watchers, "rounds": rounds, "missing": missing,
-            "last_p50_us": Double(lastLag.value(atPercentile: 50)), "last_max_us": Double(lastLag.max),
-            "first_p50_us": Double(firstLag.value(atPercentile: 50)),
+            "tool": "zkstorm", "bench": "fanout", "watchers": watchers, "rounds": rounds, "missing": result.missing,
+            "last_p50_us": Double(result.lastLag.value(atPercentile: 50)), "last_max_us": Double(result.lastLag.max),
+            "first_p50_us": Double(result.firstLag.value(atPercentile: 50)),
         ])
-        if missing > 0 { throw ExitCode(70) }
+        if result.missing > 0 { throw ExitCode(70) }
     }
 }
 
@@ -242,7 +120,7 @@ struct ZnodesBench: AsyncParsableCommand {
         let create = ZooKeeperRequest.create(
             CreateRequest(path: parent + "/n-", data: value, mode: .persistentSequential), opCode: .create)
         let started = NIODeadline.now().uptimeNanoseconds
-        let result = try await PipelinedLoad.run(
+        let result = await PipelinedRequests.load(
             clients: clients, request: create, perSession: count / sessions, window: 64)
         let seconds = Double(NIODeadline.now().uptimeNanoseconds - started) / 1e9
         let created = (count / sessions) * sessions
@@ -266,7 +144,7 @@ struct FootprintBench: AsyncParsableCommand {
         let setup = try await ZooKeeperClient.connect(ZooKeeperConfiguration(connectString: target))
         _ = try? await setup.create("/zkbench")
         _ = try? await setup.create("/zkbench/footprint")
-        let before = residentBytes()
+        let before = ProcessMemory.residentBytes()
         var clients: [ZooKeeperClient] = []
         clients.reserveCapacity(sessions)
         for _ in 0..<sessions {
@@ -274,7 +152,7 @@ struct FootprintBench: AsyncParsableCommand {
             _ = try await c.exists("/zkbench/footprint", watch: true)
             clients.append(c)
         }
-        let after = residentBytes()
+        let after = ProcessMemory.residentBytes()
         for c in clients { try? await c.close() }
         try? await setup.close()
         printJSONLine([
@@ -283,16 +161,6 @@ struct FootprintBench: AsyncParsableCommand {
             "bytes_per_session": Double(after - before) / Double(sessions),
         ])
     }
-}
-
-/// VmRSS of this process from /proc/self/status, in bytes.
-func residentBytes() -> Int {
-    guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
-    for line in text.split(separator: "\n") where line.hasPrefix("VmRSS:") {
-        let kb = line.split(separator: " ").compactMap { Int($0) }.first ?? 0
-        return kb * 1024
-    }
-    return 0
 }
 
 func printJSONLine(_ fields: [String: Any]) {

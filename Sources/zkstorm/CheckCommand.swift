@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import StormEngine
 import ZooKeeperClient
+import ZooKeeperProtocol
 
 /// `zkstorm check --target HOSTS [--json]`: what a target supports, feature by feature.
 struct CheckCommand: AsyncParsableCommand {

@@ -88,7 +88,11 @@ struct ReplayCommand: AsyncParsableCommand {
             )
         }
         let stop = StopFlag()
-        let signals = SignalWatcher { _ in stop.set() }
+        // A second signal more than a second after the first quits at once (see TerminationSignals).
+        let signals = TerminationSignals(quitOnRepeatAfter: .seconds(1)) { _ in
+            TerminalOutput.printError("\nzkstorm: stopping (press Ctrl-C again to quit at once)\n")
+            stop.set()
+        }
         let result: ReplayResult
         do {
             result = try await TxnLogReplay.run(configuration, stop: stop)
@@ -117,6 +121,6 @@ struct ReplayCommand: AsyncParsableCommand {
                 throw ExitCode(73)
             }
         }
-        if let signal = signals.received { throw ExitCode(128 + signal) }
+        if let signal = signals.received { throw ExitCode(signal.exitCode) }
     }
 }

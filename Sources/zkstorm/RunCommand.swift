@@ -1,5 +1,4 @@
 import ArgumentParser
-import Dispatch
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
@@ -259,7 +258,12 @@ struct RunCommand: AsyncParsableCommand {
                 "zkstorm: \(workload.name) on \(target): root \(stormRun.root), warm-up \(DurationText.format(workload.warmup)), measuring \(measurementPlan(workload))\n"
             )
         }
-        let signals = SignalWatcher { _ in stormRun.interrupt() }
+        // A second signal more than a second after the first quits at once (see TerminationSignals).
+        let signals = TerminationSignals(quitOnRepeatAfter: .seconds(1)) { _ in
+            TerminalOutput.printError(
+                "\nzkstorm: stopping (cleaning up the run root; press Ctrl-C again to quit at once)\n")
+            stormRun.interrupt()
+        }
         let outcome: StormRun.Outcome
         do {
             outcome = try await stormRun.run()
@@ -302,10 +306,10 @@ struct RunCommand: AsyncParsableCommand {
         }
         // A signal during cleanup, after measurement ended on its own, still means "interrupted".
         if outcome.interrupted || signals.received != nil {
-            let signal = signals.received ?? SIGINT
+            let signal = signals.received ?? TerminationSignals.Signal(number: SIGINT)
             TerminalOutput.printError(
                 "zkstorm run: interrupted; \(outcome.root) removed, report above covers what ran\n")
-            throw ExitCode(128 + signal)
+            throw ExitCode(signal.exitCode)
         }
         if !written { throw ExitCode(73) }
         if let verdicts = outcome.result.thresholds, verdicts.contains(where: { !$0.passed }) {
@@ -419,49 +423,6 @@ final class TargetHolder: Sendable {
 struct StandardError: Sendable {
     func write(_ text: String) {
         TerminalOutput.printError(text)
-    }
-}
-
-/// Turns SIGINT and SIGTERM into a callback (the run's interrupt) instead of killing the process, so
-/// cleanup and the report still happen. A second signal exits at once.
-final class SignalWatcher {
-    private var sources: [DispatchSourceSignal] = []
-    private let receivedSignal = NIOLockedValueBox<Int32?>(nil)
-    private let firstAt = NIOLockedValueBox<UInt64>(0)
-
-    init(onSignal: @escaping @Sendable (Int32) -> Void) {
-        var made: [DispatchSourceSignal] = []
-        for number in [SIGINT, SIGTERM] {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { [receivedSignal, firstAt] in
-                let now = DispatchTime.now().uptimeNanoseconds
-                let first = receivedSignal.withLockedValue { received -> Bool in
-                    defer { if received == nil { received = number } }
-                    return received == nil
-                }
-                if first {
-                    firstAt.withLockedValue { $0 = now }
-                    TerminalOutput.printError(
-                        "\nzkstorm: stopping (cleaning up the run root; press Ctrl-C again to quit at once)\n")
-                    onSignal(number)
-                } else if now - firstAt.withLockedValue({ $0 }) > 1_000_000_000 {
-                    // A signal within a second of the first is the same keypress delivered twice (to
-                    // the process and its group, as `timeout` does); only a later one means "quit now".
-                    exit(128 + number)
-                }
-            }
-            source.resume()
-            made.append(source)
-        }
-        sources = made
-    }
-
-    var received: Int32? { receivedSignal.withLockedValue { $0 } }
-
-    func cancel() {
-        for source in sources { source.cancel() }
-        sources.removeAll()
     }
 }
 

@@ -1,13 +1,7 @@
 import ArgumentParser
-import Dispatch
 import Logging
+import StormEngine
 import ZooKeeperServer
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// `zkstorm serve`: runs the built-in ZooKeeper-compatible server until Ctrl-C or SIGTERM.
 struct ServeCommand: AsyncParsableCommand {
@@ -66,25 +60,8 @@ struct ServeCommand: AsyncParsableCommand {
         if let securePort = server.securePort {
             logger.info("zkstorm serve: TLS on \(host):\(securePort) \(security.summary)")
         }
-        let signal = await Self.waitForTerminationSignal()
+        let signal = await TerminationSignals.next()
         try await server.shutdown()
         logger.info("zkstorm serve stopped on \(signal)")
-    }
-
-    /// Suspends until SIGINT or SIGTERM arrives; returns its name.
-    static func waitForTerminationSignal() async -> String {
-        let (stream, continuation) = AsyncStream.makeStream(of: String.self)
-        var sources: [any DispatchSourceSignal] = []
-        for (number, name) in [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM")] {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { continuation.yield(name) }
-            source.resume()
-            sources.append(source)
-        }
-        var iterator = stream.makeAsyncIterator()
-        let name = await iterator.next() ?? "end of input"
-        for source in sources { source.cancel() }
-        return name
     }
 }

@@ -30,23 +30,12 @@ func withSharedClient(
     do {
         try await body(client, root)
     } catch {
-        try? await deleteRecursively(client, root)
+        _ = try? await client.deleteRecursive(root)
         try? await client.close()
         throw error
     }
-    try? await deleteRecursively(client, root)
+    _ = try? await client.deleteRecursive(root)
     try await client.close()
-}
-
-func deleteRecursively(_ client: ZooKeeperClient, _ path: String) async throws {
-    let children = (try? await client.getChildren(path)) ?? []
-    for child in children {
-        try await deleteRecursively(client, ZooKeeperPath.join(path, child))
-    }
-    do {
-        try await client.delete(path)
-    } catch let error as ZooKeeperError where error.code == .noNode {
-    }
 }
 
 /// Collects events from a client's callback; waits for them with a deadline.

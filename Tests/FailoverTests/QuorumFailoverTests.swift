@@ -1,5 +1,6 @@
 import Foundation
 import StormEngine
+import StormMetrics
 import Testing
 import ZooKeeperClient
 import ZooKeeperProtocol

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import ZooKeeperClient
 
 @testable import StormMetrics
 
@@ -39,7 +40,7 @@ import Testing
         #expect(stats.values["zk_approximate_data_size"] != nil)
         #expect(stats.values.count > 40)
 
-        let mntr = try await ServerStatsScraper.fourLetterWord("mntr", host: "127.0.0.1", port: limited.port)
+        let mntr = try await FourLetterWordClient.send("mntr", host: "127.0.0.1", port: limited.port)
         #expect(mntr.contains(ServerStatsScraper.notWhitelisted))
         let fallback = try #require(await ServerStatsScraper.scrape(host: "127.0.0.1", port: limited.port))
         #expect(fallback.state == "standalone")
@@ -113,7 +114,7 @@ private final class StandaloneZooKeeper: Sendable {
         let deadline = clock.now + .seconds(30)
         while clock.now < deadline && process.isRunning {
             // ruok answers imok before the server serves; srvr says "not currently serving" until it does.
-            let srvr = try? await ServerStatsScraper.fourLetterWord(
+            let srvr = try? await FourLetterWordClient.send(
                 "srvr", host: "127.0.0.1", port: port, timeout: .milliseconds(500))
             if srvr?.contains("Mode: ") == true {
                 return server

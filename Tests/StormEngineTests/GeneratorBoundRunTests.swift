@@ -2,6 +2,7 @@ import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import StormMetrics
 import Testing
 
 @testable import StormEngine

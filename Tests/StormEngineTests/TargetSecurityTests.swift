@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import ZooKeeperClient
 import ZooKeeperProtocol
 
 @testable import StormEngine

@@ -80,15 +80,6 @@ import Testing
         #expect(text.contains("Percentile"))
         #expect(text.contains("#[Max     ="))
     }
-
-    @Test func base64RoundTrips() {
-        for n in 0..<10 {
-            let bytes = (0..<n).map { UInt8($0 * 37 & 0xff) }
-            #expect(Base64.decode(Base64.encode(bytes)) == bytes)
-            #expect(Base64.decode(Base64.encode(bytes, urlSafe: true)) == bytes)
-        }
-        #expect(Base64.encode(Array("zkstorm".utf8)) == "emtzdG9ybQ==")
-    }
 }
 
 extension LatencyHistogram {

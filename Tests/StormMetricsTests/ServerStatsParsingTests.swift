@@ -44,11 +44,4 @@ import Testing
         )
         #expect(ServerStatsScraper.parseMntr("", server: "h:1") == nil)
     }
-
-    @Test func connectStringsSplitIntoHostsAndPorts() {
-        let hosts = ServerStatsScraper.hostsAndPorts("zk1:2181, zk2:2182,[::1]:2183,zk4/chroot/x").map {
-            "\($0.0)|\($0.1)"
-        }
-        #expect(hosts == ["zk1|2181", "zk2|2182", "::1|2183", "zk4|2181"])
-    }
 }

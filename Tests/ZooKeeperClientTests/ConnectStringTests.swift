@@ -1,4 +1,5 @@
 import Testing
+import ZooKeeperProtocol
 
 @testable import ZooKeeperClient
 

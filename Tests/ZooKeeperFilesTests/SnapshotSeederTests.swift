@@ -1,6 +1,8 @@
+import NIOCore
 import StormEngine
 import Testing
 import ZooKeeperFiles
+import ZooKeeperProtocol
 
 /// Seeding requests built from a real snapshot: pure, no server.
 @Suite struct SnapshotSeederTests {

@@ -31,7 +31,7 @@ struct SecureCLITests {
 
     static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Outcome {
         let process = Process()
-        process.executableURL = try CheckCommandTests.binary()
+        process.executableURL = try ZkstormBinary.binary()
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("ZKSTORM_") }
         env.merge(environment) { _, new in new }

@@ -14,7 +14,7 @@ struct ZkstormProcess {
         stderrURL = base.appendingPathExtension("stderr")
         _ = FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
         _ = FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
-        process.executableURL = try CheckCommandTests.binary()
+        process.executableURL = try ZkstormBinary.binary()
         process.arguments = arguments
         process.standardOutput = try stdout ?? FileHandle(forWritingTo: stdoutURL)
         process.standardError = try stderr ?? FileHandle(forWritingTo: stderrURL)

@@ -107,8 +107,8 @@ public final class IntervalCollector: Sendable {
 }
 
 /// The one-line progress display, redrawn in place each second on a terminal.
-public enum LiveLine {
-    public static func render(_ tick: IntervalCollector.Tick, intervalSeconds: Double = 1) -> String {
+package enum LiveLine {
+    package static func render(_ tick: IntervalCollector.Tick, intervalSeconds: Double = 1) -> String {
         let p = tick.point
         var line = String(format: "%6.1fs  %9.0f ops/s", tick.elapsedSeconds, Double(p.ops) / intervalSeconds)
         line += "  p99 \(ReportFormat.latency(p.p99Us))  errors \(p.errors)"
@@ -116,9 +116,9 @@ public enum LiveLine {
         return line
     }
 
-    public static var stdoutIsTerminal: Bool { TerminalOutput.standardOutputIsTerminal }
+    package static var stdoutIsTerminal: Bool { TerminalOutput.standardOutputIsTerminal }
 
-    public static func draw(_ text: String) { TerminalOutput.drawLiveLine(text) }
+    package static func draw(_ text: String) { TerminalOutput.drawLiveLine(text) }
 
-    public static func finish() { TerminalOutput.finishLiveLine() }
+    package static func finish() { TerminalOutput.finishLiveLine() }
 }

@@ -1,8 +1,8 @@
 import StormMetrics
 
 /// Turns what a run has measured so far into the metrics side's `MetricsSnapshot` (cumulative values).
-public enum MetricsSnapshotBuilder {
-    public static func make(
+package enum MetricsSnapshotBuilder {
+    package static func make(
         runId: String, instance: String, workload: String, target: String, cumulative: RecordedInterval,
         status: StormRun.SessionStatus
     ) -> MetricsSnapshot {

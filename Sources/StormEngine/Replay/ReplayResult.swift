@@ -1,5 +1,7 @@
 import Foundation
+import NIOConcurrencyHelpers
 import StormMetrics
+import ZooKeeperProtocol
 
 /// The outcome of a replay: what was replayed, skipped and failed, latency per op from the intended
 /// time, and how well the schedule was kept.

@@ -1,3 +1,4 @@
+import NIOCore
 import ZooKeeperClient
 import ZooKeeperFiles
 import ZooKeeperProtocol

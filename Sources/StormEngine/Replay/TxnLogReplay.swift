@@ -106,7 +106,7 @@ public enum TxnLogReplay {
         _ plan: ReplayPlan, _ configuration: ReplayConfiguration, connectString: String, stop: StopFlag = StopFlag()
     ) async throws -> ReplayResult {
         let logger = configuration.logger
-        let pool = SessionPool(
+        let pool = SessionConnector(
             connectString: connectString, counters: SessionCounters(), logger: logger,
             sessionTimeout: configuration.sessionTimeout)
         let control = try await pool.connect()
@@ -118,7 +118,7 @@ public enum TxnLogReplay {
         let started = Date()
         // Sessions that were already open when the replayed range begins.
         do {
-            let opened = try await SessionPool.openInParallel(
+            let opened = try await SessionConnector.openInParallel(
                 count: plan.openAtStart.count, parallelism: 32, open: { _ in try await pool.connect() },
                 closeOpened: { await pool.close($0) })
             for (session, client) in zip(plan.openAtStart, opened) { state.setSession(session, .open(client)) }

@@ -1,3 +1,4 @@
+import Foundation
 /// The failover lines of the text report: shown when a connection was lost or a session expired, and
 /// the watch accounting whenever the run had a watch storm.
 public enum FailoverReport {

@@ -1,4 +1,5 @@
 import Foundation
+import StormMetrics
 
 /// Human-readable numbers for reports.
 public enum ReportFormat {

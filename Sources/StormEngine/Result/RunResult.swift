@@ -1,5 +1,6 @@
 import Foundation
 import StormMetrics
+import ZooKeeperProtocol
 
 /// The result file (`--json`), schema 1. Every report (text, HTML, comparison) renders from this
 /// value alone, so `zkstorm report RESULT.json` shows exactly what the run showed. `histograms` holds

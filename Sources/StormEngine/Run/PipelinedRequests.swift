@@ -1,43 +1,17 @@
 import NIOConcurrencyHelpers
+import StormMetrics
 import ZooKeeperClient
 import ZooKeeperProtocol
 
-/// Sends many requests on one session with at most `window` outstanding, using the client's hot-path
-/// `send(_:completion:)`: setup and cleanup of tens of thousands of znodes take a few round trips, not
-/// one round trip each. Returns each request's result, in request order.
-enum PipelinedRequests {
-    typealias Outcome = Result<ZooKeeperResponse, ZooKeeperError>
+/// Many requests on a session with a bounded window outstanding, on the client's hot-path
+/// `sendWindowed`: setup and cleanup of tens of thousands of znodes take a few round trips, not one
+/// round trip each, and the peer benchmarks keep a fixed number in flight.
+package enum PipelinedRequests {
+    typealias Outcome = ZooKeeperClient.RequestOutcome
 
+    /// Each request's result, in request order.
     static func run(_ client: ZooKeeperClient, _ requests: [ZooKeeperRequest], window: Int = 512) async -> [Outcome] {
-        guard !requests.isEmpty else { return [] }
-        let state = PipelineState(count: requests.count)
-        let total = requests.count
-        @Sendable func sendNext() {
-            let index: Int? = state.inner.withLockedValue { inner in
-                guard inner.next < total else { return nil }
-                defer { inner.next += 1 }
-                return inner.next
-            }
-            guard let index else { return }
-            client.send(requests[index]) { result, _, _ in
-                let finished: CheckedContinuation<[Outcome], Never>? = state.inner.withLockedValue { inner in
-                    inner.outcomes[index] = result
-                    inner.completed += 1
-                    guard inner.completed == total else { return nil }
-                    defer { inner.continuation = nil }
-                    return inner.continuation
-                }
-                if let finished {
-                    finished.resume(returning: state.inner.withLockedValue { $0.outcomes.map { $0! } })
-                } else {
-                    sendNext()
-                }
-            }
-        }
-        return await withCheckedContinuation { continuation in
-            state.inner.withLockedValue { $0.continuation = continuation }
-            for _ in 0..<min(window, total) { sendNext() }
-        }
+        await client.pipeline(requests, window: window)
     }
 
     /// Result codes only (`.ok` for success).
@@ -50,19 +24,39 @@ enum PipelinedRequests {
             }
         }
     }
-}
 
-private final class PipelineState: Sendable {
-    struct Inner {
-        var next = 0
-        var completed = 0
-        var outcomes: [PipelinedRequests.Outcome?]
-        var continuation: CheckedContinuation<[PipelinedRequests.Outcome], Never>?
+    /// What a windowed load measured: the latency of every request (write to reply) and the failures.
+    package struct LoadResult: Sendable {
+        package var latency = LatencyHistogram()
+        package var errors = 0
+
+        mutating func merge(_ other: LoadResult) {
+            latency.merge(other.latency)
+            errors += other.errors
+        }
     }
 
-    let inner: NIOLockedValueBox<Inner>
-
-    init(count: Int) {
-        inner = NIOLockedValueBox(Inner(outcomes: Array(repeating: nil, count: count)))
+    /// Sends `request` `perSession` times on every client at once, `window` in flight per client.
+    package static func load(
+        clients: [ZooKeeperClient], request: ZooKeeperRequest, perSession: Int, window: Int
+    ) async -> LoadResult {
+        await withTaskGroup(of: LoadResult.self) { group in
+            for client in clients {
+                group.addTask {
+                    let result = NIOLockedValueBox(LoadResult())
+                    await client.sendWindowed(count: perSession, window: window, request: { _ in request }) {
+                        _, outcome, sentAt, receivedAt in
+                        result.withLockedValue { result in
+                            if case .failure = outcome { result.errors += 1 }
+                            result.latency.record(nanoseconds: receivedAt &- sentAt)
+                        }
+                    }
+                    return result.withLockedValue { $0 }
+                }
+            }
+            var merged = LoadResult()
+            for await result in group { merged.merge(result) }
+            return merged
+        }
     }
 }

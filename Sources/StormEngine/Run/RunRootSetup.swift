@@ -135,40 +135,19 @@ struct RunRootSetup {
         return all
     }
 
-    /// Deletes the root and everything below it, deepest first, each level pipelined. Retries when a
-    /// node gained children meanwhile (an ephemeral of a session still closing).
+    /// Deletes the root and everything below it (the client's pipelined `deleteRecursive`, which never
+    /// leaves the root and retries while a node gains children, e.g. an ephemeral of a closing session).
     func removeAll() async throws {
-        for attempt in 1...3 {
-            var levels: [[String]] = [[layout.root]]
-            while let last = levels.last, !last.isEmpty {
-                let outcomes = await PipelinedRequests.run(client, last.map { .getChildren(path: $0, watch: false) })
-                var next: [String] = []
-                for (parent, outcome) in zip(last, outcomes) {
-                    if case .success(.children(let names)) = outcome {
-                        next += names.map { parent + "/" + $0 }
-                    }
-                }
-                levels.append(next)
-            }
-            var retry = false
-            for level in levels.reversed() where !level.isEmpty {
-                precondition(level.allSatisfy(layout.contains), "cleanup must never leave the run root")
-                let codes = await PipelinedRequests.codes(client, level.map { .delete(path: $0, version: -1) })
-                for code in codes where code != .ok && code != .noNode {
-                    if code == .notEmpty {
-                        retry = true
-                    } else {
-                        throw RunError(.unavailable, "cleanup of \(layout.root) failed: \(code.name)")
-                    }
-                }
-            }
-            if !retry {
-                await removeCreatedAncestors()
-                return
-            }
-            logger.debug("cleanup retry: a node gained children", metadata: ["attempt": "\(attempt)"])
+        do {
+            let deleted = try await client.deleteRecursive(layout.root)
+            logger.debug("run tree removed", metadata: ["root": "\(layout.root)", "znodes": "\(deleted)"])
+        } catch where error.code == .notEmpty {
+            throw RunError(
+                .unavailable,
+                "cleanup of \(layout.root) did not finish: nodes keep appearing under it; delete it by hand")
+        } catch {
+            throw RunError(.unavailable, "cleanup of \(layout.root) failed: \(error.code.name)")
         }
-        throw RunError(
-            .unavailable, "cleanup of \(layout.root) did not finish: nodes keep appearing under it; delete it by hand")
+        await removeCreatedAncestors()
     }
 }

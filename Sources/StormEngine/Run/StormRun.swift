@@ -228,32 +228,80 @@ public final class StormRun: Sendable {
         return finished
     }
 
+    /// Opens the sessions, warms up, measures, and assembles the result: the steps below, in order.
     private func measure(
         pool: SessionConnector, layout: RunLayout, plan: SessionPlan, targetLabel: String, counters: SessionCounters,
         opened: inout [SupervisedSession]
     ) async throws -> Outcome {
         let collector = IntervalCollector()
-        let monitorBox = NIOLockedValueBox<GeneratorMonitor?>(nil)
-        let distribution = KeyDistribution(count: workload.keyspace.count, spec: workload.keyspace.distribution)
+        let startOrigin = RunClock.now()
+        let load = try await openGroups(
+            pool: pool, layout: layout, plan: plan, collector: collector, opened: &opened)
+        let storm = try await openStorm(pool: pool, layout: layout, collector: collector, opened: &opened)
+        logger.debug(
+            "sessions ready",
+            metadata: [
+                "sessions": "\(counters.connectedNow)", "setup_ms": "\((RunClock.now() - startOrigin) / 1_000_000)",
+            ])
+        let startedAt = Date().addingTimeInterval(workload.warmup.seconds)
+        let measured = await runMeasurement(
+            load: load, storm: storm, collector: collector, counters: counters, connectString: pool.connectString,
+            startedAt: startedAt)
+        let ledger = await watchLedger(storm, quick: measured.interrupted || measured.lostAt != nil)
+        return finish(
+            measured: measured, load: load, ledger: ledger, collector: collector, counters: counters,
+            targetLabel: targetLabel, startedAt: startedAt, layout: layout)
+    }
+
+    /// The operation groups' sessions, workers and load drivers, not yet started, with the request
+    /// budget (`requests`) and the stages they share.
+    private struct GroupLoad {
         var closedDrivers: [ClosedLoopDriver] = []
         var openDrivers: [OpenLoopDriver] = []
-        var allWorkers: [SessionWorker] = []
-        var stream: UInt64 = 0
-        let budget = workload.requests.map { RequestBudget(requests: $0, stop: self.stop) }
+        var workers: [SessionWorker] = []
+        var budget: RequestBudget?
+        var stagePlan: StagePlan
+        /// The total rate of every open loop: a stage's rate is shared in proportion to their own rates.
+        var openBaseRate: Double
+    }
+
+    /// The watch storm, its watchers connected and armed, and the session that writes.
+    private struct StormSetup {
+        var storm: WatchStorm
+        var writer: SupervisedSession
+    }
+
+    /// How long the measurement ran, whether `interrupt()` ended it, when the target was lost, and the
+    /// generator's monitor (started with the measurement; nil when the run ended before it began).
+    private struct Measured {
+        var seconds: Double
+        var interrupted: Bool
+        /// Seconds since measurement began when the target was last seen (every session disconnected).
+        var lostAt: Double?
+        var monitor: GeneratorMonitor?
+    }
+
+    /// Step 1: connects each group's sessions and builds a worker per session and the group's driver.
+    /// Open loops are scheduled from when every session is ready; their schedule ends with the measurement.
+    private func openGroups(
+        pool: SessionConnector, layout: RunLayout, plan: SessionPlan, collector: IntervalCollector,
+        opened: inout [SupervisedSession]
+    ) async throws -> GroupLoad {
+        let distribution = KeyDistribution(count: workload.keyspace.count, spec: workload.keyspace.distribution)
         let stagePlan = StagePlan(workload.stages)
-        // A stage's rate is the total of every open loop, shared in proportion to their own rates.
         let openBaseRate = workload.groups.reduce(0.0) { total, group in
             if case .open(let rate, _, _) = group.load { return total + rate }
             return total
         }
-        let startOrigin = RunClock.now()
-        let warmup = UInt64(workload.warmup.nanoseconds)
-        let duration = UInt64(workload.duration.nanoseconds)
-        // Open loops are scheduled from when every session is ready; their schedule ends with the measurement.
+        var load = GroupLoad(
+            budget: workload.requests.map { RequestBudget(requests: $0, stop: self.stop) }, stagePlan: stagePlan,
+            openBaseRate: openBaseRate)
+        var stream: UInt64 = 0
         for (index, group) in workload.groups.enumerated() {
             guard !stop.isSet else { break }
             let clients = try await SupervisedSession.connect(pool: pool, count: plan.groupSessions[index])
             opened += clients
+            let budget = load.budget
             let workers = clients.map { client in
                 stream += 1
                 let recorder = OperationRecorder()
@@ -263,10 +311,10 @@ public final class StormRun: Sendable {
                     keys: distribution.chooser(seed: workload.seed, stream: stream),
                     choiceSeed: workload.seed &+ 0x5EED, stream: stream, pool: pool, budget: budget)
             }
-            allWorkers += workers
+            load.workers += workers
             switch group.load {
             case .closed(let concurrency, let window):
-                closedDrivers.append(
+                load.closedDrivers.append(
                     ClosedLoopDriver(workers: workers, slotsPerSession: concurrency * window, stop: stop))
             case .open(let rate, let arrivals, let maxInFlight):
                 var driver = OpenLoopDriver(
@@ -274,55 +322,69 @@ public final class StormRun: Sendable {
                     seed: workload.seed, streamBase: 1000 * UInt64(index + 1), stop: stop)
                 driver.steps = stagePlan.rateSteps(baseRate: openBaseRate)
                 driver.stepsOrigin = Double(workload.warmup.nanoseconds)
-                openDrivers.append(driver)
+                load.openDrivers.append(driver)
             }
         }
-        var storm: WatchStorm?
-        var writer: SupervisedSession?
-        if let spec = workload.watches, !stop.isSet {
-            let recorder = OperationRecorder()
-            collector.add(recorder)
-            let watchStorm = WatchStorm(spec: spec, layout: layout, recorder: recorder, logger: logger)
-            try await watchStorm.connectWatchers(pool)
-            opened += watchStorm.watcherSessions
-            try await watchStorm.arm()
-            if spec.storm.writer == .dedicated {
-                let dedicated = try await SupervisedSession.connect(pool: pool)
-                opened.append(dedicated)
-                writer = dedicated
-            } else {
-                writer = watchStorm.watcherSessions.first
-            }
-            storm = watchStorm
-        }
-        logger.debug(
-            "sessions ready",
-            metadata: [
-                "sessions": "\(counters.connectedNow)", "setup_ms": "\((RunClock.now() - startOrigin) / 1_000_000)",
-            ])
+        return load
+    }
 
+    /// Step 2: connects and arms the storm's watchers and picks its writer (nil without a storm).
+    private func openStorm(
+        pool: SessionConnector, layout: RunLayout, collector: IntervalCollector, opened: inout [SupervisedSession]
+    ) async throws -> StormSetup? {
+        guard let spec = workload.watches, !stop.isSet else { return nil }
+        let recorder = OperationRecorder()
+        collector.add(recorder)
+        let watchStorm = WatchStorm(spec: spec, layout: layout, recorder: recorder, logger: logger)
+        try await watchStorm.connectWatchers(pool)
+        opened += watchStorm.watcherSessions
+        try await watchStorm.arm()
+        let writer: SupervisedSession?
+        if spec.storm.writer == .dedicated {
+            let dedicated = try await SupervisedSession.connect(pool: pool)
+            opened.append(dedicated)
+            writer = dedicated
+        } else {
+            writer = watchStorm.watcherSessions.first
+        }
+        return writer.map { StormSetup(storm: watchStorm, writer: $0) }
+    }
+
+    /// Step 3: starts the drivers (closed loops with the first stage's sessions, later stages switched
+    /// on time), warms up (and drops what was recorded), then starts the generator monitor and the
+    /// request budget and measures until the duration or the storm's rounds end, `interrupt()`, the
+    /// budget runs out, an `abort_on_fail` threshold fails, or the target is lost; collects an interval
+    /// each second; drains the requests still in flight.
+    private func runMeasurement(
+        load: GroupLoad, storm: StormSetup?, collector: IntervalCollector, counters: SessionCounters,
+        connectString: String, startedAt: Date
+    ) async -> Measured {
+        let stagePlan = load.stagePlan
         // Closed-loop sessions of each stage, shared among closed groups in proportion to their size.
-        let closedTotal = closedDrivers.reduce(0) { $0 + $1.workers.count }
+        let closedTotal = load.closedDrivers.reduce(0) { $0 + $1.workers.count }
         let stageShares: [[Int?]] = stagePlan.steps.map { step in
-            closedDrivers.map { driver in
+            load.closedDrivers.map { driver in
                 guard let sessions = step.stage.sessions, closedTotal > 0 else { return nil }
                 return Int((Double(sessions) * Double(driver.workers.count) / Double(closedTotal)).rounded())
             }
         }
-        let closedLoops = closedDrivers
+        let closedLoops = load.closedDrivers
         let origin = RunClock.now()
-        let measureStart = origin + warmup
-        let measureEnd = measureStart + duration
+        let measureStart = origin + UInt64(workload.warmup.nanoseconds)
+        let measureEnd = measureStart + UInt64(workload.duration.nanoseconds)
         let stop = self.stop
         let live = self.live
         let onTick = self.onTick
-        let workersForStatus = allWorkers
+        let workers = load.workers
+        let budget = load.budget
+        let hasGroups = !workload.groups.isEmpty
         let abortThresholds = workload.thresholds.filter(\.abortOnFail)
         let abortedBy = self.abortedBy
-        let startedAt = Date().addingTimeInterval(Double(warmup) / 1e9)
-        let outcome = await withTaskGroup(of: Void.self) { group -> (Double, Bool) in
-            let firstShares = stageShares.first ?? Array(repeating: nil, count: closedDrivers.count)
-            for (driver, share) in zip(closedDrivers, firstShares) { driver.start(sessions: share) }
+        let generatorBounds = self.generatorBounds
+        let monitorBox = NIOLockedValueBox<GeneratorMonitor?>(nil)
+        let (seconds, wasInterrupted) = await withTaskGroup(of: Void.self) { group -> (Double, Bool) in
+            let firstShares = stageShares.first ?? Array(repeating: nil, count: closedLoops.count)
+            for (driver, share) in zip(closedLoops, firstShares) { driver.start(sessions: share) }
             if stagePlan.steps.count > 1 {
                 group.addTask {
                     for (step, shares) in zip(stagePlan.steps, stageShares).dropFirst() {
@@ -334,7 +396,7 @@ public final class StormRun: Sendable {
                     }
                 }
             }
-            for driver in openDrivers {
+            for driver in load.openDrivers {
                 group.addTask { await driver.run(origin: origin, end: measureEnd) }
             }
             // Warm-up: run, then drop what was recorded.
@@ -350,10 +412,7 @@ public final class StormRun: Sendable {
             group.addTask {
                 await collector.run(stop: collectorStop) { tick in
                     counters.failover.interval(at: tick.point.t, cumulative: tick.cumulative)
-                    var status = SessionStatus(
-                        connected: counters.connectedNow, reconnects: counters.failover.reconnects,
-                        expirations: counters.expirations,
-                        outstandingRequests: workersForStatus.outstanding, servers: self.servers.withLockedValue { $0 })
+                    var status = self.status(counters: counters, outstandingRequests: workers.outstanding)
                     status.generator = monitor.sample()
                     if live { LiveLine.draw(LiveLine.render(tick)) }
                     onTick?(tick, status)
@@ -365,47 +424,22 @@ public final class StormRun: Sendable {
                     }
                 }
             }
-            let sessionTimeout = UInt64(workload.sessionTimeout.nanoseconds)
-            group.addTask { [targetLost, targetGone] in
-                // Every session without a connection for longer than the session timeout: the target is
-                // gone, and so is every session on it. End the measurement; the result keeps what ran.
-                var since: UInt64?
-                while !collectorStop.isSet && !Task.isCancelled {
-                    let now = RunClock.now()
-                    if counters.allDisconnected {
-                        let start = since ?? now
-                        since = start
-                        targetLost.withLockedValue { $0 = start }
-                        if now - start > sessionTimeout {
-                            // A frozen or electing ensemble still accepts connections: wait for it.
-                            if await TargetReachability.anyAccepts(pool.connectString) {
-                                since = RunClock.now()
-                            } else {
-                                targetGone.withLockedValue { $0 = true }
-                                stop.set()
-                                return
-                            }
-                        }
-                    } else {
-                        since = nil
-                        targetLost.withLockedValue { $0 = nil }
-                    }
-                    try? await Task.sleep(for: .milliseconds(25))
-                }
+            group.addTask {
+                await self.watchTarget(counters: counters, connectString: connectString, until: collectorStop)
             }
             if scrapeServers {
                 group.addTask { [servers] in
                     while !collectorStop.isSet {
-                        let scraped = await ServerStatsScraper.scrape(connectString: pool.connectString)
+                        let scraped = await ServerStatsScraper.scrape(connectString: connectString)
                         servers.withLockedValue { $0 = scraped }
                         await Self.sleep(until: RunClock.now() + 5_000_000_000, stop: collectorStop)
                     }
                 }
             }
-            if let storm, let writer {
+            if let storm {
                 await withTaskGroup(of: Void.self) { inner in
-                    inner.addTask { await storm.runRounds(writer: writer, end: measureEnd, stop: stop) }
-                    if !workload.groups.isEmpty {
+                    inner.addTask { await storm.storm.runRounds(writer: storm.writer, end: measureEnd, stop: stop) }
+                    if hasGroups {
                         inner.addTask { await Self.sleep(until: measureEnd, stop: stop) }
                     }
                 }
@@ -414,10 +448,10 @@ public final class StormRun: Sendable {
             }
             let ended = RunClock.now()
             stop.set()
-            for driver in closedDrivers { driver.stopAll() }
-            // Interrupted or target gone: the report and cleanup must follow at once.
+            for driver in closedLoops { driver.stopAll() }
+            // Interrupted or target gone: the report and cleanup must follow at once (within 2 s of a signal).
             let quick = interrupted.withLockedValue { $0 } || counters.allDisconnected
-            await allWorkers.drain(timeout: quick ? .milliseconds(300) : .seconds(5))
+            await workers.drain(timeout: quick ? .milliseconds(300) : .seconds(5))
             collectorStop.set()
             if live { LiveLine.finish() }
             return (Double(ended &- (collector.measureStart ?? ended)) / 1e9, interrupted.withLockedValue { $0 })
@@ -425,21 +459,63 @@ public final class StormRun: Sendable {
         let lostAt: Double? = targetLost.withLockedValue { $0 }.map { at in
             max(0, Double(Int64(bitPattern: at &- (collector.measureStart ?? at))) / 1e9)
         }
-        var ledger: WatchLedger.Summary?
-        if let storm, let writer {
-            let quick = interrupted.withLockedValue { $0 } || lostAt != nil
-            let reader = await writer.readyClient(timeout: quick ? .milliseconds(100) : .seconds(5))
-            ledger = await storm.ledgerSummary(reader: reader, settle: quick ? .milliseconds(100) : .seconds(1))
+        return Measured(
+            seconds: seconds, interrupted: wasInterrupted, lostAt: lostAt, monitor: monitorBox.withLockedValue { $0 })
+    }
+
+    /// The target-lost watchdog of step 3: every session without a connection for longer than the
+    /// session timeout means the target is gone, and so is every session on it. Ends the measurement;
+    /// the result keeps what ran. Polls every 25 ms until `until` is set.
+    private func watchTarget(counters: SessionCounters, connectString: String, until collectorStop: StopFlag) async {
+        let sessionTimeout = UInt64(workload.sessionTimeout.nanoseconds)
+        var since: UInt64?
+        while !collectorStop.isSet && !Task.isCancelled {
+            let now = RunClock.now()
+            if counters.allDisconnected {
+                let start = since ?? now
+                since = start
+                targetLost.withLockedValue { $0 = start }
+                if now - start > sessionTimeout {
+                    // A frozen or electing ensemble still accepts connections: wait for it.
+                    if await TargetReachability.anyAccepts(connectString) {
+                        since = RunClock.now()
+                    } else {
+                        targetGone.withLockedValue { $0 = true }
+                        stop.set()
+                        return
+                    }
+                }
+            } else {
+                since = nil
+                targetLost.withLockedValue { $0 = nil }
+            }
+            try? await Task.sleep(for: .milliseconds(25))
         }
+    }
+
+    /// Step 4: the storm's watch ledger, read through the writer's session (quickly when interrupted or
+    /// the target is lost).
+    private func watchLedger(_ storm: StormSetup?, quick: Bool) async -> WatchLedger.Summary? {
+        guard let storm else { return nil }
+        let reader = await storm.writer.readyClient(timeout: quick ? .milliseconds(100) : .seconds(5))
+        return await storm.storm.ledgerSummary(reader: reader, settle: quick ? .milliseconds(100) : .seconds(1))
+    }
+
+    /// Step 5: the result (failover, watch ledger, generator, connect phases, security, group rates,
+    /// stages, thresholds, target lost), then the last interval with the verdicts (also pushed).
+    private func finish(
+        measured: Measured, load: GroupLoad, ledger: WatchLedger.Summary?, collector: IntervalCollector,
+        counters: SessionCounters, targetLabel: String, startedAt: Date, layout: RunLayout
+    ) -> Outcome {
         let tick = collector.collect(now: RunClock.now())
-        let monitor = monitorBox.withLockedValue { $0 }
-        let lastStatus = monitor?.sample(now: RunClock.now())
+        let monitor = measured.monitor
+        let lastGenerator = monitor?.sample(now: RunClock.now())
         monitor?.stop()
         let reconnects = counters.failover.reconnects
         if let tick { counters.failover.interval(at: tick.point.t, cumulative: tick.cumulative) }
         var result = RunResult(
             runId: runId, workload: workload.name, target: targetLabel, startedAt: startedAt,
-            durationSeconds: outcome.0, seed: workload.seed,
+            durationSeconds: measured.seconds, seed: workload.seed,
             recorded: collector.cumulative,
             sessions: RunResult.SessionSummary(
                 connected: counters.peakConnected, reconnects: reconnects, expired: counters.expirations),
@@ -451,25 +527,12 @@ public final class StormRun: Sendable {
         result.addConnectPhases(connectPhases.snapshot)
         if !security.isEmpty { result.security = security.summary }
         result.zkstormVersion = PrometheusExposition.zkstormVersion
-        result.interrupted = outcome.1 ? true : nil
+        result.interrupted = measured.interrupted ? true : nil
         result.effectiveWorkload = WorkloadYAML.render(workload)
-        if let lostAt { result.targetLost = RunResult.TargetLost(atSeconds: lostAt) }
-        let groupCumulative = collector.groupCumulative
-        let rates = workload.groups.enumerated().map { index, group in
-            var rate = RunResult.GroupRate(
-                group: group, recorded: groupCumulative[index] ?? RecordedInterval(), durationSeconds: outcome.0)
-            // Staged: the target is the mean rate the stages asked of this group.
-            if let target = rate.target, stagePlan.steps.contains(where: { $0.stage.rate != nil }),
-                stagePlan.totalDuration > .zero, openBaseRate > 0
-            {
-                let asked = stagePlan.steps.reduce(0.0) { total, step in
-                    total + step.stage.duration.seconds * (step.stage.rate ?? openBaseRate) * target / openBaseRate
-                }
-                rate.target = asked / stagePlan.totalDuration.seconds
-            }
-            return rate
-        }
+        if let lostAt = measured.lostAt { result.targetLost = RunResult.TargetLost(atSeconds: lostAt) }
+        let rates = groupRates(load: load, collector: collector, seconds: measured.seconds)
         if !rates.isEmpty { result.groupRates = rates }
+        let stagePlan = load.stagePlan
         if !stagePlan.steps.isEmpty {
             result.stages = stagePlan.steps.map { step in
                 var parts: [String] = []
@@ -490,15 +553,44 @@ public final class StormRun: Sendable {
             result.thresholds = verdicts
         }
         if let tick {
-            var status = SessionStatus(
-                connected: counters.connectedNow, reconnects: reconnects, expirations: counters.expirations,
-                outstandingRequests: 0, servers: servers.withLockedValue { $0 },
-                thresholds: result.thresholds ?? [],
-                groupRates: rates)
-            status.generator = lastStatus
-            onTick?(tick, status)
+            var last = status(counters: counters, outstandingRequests: 0)
+            last.thresholds = result.thresholds ?? []
+            last.groupRates = rates
+            last.generator = lastGenerator
+            onTick?(tick, last)
         }
-        return Outcome(result: result, interrupted: outcome.1, root: layout.root, targetLostAt: lostAt)
+        return Outcome(
+            result: result, interrupted: measured.interrupted, root: layout.root, targetLostAt: measured.lostAt)
+    }
+
+    /// Target versus achieved rate per operation group; with staged rates the target is the mean rate
+    /// the stages asked of the group.
+    private func groupRates(load: GroupLoad, collector: IntervalCollector, seconds: Double) -> [RunResult.GroupRate] {
+        let stagePlan = load.stagePlan
+        let openBaseRate = load.openBaseRate
+        let groupCumulative = collector.groupCumulative
+        return workload.groups.enumerated().map { index, group in
+            var rate = RunResult.GroupRate(
+                group: group, recorded: groupCumulative[index] ?? RecordedInterval(), durationSeconds: seconds)
+            if let target = rate.target, stagePlan.steps.contains(where: { $0.stage.rate != nil }),
+                stagePlan.totalDuration > .zero, openBaseRate > 0
+            {
+                let asked = stagePlan.steps.reduce(0.0) { total, step in
+                    total + step.stage.duration.seconds * (step.stage.rate ?? openBaseRate) * target / openBaseRate
+                }
+                rate.target = asked / stagePlan.totalDuration.seconds
+            }
+            return rate
+        }
+    }
+
+    /// Step 6 (each interval and the last): session figures now, with the latest server statistics, for
+    /// the live line and the metrics push.
+    private func status(counters: SessionCounters, outstandingRequests: Int) -> SessionStatus {
+        SessionStatus(
+            connected: counters.connectedNow, reconnects: counters.failover.reconnects,
+            expirations: counters.expirations, outstandingRequests: outstandingRequests,
+            servers: servers.withLockedValue { $0 })
     }
 
     /// The first `abort_on_fail` threshold that fails on what was measured so far. Rates and counts

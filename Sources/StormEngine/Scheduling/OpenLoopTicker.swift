@@ -1,21 +1,5 @@
-import Atomics
 import NIOConcurrencyHelpers
 import NIOCore
-
-/// The clock every latency in a run is measured on: CLOCK_MONOTONIC ns, the same clock the client
-/// stamps sends, replies and watch events with.
-public enum RunClock {
-    @inlinable
-    public static func now() -> UInt64 { NIODeadline.now().uptimeNanoseconds }
-}
-
-/// A flag that ends a run's loops early (Ctrl-C, SIGTERM, end of measurement).
-public final class StopFlag: Sendable {
-    private let flag = ManagedAtomic<Bool>(false)
-    public init() {}
-    public var isSet: Bool { flag.load(ordering: .acquiring) }
-    public func set() { flag.store(true, ordering: .releasing) }
-}
 
 /// Runs one session's open loop on the real clock: sleeps until the next intended start, sends every
 /// start that is due (several per wake-up at high rates), and while the in-flight window is full polls

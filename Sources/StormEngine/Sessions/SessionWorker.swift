@@ -1,6 +1,7 @@
 import Atomics
 import DequeModule
 import NIOConcurrencyHelpers
+import NIOCore
 import ZooKeeperClient
 import ZooKeeperProtocol
 
