@@ -55,6 +55,8 @@ final class ServerCore: @unchecked Sendable {
     var boundPort = 0
     /// The TLS listener's port (0: none).
     var boundSecurePort = 0
+    /// False from `closeAllConnections` until the next `start()`: `register` refuses new connections.
+    var acceptingConnections = true
     /// Reused for every request's watch notifications (emptied after delivery).
     private var triggers = WatchTriggers()
     /// Connections that need a flush scheduled once the lock is released.
@@ -80,8 +82,11 @@ final class ServerCore: @unchecked Sendable {
 
     // MARK: - Connection lifecycle
 
-    func register(_ channel: any Channel) -> ServerConnection {
+    /// A new connection, or nil while the server shuts down (a connection accepted after
+    /// `closeAllConnections` took its list would otherwise stay open).
+    func register(_ channel: any Channel) -> ServerConnection? {
         lock.withLock {
+            guard acceptingConnections else { return nil }
             let connection = ServerConnection(
                 id: nextConnectionID, core: self, channel: channel, establishedAt: wallClockMilliseconds())
             nextConnectionID += 1
@@ -487,6 +492,7 @@ final class ServerCore: @unchecked Sendable {
     /// after `gracePeriod` is closed regardless. The future completes when all are closed.
     func closeAllConnections(gracePeriod: TimeAmount, on loop: any EventLoop) -> EventLoopFuture<Void> {
         let (all, flushes): ([ServerConnection], [ServerConnection]) = lock.withLock {
+            acceptingConnections = false
             let all = Array(connections.values)
             for connection in all where !connection.closed {
                 connection.closeAfterFlush = true

@@ -110,6 +110,7 @@ public final class ZooKeeperServer: Service, Sendable {
                         + "await shutdown() before starting it again")
             }
         }
+        core.lock.withLock { core.acceptingConnections = true }
         let listener: any Channel
         let secureListener: (any Channel)?
         do {
@@ -302,7 +303,11 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        let connection = core.register(context.channel)
+        guard let connection = core.register(context.channel) else {
+            // Accepted while the server shuts down.
+            context.close(promise: nil)
+            return
+        }
         self.connection = connection
         let core = self.core
         handshakeTimer = context.eventLoop.scheduleTask(in: handshakeTimeout) {
