@@ -49,6 +49,40 @@ public struct OpCode: RawRepresentable, Hashable, Sendable, CustomStringConverti
     ]
 
     public var name: String? { Self.names[rawValue] }
+
+    /// The short name a server shows as `lop=` in `cons` for the last request of this type
+    /// (`FinalRequestProcessor.lastOp`; `auth` and `sasl` are handled outside it, named here alike).
+    public var abbreviation: String? {
+        switch rawValue {
+        case 1, 15, 19, 21: "CREA"
+        case 2, 20: "DELE"
+        case 3: "EXIS"
+        case 4: "GETD"
+        case 5: "SETD"
+        case 6: "GETA"
+        case 7: "SETA"
+        case 8, 12: "GETC"
+        case 9: "SYNC"
+        case 11: "PING"
+        case 13: "CHEC"
+        case 14: "MULT"
+        case 16: "RECO"
+        case 17: "CHKW"
+        case 18: "REMW"
+        case 22: "MLTR"
+        case 100: "AUTH"
+        case 101: "SETW"
+        case 102: "SASL"
+        case 103: "GETE"
+        case 104: "GETACN"
+        case 105: "STW2"
+        case 106: "ADDW"
+        case 107: "HOMI"
+        case -10: "SESS"
+        case -11: "CLOS"
+        default: nil
+        }
+    }
     public var description: String { name ?? "opcode(\(rawValue))" }
 }
 

@@ -131,3 +131,28 @@ public enum ZooKeeperResponse: Hashable, Sendable {
         }
     }
 }
+
+// MARK: - Server side: whole replies
+
+extension ZooKeeperResponse {
+    /// A successful reply as a server writes it (no frame length): `ReplyHeader {xid, zxid, err 0}`, then
+    /// the body exactly as ZooKeeper sends it in reply to `opCode` (`encode(into:replyingTo:)`).
+    public func writeReply(xid: Int32, zxid: Int64, replyingTo opCode: OpCode, into buffer: inout ByteBuffer) {
+        ReplyHeader(xid: xid, zxid: zxid, err: .ok).encode(into: &buffer)
+        encode(into: &buffer, replyingTo: opCode)
+    }
+
+    /// A failed reply as a server writes it (no frame length): `ReplyHeader {xid, zxid, err}` and no body.
+    public static func writeErrorReply(xid: Int32, zxid: Int64, error: ErrorCode, into buffer: inout ByteBuffer) {
+        ReplyHeader(xid: xid, zxid: zxid, err: error).encode(into: &buffer)
+    }
+}
+
+extension WatcherEvent {
+    /// A watch notification as a server writes it (no frame length): `ReplyHeader {xid -1, zxid -1, err 0}`,
+    /// then the event.
+    public func writeNotification(into buffer: inout ByteBuffer) {
+        ReplyHeader(xid: SpecialXid.notification, zxid: -1, err: .ok).encode(into: &buffer)
+        encode(into: &buffer)
+    }
+}

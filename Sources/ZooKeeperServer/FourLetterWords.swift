@@ -76,7 +76,8 @@ extension ServerCore {
             text += "(queued=0,recved=\(connection.packetsReceived),sent=\(connection.packetsSent)"
             if detailed && connection.handshakeDone {
                 let session = sessions[connection.sessionID]
-                text += ",sid=0x\(String(connection.sessionID, radix: 16)),lop=\(connection.lastOperation)"
+                text +=
+                    ",sid=0x\(String(connection.sessionID, radix: 16)),lop=\(connection.lastOpCode?.abbreviation ?? "NA")"
                 text += ",est=\(connection.establishedAt),to=\(session?.timeoutMs ?? 0)"
                 text +=
                     ",lcxid=0x\(String(connection.lastCxid, radix: 16)),lzxid=0x\(String(connection.lastZxid, radix: 16))"
@@ -115,6 +116,7 @@ extension ServerCore {
             ("zk_connection_rejected", "\(counters.connectionsRejected)"),
             ("zk_connection_drop_count", "\(counters.connectionsDropped)"),
             ("zk_unsuccessful_handshake", "\(counters.unsuccessfulHandshakes)"),
+            ("zk_sessionless_connections_expired", "\(counters.sessionlessConnectionsExpired)"),
             ("zk_large_requests_rejected", "\(counters.largeRequestsRejected)"),
         ]
         return lines.map { "\($0.0)\t\($0.1)\n" }.joined()

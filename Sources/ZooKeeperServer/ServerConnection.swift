@@ -20,9 +20,8 @@ final class ServerConnection: @unchecked Sendable {
     var handshakeDone = false
     /// Whether any frame or four-letter word has arrived yet (4lw are only recognised first).
     var sawFirstBytes = false
-    var identities: [Id]
-    /// The SASL exchange on this connection (opcode 102).
-    var sasl = ServerSASLState.idle
+    /// The ids this connection has proven (ACL checks, whoAmI) and its SASL exchange.
+    var auth: ConnectionAuth
     /// Replies and notifications waiting to be written, in linearization order.
     var outbox: ByteBuffer
     /// A flush task is queued on the connection's event loop.
@@ -33,7 +32,8 @@ final class ServerConnection: @unchecked Sendable {
     var closed = false
     var packetsReceived = 0
     var packetsSent = 0
-    var lastOperation = "NA"
+    /// The last request's type; `cons` shows its abbreviation (`lop=`), "NA" before the first.
+    var lastOpCode: OpCode?
     var lastCxid: Int32 = 0
     var lastZxid: Int64 = 0
     var lastResponseAt: Int64 = 0
@@ -52,7 +52,7 @@ final class ServerConnection: @unchecked Sendable {
             remoteHost = "unknown"
             remotePort = 0
         }
-        identities = [Id(scheme: "ip", id: remoteHost)]
+        auth = ConnectionAuth(remoteHost: remoteHost)
         outbox = channel.allocator.buffer(capacity: 0)
     }
 

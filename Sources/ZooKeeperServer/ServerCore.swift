@@ -6,7 +6,8 @@ import ZooKeeperProtocol
 
 /// Wall-clock milliseconds since the epoch (znode ctime/mtime).
 func wallClockMilliseconds() -> Int64 {
-    // Foundation's clock: this module imports Foundation, which makes libc's `timespec` ambiguous.
+    // `Date` rather than `clock_gettime`: with Foundation in this module, `timespec` resolves to
+    // CoreFoundation's copy, which MemberImportVisibility then refuses.
     Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
 }
 
@@ -22,15 +23,18 @@ struct ServerCounters {
     var bytesReceived = 0
     var latency = LatencyStatistics()
     var unsuccessfulHandshakes = 0
+    /// Connections closed because no handshake completed within `handshakeTimeout`.
+    var sessionlessConnectionsExpired = 0
     var connectionsRejected = 0
     var largeRequestsRejected = 0
     var connectionsDropped = 0
     var authFailures = 0
 }
 
-/// The single serial owner of the data tree, sessions and watches. Every request from every
-/// connection is applied under `lock`, in one global order (zxid order for writes); the replies and
-/// watch events it produces are appended to each connection's outbox inside the same critical
+/// The acting half of the server: it frames input, runs the `RequestApplier` (which decides) under
+/// `lock`, and turns each decision into bytes. Every request from every connection is applied under
+/// `lock`, in one global order (zxid order for writes); the replies and watch events it produces are
+/// encoded by ZooKeeperProtocol and appended to each connection's outbox inside the same critical
 /// section, so each connection sees them in linearization order (an event before any reply that
 /// reflects its change). Event loops then write the outboxes out.
 ///
@@ -43,18 +47,18 @@ final class ServerCore: @unchecked Sendable {
     let startedAtMonotonic = monotonicMilliseconds()
 
     // Guarded by lock.
-    let tree = DataTree()
-    var watches = WatchRegistry()
-    var sessions: SessionTracker
+    /// Decides what each request does; this class only acts on its answers.
+    var applier: RequestApplier
     var connections: [Int: ServerConnection] = [:]
     var nextConnectionID = 1
-    var zxid: Int64 = 0
     var counters = ServerCounters()
     var boundPort = 0
     /// The TLS listener's port (0: none).
     var boundSecurePort = 0
-    /// Spare buffer for `deliverChanges`.
-    private var changeScratch: [TreeChange] = []
+    /// False from `closeAllConnections` until the next `start()`: `register` refuses new connections.
+    var acceptingConnections = true
+    /// Reused for every request's watch notifications (emptied after delivery).
+    private var triggers = WatchTriggers()
     /// Connections that need a flush scheduled once the lock is released.
     private var pendingFlushes: [ServerConnection] = []
     /// The connection whose input is being processed (flushed at its read-complete instead).
@@ -65,13 +69,24 @@ final class ServerCore: @unchecked Sendable {
         let tick = configuration.tickTime.components
         tickMs = max(1, tick.seconds * 1000 + tick.attoseconds / 1_000_000_000_000_000)
         logger = configuration.logger
-        sessions = SessionTracker(tickMs: tickMs, wallClockMs: wallClockMilliseconds())
+        applier = RequestApplier(
+            tickMs: tickMs, wallClockMs: wallClockMilliseconds(), maxSessions: configuration.maxSessions,
+            authentication: AuthenticationPolicy(configuration.security))
     }
+
+    // Read-only views for the four-letter words.
+    var tree: DataTree { applier.tree }
+    var watches: WatchManager { applier.watches }
+    var sessions: SessionTracker { applier.sessions }
+    var zxid: Int64 { applier.zxid }
 
     // MARK: - Connection lifecycle
 
-    func register(_ channel: any Channel) -> ServerConnection {
+    /// A new connection, or nil while the server shuts down (a connection accepted after
+    /// `closeAllConnections` took its list would otherwise stay open).
+    func register(_ channel: any Channel) -> ServerConnection? {
         lock.withLock {
+            guard acceptingConnections else { return nil }
             let connection = ServerConnection(
                 id: nextConnectionID, core: self, channel: channel, establishedAt: wallClockMilliseconds())
             nextConnectionID += 1
@@ -85,10 +100,7 @@ final class ServerCore: @unchecked Sendable {
         let flushes: [ServerConnection] = lock.withLock {
             connection.closed = true
             guard connections.removeValue(forKey: connection.id) != nil else { return [] }
-            watches.removeWatcher(connection.id)
-            if connection.sessionID != 0, sessions[connection.sessionID]?.connection == connection.id {
-                sessions.attach(connection.sessionID, connection: nil)
-            }
+            applier.connectionClosed(connection.id, session: connection.sessionID)
             return takePendingFlushes()
         }
         Self.schedule(flushes)
@@ -156,49 +168,161 @@ final class ServerCore: @unchecked Sendable {
             drop(connection)
             return
         }
-        if request.lastZxidSeen > zxid {
-            // The client has seen a newer state than this server has: ZooKeeper refuses it.
-            counters.unsuccessfulHandshakes += 1
-            drop(connection)
-            return
-        }
-        let now = monotonicMilliseconds()
-        let timeout = sessions.negotiate(request.timeOut)
-        let session: Session
-        if request.sessionId == 0 {
-            guard sessions.count < configuration.maxSessions else {
-                counters.connectionsRejected += 1
-                logger.debug(
-                    "refusing session: max sessions reached", metadata: ["max": "\(configuration.maxSessions)"])
-                drop(connection)
-                return
-            }
-            zxid += 1
+        let decision = applier.connect(request, connection: connection.id, now: monotonicMilliseconds()) {
             var generator = SystemRandomNumberGenerator()
-            let password = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
-            session = sessions.create(timeoutMs: timeout, password: password, now: now)
-        } else {
-            guard let existing = sessions[request.sessionId], existing.password == request.password else {
-                counters.unsuccessfulHandshakes += 1
-                writeFrame(to: connection) { ConnectResponse.rejected(readOnly: request.readOnly).encode(into: &$0) }
-                connection.closeAfterFlush = true
-                return
-            }
-            if let previous = existing.connection, previous != connection.id, let old = connections[previous] {
+            return (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        }
+        switch decision {
+        case .accept(let response, let session, let replacing):
+            if let replacing, let old = connections[replacing] {
                 // The session moved to this connection: the stale one goes, as ZooKeeper closes it.
                 old.closeAfterFlush = true
                 markForFlush(old)
             }
-            sessions.setTimeout(existing.id, timeout, now: now)
-            session = sessions[existing.id]!
+            connection.sessionID = session
+            connection.handshakeDone = true
+            writeFrame(to: connection) { response.encode(into: &$0) }
+        case .reject(let response):
+            counters.unsuccessfulHandshakes += 1
+            writeFrame(to: connection) { response.encode(into: &$0) }
+            connection.closeAfterFlush = true
+        case .refuse(.zxidAhead):
+            counters.unsuccessfulHandshakes += 1
+            drop(connection)
+        case .refuse(.tooManySessions):
+            counters.connectionsRejected += 1
+            logger.debug(
+                "refusing session: max sessions reached", metadata: ["max": "\(configuration.maxSessions)"])
+            drop(connection)
         }
-        sessions.attach(session.id, connection: connection.id)
-        connection.sessionID = session.id
-        connection.handshakeDone = true
-        let response = ConnectResponse(
-            timeOut: timeout, sessionId: session.id, password: session.password,
-            readOnly: request.readOnly.map { _ in false })
-        writeFrame(to: connection) { response.encode(into: &$0) }
+    }
+
+    /// The handshake timer fired: a connection that has not completed its handshake by now is closed
+    /// (ZooKeeper's sessionless-connection expiry), so idle sockets cannot pile up.
+    func handshakeTimedOut(_ connection: ServerConnection) {
+        let flushes: [ServerConnection] = lock.withLock {
+            guard !connection.handshakeDone, !connection.closed, !connection.closeAfterFlush else { return [] }
+            counters.sessionlessConnectionsExpired += 1
+            logger.info(
+                "closing connection: no handshake in time",
+                metadata: [
+                    "remote": "\(connection.remoteHost):\(connection.remotePort)",
+                    "timeout": "\(configuration.handshakeTimeout)",
+                ])
+            drop(connection)
+            return takePendingFlushes()
+        }
+        Self.schedule(flushes)
+    }
+
+    // MARK: - Requests
+
+    /// Applies one request frame: decode, let the applier decide, then send its triggers and reply.
+    func processRequest(_ frame: inout ByteBuffer, from connection: ServerConnection) {
+        let started = NIODeadline.now().uptimeNanoseconds
+        guard let header = try? RequestHeader(from: &frame) else {
+            drop(connection)
+            return
+        }
+        guard applier.touch(session: connection.sessionID, now: Int64(started / 1_000_000)) else {
+            // The session expired or was closed while this connection was still open: nothing more
+            // may run under it (an ephemeral created now would never be cleaned up).
+            drop(connection)
+            return
+        }
+        connection.lastCxid = header.xid
+        // --require-auth (enforce.auth): refused with -124 before anything else is looked at.
+        if let refusal = applier.refusal(of: header.type, auth: connection.auth) {
+            counters.authFailures += 1
+            logger.debug(
+                "refusing request before authentication",
+                metadata: ["op": "\(header.type)", "remote": "\(connection.remoteHost):\(connection.remotePort)"])
+            send(refusal, xid: header.xid, opCode: header.type, to: connection)
+            return
+        }
+        let now = wallClockMilliseconds()
+        defer {
+            let elapsed = Int64(NIODeadline.now().uptimeNanoseconds - started)
+            counters.latency.record(nanoseconds: elapsed)
+            connection.latency.record(nanoseconds: elapsed)
+            connection.lastLatency = elapsed
+            connection.lastResponseAt = now
+        }
+        let request: ZooKeeperRequest
+        switch Self.decodeRequest(header.type, from: &frame) {
+        case .success(let decoded):
+            request = decoded
+        case .failure(let rejection):
+            send(rejection.outcome(zxid: applier.zxid), xid: header.xid, opCode: header.type, to: connection)
+            return
+        }
+        connection.lastOpCode = header.type
+        let outcome = applier.apply(
+            request, session: connection.sessionID, watcher: connection.id, auth: &connection.auth, time: now,
+            triggers: &triggers)
+        switch request {
+        case .auth where outcome.errorCode == .authFailed:
+            counters.authFailures += 1
+        case .sasl:
+            logSASL(outcome, on: connection)
+        default:
+            break
+        }
+        // Events for the change go out before the reply that reflects it, on every connection.
+        deliverTriggers()
+        send(outcome, xid: header.xid, opCode: header.type, to: connection)
+    }
+
+    /// Counts and logs what a SASL request decided (the decision itself is `RequestApplier.applySASL`).
+    private func logSASL(_ outcome: RequestOutcome, on connection: ServerConnection) {
+        switch connection.auth.sasl {
+        case .failed(let reason) where outcome.errorCode == .authFailed:
+            counters.authFailures += 1
+            logger.debug(
+                "SASL authentication failed",
+                metadata: ["reason": "\(reason)", "remote": "\(connection.remoteHost):\(connection.remotePort)"])
+        case .done(let user) where outcome.reply != .response(.sasl(token: nil)):
+            logger.debug(
+                "SASL authenticated",
+                metadata: ["user": "\(user)", "session": "0x\(String(connection.sessionID, radix: 16))"])
+        default:
+            break
+        }
+    }
+
+    /// A request body the server will not apply, and how it answers.
+    enum RequestRejection: Error {
+        /// Only the server's own sweeps may send it, or it is not a request at all.
+        case notAllowed(ErrorCode)
+        /// An opcode ZooKeeper does not know: UNIMPLEMENTED, then the connection closes.
+        case unknownOpCode
+        /// A body that does not decode: MARSHALLINGERROR, the connection stays.
+        case undecodable
+
+        func outcome(zxid: Int64) -> RequestOutcome {
+            switch self {
+            case .notAllowed(let code): .error(code, zxid: zxid)
+            case .unknownOpCode: .error(.unimplemented, zxid: zxid, closeConnection: true)
+            case .undecodable: .error(.marshallingError, zxid: zxid)
+            }
+        }
+    }
+
+    static func decodeRequest(
+        _ opCode: OpCode, from frame: inout ByteBuffer
+    ) -> Result<ZooKeeperRequest, RequestRejection> {
+        switch opCode {
+        // Only the container sweep may send deleteContainer; a client gets BADARGUMENTS (seen).
+        case .deleteContainer: return .failure(.notAllowed(.badArguments))
+        case .createSession: return .failure(.notAllowed(.marshallingError))
+        default: break
+        }
+        do {
+            return .success(try ZooKeeperRequest.decode(opCode: opCode, from: &frame))
+        } catch {
+            if case .unknownOpCode = error.reason { return .failure(.unknownOpCode) }
+            return .failure(.undecodable)
+        }
     }
 
     // MARK: - Output
@@ -217,18 +341,21 @@ final class ServerCore: @unchecked Sendable {
         markForFlush(connection)
     }
 
-    /// Appends a reply (header, then body on success) to the connection's outbox.
-    func reply(
-        to connection: ServerConnection, xid: Int32, zxid: Int64, error: ErrorCode = .ok,
-        body: (inout ByteBuffer) -> Void = { _ in }
-    ) {
-        // Events for the change go out before the reply that reflects it, on every connection.
-        deliverChanges()
+    /// Appends the reply an outcome describes, encoded by ZooKeeperProtocol's response encoder.
+    func send(_ outcome: RequestOutcome, xid: Int32, opCode: OpCode, to connection: ServerConnection) {
         writeFrame(to: connection) { buffer in
-            ReplyHeader(xid: xid, zxid: zxid, err: error).encode(into: &buffer)
-            if error == .ok { body(&buffer) }
+            switch outcome.reply {
+            case .response(let response):
+                response.writeReply(xid: xid, zxid: outcome.zxid, replyingTo: opCode, into: &buffer)
+            case .error(let code):
+                ZooKeeperResponse.writeErrorReply(xid: xid, zxid: outcome.zxid, error: code, into: &buffer)
+            case .failure(let code, let response):
+                ZooKeeperResponse.writeErrorReply(xid: xid, zxid: outcome.zxid, error: code, into: &buffer)
+                response.encode(into: &buffer, replyingTo: opCode)
+            }
         }
-        connection.lastZxid = zxid
+        connection.lastZxid = outcome.zxid
+        if outcome.closeConnection { connection.closeAfterFlush = true }
     }
 
     func markForFlush(_ connection: ServerConnection) {
@@ -304,69 +431,48 @@ final class ServerCore: @unchecked Sendable {
 
     // MARK: - Watch events
 
-    /// Turns the data tree's pending changes into notifications, in order.
-    func deliverChanges() {
-        guard !tree.changes.isEmpty else { return }
-        // Swap buffers rather than copy, so steady-state writes allocate nothing here.
-        var changes = changeScratch
-        swap(&changes, &tree.changes)
-        for change in changes { notify(path: change.path, type: change.type) }
-        changes.removeAll(keepingCapacity: true)
-        changeScratch = changes
-    }
-
-    func notify(path: String, type: EventType) {
-        var frame: ByteBuffer?
-        watches.trigger(path: path, type: type) { watcher in
-            guard let connection = connections[watcher] else { return }
-            if frame == nil { frame = Self.notificationFrame(path: path, type: type) }
-            connection.reuseEmptyOutbox()
-            connection.outbox.writeImmutableBuffer(frame!)
-            counters.packetsSent += 1
-            connection.packetsSent += 1
-            markForFlush(connection)
+    /// Writes the notifications the applier collected to each watcher's outbox, in order, and empties them.
+    func deliverTriggers() {
+        guard !triggers.isEmpty else { return }
+        for event in triggers.events {
+            var frame: ByteBuffer?
+            for watcher in triggers.watchers(of: event) {
+                guard let connection = connections[watcher] else { continue }
+                if frame == nil { frame = Self.notificationFrame(path: event.path, type: event.type) }
+                connection.reuseEmptyOutbox()
+                connection.outbox.writeImmutableBuffer(frame!)
+                counters.packetsSent += 1
+                connection.packetsSent += 1
+                markForFlush(connection)
+            }
         }
+        triggers.removeAll()
     }
 
     /// A whole notification frame: length, ReplyHeader(xid -1, zxid -1, err 0), WatcherEvent.
     static func notificationFrame(path: String, type: EventType) -> ByteBuffer {
         var buffer = ByteBuffer()
         buffer.reserveCapacity(36 + path.utf8.count)
+        let start = buffer.writerIndex
         buffer.writeInteger(Int32(0))
-        ReplyHeader(xid: SpecialXid.notification, zxid: -1, err: .ok).encode(into: &buffer)
-        WatcherEvent(type: type, state: .syncConnected, path: path).encode(into: &buffer)
-        buffer.setInteger(Int32(buffer.readableBytes - 4), at: 0)
+        WatcherEvent(type: type, state: .syncConnected, path: path).writeNotification(into: &buffer)
+        buffer.setInteger(Int32(buffer.writerIndex - start - 4), at: start)
         return buffer
     }
 
-    // MARK: - Sessions
-
-    /// Ends a session: its ephemerals go (firing their watches). Caller holds the lock.
-    func closeSessionLocked(_ id: Int64) {
-        guard sessions.remove(id) != nil else { return }
-        removeEphemerals(of: id)
-    }
-
-    private func removeEphemerals(of id: Int64) {
-        zxid += 1
-        // Deepest first is not needed (ephemerals have no children) but keeps the order stable.
-        for path in tree.ephemerals(of: id, prefix: "/").sorted(by: >) {
-            tree.removeNode(path, zxid: zxid)
-        }
-        deliverChanges()
-    }
+    // MARK: - Sessions and sweeps
 
     /// Expires sessions whose deadline passed and closes their connections.
     func expireSessions() {
         let flushes: [ServerConnection] = lock.withLock {
-            for session in sessions.expire(now: monotonicMilliseconds()) {
+            for session in applier.expireSessions(now: monotonicMilliseconds(), triggers: &triggers) {
                 logger.debug("session expired", metadata: ["session": "0x\(String(session.id, radix: 16))"])
-                removeEphemerals(of: session.id)
                 if let id = session.connection, let connection = connections[id] {
                     connection.closeAfterFlush = true
                     markForFlush(connection)
                 }
             }
+            deliverTriggers()
             return takePendingFlushes()
         }
         Self.schedule(flushes)
@@ -375,19 +481,31 @@ final class ServerCore: @unchecked Sendable {
     /// Deletes empty containers and expired TTL nodes (`ContainerManager`).
     func sweepContainersAndTTLs() {
         let flushes: [ServerConnection] = lock.withLock {
-            for path in tree.sweepCandidates(now: wallClockMilliseconds()) {
-                zxid += 1
-                tree.removeNode(path, zxid: zxid)
-                deliverChanges()
-            }
+            applier.sweepContainersAndTTLs(now: wallClockMilliseconds(), triggers: &triggers)
+            deliverTriggers()
             return takePendingFlushes()
         }
         Self.schedule(flushes)
     }
 
-    /// Closes every connection (server shutdown).
-    func closeAllConnections() {
-        let all = lock.withLock { Array(connections.values) }
-        for connection in all { connection.channel.close(promise: nil) }
+    /// Server shutdown: every connection takes what its outbox holds, then closes; whatever is still open
+    /// after `gracePeriod` is closed regardless. The future completes when all are closed.
+    func closeAllConnections(gracePeriod: TimeAmount, on loop: any EventLoop) -> EventLoopFuture<Void> {
+        let (all, flushes): ([ServerConnection], [ServerConnection]) = lock.withLock {
+            acceptingConnections = false
+            let all = Array(connections.values)
+            for connection in all where !connection.closed {
+                connection.closeAfterFlush = true
+                markForFlush(connection)
+            }
+            return (all, takePendingFlushes())
+        }
+        Self.schedule(flushes)
+        guard !all.isEmpty else { return loop.makeSucceededVoidFuture() }
+        let channels = all.map(\.channel)
+        loop.scheduleTask(in: gracePeriod) {
+            for channel in channels { channel.close(promise: nil) }
+        }
+        return EventLoopFuture.andAllComplete(channels.map(\.closeFuture), on: loop)
     }
 }

@@ -1,3 +1,4 @@
+import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -10,7 +11,8 @@ import ZooKeeperProtocol
 extension ZooKeeperServer {
     /// Binds the secure port when TLS is configured; the channel's connections feed the same core.
     static func bindSecureListener(
-        configuration: ZooKeeperServerConfiguration, group: any EventLoopGroup, core: ServerCore
+        configuration: ZooKeeperServerConfiguration, group: any EventLoopGroup, core: ServerCore,
+        handshakeTimeout: TimeAmount
     ) async throws -> (any Channel)? {
         guard let tls = configuration.security.tls else { return nil }
         let context: NIOSSLContext
@@ -31,7 +33,7 @@ extension ZooKeeperServer {
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
                     try sync.addHandler(NIOSSLServerHandler(context: context))
-                    try sync.addHandler(ServerConnectionHandler(core: core))
+                    try sync.addHandler(ServerConnectionHandler(core: core, handshakeTimeout: handshakeTimeout))
                 }
             }
         do {
@@ -47,21 +49,18 @@ extension ZooKeeperServer {
 extension ServerCore {
     /// A user event on `connection`'s channel (on its event loop). When the TLS handshake finished, a
     /// client certificate the handshake verified authenticates the connection as
-    /// `x509:<subject DN>`, as `X509AuthenticationProvider` does.
+    /// `x509:<subject DN>`, as `X509AuthenticationProvider` does (`ConnectionAuth.addCertificate`).
     func inboundEvent(_ event: Any, on connection: ServerConnection, pipeline: ChannelPipeline) {
         guard case .handshakeCompleted = event as? TLSUserEvent else { return }
         guard let certificate = try? pipeline.syncOperations.nioSSL_peerCertificate(),
-            let der = try? certificate.toDERBytes(),
-            let subject = X509Identity.subjectName(derEncoded: der)
+            let der = try? certificate.toDERBytes()
         else { return }
-        lock.withLock { addIdentity(Id(scheme: "x509", id: subject), to: connection) }
-    }
-
-    /// Adds an authenticated id; ZooKeeper lists them before the connection's ip id (seen in whoAmI).
-    /// Caller holds the lock.
-    func addIdentity(_ identity: Id, to connection: ServerConnection) {
-        guard !connection.identities.contains(identity) else { return }
-        connection.identities.insert(identity, at: max(0, connection.identities.count - 1))
+        let identity = lock.withLock { connection.auth.addCertificate(derEncoded: der) }
+        if let identity {
+            logger.debug(
+                "TLS client authenticated",
+                metadata: ["id": "\(identity.id)", "remote": "\(connection.remoteHost):\(connection.remotePort)"])
+        }
     }
 }
 

@@ -1,5 +1,5 @@
 /// A client session: outlives its connections until it is closed or expires.
-struct Session {
+struct ServerSession {
     var id: Int64
     var password: [UInt8]
     var timeoutMs: Int32
@@ -14,7 +14,7 @@ struct Session {
 /// bucket changes.
 struct SessionTracker {
     let tickMs: Int64
-    private(set) var sessions: [Int64: Session] = [:]
+    private(set) var sessions: [Int64: ServerSession] = [:]
     private(set) var buckets: [Int64: Set<Int64>] = [:]
     private var nextID: Int64
 
@@ -37,10 +37,10 @@ struct SessionTracker {
         (now + Int64(timeoutMs)) / tickMs * tickMs + tickMs
     }
 
-    mutating func create(timeoutMs: Int32, password: [UInt8], now: Int64) -> Session {
+    mutating func create(timeoutMs: Int32, password: [UInt8], now: Int64) -> ServerSession {
         let id = nextID
         nextID += 1
-        let session = Session(
+        let session = ServerSession(
             id: id, password: password, timeoutMs: timeoutMs, expiresAt: bucket(for: now, timeoutMs: timeoutMs),
             connection: nil)
         sessions[id] = session
@@ -48,7 +48,7 @@ struct SessionTracker {
         return session
     }
 
-    subscript(id: Int64) -> Session? { sessions[id] }
+    subscript(id: Int64) -> ServerSession? { sessions[id] }
 
     mutating func attach(_ id: Int64, connection: Int?) {
         sessions[id]?.connection = connection
@@ -72,7 +72,7 @@ struct SessionTracker {
         return true
     }
 
-    mutating func remove(_ id: Int64) -> Session? {
+    mutating func remove(_ id: Int64) -> ServerSession? {
         guard let session = sessions.removeValue(forKey: id) else { return nil }
         buckets[session.expiresAt]?.remove(id)
         if buckets[session.expiresAt]?.isEmpty == true { buckets[session.expiresAt] = nil }
@@ -80,8 +80,8 @@ struct SessionTracker {
     }
 
     /// Sessions whose bucket has passed, removed from the tracker.
-    mutating func expire(now: Int64) -> [Session] {
-        var expired: [Session] = []
+    mutating func expire(now: Int64) -> [ServerSession] {
+        var expired: [ServerSession] = []
         for deadline in buckets.keys where deadline <= now {
             for id in buckets.removeValue(forKey: deadline) ?? [] {
                 if let session = sessions.removeValue(forKey: id) { expired.append(session) }

@@ -2,6 +2,7 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import ServiceLifecycle
 import ZooKeeperProtocol
 
 /// Where a ``ZooKeeperServer`` listens and how it keeps time.
@@ -18,6 +19,13 @@ public struct ZooKeeperServerConfiguration: Sendable {
     /// How often empty containers and expired TTL nodes are deleted (ZooKeeper's
     /// `znode.container.checkIntervalMs`, 60 s by default).
     public var containerSweepInterval: Duration = .seconds(60)
+    /// How long a connection may stay open without completing its handshake before the server closes it
+    /// (ZooKeeper's `zookeeper.nio.sessionlessCnxnTimeout`, 10 s by default). Counted in `mntr` as
+    /// `zk_sessionless_connections_expired`.
+    public var handshakeTimeout: Duration = .seconds(10)
+    /// On shutdown, how long connections get to take the replies already queued for them before they
+    /// are closed regardless.
+    public var shutdownGracePeriod: Duration = .seconds(1)
     /// Where the server logs: start, stop and connection trouble at debug, nothing above in normal work.
     public var logger: Logger = Logger(label: "zkstorm.server")
     /// TLS listener, SASL users and enforced authentication (none by default).
@@ -39,21 +47,31 @@ public struct ZooKeeperServerConfiguration: Sendable {
 ///
 /// It speaks ZooKeeper 3.8's client protocol: sessions with expiry, every node kind (persistent,
 /// ephemeral, sequential, container, TTL), one-shot and persistent watches, multi, ACLs with the world,
-/// auth, digest and ip schemes, and the four-letter words. State is in memory and belongs to this
-/// instance: ``shutdown()`` then ``start()`` serves the same tree and sessions again, as a restarted
-/// server would; a new instance starts empty. See <doc:EmbeddingInTests>.
-public final class ZooKeeperServer: Sendable {
-    private struct Running {
-        var channel: (any Channel)?
-        var secureChannel: (any Channel)?
-        var timers: [RepeatedTask] = []
-        var stopped = false
+/// auth, digest, ip, sasl and x509 schemes, and the four-letter words; with
+/// ``ZooKeeperServerConfiguration/security`` also a TLS port and SASL DIGEST-MD5. See <doc:EmbeddingInTests>.
+///
+/// Run it as a swift-service-lifecycle `Service` (in a `ServiceGroup`, which shuts it down gracefully on
+/// a signal), or drive it by hand: `start()` binds and returns, `shutdown()` stops it. Its states are
+/// initial → starting → running → shuttingDown → shutdown. State is in memory and belongs to this
+/// instance: a shut-down server may be started again and serves the same tree and sessions, as a
+/// restarted ZooKeeper keeps its data directory; a new instance starts empty.
+public final class ZooKeeperServer: Service, Sendable {
+    private enum State {
+        case initial
+        /// `start()` is binding. A `shutdown()` meanwhile moves to `.shutdown`; `start()` then closes
+        /// what it bound.
+        case starting
+        /// `secureListener`: the TLS port's channel, when TLS is configured.
+        case running(listener: any Channel, secureListener: (any Channel)?, timers: [RepeatedTask])
+        /// Completes when the listeners and every connection are closed.
+        case shuttingDown(EventLoopFuture<Void>)
+        case shutdown
     }
 
     private let configuration: ZooKeeperServerConfiguration
     private let eventLoopGroup: any EventLoopGroup
     let core: ServerCore
-    private let state = NIOLockedValueBox(Running())
+    private let state = NIOLockedValueBox(State.initial)
 
     /// A server that is not listening yet; call ``start()``.
     ///
@@ -69,16 +87,89 @@ public final class ZooKeeperServer: Sendable {
         self.core = ServerCore(configuration: configuration)
     }
 
-    /// Binds the listening socket and starts the session-expiry and container sweeps.
+    /// Binds the listening socket (and the TLS port when configured) and starts the session-expiry and
+    /// container sweeps, then returns.
     ///
     /// After it returns, clients can connect to ``connectString``. Nothing is sent until a client sends:
     /// the server answers a `ConnectRequest` with a `ConnectResponse`, each request with a reply header
     /// and its body, and pushes watch notifications with xid -1.
     ///
-    /// - Throws: ``ZooKeeperServerError`` naming the address when the port cannot be bound (in use, or not
-    ///   permitted).
+    /// - Throws: ``ZooKeeperServerError`` naming the address when a port cannot be bound (in use, or not
+    ///   permitted) or TLS cannot be set up, or when the server was started before.
     public func start() async throws {
+        try state.withLockedValue { state in
+            switch state {
+            case .initial, .shutdown:
+                state = .starting
+            case .starting, .running:
+                throw ZooKeeperServerError(
+                    message: "the server on \(configuration.host):\(configuration.port) is already started")
+            case .shuttingDown:
+                throw ZooKeeperServerError(
+                    message: "the server on \(configuration.host):\(configuration.port) is shutting down; "
+                        + "await shutdown() before starting it again")
+            }
+        }
+        core.lock.withLock { core.acceptingConnections = true }
+        let listener: any Channel
+        let secureListener: (any Channel)?
+        do {
+            listener = try await bind()
+        } catch {
+            state.withLockedValue { $0 = .shutdown }
+            throw error
+        }
+        do {
+            secureListener = try await Self.bindSecureListener(
+                configuration: configuration, group: eventLoopGroup, core: core,
+                handshakeTimeout: TimeAmount(configuration.handshakeTimeout))
+        } catch {
+            try? await listener.close()
+            state.withLockedValue { $0 = .shutdown }
+            throw error
+        }
+        let port = listener.localAddress?.port ?? configuration.port
+        core.lock.withLock {
+            core.boundPort = port
+            core.boundSecurePort = secureListener?.localAddress?.port ?? 0
+        }
+        let timers = startTimers()
+        let running: Bool = state.withLockedValue { state in
+            guard case .starting = state else { return false }
+            state = .running(listener: listener, secureListener: secureListener, timers: timers)
+            return true
+        }
+        guard running else {
+            // shutdown() arrived while binding.
+            for timer in timers { timer.cancel() }
+            try? await listener.close()
+            if let secureListener { try? await secureListener.close() }
+            return
+        }
+        configuration.logger.debug("server listening", metadata: ["address": "\(configuration.host):\(port)"])
+    }
+
+    /// `Service`: starts the server if `start()` has not, then serves until graceful shutdown or task
+    /// cancellation, and returns once every connection is closed.
+    public func run() async throws {
+        let needsStart = state.withLockedValue { if case .initial = $0 { true } else { false } }
+        if needsStart { try await start() }
+        let listener: (any Channel)? = state.withLockedValue {
+            if case .running(let listener, _, _) = $0 { listener } else { nil }
+        }
+        if let listener {
+            await withTaskCancellationOrGracefulShutdownHandler {
+                try? await listener.closeFuture.get()
+            } onCancelOrGracefulShutdown: {
+                _ = self.initiateShutdown()
+            }
+        }
+        try await shutdown()
+    }
+
+    private func bind() async throws -> any Channel {
         let core = self.core
+        let handshakeTimeout = TimeAmount(configuration.handshakeTimeout)
         let bootstrap = ServerBootstrap(group: eventLoopGroup)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -87,48 +178,31 @@ public final class ZooKeeperServer: Sendable {
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ServerConnectionHandler(core: core))
+                    try channel.pipeline.syncOperations.addHandler(
+                        ServerConnectionHandler(core: core, handshakeTimeout: handshakeTimeout))
                 }
             }
-        let channel: any Channel
         do {
-            channel = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
+            return try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
         } catch {
             throw ZooKeeperServerError(
                 message: "cannot listen on \(configuration.host):\(configuration.port): \(error). "
                     + "Pick another --port or stop what holds it.")
         }
-        let port = channel.localAddress?.port ?? configuration.port
-        let secureChannel: (any Channel)?
-        do {
-            secureChannel = try await Self.bindSecureListener(
-                configuration: configuration, group: eventLoopGroup, core: core)
-        } catch {
-            try? await channel.close()
-            throw error
-        }
-        core.lock.withLock {
-            core.boundPort = port
-            core.boundSecurePort = secureChannel?.localAddress?.port ?? 0
-        }
+    }
 
+    private func startTimers() -> [RepeatedTask] {
+        let core = self.core
         let loop = eventLoopGroup.next()
         let expiryEvery = TimeAmount.milliseconds(min(max(core.tickMs / 10, 10), 250))
         let expiry = loop.scheduleRepeatedTask(initialDelay: expiryEvery, delay: expiryEvery) { _ in
             core.expireSessions()
         }
-        let sweepComponents = configuration.containerSweepInterval.components
-        let sweepMs = max(10, sweepComponents.seconds * 1000 + sweepComponents.attoseconds / 1_000_000_000_000_000)
-        let sweep = loop.scheduleRepeatedTask(initialDelay: .milliseconds(sweepMs), delay: .milliseconds(sweepMs)) {
-            _ in
+        let sweepEvery = max(TimeAmount(configuration.containerSweepInterval), .milliseconds(10))
+        let sweep = loop.scheduleRepeatedTask(initialDelay: sweepEvery, delay: sweepEvery) { _ in
             core.sweepContainersAndTTLs()
         }
-        state.withLockedValue {
-            $0.channel = channel
-            $0.secureChannel = secureChannel
-            $0.timers = [expiry, sweep]
-        }
-        configuration.logger.debug("server listening", metadata: ["address": "\(configuration.host):\(port)"])
+        return [expiry, sweep]
     }
 
     /// The bound port (the configured one before ``start()``).
@@ -146,25 +220,42 @@ public final class ZooKeeperServer: Sendable {
         return bound == 0 ? nil : bound
     }
 
-    /// Stops accepting, closes every connection (clients see a connection loss, not a session close)
-    /// and stops the sweeps. The tree and the sessions stay in this instance: ``start()`` serves them
-    /// again, and clients that reconnect before their session times out keep it.
-    ///
-    /// - Throws: Nothing in practice; closing an already closed socket is ignored.
+    /// Stops accepting, lets each connection take the replies already queued for it (up to
+    /// `shutdownGracePeriod`), closes every connection, stops the sweeps, and returns when all are closed.
+    /// Calling it again, or concurrently, waits for the same shutdown.
     public func shutdown() async throws {
-        let (channel, secureChannel, timers): ((any Channel)?, (any Channel)?, [RepeatedTask]) =
-            state.withLockedValue { running in
-                let taken = (running.channel, running.secureChannel, running.timers)
-                running.channel = nil
-                running.secureChannel = nil
-                running.timers = []
-                running.stopped = true
-                return taken
+        if let done = initiateShutdown() { try? await done.get() }
+        state.withLockedValue { state in
+            if case .shuttingDown = state { state = .shutdown }
+        }
+    }
+
+    /// Moves to `.shuttingDown` and starts closing; returns what to wait for (nil if nothing runs).
+    private func initiateShutdown() -> EventLoopFuture<Void>? {
+        state.withLockedValue { state -> EventLoopFuture<Void>? in
+            switch state {
+            case .initial, .starting:
+                state = .shutdown
+                return nil
+            case .running(let listener, let secureListener, let timers):
+                for timer in timers { timer.cancel() }
+                listener.close(promise: nil)
+                secureListener?.close(promise: nil)
+                let connectionsClosed = core.closeAllConnections(
+                    gracePeriod: TimeAmount(configuration.shutdownGracePeriod), on: listener.eventLoop)
+                var listenersClosed = listener.closeFuture
+                if let secureListener {
+                    listenersClosed = listenersClosed.and(secureListener.closeFuture).map { _ in () }
+                }
+                let done = listenersClosed.and(connectionsClosed).map { _ in () }
+                state = .shuttingDown(done)
+                return done
+            case .shuttingDown(let done):
+                return done
+            case .shutdown:
+                return nil
             }
-        for timer in timers { timer.cancel() }
-        if let channel { try? await channel.close() }
-        if let secureChannel { try? await secureChannel.close() }
-        core.closeAllConnections()
+        }
     }
 
     /// The text a four-letter word gets (`ruok`, `srvr`, `mntr`, ...), without a socket.
@@ -177,6 +268,13 @@ public final class ZooKeeperServer: Sendable {
     public func fourLetterWord(_ word: String) -> String? {
         guard let command = FourLetterWord(rawValue: word) else { return nil }
         return core.lock.withLock { core.fourLetterWordText(command, asking: nil) }
+    }
+}
+
+extension TimeAmount {
+    init(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 }
 
@@ -194,15 +292,27 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     typealias OutboundOut = ByteBuffer
 
     private let core: ServerCore
+    private let handshakeTimeout: TimeAmount
     private var connection: ServerConnection?
     private var cumulation: ByteBuffer?
+    private var handshakeTimer: Scheduled<Void>?
 
-    init(core: ServerCore) {
+    init(core: ServerCore, handshakeTimeout: TimeAmount) {
         self.core = core
+        self.handshakeTimeout = handshakeTimeout
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        connection = core.register(context.channel)
+        guard let connection = core.register(context.channel) else {
+            // Accepted while the server shuts down.
+            context.close(promise: nil)
+            return
+        }
+        self.connection = connection
+        let core = self.core
+        handshakeTimer = context.eventLoop.scheduleTask(in: handshakeTimeout) {
+            core.handshakeTimedOut(connection)
+        }
         context.fireChannelActive()
     }
 
@@ -235,6 +345,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         if let connection { core.connectionClosed(connection) }
+        handshakeTimer?.cancel()
+        handshakeTimer = nil
         cumulation = nil
         context.fireChannelInactive()
     }

@@ -1,7 +1,7 @@
 import ZooKeeperProtocol
 
 /// Which table a watch lives in.
-enum WatchKind: Int, CaseIterable {
+enum WatchTable: Int, CaseIterable {
     /// One-shot data watch (getData) or exist watch (exists), fired by created/deleted/data changes.
     case data
     /// One-shot child watch (getChildren), fired by children changes and deletion.
@@ -14,17 +14,17 @@ enum WatchKind: Int, CaseIterable {
 
 /// Watches per path and per watcher (a connection id). One notification per watcher, path and event
 /// however many kinds match (`WatchManager.triggerWatch`).
-struct WatchRegistry {
-    private var tables: [[String: Set<Int>]] = Array(repeating: [:], count: WatchKind.allCases.count)
+struct WatchManager {
+    private var tables: [[String: Set<Int>]] = Array(repeating: [:], count: WatchTable.allCases.count)
     /// Reverse index for cleanup when a connection goes and for `wchc`.
-    private var byWatcher: [Int: [WatchKind: Set<String>]] = [:]
+    private var byWatcher: [Int: [WatchTable: Set<String>]] = [:]
     private var recursiveCount = 0
 
-    func contains(_ kind: WatchKind, path: String, watcher: Int) -> Bool {
+    func contains(_ kind: WatchTable, path: String, watcher: Int) -> Bool {
         tables[kind.rawValue][path]?.contains(watcher) ?? false
     }
 
-    mutating func add(_ kind: WatchKind, path: String, watcher: Int) {
+    mutating func add(_ kind: WatchTable, path: String, watcher: Int) {
         let (inserted, _) = tables[kind.rawValue][path, default: []].insert(watcher)
         guard inserted else { return }
         let count = byWatcher[watcher, default: [:]][kind, default: []].insertCounting(path)
@@ -34,14 +34,14 @@ struct WatchRegistry {
 
     /// The reverse index is cleaned lazily (firing 10,000 one-shot watches must not touch 10,000
     /// reverse entries); drop entries whose watch already fired once they pile up.
-    private mutating func pruneReverse(_ kind: WatchKind, watcher: Int) {
+    private mutating func pruneReverse(_ kind: WatchTable, watcher: Int) {
         guard let paths = byWatcher[watcher]?[kind] else { return }
         byWatcher[watcher]![kind] = paths.filter { tables[kind.rawValue][$0]?.contains(watcher) ?? false }
     }
 
     /// Removes one watch; true if it was there.
     @discardableResult
-    mutating func remove(_ kind: WatchKind, path: String, watcher: Int) -> Bool {
+    mutating func remove(_ kind: WatchTable, path: String, watcher: Int) -> Bool {
         guard tables[kind.rawValue][path]?.remove(watcher) != nil else { return false }
         if tables[kind.rawValue][path]!.isEmpty { tables[kind.rawValue][path] = nil }
         forgetReverse(kind, path: path, watcher: watcher)
@@ -49,7 +49,7 @@ struct WatchRegistry {
         return true
     }
 
-    private mutating func forgetReverse(_ kind: WatchKind, path: String, watcher: Int) {
+    private mutating func forgetReverse(_ kind: WatchTable, path: String, watcher: Int) {
         byWatcher[watcher]?[kind]?.remove(path)
         if byWatcher[watcher]?[kind]?.isEmpty == true { byWatcher[watcher]![kind] = nil }
         if byWatcher[watcher]?.isEmpty == true { byWatcher[watcher] = nil }
@@ -68,7 +68,7 @@ struct WatchRegistry {
 
     /// The kinds `checkWatches`/`removeWatches` with `type` look at (ZooKeeper keeps persistent
     /// watches in both its data and child tables, recursive ones in the data table only).
-    static func kinds(for type: WatcherType) -> [WatchKind]? {
+    static func kinds(for type: WatcherType) -> [WatchTable]? {
         switch type {
         case .children: [.child, .persistent]
         case .data: [.data, .persistent, .persistentRecursive]
@@ -85,19 +85,19 @@ struct WatchRegistry {
         var deletedChildWatchers: Set<Int>?
         switch type {
         case .nodeChildrenChanged:
-            oneShot = tables[WatchKind.child.rawValue].removeValue(forKey: path)
+            oneShot = tables[WatchTable.child.rawValue].removeValue(forKey: path)
         case .nodeDeleted:
-            oneShot = tables[WatchKind.data.rawValue].removeValue(forKey: path)
-            deletedChildWatchers = tables[WatchKind.child.rawValue].removeValue(forKey: path)
+            oneShot = tables[WatchTable.data.rawValue].removeValue(forKey: path)
+            deletedChildWatchers = tables[WatchTable.child.rawValue].removeValue(forKey: path)
         default:
-            oneShot = tables[WatchKind.data.rawValue].removeValue(forKey: path)
+            oneShot = tables[WatchTable.data.rawValue].removeValue(forKey: path)
         }
-        let persistent = tables[WatchKind.persistent.rawValue][path]
+        let persistent = tables[WatchTable.persistent.rawValue][path]
         var recursive: [Set<Int>] = []
         if recursiveCount > 0 && type != .nodeChildrenChanged {
             var current = path
             while true {
-                if let s = tables[WatchKind.persistentRecursive.rawValue][current] { recursive.append(s) }
+                if let s = tables[WatchTable.persistentRecursive.rawValue][current] { recursive.append(s) }
                 if current == "/" { break }
                 current = ZooKeeperPath.parent(of: current)
             }
@@ -121,7 +121,7 @@ struct WatchRegistry {
     var watchCount: Int {
         var count = 0
         for (index, table) in tables.enumerated() {
-            let kind = WatchKind(rawValue: index)!
+            let kind = WatchTable(rawValue: index)!
             let perPath = table.values.reduce(0) { $0 + $1.count }
             count += kind == .persistent ? perPath * 2 : perPath
         }
@@ -135,15 +135,15 @@ struct WatchRegistry {
         for watcher in byWatcher.keys {
             let kinds = paths(of: watcher)
             var paths = Set<String>()
-            for kind in [WatchKind.data, .persistent, .persistentRecursive] { paths.formUnion(kinds[kind] ?? []) }
+            for kind in [WatchTable.data, .persistent, .persistentRecursive] { paths.formUnion(kinds[kind] ?? []) }
             if !paths.isEmpty { out[watcher] = paths }
         }
         return out
     }
 
     /// The watches a watcher holds now (stale reverse entries of fired watches filtered out).
-    func paths(of watcher: Int) -> [WatchKind: Set<String>] {
-        var out: [WatchKind: Set<String>] = [:]
+    func paths(of watcher: Int) -> [WatchTable: Set<String>] {
+        var out: [WatchTable: Set<String>] = [:]
         for (kind, paths) in byWatcher[watcher] ?? [:] {
             let live = paths.filter { tables[kind.rawValue][$0]?.contains(watcher) ?? false }
             if !live.isEmpty { out[kind] = live }
