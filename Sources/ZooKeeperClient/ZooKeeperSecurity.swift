@@ -147,8 +147,10 @@ extension ZooKeeperError {
         } else if upper.contains("BAD_CERTIFICATE") || upper.contains("UNKNOWN_CA") {
             reason = "the server refused our client certificate"
             advice = "use a client certificate signed by a CA in the server's ssl.trustStore"
-        } else if upper.contains("WRONG_VERSION_NUMBER") || upper.contains("PACKET_LENGTH_TOO_LONG") {
-            reason = "the server does not speak TLS on this port"
+        } else if upper.contains("WRONG_VERSION_NUMBER") || upper.contains("PACKET_LENGTH_TOO_LONG")
+            || upper.contains("EOF DURING HANDSHAKE")
+        {
+            reason = "the server does not speak TLS on this port (it closed the connection or answered in plaintext)"
             advice = "use the server's secureClientPort, or drop the --tls-* options for a plaintext port"
         } else {
             reason = text

@@ -148,7 +148,7 @@ struct SecureRealZooKeeperTests {
         var configuration = try Self.configuration(server, pki)
         configuration.connectString = server.connectString
         let message = await Self.refusal(configuration)
-        #expect(message.contains("TLS"), "\(message)")
+        #expect(message.contains("TLS") && message.contains("does not speak TLS"), "\(message)")
     }
 
     /// The server restarts: the session reconnects over TLS, authenticates with SASL again before its

@@ -109,6 +109,10 @@ struct TargetSecurityTests {
             _ = try TargetSecurity(tlsKey: "k.pem").resolve(environment: [:])
         }
         #expect(keyAlone?.exitCode == 64)
+        let certificateAlone = #expect(throws: RunError.self) {
+            _ = try TargetSecurity(tlsCA: "ca.pem", tlsCert: "c.pem").resolve(environment: [:])
+        }
+        #expect(certificateAlone?.exitCode == 64 && certificateAlone?.message.contains("--tls-key") == true)
     }
 
     @Test func runACLNamesTheIdentitiesTheRunAuthenticatedAs() {

@@ -63,6 +63,9 @@ public struct TargetSecurity: Sendable, Hashable {
     /// ZKSTORM_DIGEST_PASSWORD when no password file is given.
     public func resolve(environment: [String: String]) throws(RunError) -> ClientSecurity {
         var security = ClientSecurity()
+        if (tlsCert == nil) != (tlsKey == nil) {
+            throw RunError(.usage, "a TLS client certificate needs both --tls-cert FILE and --tls-key FILE")
+        }
         if usesTLS {
             do throws(ZooKeeperError) {
                 security.tls = try ZooKeeperTLS(
@@ -71,10 +74,10 @@ public struct TargetSecurity: Sendable, Hashable {
             } catch {
                 throw RunError(.noInput, error.message)
             }
-        } else if tlsKey != nil || tlsServerName != nil {
+        } else if tlsServerName != nil {
             throw RunError(
                 .usage,
-                "--tls-key and --tls-server-name need TLS: give --tls-ca FILE (or --tls-cert, or --tls-insecure)")
+                "--tls-server-name needs TLS: give --tls-ca FILE (or --tls-cert and --tls-key, or --tls-insecure)")
         }
         if let saslUser {
             let password = try Self.password(
