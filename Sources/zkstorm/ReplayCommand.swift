@@ -44,6 +44,11 @@ struct ReplayCommand: AsyncParsableCommand {
     @Flag(help: "Leave the rebuilt tree under the root in place.")
     var keep = false
 
+    @Option(
+        name: .customLong("watchers-per-path"),
+        help: "Watcher sessions, each watching every replayed path (a persistent recursive watch on the root).")
+    var watchersPerPath = 0
+
     @Flag(name: .customLong("check-versions"), help: "Send setData with the logged version instead of -1.")
     var checkVersions = false
 
@@ -60,6 +65,9 @@ struct ReplayCommand: AsyncParsableCommand {
         if speed != nil && rate != nil { throw ValidationError("--speed and --rate exclude each other") }
         if let speed, !(speed > 0) { throw ValidationError("--speed must be positive, got \(speed)") }
         if let rate, !(rate > 0) { throw ValidationError("--rate must be positive, got \(rate)") }
+        if !(0...10_000).contains(watchersPerPath) {
+            throw ValidationError("--watchers-per-path must be 0...10000, got \(watchersPerPath)")
+        }
         _ = try Self.zxid(fromZxid, "--from-zxid")
         _ = try Self.zxid(toZxid, "--to-zxid")
     }
@@ -78,6 +86,7 @@ struct ReplayCommand: AsyncParsableCommand {
         var configuration = ReplayConfiguration(files: paths, runId: runId ?? RunIdentifier.make(), logger: logger)
         configuration.target = target
         configuration.keep = keep
+        configuration.watchersPerPath = watchersPerPath
         configuration.options.pacing = rate.map { .rate($0) } ?? .speed(speed ?? 1)
         configuration.options.fromZxid = try Self.zxid(fromZxid, "--from-zxid")
         configuration.options.toZxid = try Self.zxid(toZxid, "--to-zxid")

@@ -75,12 +75,24 @@ import ZooKeeperTestSupport
         var configuration = ReplayConfiguration(files: [versionTwo], runId: "replay-it", logger: Logger(label: "test"))
         configuration.keep = true
         configuration.options.pacing = .speed(20)
+        configuration.watchersPerPath = 2
         let (plan, notes) = try TxnLogReplay.plan(configuration)
         #expect(notes.isEmpty)
         let result = try await TxnLogReplay.run(plan, configuration, connectString: builtIn.connectString)
         #expect(result.errors.isEmpty, "\(result.errors)")
         #expect(result.skipped["failed multi"] == 1)
         #expect(result.replayed == UInt64(plan.writeSteps))
+        // Each watcher hears every node change once: each op of every write, and each ephemeral a close removed.
+        let changes = plan.steps.reduce(0) { sum, step in
+            switch step.action {
+            case .request(.multi(let ops), _): sum + ops.count
+            case .request: sum + 1
+            case .close(let paths): sum + paths.count
+            case .open: sum
+            }
+        }
+        #expect(changes > 40)
+        #expect(result.watchEvents == UInt64(2 * changes))
         let client = try await ZooKeeperClient.connect(ZooKeeperConfiguration(connectString: builtIn.connectString))
         let replayed = try await tree(client, base: "/zkstorm/replay-it")
         #expect(replayed == realTree)

@@ -54,6 +54,9 @@ public struct ReplayResult: Sendable, Codable {
     public var latency: [String: Percentiles]
     /// Per op: from the send to the reply.
     public var serviceTime: [String: Percentiles]
+    /// Notifications the watcher sessions received, and their lag from the write's send.
+    public var watchEvents: UInt64
+    public var watchLag: Percentiles
     public var notes: [String] = []
     /// The lossless histograms, `hdr1:` text, keyed like `latency` plus "scheduleLag".
     public var histograms: [String: String]
@@ -103,6 +106,9 @@ public struct ReplayResult: Sendable, Codable {
             histograms[op.name] = h.encoded()
         }
         self.latency = latency
+        watchEvents = interval.watchEvents.values.reduce(0, +)
+        watchLag = Percentiles(interval.allWatchLag)
+        if watchEvents > 0 { histograms["watchLag"] = interval.allWatchLag.encoded() }
         serviceTime = interval.serviceTime.reduce(into: [:]) { $0[$1.key.name] = Percentiles($1.value) }
         self.histograms = histograms
     }
@@ -119,6 +125,10 @@ public struct ReplayResult: Sendable, Codable {
         out += "\nSchedule: \(steps) steps, \(lateStarts) late (> 1 ms); lag "
         out +=
             "p50 \(ms(scheduleLag.p50)) p99 \(ms(scheduleLag.p99)) p99.9 \(ms(scheduleLag.p999)) max \(ms(scheduleLag.max))\n"
+        if watchEvents > 0 {
+            out += "Watch events: \(watchEvents); lag from the write's send p50 \(ms(watchLag.p50)) "
+            out += "p99 \(ms(watchLag.p99)) max \(ms(watchLag.max))\n"
+        }
         out += "\nLatency from intended time (ms)\n"
         out += "  op            count       p50       p90       p99     p99.9       max\n"
         for (op, p) in latency.sorted(by: { $0.key < $1.key }) {

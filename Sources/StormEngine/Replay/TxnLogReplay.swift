@@ -24,6 +24,9 @@ public struct ReplayConfiguration: Sendable {
     public var lateThreshold: Duration = .milliseconds(1)
     /// Requests in flight across all sessions; a step waits while the window is full.
     public var maxInFlight = 16384
+    /// Watcher sessions, each holding a persistent recursive watch on the root, so every path the log
+    /// writes is watched K times; each event's lag is measured from the send of the write that fired it.
+    public var watchersPerPath = 0
     public var logger: Logger
 
     public init(files: [String], runId: String, logger: Logger) {
@@ -123,6 +126,19 @@ public enum TxnLogReplay {
                 closeOpened: { await pool.close($0) })
             for (session, client) in zip(plan.openAtStart, opened) { state.setSession(session, .open(client)) }
         }
+        // Watchers: one persistent recursive watch on the root per session sees every replayed write.
+        let lastSent = NIOLockedValueBox<[String: UInt64]>([:])
+        let watching = configuration.watchersPerPath > 0
+        var watchers: [ZooKeeperClient] = []
+        for _ in 0..<configuration.watchersPerPath {
+            let watcher = try await pool.connect(onEvent: { event in
+                let sent = lastSent.withLockedValue { $0[event.path] }
+                let lag = sent.map { event.receivedAt > $0 ? event.receivedAt - $0 : 0 }
+                recorder.recordWatchEvent(.recursive, lagNanoseconds: lag)
+            })
+            try await watcher.addWatch(root, mode: .persistentRecursive)
+            watchers.append(watcher)
+        }
         let threshold =
             UInt64(configuration.lateThreshold.components.seconds) * 1_000_000_000
             + UInt64(configuration.lateThreshold.components.attoseconds / 1_000_000_000)
@@ -195,6 +211,15 @@ public enum TxnLogReplay {
                         state.finish(step)
                     }
                 case .request(let request, let operation):
+                    if watching {
+                        let paths: [String]
+                        if case .multi(let ops) = request {
+                            paths = ops.map(\.path)
+                        } else {
+                            paths = [request.path ?? ""]
+                        }
+                        lastSent.withLockedValue { table in for path in paths { table[path] = now } }
+                    }
                     client!.send(request) { result, sentAt, receivedAt in
                         let code: ErrorCode
                         switch result {
@@ -222,6 +247,11 @@ public enum TxnLogReplay {
         // they expired).
         let leftOpen = state.openClients()
         await pool.close(leftOpen)
+        if watching {
+            // Let the last notifications arrive before the watchers go.
+            try? await Task.sleep(for: .milliseconds(200))
+            await pool.close(watchers)
+        }
         if !configuration.keep {
             try await RunRootSetup(client: control, layout: layout, logger: logger).removeAll()
         }
