@@ -201,7 +201,9 @@ let package = Package(
         ),
         .testTarget(
             name: "FailoverTests",
-            dependencies: ["StormEngine", "StormMetrics", "ZooKeeperClient", "ZooKeeperProtocol", "ZooKeeperTestSupport"]
+            dependencies: [
+                "StormEngine", "StormMetrics", "ZooKeeperClient", "ZooKeeperProtocol", "ZooKeeperTestSupport",
+            ]
         ),
         // End to end: the `zkstorm` binary as a person runs it. Depending on the executable target makes
         // every build of these tests build the binary too, so a filtered run never runs a stale one.

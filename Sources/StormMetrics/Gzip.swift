@@ -65,7 +65,10 @@ public enum Gzip {
                 output += chunk[0..<produced]
                 if output.count > limit {
                     failure = GzipError(
-                        operation: "inflate", code: Z_BUF_ERROR, message: "output exceeds \(limit) bytes")
+                        operation: "inflate",
+                        code: Z_BUF_ERROR,
+                        message: "output exceeds \(limit) bytes"
+                    )
                     return
                 }
                 if status == Z_STREAM_END {

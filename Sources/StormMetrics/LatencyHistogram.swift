@@ -124,7 +124,9 @@ public struct LatencyHistogram: Sendable {
             result.sum += Double(histogram.medianEquivalentForValue(bucket.value)) * Double(bucket.count)
             while nextRank < rankOrder.count && running >= ranks[rankOrder[nextRank]]! {
                 result.percentileValues[rankOrder[nextRank]] = Swift.max(
-                    Swift.min(bucket.value, highestRecorded), lowestRecorded)
+                    Swift.min(bucket.value, highestRecorded),
+                    lowestRecorded
+                )
                 nextRank += 1
             }
         }

@@ -219,7 +219,8 @@ public final class MetricsPusher: Sendable {
             // Once per outage: the run goes on, and the next accepted push logs "resumed".
             logger.warning(
                 "Pushgateway push failed; the run continues and pushes retry every interval",
-                metadata: ["error": "\(error)"])
+                metadata: ["error": "\(error)"]
+            )
         } else {
             logger.debug("Pushgateway push failed again", metadata: ["error": "\(error)"])
         }

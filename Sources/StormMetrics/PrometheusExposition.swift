@@ -41,29 +41,38 @@ public enum PrometheusExposition {
     private static func renderVerdicts(_ snapshot: MetricsSnapshot, into out: inout ExpositionWriter) {
         if !snapshot.groupRates.isEmpty {
             out.family(
-                "zkstorm_group_target_ops_per_second", type: "gauge",
-                help: "Rate an open-loop operation group asked for.")
+                "zkstorm_group_target_ops_per_second",
+                type: "gauge",
+                help: "Rate an open-loop operation group asked for."
+            )
             for rate in snapshot.groupRates {
                 if let target = rate.target {
                     out.sample("zkstorm_group_target_ops_per_second", [("group", rate.group)], target)
                 }
             }
             out.family(
-                "zkstorm_group_achieved_ops_per_second", type: "gauge",
-                help: "Operations per second an operation group completed.")
+                "zkstorm_group_achieved_ops_per_second",
+                type: "gauge",
+                help: "Operations per second an operation group completed."
+            )
             for rate in snapshot.groupRates {
                 out.sample("zkstorm_group_achieved_ops_per_second", [("group", rate.group)], rate.achieved)
             }
         }
         guard !snapshot.thresholds.isEmpty else { return }
         out.family(
-            "zkstorm_threshold_passed", type: "gauge", help: "1 when the threshold held at the end of the run, else 0.")
+            "zkstorm_threshold_passed",
+            type: "gauge",
+            help: "1 when the threshold held at the end of the run, else 0."
+        )
         for threshold in snapshot.thresholds {
             out.sample("zkstorm_threshold_passed", [("threshold", threshold.threshold)], threshold.passed ? 1 : 0)
         }
         out.family(
-            "zkstorm_threshold_observed", type: "gauge",
-            help: "The figure a threshold compared, in its unit (microseconds, fraction, ops/s or count).")
+            "zkstorm_threshold_observed",
+            type: "gauge",
+            help: "The figure a threshold compared, in its unit (microseconds, fraction, ops/s or count)."
+        )
         for threshold in snapshot.thresholds {
             if let observed = threshold.observed {
                 out.sample("zkstorm_threshold_observed", [("threshold", threshold.threshold)], observed)
@@ -107,8 +116,10 @@ public enum PrometheusExposition {
             out.histogram("zkstorm_watch_notification_lag_seconds", [("watch_type", type)], snapshot.watchLag[type]!)
         }
         out.family(
-            "zkstorm_watch_fanout_seconds", type: "histogram",
-            help: "Per watch-storm round: the last watcher's notification lag.")
+            "zkstorm_watch_fanout_seconds",
+            type: "histogram",
+            help: "Per watch-storm round: the last watcher's notification lag."
+        )
         out.histogram("zkstorm_watch_fanout_seconds", [], snapshot.watchFanout)
         out.family("zkstorm_watch_events_total", type: "counter", help: "Watch notifications received, by watch type.")
         for type in snapshot.watchEvents.keys.sorted() {
@@ -133,18 +144,23 @@ public enum PrometheusExposition {
         out.sample("zkstorm_outstanding_requests", [], Double(snapshot.outstandingRequests))
         if let generator = snapshot.generator {
             out.family(
-                "zkstorm_generator_bound", type: "gauge",
+                "zkstorm_generator_bound",
+                type: "gauge",
                 help:
                     "1 when some of the run's figures so far are generator-bound (zkstorm, not the target, was the limit)."
             )
             out.sample("zkstorm_generator_bound", [], generator.bound ? 1 : 0)
             out.family(
-                "zkstorm_generator_loop_delay_seconds", type: "gauge",
-                help: "p99 of how late zkstorm's event loops ran a task scheduled on them, in the last interval.")
+                "zkstorm_generator_loop_delay_seconds",
+                type: "gauge",
+                help: "p99 of how late zkstorm's event loops ran a task scheduled on them, in the last interval."
+            )
             out.sample("zkstorm_generator_loop_delay_seconds", [], generator.loopDelayP99Seconds)
             out.family(
-                "zkstorm_generator_cpu_share", type: "gauge",
-                help: "zkstorm's CPU time over wall time in the last interval, as a share of the cores it may use.")
+                "zkstorm_generator_cpu_share",
+                type: "gauge",
+                help: "zkstorm's CPU time over wall time in the last interval, as a share of the cores it may use."
+            )
             out.sample("zkstorm_generator_cpu_share", [], generator.cpuShare)
         }
     }
@@ -260,8 +276,10 @@ public enum PrometheusExposition {
         }
         if servers.isEmpty { return }
         out.family(
-            "zkstorm_server_info", type: "gauge",
-            help: "Constant 1 per scraped server; labels give its state and version.")
+            "zkstorm_server_info",
+            type: "gauge",
+            help: "Constant 1 per scraped server; labels give its state and version."
+        )
         for server in servers {
             out.sample(
                 "zkstorm_server_info",

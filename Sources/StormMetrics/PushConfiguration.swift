@@ -105,11 +105,15 @@ public struct PushConfiguration: Sendable, Equatable {
         }
         guard interval > .zero else {
             throw PushConfigurationError(
-                setting: "--push-interval (ZKSTORM_PUSH_INTERVAL)", message: "must be positive, e.g. 5s")
+                setting: "--push-interval (ZKSTORM_PUSH_INTERVAL)",
+                message: "must be positive, e.g. 5s"
+            )
         }
         guard timeout > .zero, connectTimeout > .zero else {
             throw PushConfigurationError(
-                setting: "--push-timeout (ZKSTORM_PUSH_TIMEOUT)", message: "must be positive, e.g. 3s")
+                setting: "--push-timeout (ZKSTORM_PUSH_TIMEOUT)",
+                message: "must be positive, e.g. 3s"
+            )
         }
         if basicAuth != nil && bearerToken != nil {
             throw PushConfigurationError(
@@ -205,7 +209,9 @@ extension PushConfiguration {
                 throw PushConfigurationError(setting: Variable.basicAuth, message: "expected \"user:password\"")
             }
             configuration.basicAuth = BasicAuth(
-                user: String(text[..<colon]), password: String(text[text.index(after: colon)...]))
+                user: String(text[..<colon]),
+                password: String(text[text.index(after: colon)...])
+            )
         }
         configuration.bearerToken = overrides.bearerToken ?? value(Variable.bearerToken)
         configuration.caFile = overrides.caFile ?? value(Variable.caFile)
@@ -225,7 +231,9 @@ extension PushConfiguration {
         }
         guard let value = Double(number.trimmingCharacters(in: .whitespaces)), value.isFinite, value > 0 else {
             throw PushConfigurationError(
-                setting: setting, message: "\"\(text)\" is not a duration; use e.g. 5s, 500ms or 2m")
+                setting: setting,
+                message: "\"\(text)\" is not a duration; use e.g. 5s, 500ms or 2m"
+            )
         }
         return .milliseconds(Int64((value * scale * 1000).rounded()))
     }

@@ -105,8 +105,11 @@ public final class PushGatewayClient: Sendable {
         } catch {
             result = .failure(
                 PushGatewayError(
-                    method: method, url: url, detail: "the client was shut down",
-                    advice: "Create a new PushGatewayClient.")
+                    method: method,
+                    url: url,
+                    detail: "the client was shut down",
+                    advice: "Create a new PushGatewayClient."
+                )
             )
         }
         try result.get()
@@ -143,7 +146,10 @@ enum CurlRequest {
         }
         if abortSignal.aborted.withLockedValue({ $0 }) {
             return failure(
-                nil, "aborted because the run is finishing", "Nothing to do: the final push is bounded in time.")
+                nil,
+                "aborted because the run is finishing",
+                "Nothing to do: the final push is bounded in time."
+            )
         }
         guard let handle = curl_easy_init() else {
             return failure(nil, "curl_easy_init failed", "libcurl could not allocate a handle; check available memory.")
@@ -165,7 +171,10 @@ enum CurlRequest {
         // Timeouts must not use signals: this is a multi-threaded process.
         _ = zkstorm_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
         _ = zkstorm_curl_setopt_long(
-            handle, CURLOPT_CONNECTTIMEOUT_MS, milliseconds(min(configuration.connectTimeout, timeout)))
+            handle,
+            CURLOPT_CONNECTTIMEOUT_MS,
+            milliseconds(min(configuration.connectTimeout, timeout))
+        )
         _ = zkstorm_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, milliseconds(timeout))
         _ = zkstorm_curl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer)
         _ = zkstorm_curl_setopt_write_callback(handle, CURLOPT_WRITEFUNCTION) { data, size, count, context in
@@ -214,7 +223,10 @@ enum CurlRequest {
             code = body.withUnsafeBufferPointer { buffer in
                 _ = zkstorm_curl_setopt_long(handle, CURLOPT_POSTFIELDSIZE, buffer.count)
                 _ = zkstorm_curl_setopt_pointer(
-                    handle, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: buffer.baseAddress))
+                    handle,
+                    CURLOPT_POSTFIELDS,
+                    UnsafeMutableRawPointer(mutating: buffer.baseAddress)
+                )
                 return curl_easy_perform(handle)
             }
         } else {

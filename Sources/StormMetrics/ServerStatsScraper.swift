@@ -21,12 +21,24 @@ public enum ServerStatsScraper {
         let server = "\(host):\(port)"
         do {
             let mntr = try await FourLetterWordClient.send(
-                "mntr", host: host, port: port, timeout: timeout, eventLoopGroup: eventLoopGroup)
+                "mntr",
+                host: host,
+                port: port,
+                timeout: timeout,
+                eventLoopGroup: eventLoopGroup
+            )
             if let stats = parseMntr(mntr, server: server) { return stats }
             logger.debug(
-                "mntr refused, trying srvr", metadata: ["server": "\(server)", "reply": "\(mntr.prefix(120))"])
+                "mntr refused, trying srvr",
+                metadata: ["server": "\(server)", "reply": "\(mntr.prefix(120))"]
+            )
             let srvr = try await FourLetterWordClient.send(
-                "srvr", host: host, port: port, timeout: timeout, eventLoopGroup: eventLoopGroup)
+                "srvr",
+                host: host,
+                port: port,
+                timeout: timeout,
+                eventLoopGroup: eventLoopGroup
+            )
             if let stats = parseSrvr(srvr, server: server) { return stats }
             logger.debug(
                 "srvr refused too; whitelist mntr or srvr in 4lw.commands.whitelist",
@@ -50,7 +62,11 @@ public enum ServerStatsScraper {
             for (index, server) in hosts.enumerated() {
                 group.addTask {
                     let stats = await scrape(
-                        host: server.host, port: server.port, timeout: timeout, eventLoopGroup: eventLoopGroup)
+                        host: server.host,
+                        port: server.port,
+                        timeout: timeout,
+                        eventLoopGroup: eventLoopGroup
+                    )
                     return (index, stats)
                 }
             }

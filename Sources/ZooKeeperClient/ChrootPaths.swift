@@ -69,7 +69,8 @@ extension ZooKeeperResponse {
                     case .create2(let path, let stat): .create2(path: session.clientPath(path), stat: stat)
                     default: result
                     }
-                })
+                }
+            )
         default:
             return self
         }

@@ -70,21 +70,27 @@ final class ClientSession: @unchecked Sendable {
         let shortest = min(configuration.requestTimeout.nanoseconds, configuration.sessionTimeout.nanoseconds)
         self.tickInterval = .nanoseconds(min(max(shortest / 20, 10_000_000), 500_000_000))
         self.machine = SessionStateMachine(
-            hosts: connectString.hosts.shuffled(), requestedTimeoutMs: timeoutMs,
+            hosts: connectString.hosts.shuffled(),
+            requestedTimeoutMs: timeoutMs,
             connectTimeoutNanos: max(configuration.connectTimeout.nanoseconds, 1_000_000),
-            resuming: configuration.resumeSession, sasl: configuration.sasl)
+            resuming: configuration.resumeSession,
+            sasl: configuration.sasl
+        )
 
         let box = WeakSessionBox()
         let backPressure = EventBackPressure(
             onProduceMore: { box.session?.eventConsumerWantsMore() },
-            onTerminate: { box.session?.eventConsumerTerminated() })
+            onTerminate: { box.session?.eventConsumerTerminated() }
+        )
         let made = NIOAsyncSequenceProducer.makeSequence(
             elementType: WatchEvent.self,
             backPressureStrategy: NIOAsyncSequenceProducerBackPressureStrategies.HighLowWatermark(
                 lowWatermark: max(configuration.eventBufferLowWatermark, 1),
-                highWatermark: max(configuration.eventBufferHighWatermark, configuration.eventBufferLowWatermark + 1)),
+                highWatermark: max(configuration.eventBufferHighWatermark, configuration.eventBufferLowWatermark + 1)
+            ),
             finishOnDeinit: true,
-            delegate: backPressure)
+            delegate: backPressure
+        )
         self.eventSource = made.source
         self.events = WatchEventSequence(producer: made.sequence, backPressure: backPressure)
         box.session = self
@@ -141,7 +147,10 @@ final class ClientSession: @unchecked Sendable {
             completion(.failure(.closed), 0, 0)
         case .expired:
             completion(
-                .failure(.sessionExpired("session 0x\(String(machine.sessionId, radix: 16)) expired earlier")), 0, 0)
+                .failure(.sessionExpired("session 0x\(String(machine.sessionId, radix: 16)) expired earlier")),
+                0,
+                0
+            )
         }
     }
 
@@ -176,8 +185,10 @@ final class ClientSession: @unchecked Sendable {
         guard let completion = entry.completion else { return }
         guard header.err == .ok else {
             completion(
-                .failure(.reply(header.err, opCode: entry.opCode, path: entry.path.map(clientPath))), entry.sentAt,
-                receivedAt)
+                .failure(.reply(header.err, opCode: entry.opCode, path: entry.path.map(clientPath))),
+                entry.sentAt,
+                receivedAt
+            )
             return
         }
         do {
@@ -188,8 +199,14 @@ final class ClientSession: @unchecked Sendable {
             completion(
                 .failure(
                     ZooKeeperError(
-                        code: .marshallingError, path: entry.path.map(clientPath),
-                        message: "could not decode the reply to \(entry.opCode): \(error)")), entry.sentAt, receivedAt)
+                        code: .marshallingError,
+                        path: entry.path.map(clientPath),
+                        message: "could not decode the reply to \(entry.opCode): \(error)"
+                    )
+                ),
+                entry.sentAt,
+                receivedAt
+            )
         }
     }
 
@@ -250,8 +267,11 @@ final class ClientSession: @unchecked Sendable {
 
     func tlsFailed(attempt: Int, host: HostPort, error: any Error) {
         let failure = ZooKeeperError.tlsHandshake(
-            host: host, expectedName: tls?.serverName ?? host.host, error: error,
-            presentedCertificate: tls?.certificateFile != nil)
+            host: host,
+            expectedName: tls?.serverName ?? host.host,
+            error: error,
+            presentedCertificate: tls?.certificateFile != nil
+        )
         logger.debug("TLS failed", metadata: ["host": "\(host)", "error": "\(error)"])
         perform(machine.securityFailed(attempt: attempt, error: failure))
     }
@@ -262,9 +282,14 @@ final class ClientSession: @unchecked Sendable {
         guard let tcp = p.tcpConnected, let received = p.handshakeReceived else { return }
         let handshakeStart = p.tlsDone ?? tcp
         let timings = ConnectPhaseTimings(
-            tcpNanos: tcp &- p.started, tlsNanos: p.tlsDone.map { $0 &- tcp },
-            handshakeNanos: received &- handshakeStart, saslNanos: machine.sasl == nil ? nil : now &- received,
-            resumed: resumed, host: p.host, tlsVersion: p.tlsVersion)
+            tcpNanos: tcp &- p.started,
+            tlsNanos: p.tlsDone.map { $0 &- tcp },
+            handshakeNanos: received &- handshakeStart,
+            saslNanos: machine.sasl == nil ? nil : now &- received,
+            resumed: resumed,
+            host: p.host,
+            tlsVersion: p.tlsVersion
+        )
         counters.connectPhases.withLockedValue { $0 = timings }
         onConnectPhases?(timings)
     }
@@ -337,7 +362,8 @@ final class ClientSession: @unchecked Sendable {
                 metadata: [
                     "session": "0x\(String(machine.sessionId, radix: 16))",
                     "timeout_ms": "\(machine.negotiatedTimeoutMs)",
-                ])
+                ]
+            )
             connectCompleted(resumed: false)
             if let handler {
                 for auth in authInfo {
@@ -469,10 +495,14 @@ final class ClientSession: @unchecked Sendable {
                     if let tls {
                         try pipeline.addHandler(
                             NIOSSLClientHandler(
-                                context: tls.context, serverHostname: tls.serverHostname(for: host.host)))
+                                context: tls.context,
+                                serverHostname: tls.serverHostname(for: host.host)
+                            )
+                        )
                     }
                     try pipeline.addHandler(
-                        ConnectPhaseHandler(session: self, attempt: attempt, host: host, tls: tls != nil))
+                        ConnectPhaseHandler(session: self, attempt: attempt, host: host, tls: tls != nil)
+                    )
                     try pipeline.addHandler(ZooKeeperConnectionHandler(session: self, attempt: attempt))
                 }
             }
@@ -487,7 +517,8 @@ final class ClientSession: @unchecked Sendable {
             case .failure(let error):
                 let reason = "\(host): \(Self.describe(error))"
                 perform(
-                    machine.connectFailed(attempt: attempt, reason: reason, now: NIODeadline.now().uptimeNanoseconds))
+                    machine.connectFailed(attempt: attempt, reason: reason, now: NIODeadline.now().uptimeNanoseconds)
+                )
             }
         }
     }
@@ -511,8 +542,12 @@ final class ClientSession: @unchecked Sendable {
         guard let handler else { return }
         while let request = waiting.popFirst() {
             handler.send(
-                request.request, xid: nextRequestXid(), token: request.token, deadline: request.deadline,
-                completion: request.completion)
+                request.request,
+                xid: nextRequestXid(),
+                token: request.token,
+                deadline: request.deadline,
+                completion: request.completion
+            )
         }
     }
 
@@ -536,11 +571,15 @@ final class ClientSession: @unchecked Sendable {
             first.completion(
                 .failure(
                     ZooKeeperError(
-                        code: .connectionLoss, path: first.request.path.map(clientPath),
+                        code: .connectionLoss,
+                        path: first.request.path.map(clientPath),
                         message:
                             "no connection to ZooKeeper within the request timeout (CONNECTIONLOSS): \(first.request.opCode) was never sent; check the servers"
-                    )),
-                0, 0)
+                    )
+                ),
+                0,
+                0
+            )
         }
         guard machine.isConnected, let handler else { return }
         handler.expireRequests(now: now)
@@ -551,7 +590,8 @@ final class ClientSession: @unchecked Sendable {
             handler.noteReceiveNow(now)
         } else if now > handler.lastReceiveAt && now - handler.lastReceiveAt > timeout * 2 / 3 {
             handler.close(
-                reason: "no data from the server for \((now - handler.lastReceiveAt) / 1_000_000) ms (read timeout)")
+                reason: "no data from the server for \((now - handler.lastReceiveAt) / 1_000_000) ms (read timeout)"
+            )
             return
         }
         if now > handler.lastSendAt && now - handler.lastSendAt >= timeout / 3 {

@@ -44,7 +44,8 @@ final class ClientCounters: Sendable {
             lastZxid: lastZxid.load(ordering: .relaxed),
             outstandingRequests: outstanding.load(ordering: .relaxed),
             eventsDelivered: events.load(ordering: .relaxed),
-            eventBackPressurePauses: readPauses.load(ordering: .relaxed))
+            eventBackPressurePauses: readPauses.load(ordering: .relaxed)
+        )
     }
 }
 

@@ -93,7 +93,8 @@ public struct ConnectString: Hashable, Sendable, CustomStringConvertible {
     }
 
     private static func parseHost(
-        _ entry: Substring, fail: (Substring, String) -> ConnectStringError
+        _ entry: Substring,
+        fail: (Substring, String) -> ConnectStringError
     ) throws(ConnectStringError) -> HostPort {
         var host: Substring
         var portText: Substring?

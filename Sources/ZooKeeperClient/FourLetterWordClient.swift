@@ -55,13 +55,20 @@ public enum FourLetterWordClient {
     ///   four bytes, `.cannotConnect`/`.connectionFailed` when the connection fails, `.timedOut` when
     ///   the answer does not end in time.
     public static func send(
-        _ word: String, host: String, port: Int, timeout: Duration = .seconds(5),
+        _ word: String,
+        host: String,
+        port: Int,
+        timeout: Duration = .seconds(5),
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws(FourLetterWordError) -> String {
         let server = HostPort(host: host, port: port).description
         guard word.utf8.count == 4 else {
             throw FourLetterWordError(
-                .notAWord, server: server, word: word, message: "\"\(word)\" is not a four-letter word")
+                .notAWord,
+                server: server,
+                word: word,
+                message: "\"\(word)\" is not a four-letter word"
+            )
         }
         let nanos = max(timeout.nanoseconds, 1_000_000)
         let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
@@ -75,8 +82,11 @@ public enum FourLetterWordClient {
                 }
         } catch {
             throw FourLetterWordError(
-                .cannotConnect, server: server, word: word,
-                message: "cannot connect (\(ClientSession.describe(error))); check that the server runs there")
+                .cannotConnect,
+                server: server,
+                word: word,
+                message: "cannot connect (\(ClientSession.describe(error))); check that the server runs there"
+            )
         }
         let result: Result<String, FourLetterWordError> = await withTaskGroup(
             of: Result<String, FourLetterWordError>?.self
@@ -87,8 +97,12 @@ public enum FourLetterWordClient {
                 } catch {
                     return .failure(
                         FourLetterWordError(
-                            .connectionFailed, server: server, word: word,
-                            message: "connection failed: \(ClientSession.describe(error))"))
+                            .connectionFailed,
+                            server: server,
+                            word: word,
+                            message: "connection failed: \(ClientSession.describe(error))"
+                        )
+                    )
                 }
             }
             group.addTask {
@@ -104,13 +118,19 @@ public enum FourLetterWordClient {
             return first
                 ?? .failure(
                     FourLetterWordError(
-                        .timedOut, server: server, word: word, message: "no complete reply within \(timeout)"))
+                        .timedOut,
+                        server: server,
+                        word: word,
+                        message: "no complete reply within \(timeout)"
+                    )
+                )
         }
         return try result.get()
     }
 
     private static func exchange(
-        _ word: String, on channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
+        _ word: String,
+        on channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
     ) async throws -> String {
         try await channel.executeThenClose { inbound, outbound in
             try await outbound.write(ByteBuffer(string: word))

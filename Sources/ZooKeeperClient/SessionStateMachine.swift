@@ -79,8 +79,12 @@ struct SessionStateMachine {
     private var lastFailure: String = ""
 
     init(
-        hosts: [HostPort], requestedTimeoutMs: Int32, connectTimeoutNanos: Int64, retryDelayNanos: Int64 = 100_000_000,
-        resuming credentials: SessionCredentials? = nil, sasl: ZooKeeperSASL? = nil,
+        hosts: [HostPort],
+        requestedTimeoutMs: Int32,
+        connectTimeoutNanos: Int64,
+        retryDelayNanos: Int64 = 100_000_000,
+        resuming credentials: SessionCredentials? = nil,
+        sasl: ZooKeeperSASL? = nil,
         makeCnonce: @escaping @Sendable () -> String = { DigestMD5.randomNonce() }
     ) {
         precondition(!hosts.isEmpty, "a connect string has at least one host")
@@ -104,8 +108,13 @@ struct SessionStateMachine {
     /// The handshake for the current attempt.
     func connectRequest(lastZxidSeen: Int64) -> ConnectRequest {
         ConnectRequest(
-            protocolVersion: 0, lastZxidSeen: lastZxidSeen, timeOut: requestedTimeoutMs, sessionId: sessionId,
-            password: password, readOnly: false)
+            protocolVersion: 0,
+            lastZxidSeen: lastZxidSeen,
+            timeOut: requestedTimeoutMs,
+            sessionId: sessionId,
+            password: password,
+            readOnly: false
+        )
     }
 
     mutating func start() -> Action {
@@ -124,7 +133,8 @@ struct SessionStateMachine {
                 if sessionId != 0 {
                     state = .expired
                     return .failConnect(
-                        .sessionExpired("\(hosts[index]) says session 0x\(String(sessionId, radix: 16)) has expired"))
+                        .sessionExpired("\(hosts[index]) says session 0x\(String(sessionId, radix: 16)) has expired")
+                    )
                 }
                 // A brand-new session cannot be rejected for expiry; treat it as a failed attempt.
                 return connectFailed(attempt: attempt, reason: "\(hosts[index]) rejected the new session", now: now)
@@ -164,7 +174,10 @@ struct SessionStateMachine {
         do throws(DigestMD5Error) {
             guard let expected = expectedRspauth else {
                 let exchange = DigestMD5ClientExchange(
-                    username: sasl.user, password: sasl.password, cnonce: makeCnonce())
+                    username: sasl.user,
+                    password: sasl.password,
+                    cnonce: makeCnonce()
+                )
                 let (response, rspauth) = try exchange.respond(to: token ?? [])
                 expectedRspauth = rspauth
                 return .sendSASL(token: response.token)
@@ -184,7 +197,8 @@ struct SessionStateMachine {
     mutating func saslRefused(code: ErrorCode, attempt: Int) -> Action {
         guard attempt == self.attempt, case .authenticating(let index, _) = state, let sasl else { return .none }
         return authenticationFailed(
-            .sasl(host: hosts[index], user: sasl.user, detail: "the server refused the credentials (\(code))"))
+            .sasl(host: hosts[index], user: sasl.user, detail: "the server refused the credentials (\(code))")
+        )
     }
 
     /// TLS failed on `attempt` (untrusted CA, host name mismatch, certificate required): the same
@@ -221,10 +235,12 @@ struct SessionStateMachine {
                 let names = hosts.map(\.description).joined(separator: ", ")
                 return .failConnect(
                     ZooKeeperError(
-                        code: .connectionLoss, path: nil,
+                        code: .connectionLoss,
+                        path: nil,
                         message:
                             "cannot connect to ZooKeeper at \(names) (last error: \(reason)); check that the server runs there and the host and port are right"
-                    ))
+                    )
+                )
             }
             let next = (index + 1) % hosts.count
             state = .connecting(hostIndex: next, tried: tried + 1)
@@ -304,7 +320,11 @@ struct SessionStateMachine {
         state = .reconnecting(hostIndex: next, deadline: deadline)
         attempt += 1
         return .connect(
-            hosts[next], attempt: attempt, timeoutNanos: min(connectTimeoutNanos, remaining), delayNanos: delay)
+            hosts[next],
+            attempt: attempt,
+            timeoutNanos: min(connectTimeoutNanos, remaining),
+            delayNanos: delay
+        )
     }
 
     private mutating func adopt(_ response: ConnectResponse) {

@@ -22,7 +22,9 @@ extension ZooKeeperClient {
     /// -1) per node, pipelined.
     @discardableResult
     public func deleteRecursive(
-        _ path: String, window: Int = 512, attempts: Int = 3
+        _ path: String,
+        window: Int = 512,
+        attempts: Int = 3
     ) async throws(ZooKeeperError)
         -> Int
     {
@@ -55,15 +57,18 @@ extension ZooKeeperClient {
                         appeared = true
                     case .failure(let error):
                         throw ZooKeeperError(
-                            code: error.code, path: node,
-                            message: "deleting \(path) recursively: cannot delete \(node): \(error.message)")
+                            code: error.code,
+                            path: node,
+                            message: "deleting \(path) recursively: cannot delete \(node): \(error.message)"
+                        )
                     }
                 }
             }
             if !appeared { return deleted }
         }
         throw ZooKeeperError(
-            code: .notEmpty, path: path,
+            code: .notEmpty,
+            path: path,
             message:
                 "deleting \(path) recursively: nodes keep appearing under it after \(attempts) attempts; stop what creates them and retry"
         )

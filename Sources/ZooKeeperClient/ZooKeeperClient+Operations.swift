@@ -23,7 +23,10 @@ extension ZooKeeperClient {
     ///   connection dropped with the request in flight, `.operationTimeout` after
     ///   ``ZooKeeperConfiguration/requestTimeout``, `.sessionExpired`).
     public func create(
-        _ path: String, data: [UInt8] = [], acl: [ACL] = ACL.openUnsafe, mode: CreateMode = .persistent,
+        _ path: String,
+        data: [UInt8] = [],
+        acl: [ACL] = ACL.openUnsafe,
+        mode: CreateMode = .persistent,
         ttl: Int64? = nil
     ) async throws -> String {
         // Plain modes use the classic create (opcode 1), which every server version answers.
@@ -31,7 +34,8 @@ extension ZooKeeperClient {
             return try await create2(path, data: data, acl: acl, mode: mode, ttl: ttl).path
         }
         let response = try await send(
-            .create(CreateRequest(path: path, data: data, acl: acl, mode: mode), opCode: .create))
+            .create(CreateRequest(path: path, data: data, acl: acl, mode: mode), opCode: .create)
+        )
         return try Self.created(response, path: path).path
     }
 
@@ -53,7 +57,10 @@ extension ZooKeeperClient {
     ///   connection dropped with the request in flight, `.operationTimeout` after
     ///   ``ZooKeeperConfiguration/requestTimeout``, `.sessionExpired`).
     public func create2(
-        _ path: String, data: [UInt8] = [], acl: [ACL] = ACL.openUnsafe, mode: CreateMode = .persistent,
+        _ path: String,
+        data: [UInt8] = [],
+        acl: [ACL] = ACL.openUnsafe,
+        mode: CreateMode = .persistent,
         ttl: Int64? = nil
     ) async throws -> (path: String, stat: Stat) {
         let opCode: OpCode
@@ -61,11 +68,13 @@ extension ZooKeeperClient {
             guard mode.isTTL else {
                 throw ZooKeeperError.badArguments(
                     "create \(path): a TTL needs mode persistentWithTTL or persistentSequentialWithTTL, not \(mode)",
-                    path: path)
+                    path: path
+                )
             }
             opCode = .createTTL
             let response = try await send(
-                .create(CreateRequest(path: path, data: data, acl: acl, mode: mode, ttl: ttl), opCode: opCode))
+                .create(CreateRequest(path: path, data: data, acl: acl, mode: mode, ttl: ttl), opCode: opCode)
+            )
             return try Self.created(response, path: path)
         }
         if mode.isTTL {
@@ -73,7 +82,8 @@ extension ZooKeeperClient {
         }
         opCode = mode.isContainer ? .createContainer : .create2
         let response = try await send(
-            .create(CreateRequest(path: path, data: data, acl: acl, mode: mode), opCode: opCode))
+            .create(CreateRequest(path: path, data: data, acl: acl, mode: mode), opCode: opCode)
+        )
         return try Self.created(response, path: path)
     }
 
@@ -93,7 +103,8 @@ extension ZooKeeperClient {
     public func createContainer(_ path: String, data: [UInt8] = [], acl: [ACL] = ACL.openUnsafe) async throws -> String
     {
         let response = try await send(
-            .create(CreateRequest(path: path, data: data, acl: acl, mode: .container), opCode: .createContainer))
+            .create(CreateRequest(path: path, data: data, acl: acl, mode: .container), opCode: .createContainer)
+        )
         return try Self.created(response, path: path).path
     }
 
@@ -420,7 +431,8 @@ extension ZooKeeperClient {
 
     static func unexpected(_ response: ZooKeeperResponse, op: String, path: String?) -> ZooKeeperError {
         ZooKeeperError(
-            code: .marshallingError, path: path,
+            code: .marshallingError,
+            path: path,
             message:
                 "unexpected reply to \(op) on \(path ?? "-"): \(response); the server speaks a different protocol version"
         )

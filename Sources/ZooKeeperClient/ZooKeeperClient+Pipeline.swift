@@ -58,9 +58,12 @@ extension ZooKeeperClient {
     public func pipeline(_ requests: [ZooKeeperRequest], window: Int = 512) async -> [RequestOutcome] {
         guard !requests.isEmpty else { return [] }
         let outcomes = NIOLockedValueBox([RequestOutcome?](repeating: nil, count: requests.count))
-        await sendWindowed(count: requests.count, window: window, request: { requests[$0] }) { index, outcome, _, _ in
-            outcomes.withLockedValue { $0[index] = outcome }
-        }
+        await sendWindowed(
+            count: requests.count,
+            window: window,
+            request: { requests[$0] },
+            completion: { index, outcome, _, _ in outcomes.withLockedValue { $0[index] = outcome } }
+        )
         return outcomes.withLockedValue { $0.map { $0! } }
     }
 }

@@ -259,7 +259,8 @@ public final class ZooKeeperClient: Sendable {
         guard let data, data.count > maxValueSize else { return }
         throw .badArguments(
             "value for \(path) is \(data.count) bytes, over ZooKeeper's limit of \(maxValueSize) bytes (jute.maxbuffer, 1 MiB): store less, or split it across znodes",
-            path: path)
+            path: path
+        )
     }
 
     static func validatePath(_ path: String, sequential: Bool = false) throws(ZooKeeperError) {

@@ -133,7 +133,9 @@ final class ZooKeeperConnectionHandler: ChannelDuplexHandler {
             let response = try ConnectResponse(from: &frame)
             guard length == 36 || length == 37 else {
                 throw JuteDecodingError(
-                    .malformed("handshake reply of \(length) bytes, expected 36 or 37"), field: "ConnectResponse")
+                    .malformed("handshake reply of \(length) bytes, expected 36 or 37"),
+                    field: "ConnectResponse"
+                )
             }
             handshakeDone = true
             session.handshakeReceived(response, handler: self)
@@ -162,11 +164,15 @@ final class ZooKeeperConnectionHandler: ChannelDuplexHandler {
         default:
             guard let entry = pending.popFirst() else {
                 throw JuteDecodingError(
-                    .malformed("reply xid \(header.xid) with no request outstanding"), field: "ReplyHeader.xid")
+                    .malformed("reply xid \(header.xid) with no request outstanding"),
+                    field: "ReplyHeader.xid"
+                )
             }
             guard entry.xid == header.xid else {
                 throw JuteDecodingError(
-                    .malformed("reply xid \(header.xid), expected \(entry.xid)"), field: "ReplyHeader.xid")
+                    .malformed("reply xid \(header.xid), expected \(entry.xid)"),
+                    field: "ReplyHeader.xid"
+                )
             }
             session.replyReceived(entry, header: header, body: &frame, receivedAt: receivedAt)
         }
@@ -176,7 +182,11 @@ final class ZooKeeperConnectionHandler: ChannelDuplexHandler {
 
     /// Encodes and queues one request; false (and the caller is answered) when it is too large.
     func send(
-        _ request: ZooKeeperRequest, xid: Int32, token: UInt64, deadline: UInt64, completion: ZooKeeperCompletion?
+        _ request: ZooKeeperRequest,
+        xid: Int32,
+        token: UInt64,
+        deadline: UInt64,
+        completion: ZooKeeperCompletion?
     ) {
         let start = outbound.writerIndex
         request.encodeFrame(xid: xid, into: &outbound)
@@ -189,14 +199,27 @@ final class ZooKeeperConnectionHandler: ChannelDuplexHandler {
                 .failure(
                     .badArguments(
                         "\(request.opCode) on \(path ?? "") is \(length) bytes, over ZooKeeper's frame limit of \(zooKeeperMaxFrameLength) bytes (jute.maxbuffer): store less than 1 MiB per request",
-                        path: path)), 0, 0)
+                        path: path
+                    )
+                ),
+                0,
+                0
+            )
             return
         }
         let now = NIODeadline.now().uptimeNanoseconds
         pending.append(
             PendingRequest(
-                xid: xid, opCode: request.opCode, path: request.path, watch: request.watchKind, token: token,
-                sentAt: now, deadline: deadline, completion: completion))
+                xid: xid,
+                opCode: request.opCode,
+                path: request.path,
+                watch: request.watchKind,
+                token: token,
+                sentAt: now,
+                deadline: deadline,
+                completion: completion
+            )
+        )
         writeOut()
     }
 
@@ -240,7 +263,9 @@ final class ZooKeeperConnectionHandler: ChannelDuplexHandler {
                 let path = pending[index].path.map(session.clientPath)
                 completion(
                     .failure(.reply(.operationTimeout, opCode: pending[index].opCode, path: path)),
-                    pending[index].sentAt, 0)
+                    pending[index].sentAt,
+                    0
+                )
             }
             index += 1
         }

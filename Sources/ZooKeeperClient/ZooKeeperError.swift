@@ -92,12 +92,17 @@ public struct ZooKeeperError: Error, Sendable, Hashable, CustomStringConvertible
 
     static func sessionExpired(_ detail: String) -> ZooKeeperError {
         ZooKeeperError(
-            code: .sessionExpired, path: nil,
-            message: "session expired (SESSIONEXPIRED): \(detail); create a new client")
+            code: .sessionExpired,
+            path: nil,
+            message: "session expired (SESSIONEXPIRED): \(detail); create a new client"
+        )
     }
 
     static let closed = ZooKeeperError(
-        code: .connectionLoss, path: nil, message: "client is closed (CONNECTIONLOSS): create a new client")
+        code: .connectionLoss,
+        path: nil,
+        message: "client is closed (CONNECTIONLOSS): create a new client"
+    )
 
     static func badArguments(_ detail: String, path: String?) -> ZooKeeperError {
         ZooKeeperError(code: .badArguments, path: path, message: detail)

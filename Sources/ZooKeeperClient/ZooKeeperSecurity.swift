@@ -23,7 +23,10 @@ public struct ZooKeeperTLS: Sendable {
     /// Reads the PEM files and builds the TLS context. Throws `ZooKeeperError` (`.badArguments`) naming the
     /// file that cannot be read or parsed.
     public init(
-        caFile: String? = nil, certificateFile: String? = nil, keyFile: String? = nil, serverName: String? = nil,
+        caFile: String? = nil,
+        certificateFile: String? = nil,
+        keyFile: String? = nil,
+        serverName: String? = nil,
         insecure: Bool = false
     ) throws(ZooKeeperError) {
         self.caFile = caFile
@@ -46,41 +49,50 @@ public struct ZooKeeperTLS: Sendable {
             } catch {
                 throw ZooKeeperError(
                     code: .badArguments,
-                    message: "cannot read the TLS client key \(key): \(error); give a PEM private key (--tls-key)")
+                    message: "cannot read the TLS client key \(key): \(error); give a PEM private key (--tls-key)"
+                )
             }
         case (nil, nil):
             break
         default:
             throw ZooKeeperError(
                 code: .badArguments,
-                message: "a TLS client certificate needs both --tls-cert and --tls-key (only one was given)")
+                message: "a TLS client certificate needs both --tls-cert and --tls-key (only one was given)"
+            )
         }
         do {
             context = try NIOSSLContext(configuration: tls)
         } catch {
             throw ZooKeeperError(
                 code: .badArguments,
-                message: "cannot build the TLS context: \(error); check that --tls-key matches --tls-cert")
+                message: "cannot build the TLS context: \(error); check that --tls-key matches --tls-cert"
+            )
         }
     }
 
     private static func certificates(_ path: String, what: String) throws(ZooKeeperError) -> [NIOSSLCertificate] {
         guard access(path, R_OK) == 0 else {
             throw ZooKeeperError(
-                code: .badArguments, message: "cannot read the TLS \(what) file \(path): no such readable file")
+                code: .badArguments,
+                message: "cannot read the TLS \(what) file \(path): no such readable file"
+            )
         }
         do {
             let certificates = try NIOSSLCertificate.fromPEMFile(path)
             guard !certificates.isEmpty else {
                 throw ZooKeeperError(
-                    code: .badArguments, message: "the TLS \(what) file \(path) holds no PEM certificate")
+                    code: .badArguments,
+                    message: "the TLS \(what) file \(path) holds no PEM certificate"
+                )
             }
             return certificates
         } catch let error as ZooKeeperError {
             throw error
         } catch {
             throw ZooKeeperError(
-                code: .badArguments, message: "cannot read the TLS \(what) file \(path): \(error); give a PEM file")
+                code: .badArguments,
+                message: "cannot read the TLS \(what) file \(path): \(error); give a PEM file"
+            )
         }
     }
 
@@ -127,7 +139,10 @@ public struct ConnectPhaseTimings: Sendable, Hashable {
 extension ZooKeeperError {
     /// A TLS handshake with `host` failed: name the reason a person can fix.
     static func tlsHandshake(
-        host: HostPort, expectedName: String, error: any Error, presentedCertificate: Bool
+        host: HostPort,
+        expectedName: String,
+        error: any Error,
+        presentedCertificate: Bool
     ) -> ZooKeeperError {
         let text = String(describing: error)
         let upper = text.uppercased()
@@ -157,13 +172,17 @@ extension ZooKeeperError {
             advice = "check the server's TLS settings (secureClientPort, ssl.*) and the --tls-* options"
         }
         return ZooKeeperError(
-            code: .authFailed, path: nil, message: "TLS handshake with \(host) failed: \(reason); \(advice)")
+            code: .authFailed,
+            path: nil,
+            message: "TLS handshake with \(host) failed: \(reason); \(advice)"
+        )
     }
 
     /// SASL with `host` failed.
     static func sasl(host: HostPort, user: String, detail: String) -> ZooKeeperError {
         ZooKeeperError(
-            code: .authFailed, path: nil,
+            code: .authFailed,
+            path: nil,
             message:
                 "SASL DIGEST-MD5 authentication as \(user) with \(host) failed: \(detail); check --sasl-user and the password (file or ZKSTORM_SASL_PASSWORD) against the server's JAAS Server section"
         )

@@ -31,7 +31,8 @@ public enum DataDirectory {
     /// nothing); a directory (a `version-2` directory, or a dataDir holding one) gives its logs and
     /// snapshots. Results are sorted by zxid within each directory.
     public static func files(
-        _ arguments: [String], kind: ZooKeeperDataFile.Kind
+        _ arguments: [String],
+        kind: ZooKeeperDataFile.Kind
     ) throws(ZooKeeperFileError) -> [String] {
         var out: [String] = []
         for argument in arguments {
@@ -57,7 +58,11 @@ public enum DataDirectory {
             if found.isEmpty {
                 let what = kind == .log ? "transaction logs (log.*)" : "snapshots (snapshot.*)"
                 throw ZooKeeperFileError(
-                    .unreadable, file: directory, offset: 0, "holds no \(what); pass ZooKeeper's dataDir/version-2")
+                    .unreadable,
+                    file: directory,
+                    offset: 0,
+                    "holds no \(what); pass ZooKeeper's dataDir/version-2"
+                )
             }
             out += found.map(\.path)
         }

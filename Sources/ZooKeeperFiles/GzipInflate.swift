@@ -25,16 +25,22 @@ enum GzipInflate {
                 }
                 if output.readableBytes > limit {
                     failure = ZooKeeperFileError(
-                        .malformed, file: path, offset: Int64(stream.total_in),
-                        "gzip stream inflates past \(limit) bytes")
+                        .malformed,
+                        file: path,
+                        offset: Int64(stream.total_in),
+                        "gzip stream inflates past \(limit) bytes"
+                    )
                     return
                 }
                 if status == Z_STREAM_END { return }
                 if status != Z_OK || (stream.avail_in == 0 && produced == 0) {
                     let detail = stream.msg.map { String(cString: $0) } ?? "the compressed data ends early"
                     failure = ZooKeeperFileError(
-                        status == Z_OK || status == Z_BUF_ERROR ? .truncated : .malformed, file: path,
-                        offset: Int64(stream.total_in), "gzip: \(detail) (compressed offset)")
+                        status == Z_OK || status == Z_BUF_ERROR ? .truncated : .malformed,
+                        file: path,
+                        offset: Int64(stream.total_in),
+                        "gzip: \(detail) (compressed offset)"
+                    )
                     return
                 }
             }

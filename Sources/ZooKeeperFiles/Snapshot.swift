@@ -71,9 +71,12 @@ public enum SnapshotReader {
     public static func read(path: String) throws(ZooKeeperFileError) -> Snapshot {
         if path.hasSuffix(".snappy") {
             throw ZooKeeperFileError(
-                .unsupportedCompression, file: path, offset: 0,
+                .unsupportedCompression,
+                file: path,
+                offset: 0,
                 "snappy-compressed snapshots are not supported; restart ZooKeeper with "
-                    + "zookeeper.snapshot.compression.method=gz (or none) and read the next snapshot")
+                    + "zookeeper.snapshot.compression.method=gz (or none) and read the next snapshot"
+            )
         }
         let raw = try readWholeFile(path)
         var bytes = raw
@@ -95,7 +98,9 @@ public enum SnapshotReader {
             guard buffer.readableBytes >= 16 else {
                 at = buffer.readableBytes
                 throw fail(
-                    .truncated, "file is \(buffer.readableBytes) bytes, too short for a snapshot header (16 bytes)")
+                    .truncated,
+                    "file is \(buffer.readableBytes) bytes, too short for a snapshot header (16 bytes)"
+                )
             }
             let magic = try buffer.readJuteInt("FileHeader.magic")
             guard magic == Self.magic else {
@@ -119,7 +124,10 @@ public enum SnapshotReader {
                 at = buffer.readerIndex - base
                 sessions.append(
                     SnapshotSession(
-                        id: try buffer.readJuteLong("session.id"), timeout: try buffer.readJuteInt("session.timeout")))
+                        id: try buffer.readJuteLong("session.id"),
+                        timeout: try buffer.readJuteInt("session.timeout")
+                    )
+                )
             }
 
             at = buffer.readerIndex - base
@@ -163,16 +171,25 @@ public enum SnapshotReader {
                 try verifySeal(&buffer, whole: bytes, at: &at, path: path)
             }
             return Snapshot(
-                path: path, dbid: dbid, sessions: sessions, acls: acls, nodes: nodes, digest: digest,
-                size: bytes.readableBytes)
+                path: path,
+                dbid: dbid,
+                sessions: sessions,
+                acls: acls,
+                nodes: nodes,
+                digest: digest,
+                size: bytes.readableBytes
+            )
         } catch let error as ZooKeeperFileError {
             throw error
         } catch let error as JuteDecodingError {
             let code: ZooKeeperFileError.Code = error.reason == .truncated ? .truncated : .malformed
             let what = error.reason == .truncated ? "the snapshot ends inside a record" : "malformed record"
             throw ZooKeeperFileError(
-                code, file: path, offset: Int64(at),
-                "\(what) (\(error)); the file is cut or damaged: use an older snapshot with the logs after it")
+                code,
+                file: path,
+                offset: Int64(at),
+                "\(what) (\(error)); the file is cut or damaged: use an older snapshot with the logs after it"
+            )
         } catch {
             throw ZooKeeperFileError(.malformed, file: path, offset: Int64(at), "\(error)")
         }
@@ -180,17 +197,23 @@ public enum SnapshotReader {
 
     /// `SnapStream.sealStream`: long Adler32 of every byte before it, then the string "/".
     private static func verifySeal(
-        _ buffer: inout ByteBuffer, whole: ByteBuffer, at: inout Int, path: String
-    ) throws -> Void {
+        _ buffer: inout ByteBuffer,
+        whole: ByteBuffer,
+        at: inout Int,
+        path: String
+    ) throws {
         let base = whole.readerIndex
         let covered = buffer.readerIndex - base
         let computed = whole.getSlice(at: base, length: covered)!.withUnsafeReadableBytes { Adler32.checksum($0) }
         let stored = try buffer.readJuteLong("seal.checksum")
         guard stored == Int64(computed) else {
             throw ZooKeeperFileError(
-                .checksumMismatch, file: path, offset: Int64(covered),
+                .checksumMismatch,
+                file: path,
+                offset: Int64(covered),
                 "snapshot checksum mismatch: stored \(hex(stored)), computed \(hex(Int64(computed))) "
-                    + "over \(covered) bytes; the file is damaged: use an older snapshot with the logs after it")
+                    + "over \(covered) bytes; the file is damaged: use an older snapshot with the logs after it"
+            )
         }
         at = buffer.readerIndex - base
         let slash = try buffer.readJuteNonNullString("seal.path")
@@ -203,7 +226,11 @@ public enum SnapshotReader {
         let file = try FileChunks(path: path)
         guard file.fileSize <= Int64(maximumUncompressedSize) else {
             throw ZooKeeperFileError(
-                .unreadable, file: path, offset: 0, "file is \(file.fileSize) bytes, larger than this reader's limit")
+                .unreadable,
+                file: path,
+                offset: 0,
+                "file is \(file.fileSize) bytes, larger than this reader's limit"
+            )
         }
         try file.ensure(Int(file.fileSize) + 1)
         return file.buffer

@@ -99,8 +99,14 @@ public indirect enum TxnRecord: Sendable, Hashable {
             let parentCVersion = try buffer.readJuteInt("CreateTxn.parentCVersion")
             return .create(
                 CreateTxn(
-                    path: path, data: data, acl: acl, ephemeral: ephemeral, parentCVersion: parentCVersion,
-                    kind: .persistentOrEphemeral))
+                    path: path,
+                    data: data,
+                    acl: acl,
+                    ephemeral: ephemeral,
+                    parentCVersion: parentCVersion,
+                    kind: .persistentOrEphemeral
+                )
+            )
         case .createContainer, .createTTL:
             let path = try buffer.readJuteNonNullString("CreateTxn.path")
             let data = try buffer.readJuteBufferSlice("CreateTxn.data")
@@ -110,7 +116,14 @@ public indirect enum TxnRecord: Sendable, Hashable {
                 type == .createTTL ? .ttl(try buffer.readJuteLong("CreateTTLTxn.ttl")) : .container
             return .create(
                 CreateTxn(
-                    path: path, data: data, acl: acl, ephemeral: false, parentCVersion: parentCVersion, kind: kind))
+                    path: path,
+                    data: data,
+                    acl: acl,
+                    ephemeral: false,
+                    parentCVersion: parentCVersion,
+                    kind: kind
+                )
+            )
         case .delete, .deleteContainer:
             return .delete(path: try buffer.readJuteNonNullString("DeleteTxn.path"))
         case .setData:
@@ -184,7 +197,8 @@ public struct TxnLogEntry: Sendable, Hashable {
         if buffer.readableBytes >= TxnDigest.encodedSize {
             digest = TxnDigest(
                 version: try buffer.readJuteInt("TxnDigest.version"),
-                treeDigest: try buffer.readJuteLong("TxnDigest.treeDigest"))
+                treeDigest: try buffer.readJuteLong("TxnDigest.treeDigest")
+            )
         }
         return TxnLogEntry(header: header, record: record, digest: digest, offset: offset, size: size)
     }

@@ -44,26 +44,38 @@ public final class TxnLogReader {
         var header = file.buffer
         guard available >= 4, let magic = header.readInteger(endianness: .big, as: Int32.self) else {
             throw ZooKeeperFileError(
-                .truncated, file: path, offset: Int64(available),
-                "file is \(available) bytes, too short for a transaction log header (16 bytes)")
+                .truncated,
+                file: path,
+                offset: Int64(available),
+                "file is \(available) bytes, too short for a transaction log header (16 bytes)"
+            )
         }
         guard magic == Self.magic else {
             throw ZooKeeperFileError(
-                .badMagic, file: path, offset: 0,
-                "not a ZooKeeper transaction log: magic \(hex(magic)), expected 0x5a4b4c47 (\"ZKLG\")")
+                .badMagic,
+                file: path,
+                offset: 0,
+                "not a ZooKeeper transaction log: magic \(hex(magic)), expected 0x5a4b4c47 (\"ZKLG\")"
+            )
         }
         guard available >= Self.headerSize,
             let version = header.readInteger(endianness: .big, as: Int32.self),
             let dbid = header.readInteger(endianness: .big, as: Int64.self)
         else {
             throw ZooKeeperFileError(
-                .truncated, file: path, offset: Int64(available),
-                "file ends inside the transaction log header (16 bytes)")
+                .truncated,
+                file: path,
+                offset: Int64(available),
+                "file ends inside the transaction log header (16 bytes)"
+            )
         }
         guard version == 2 else {
             throw ZooKeeperFileError(
-                .unsupportedVersion, file: path, offset: 4,
-                "transaction log version \(version); this reader knows version 2 (ZooKeeper 3.x)")
+                .unsupportedVersion,
+                file: path,
+                offset: 4,
+                "transaction log version \(version); this reader knows version 2 (ZooKeeper 3.x)"
+            )
         }
         self.version = version
         self.dbid = dbid
@@ -96,7 +108,9 @@ public final class TxnLogReader {
         let remaining = fileSize - start - 13
         if length < 0 || Int64(length) > remaining {
             return try finishPartial(
-                start, "entry length \(length) runs past the end of the file (\(max(remaining, 0)) bytes left)")
+                start,
+                "entry length \(length) runs past the end of the file (\(max(remaining, 0)) bytes left)"
+            )
         }
         let total = 12 + Int(length) + 1
         guard try file.ensure(total) >= total else {
@@ -118,8 +132,11 @@ public final class TxnLogReader {
             entry = try TxnLogEntry.decode(payload: payload, offset: start, size: total)
         } catch {
             throw ZooKeeperFileError(
-                .malformed, file: path, offset: start + 12,
-                "entry with a valid checksum holds a malformed transaction: \(error)")
+                .malformed,
+                file: path,
+                offset: start + 12,
+                "entry with a valid checksum holds a malformed transaction: \(error)"
+            )
         }
         file.skip(total)
         return entry

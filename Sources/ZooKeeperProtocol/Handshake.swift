@@ -11,8 +11,12 @@ public struct ConnectRequest: JuteRecord, Hashable {
     public var readOnly: Bool?
 
     public init(
-        protocolVersion: Int32 = 0, lastZxidSeen: Int64 = 0, timeOut: Int32, sessionId: Int64 = 0,
-        password: [UInt8] = [UInt8](repeating: 0, count: 16), readOnly: Bool? = false
+        protocolVersion: Int32 = 0,
+        lastZxidSeen: Int64 = 0,
+        timeOut: Int32,
+        sessionId: Int64 = 0,
+        password: [UInt8] = [UInt8](repeating: 0, count: 16),
+        readOnly: Bool? = false
     ) {
         self.protocolVersion = protocolVersion
         self.lastZxidSeen = lastZxidSeen

@@ -79,7 +79,8 @@ public enum MultiOperation: Hashable, Sendable {
 
     /// Reads ops until the end marker. An op of the wrong family for the request is refused.
     public static func decodeAll(
-        from buffer: inout ByteBuffer, readOnly: Bool
+        from buffer: inout ByteBuffer,
+        readOnly: Bool
     ) throws(JuteDecodingError) -> [MultiOperation] {
         var ops: [MultiOperation] = []
         while true {
@@ -92,23 +93,30 @@ public enum MultiOperation: Hashable, Sendable {
             switch header.type {
             case .create, .create2, .createContainer, .createTTL:
                 ops.append(
-                    .create(try CreateRequest(from: &buffer, withTTL: header.type == .createTTL), opCode: header.type))
+                    .create(try CreateRequest(from: &buffer, withTTL: header.type == .createTTL), opCode: header.type)
+                )
             case .delete:
                 ops.append(
                     .delete(
                         path: try buffer.readJuteNonNullString("DeleteRequest.path"),
-                        version: try buffer.readJuteInt("DeleteRequest.version")))
+                        version: try buffer.readJuteInt("DeleteRequest.version")
+                    )
+                )
             case .setData:
                 ops.append(
                     .setData(
                         path: try buffer.readJuteNonNullString("SetDataRequest.path"),
                         data: try buffer.readJuteBuffer("SetDataRequest.data"),
-                        version: try buffer.readJuteInt("SetDataRequest.version")))
+                        version: try buffer.readJuteInt("SetDataRequest.version")
+                    )
+                )
             case .check:
                 ops.append(
                     .check(
                         path: try buffer.readJuteNonNullString("CheckVersionRequest.path"),
-                        version: try buffer.readJuteInt("CheckVersionRequest.version")))
+                        version: try buffer.readJuteInt("CheckVersionRequest.version")
+                    )
+                )
             case .getData:
                 let path = try buffer.readJuteNonNullString("GetDataRequest.path")
                 _ = try buffer.readJuteBool("GetDataRequest.watch")
@@ -190,7 +198,10 @@ public enum MultiResult: Hashable, Sendable {
             case .create2, .createTTL, .createContainer:
                 results.append(
                     .create2(
-                        path: try buffer.readJuteNonNullString("Create2Response.path"), stat: try Stat(from: &buffer)))
+                        path: try buffer.readJuteNonNullString("Create2Response.path"),
+                        stat: try Stat(from: &buffer)
+                    )
+                )
             case .delete:
                 results.append(.delete)
             case .check:
@@ -199,10 +210,12 @@ public enum MultiResult: Hashable, Sendable {
                 results.append(.setData(stat: try Stat(from: &buffer)))
             case .getData:
                 results.append(
-                    .getData(data: try buffer.readJuteBuffer("GetDataResponse.data"), stat: try Stat(from: &buffer)))
+                    .getData(data: try buffer.readJuteBuffer("GetDataResponse.data"), stat: try Stat(from: &buffer))
+                )
             case .getChildren:
                 results.append(
-                    .getChildren(children: try buffer.readJuteStringVector("GetChildrenResponse.children") ?? []))
+                    .getChildren(children: try buffer.readJuteStringVector("GetChildrenResponse.children") ?? [])
+                )
             case .error:
                 results.append(.error(ErrorCode(try buffer.readJuteInt("ErrorResponse.err"))))
             default:

@@ -10,7 +10,11 @@ public struct CreateRequest: Hashable, Sendable {
     public var ttl: Int64
 
     public init(
-        path: String, data: [UInt8]?, acl: [ACL] = ACL.openUnsafe, mode: CreateMode = .persistent, ttl: Int64 = 0
+        path: String,
+        data: [UInt8]?,
+        acl: [ACL] = ACL.openUnsafe,
+        mode: CreateMode = .persistent,
+        ttl: Int64 = 0
     ) {
         self.path = path
         self.data = data
@@ -186,7 +190,8 @@ public enum ZooKeeperRequest: Hashable, Sendable {
 
     /// Reads a request body for `opCode`. Throws `.unknownOpCode` for opcodes a client may not send.
     public static func decode(
-        opCode: OpCode, from buffer: inout ByteBuffer
+        opCode: OpCode,
+        from buffer: inout ByteBuffer
     ) throws(JuteDecodingError) -> ZooKeeperRequest {
         switch opCode {
         case .create, .create2, .createContainer, .createTTL:
@@ -194,32 +199,39 @@ public enum ZooKeeperRequest: Hashable, Sendable {
         case .delete:
             return .delete(
                 path: try buffer.readJuteNonNullString("DeleteRequest.path"),
-                version: try buffer.readJuteInt("DeleteRequest.version"))
+                version: try buffer.readJuteInt("DeleteRequest.version")
+            )
         case .check:
             return .check(
                 path: try buffer.readJuteNonNullString("CheckVersionRequest.path"),
-                version: try buffer.readJuteInt("CheckVersionRequest.version"))
+                version: try buffer.readJuteInt("CheckVersionRequest.version")
+            )
         case .exists:
             return .exists(
                 path: try buffer.readJuteNonNullString("ExistsRequest.path"),
-                watch: try buffer.readJuteBool("ExistsRequest.watch"))
+                watch: try buffer.readJuteBool("ExistsRequest.watch")
+            )
         case .getData:
             return .getData(
                 path: try buffer.readJuteNonNullString("GetDataRequest.path"),
-                watch: try buffer.readJuteBool("GetDataRequest.watch"))
+                watch: try buffer.readJuteBool("GetDataRequest.watch")
+            )
         case .getChildren:
             return .getChildren(
                 path: try buffer.readJuteNonNullString("GetChildrenRequest.path"),
-                watch: try buffer.readJuteBool("GetChildrenRequest.watch"))
+                watch: try buffer.readJuteBool("GetChildrenRequest.watch")
+            )
         case .getChildren2:
             return .getChildren2(
                 path: try buffer.readJuteNonNullString("GetChildren2Request.path"),
-                watch: try buffer.readJuteBool("GetChildren2Request.watch"))
+                watch: try buffer.readJuteBool("GetChildren2Request.watch")
+            )
         case .setData:
             return .setData(
                 path: try buffer.readJuteNonNullString("SetDataRequest.path"),
                 data: try buffer.readJuteBuffer("SetDataRequest.data"),
-                version: try buffer.readJuteInt("SetDataRequest.version"))
+                version: try buffer.readJuteInt("SetDataRequest.version")
+            )
         case .getACL:
             return .getACL(path: try buffer.readJuteNonNullString("GetACLRequest.path"))
         case .sync:
@@ -232,7 +244,8 @@ public enum ZooKeeperRequest: Hashable, Sendable {
             return .setACL(
                 path: try buffer.readJuteNonNullString("SetACLRequest.path"),
                 acl: try buffer.readJuteRecordVector(ACL.self, "SetACLRequest.acl", minimumRecordSize: 12) ?? [],
-                version: try buffer.readJuteInt("SetACLRequest.version"))
+                version: try buffer.readJuteInt("SetACLRequest.version")
+            )
         case .multi:
             return .multi(try MultiOperation.decodeAll(from: &buffer, readOnly: false))
         case .multiRead:
@@ -243,15 +256,19 @@ public enum ZooKeeperRequest: Hashable, Sendable {
                     joiningServers: try buffer.readJuteString("ReconfigRequest.joiningServers"),
                     leavingServers: try buffer.readJuteString("ReconfigRequest.leavingServers"),
                     newMembers: try buffer.readJuteString("ReconfigRequest.newMembers"),
-                    curConfigId: try buffer.readJuteLong("ReconfigRequest.curConfigId")))
+                    curConfigId: try buffer.readJuteLong("ReconfigRequest.curConfigId")
+                )
+            )
         case .checkWatches:
             return .checkWatches(
                 path: try buffer.readJuteNonNullString("CheckWatchesRequest.path"),
-                type: WatcherType(try buffer.readJuteInt("CheckWatchesRequest.type")))
+                type: WatcherType(try buffer.readJuteInt("CheckWatchesRequest.type"))
+            )
         case .removeWatches:
             return .removeWatches(
                 path: try buffer.readJuteNonNullString("RemoveWatchesRequest.path"),
-                type: WatcherType(try buffer.readJuteInt("RemoveWatchesRequest.type")))
+                type: WatcherType(try buffer.readJuteInt("RemoveWatchesRequest.type"))
+            )
         case .setWatches:
             return .setWatches(try SetWatchesRequest(from: &buffer))
         case .setWatches2:
@@ -259,7 +276,8 @@ public enum ZooKeeperRequest: Hashable, Sendable {
         case .addWatch:
             return .addWatch(
                 path: try buffer.readJuteNonNullString("AddWatchRequest.path"),
-                mode: AddWatchMode(try buffer.readJuteInt("AddWatchRequest.mode")))
+                mode: AddWatchMode(try buffer.readJuteInt("AddWatchRequest.mode"))
+            )
         case .whoAmI:
             return .whoAmI
         case .ping:

@@ -88,14 +88,17 @@ public enum ZooKeeperResponse: Hashable, Sendable {
 
     /// Reads the body of a successful (err 0) reply to a request of `opCode`.
     public static func decode(
-        opCode: OpCode, from buffer: inout ByteBuffer
+        opCode: OpCode,
+        from buffer: inout ByteBuffer
     ) throws(JuteDecodingError) -> ZooKeeperResponse {
         switch opCode {
         case .create:
             return .create(path: try buffer.readJuteNonNullString("CreateResponse.path"))
         case .create2, .createContainer, .createTTL:
             return .create2(
-                path: try buffer.readJuteNonNullString("Create2Response.path"), stat: try Stat(from: &buffer))
+                path: try buffer.readJuteNonNullString("Create2Response.path"),
+                stat: try Stat(from: &buffer)
+            )
         case .exists, .setData, .setACL:
             return .stat(try Stat(from: &buffer))
         case .getData, .reconfig:
@@ -119,7 +122,8 @@ public enum ZooKeeperResponse: Hashable, Sendable {
         case .whoAmI:
             return .whoAmI(
                 try buffer.readJuteRecordVector(ClientInfo.self, "WhoAmIResponse.clientInfo", minimumRecordSize: 8)
-                    ?? [])
+                    ?? []
+            )
         case .sasl:
             return .sasl(token: try buffer.readJuteBuffer("SetSASLResponse.token"))
         case .addWatch:

@@ -264,8 +264,15 @@ public enum DigestMD5 {
     /// The `response` value (RFC 2831 2.1.2.1) when `forRspauth` is false, the server's `rspauth` value
     /// (2.1.3) when it is true. Only qop=auth: A2 = "AUTHENTICATE:" + digest-uri (":" + digest-uri for rspauth).
     public static func responseValue(
-        username: String, realm: String, password: String, nonce: String, cnonce: String, nonceCount: String,
-        digestURI: String, authzid: String? = nil, forRspauth: Bool = false
+        username: String,
+        realm: String,
+        password: String,
+        nonce: String,
+        cnonce: String,
+        nonceCount: String,
+        digestURI: String,
+        authzid: String? = nil,
+        forRspauth: Bool = false
     ) -> String {
         var userRealmPassword = hashBytes(username)
         userRealmPassword.append(UInt8(ascii: ":"))
@@ -290,7 +297,10 @@ public struct DigestMD5Challenge: Hashable, Sendable {
     public var algorithm: String
 
     public init(
-        realm: String = DigestMD5.zooKeeperRealm, nonce: String, qop: [String] = ["auth"], charset: String? = "utf-8",
+        realm: String = DigestMD5.zooKeeperRealm,
+        nonce: String,
+        qop: [String] = ["auth"],
+        charset: String? = "utf-8",
         algorithm: String = "md5-sess"
     ) {
         self.realms = [realm]
@@ -349,8 +359,15 @@ public struct DigestMD5Response: Hashable, Sendable {
     public var authzid: String?
 
     public init(
-        charset: String? = "utf-8", username: String, realm: String, nonce: String, nonceCount: String = "00000001",
-        cnonce: String, digestURI: String = DigestMD5.zooKeeperDigestURI, response: String, qop: String = "auth",
+        charset: String? = "utf-8",
+        username: String,
+        realm: String,
+        nonce: String,
+        nonceCount: String = "00000001",
+        cnonce: String,
+        digestURI: String = DigestMD5.zooKeeperDigestURI,
+        response: String,
+        qop: String = "auth",
         authzid: String? = nil
     ) {
         self.charset = charset
@@ -411,7 +428,9 @@ public struct DigestMD5ClientExchange: Hashable, Sendable {
 
     /// `cnonce` is injectable so tests reproduce a fixed exchange.
     public init(
-        username: String, password: String, digestURI: String = DigestMD5.zooKeeperDigestURI,
+        username: String,
+        password: String,
+        digestURI: String = DigestMD5.zooKeeperDigestURI,
         cnonce: String = DigestMD5.randomNonce()
     ) {
         self.username = username
@@ -435,12 +454,26 @@ public struct DigestMD5ClientExchange: Hashable, Sendable {
         let nc = DigestMD5.nonceCount(1)
         func value(_ rspauth: Bool) -> String {
             DigestMD5.responseValue(
-                username: username, realm: realm, password: password, nonce: challenge.nonce, cnonce: cnonce,
-                nonceCount: nc, digestURI: digestURI, forRspauth: rspauth)
+                username: username,
+                realm: realm,
+                password: password,
+                nonce: challenge.nonce,
+                cnonce: cnonce,
+                nonceCount: nc,
+                digestURI: digestURI,
+                forRspauth: rspauth
+            )
         }
         let response = DigestMD5Response(
-            charset: challenge.charset == nil ? nil : "utf-8", username: username, realm: realm,
-            nonce: challenge.nonce, nonceCount: nc, cnonce: cnonce, digestURI: digestURI, response: value(false))
+            charset: challenge.charset == nil ? nil : "utf-8",
+            username: username,
+            realm: realm,
+            nonce: challenge.nonce,
+            nonceCount: nc,
+            cnonce: cnonce,
+            digestURI: digestURI,
+            response: value(false)
+        )
         return (response, value(true))
     }
 
@@ -463,7 +496,8 @@ public struct DigestMD5ServerExchange: Hashable, Sendable {
     public var digestURI: String
 
     public init(
-        realm: String = DigestMD5.zooKeeperRealm, nonce: String = DigestMD5.randomNonce(),
+        realm: String = DigestMD5.zooKeeperRealm,
+        nonce: String = DigestMD5.randomNonce(),
         digestURI: String = DigestMD5.zooKeeperDigestURI
     ) {
         self.realm = realm
@@ -480,7 +514,8 @@ public struct DigestMD5ServerExchange: Hashable, Sendable {
     /// for an unknown user. On success: the authenticated user name (the identity is `sasl:<user>`) and the
     /// final token, `rspauth=<hex>`.
     public func verify(
-        responseToken: [UInt8], password: (String) -> String?
+        responseToken: [UInt8],
+        password: (String) -> String?
     ) throws(DigestMD5Error) -> (user: String, finalToken: [UInt8]) {
         let response = try DigestMD5Response(parsing: responseToken)
         guard response.nonce == nonce else { throw DigestMD5Error(.mismatch, "the response's nonce is not ours") }
@@ -501,9 +536,16 @@ public struct DigestMD5ServerExchange: Hashable, Sendable {
         }
         func value(_ rspauth: Bool) -> String {
             DigestMD5.responseValue(
-                username: response.username, realm: realm, password: stored, nonce: nonce, cnonce: response.cnonce,
-                nonceCount: response.nonceCount, digestURI: digestURI, authzid: response.authzid,
-                forRspauth: rspauth)
+                username: response.username,
+                realm: realm,
+                password: stored,
+                nonce: nonce,
+                cnonce: response.cnonce,
+                nonceCount: response.nonceCount,
+                digestURI: digestURI,
+                authzid: response.authzid,
+                forRspauth: rspauth
+            )
         }
         guard value(false) == response.response else {
             throw DigestMD5Error(.wrongCredentials, "wrong password for user \(response.username)")

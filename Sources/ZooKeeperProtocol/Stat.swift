@@ -17,9 +17,17 @@ public struct Stat: JuteRecord, Hashable {
     public static let encodedSize = 68
 
     public init(
-        czxid: Int64 = 0, mzxid: Int64 = 0, ctime: Int64 = 0, mtime: Int64 = 0, version: Int32 = 0,
-        cversion: Int32 = 0, aversion: Int32 = 0, ephemeralOwner: Int64 = 0, dataLength: Int32 = 0,
-        numChildren: Int32 = 0, pzxid: Int64 = 0
+        czxid: Int64 = 0,
+        mzxid: Int64 = 0,
+        ctime: Int64 = 0,
+        mtime: Int64 = 0,
+        version: Int32 = 0,
+        cversion: Int32 = 0,
+        aversion: Int32 = 0,
+        ephemeralOwner: Int64 = 0,
+        dataLength: Int32 = 0,
+        numChildren: Int32 = 0,
+        pzxid: Int64 = 0
     ) {
         self.czxid = czxid
         self.mzxid = mzxid
@@ -44,8 +52,16 @@ public struct Stat: JuteRecord, Hashable {
                 )
         else { throw JuteDecodingError(.truncated, field: "Stat") }
         self.init(
-            czxid: czxid, mzxid: mzxid, ctime: ctime, mtime: mtime, version: version, cversion: cversion,
-            aversion: aversion, ephemeralOwner: owner, dataLength: dataLength, numChildren: numChildren,
+            czxid: czxid,
+            mzxid: mzxid,
+            ctime: ctime,
+            mtime: mtime,
+            version: version,
+            cversion: cversion,
+            aversion: aversion,
+            ephemeralOwner: owner,
+            dataLength: dataLength,
+            numChildren: numChildren,
             pzxid: pzxid
         )
     }
@@ -53,8 +69,18 @@ public struct Stat: JuteRecord, Hashable {
     @inlinable
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeMultipleIntegers(
-            czxid, mzxid, ctime, mtime, version, cversion, aversion, ephemeralOwner, dataLength, numChildren,
-            pzxid, endianness: .big
+            czxid,
+            mzxid,
+            ctime,
+            mtime,
+            version,
+            cversion,
+            aversion,
+            ephemeralOwner,
+            dataLength,
+            numChildren,
+            pzxid,
+            endianness: .big
         )
     }
 }

@@ -44,8 +44,19 @@ final class DataTree {
         let readOnly = acls.intern(ACL.readUnsafe)
         func builtIn(_ children: Set<String>, acl: Int32, aversion: Int32 = 0) -> Znode {
             Znode(
-                data: [], czxid: 0, mzxid: 0, pzxid: 0, ctime: 0, mtime: 0, version: 0, cversion: 0,
-                aversion: aversion, aclID: acl, owner: 0, children: children)
+                data: [],
+                czxid: 0,
+                mzxid: 0,
+                pzxid: 0,
+                ctime: 0,
+                mtime: 0,
+                version: 0,
+                cversion: 0,
+                aversion: aversion,
+                aclID: acl,
+                owner: 0,
+                children: children
+            )
         }
         nodes["/"] = builtIn(["zookeeper"], acl: open)
         nodes["/zookeeper"] = builtIn(["quota", "config"], acl: open)
@@ -103,8 +114,16 @@ final class DataTree {
 
     /// Creates a node (create, create2, createContainer, createTTL) and returns its actual path.
     func create(
-        _ requestedPath: String, data: [UInt8]?, acl: [ACL], mode: CreateMode, opCode: OpCode, ttl: Int64,
-        session: Int64, identities: [Id], zxid: Int64, time: Int64
+        _ requestedPath: String,
+        data: [UInt8]?,
+        acl: [ACL],
+        mode: CreateMode,
+        opCode: OpCode,
+        ttl: Int64,
+        session: Int64,
+        identities: [Id],
+        zxid: Int64,
+        time: Int64
     ) throws(OperationError) -> String {
         guard mode.isValid else { throw OperationError(.badArguments) }
         let ttlValue = opCode == .createTTL ? ttl : -1
@@ -144,8 +163,19 @@ final class DataTree {
         nodes[parentPath]!.pzxid = zxid
         remember(path)
         nodes[path] = Znode(
-            data: data, czxid: zxid, mzxid: zxid, pzxid: zxid, ctime: time, mtime: time, version: 0, cversion: 0,
-            aversion: 0, aclID: acls.intern(fixedACL), owner: owner, children: [])
+            data: data,
+            czxid: zxid,
+            mzxid: zxid,
+            pzxid: zxid,
+            ctime: time,
+            mtime: time,
+            version: 0,
+            cversion: 0,
+            aversion: 0,
+            aclID: acls.intern(fixedACL),
+            owner: owner,
+            children: []
+        )
         rememberDataSize()
         approximateDataSize += path.utf8.count + (data?.count ?? 0)
         switch ZnodeKind(owner: owner) {
@@ -255,7 +285,12 @@ final class DataTree {
     }
 
     func setData(
-        _ path: String, data: [UInt8]?, version: Int32, identities: [Id], zxid: Int64, time: Int64
+        _ path: String,
+        data: [UInt8]?,
+        version: Int32,
+        identities: [Id],
+        zxid: Int64,
+        time: Int64
     )
         throws(OperationError) -> Stat
     {

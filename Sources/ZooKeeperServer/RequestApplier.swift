@@ -20,7 +20,10 @@ struct RequestApplier {
     private var changeScratch: [TreeChange] = []
 
     init(
-        tickMs: Int64, wallClockMs: Int64, maxSessions: Int, authentication: AuthenticationPolicy = AuthenticationPolicy()
+        tickMs: Int64,
+        wallClockMs: Int64,
+        maxSessions: Int,
+        authentication: AuthenticationPolicy = AuthenticationPolicy()
     ) {
         sessions = SessionTracker(tickMs: tickMs, wallClockMs: wallClockMs)
         self.maxSessions = maxSessions
@@ -37,7 +40,11 @@ struct RequestApplier {
     ///   - triggers: receives the watch notifications the request caused, in order (the caller sends
     ///     them before the reply, and empties it).
     mutating func apply(
-        _ request: ZooKeeperRequest, session: Int64, watcher: Int, auth: inout ConnectionAuth, time: Int64,
+        _ request: ZooKeeperRequest,
+        session: Int64,
+        watcher: Int,
+        auth: inout ConnectionAuth,
+        time: Int64,
         triggers: inout WatchTriggers
     ) -> RequestOutcome {
         let outcome: RequestOutcome
@@ -80,7 +87,10 @@ struct RequestApplier {
     // MARK: Reads
 
     private mutating func applyRead(
-        _ request: ZooKeeperRequest, session: Int64, watcher: Int, identities: [Id]
+        _ request: ZooKeeperRequest,
+        session: Int64,
+        watcher: Int,
+        identities: [Id]
     ) -> RequestOutcome {
         switch request {
         case .getData(let path, let watch):
@@ -121,7 +131,9 @@ struct RequestApplier {
                 : acl.map { entry in
                     guard entry.id.scheme == "digest" else { return entry }
                     return ACL(
-                        perms: entry.perms, id: Id(scheme: "digest", id: AccessControl.userName(of: entry.id) + ":x"))
+                        perms: entry.perms,
+                        id: Id(scheme: "digest", id: AccessControl.userName(of: entry.id) + ":x")
+                    )
                 }
             return .response(.acl(shown, stat: node.stat), zxid: zxid)
 
@@ -175,7 +187,10 @@ struct RequestApplier {
     // MARK: Writes
 
     private mutating func applyWrite(
-        _ request: ZooKeeperRequest, session: Int64, identities: [Id], time: Int64
+        _ request: ZooKeeperRequest,
+        session: Int64,
+        identities: [Id],
+        time: Int64
     ) -> RequestOutcome {
         zxid += 1
         switch request {
@@ -205,13 +220,25 @@ struct RequestApplier {
 
     /// One write of create/delete/setData/check, alone or inside multi, at the current zxid.
     private func applyOperation(
-        _ op: MultiOperation, session: Int64, identities: [Id], time: Int64
+        _ op: MultiOperation,
+        session: Int64,
+        identities: [Id],
+        time: Int64
     ) throws(OperationError) -> MultiResult {
         switch op {
         case .create(let request, let opCode):
             let path = try tree.create(
-                request.path, data: request.data, acl: request.acl, mode: request.mode, opCode: opCode,
-                ttl: request.ttl, session: session, identities: identities, zxid: zxid, time: time)
+                request.path,
+                data: request.data,
+                acl: request.acl,
+                mode: request.mode,
+                opCode: opCode,
+                ttl: request.ttl,
+                session: session,
+                identities: identities,
+                zxid: zxid,
+                time: time
+            )
             if opCode == .create { return .create(path: path) }
             return .create2(path: path, stat: tree[path]!.stat)
         case .delete(let path, let version):
@@ -219,7 +246,13 @@ struct RequestApplier {
             return .delete
         case .setData(let path, let data, let version):
             let stat = try tree.setData(
-                path, data: data, version: version, identities: identities, zxid: zxid, time: time)
+                path,
+                data: data,
+                version: version,
+                identities: identities,
+                zxid: zxid,
+                time: time
+            )
             return .setData(stat: stat)
         case .check(let path, let version):
             try tree.check(path, version: version, identities: identities)
@@ -232,7 +265,10 @@ struct RequestApplier {
     /// All or nothing under one zxid. A failure answers OK with every result an error: earlier ops 0, the
     /// failing one its code, later ones RUNTIMEINCONSISTENCY (-2), as ZooKeeper does.
     private mutating func applyMulti(
-        _ ops: [MultiOperation], session: Int64, identities: [Id], time: Int64
+        _ ops: [MultiOperation],
+        session: Int64,
+        identities: [Id],
+        time: Int64
     ) -> RequestOutcome {
         zxid += 1
         let changesBefore = tree.changes.count
@@ -265,7 +301,9 @@ struct RequestApplier {
     // MARK: Watches (addWatch, checkWatches, removeWatches, setWatches, setWatches2)
 
     private mutating func applyWatchRequest(
-        _ request: ZooKeeperRequest, watcher: Int, triggers: inout WatchTriggers
+        _ request: ZooKeeperRequest,
+        watcher: Int,
+        triggers: inout WatchTriggers
     ) -> RequestOutcome {
         switch request {
         case .addWatch(let path, let mode):
@@ -293,15 +331,28 @@ struct RequestApplier {
 
         case .setWatches(let r):
             restoreWatches(
-                relativeZxid: r.relativeZxid, data: r.dataWatches, exist: r.existWatches, child: r.childWatches,
-                persistent: [], recursive: [], watcher: watcher, triggers: &triggers)
+                relativeZxid: r.relativeZxid,
+                data: r.dataWatches,
+                exist: r.existWatches,
+                child: r.childWatches,
+                persistent: [],
+                recursive: [],
+                watcher: watcher,
+                triggers: &triggers
+            )
             return .response(.empty, zxid: zxid)
 
         case .setWatches2(let r):
             restoreWatches(
-                relativeZxid: r.relativeZxid, data: r.dataWatches, exist: r.existWatches, child: r.childWatches,
-                persistent: r.persistentWatches, recursive: r.persistentRecursiveWatches, watcher: watcher,
-                triggers: &triggers)
+                relativeZxid: r.relativeZxid,
+                data: r.dataWatches,
+                exist: r.existWatches,
+                child: r.childWatches,
+                persistent: r.persistentWatches,
+                recursive: r.persistentRecursiveWatches,
+                watcher: watcher,
+                triggers: &triggers
+            )
             return .response(.empty, zxid: zxid)
 
         default:
@@ -311,8 +362,14 @@ struct RequestApplier {
 
     /// setWatches/setWatches2: registers the watches and fires at once what the client missed.
     private mutating func restoreWatches(
-        relativeZxid: Int64, data: [String], exist: [String], child: [String], persistent: [String],
-        recursive: [String], watcher: Int, triggers: inout WatchTriggers
+        relativeZxid: Int64,
+        data: [String],
+        exist: [String],
+        child: [String],
+        persistent: [String],
+        recursive: [String],
+        watcher: Int,
+        triggers: inout WatchTriggers
     ) {
         for path in data {
             if let node = tree[path] {
@@ -380,7 +437,10 @@ struct RequestApplier {
 
     /// Decides a handshake on connection `connection`. `password` makes a new session's password.
     mutating func connect(
-        _ request: ConnectRequest, connection: Int, now: Int64, password: () -> [UInt8]
+        _ request: ConnectRequest,
+        connection: Int,
+        now: Int64,
+        password: () -> [UInt8]
     ) -> ConnectDecision {
         // The client has seen a newer state than this server has: ZooKeeper refuses it.
         if request.lastZxidSeen > zxid { return .refuse(.zxidAhead) }
@@ -401,8 +461,11 @@ struct RequestApplier {
         }
         sessions.attach(session.id, connection: connection)
         let response = ConnectResponse(
-            timeOut: timeout, sessionId: session.id, password: session.password,
-            readOnly: request.readOnly.map { _ in false })
+            timeOut: timeout,
+            sessionId: session.id,
+            password: session.password,
+            readOnly: request.readOnly.map { _ in false }
+        )
         return .accept(response, session: session.id, replacing: replacing)
     }
 

@@ -77,7 +77,8 @@ struct WatchTriggers {
     mutating func append(_ type: EventType, path: String, watcher: Int) {
         watcherStorage.append(watcher)
         events.append(
-            Event(path: path, type: type, watcherRange: (watcherStorage.count - 1)..<watcherStorage.count))
+            Event(path: path, type: type, watcherRange: (watcherStorage.count - 1)..<watcherStorage.count)
+        )
     }
 
     mutating func removeAll() {

@@ -70,8 +70,11 @@ final class ServerCore: @unchecked Sendable {
         tickMs = max(1, tick.seconds * 1000 + tick.attoseconds / 1_000_000_000_000_000)
         logger = configuration.logger
         applier = RequestApplier(
-            tickMs: tickMs, wallClockMs: wallClockMilliseconds(), maxSessions: configuration.maxSessions,
-            authentication: AuthenticationPolicy(configuration.security))
+            tickMs: tickMs,
+            wallClockMs: wallClockMilliseconds(),
+            maxSessions: configuration.maxSessions,
+            authentication: AuthenticationPolicy(configuration.security)
+        )
     }
 
     // Read-only views for the four-letter words.
@@ -88,7 +91,11 @@ final class ServerCore: @unchecked Sendable {
         lock.withLock {
             guard acceptingConnections else { return nil }
             let connection = ServerConnection(
-                id: nextConnectionID, core: self, channel: channel, establishedAt: wallClockMilliseconds())
+                id: nextConnectionID,
+                core: self,
+                channel: channel,
+                establishedAt: wallClockMilliseconds()
+            )
             nextConnectionID += 1
             connections[connection.id] = connection
             return connection
@@ -136,7 +143,8 @@ final class ServerCore: @unchecked Sendable {
                 counters.largeRequestsRejected += 1
                 logger.debug(
                     "closing connection: bad frame length",
-                    metadata: ["length": "\(length)", "remote": "\(connection.remoteHost):\(connection.remotePort)"])
+                    metadata: ["length": "\(length)", "remote": "\(connection.remoteHost):\(connection.remotePort)"]
+                )
                 drop(connection)
                 return
             }
@@ -192,7 +200,9 @@ final class ServerCore: @unchecked Sendable {
         case .refuse(.tooManySessions):
             counters.connectionsRejected += 1
             logger.debug(
-                "refusing session: max sessions reached", metadata: ["max": "\(configuration.maxSessions)"])
+                "refusing session: max sessions reached",
+                metadata: ["max": "\(configuration.maxSessions)"]
+            )
             drop(connection)
         }
     }
@@ -208,7 +218,8 @@ final class ServerCore: @unchecked Sendable {
                 metadata: [
                     "remote": "\(connection.remoteHost):\(connection.remotePort)",
                     "timeout": "\(configuration.handshakeTimeout)",
-                ])
+                ]
+            )
             drop(connection)
             return takePendingFlushes()
         }
@@ -236,7 +247,8 @@ final class ServerCore: @unchecked Sendable {
             counters.authFailures += 1
             logger.debug(
                 "refusing request before authentication",
-                metadata: ["op": "\(header.type)", "remote": "\(connection.remoteHost):\(connection.remotePort)"])
+                metadata: ["op": "\(header.type)", "remote": "\(connection.remoteHost):\(connection.remotePort)"]
+            )
             send(refusal, xid: header.xid, opCode: header.type, to: connection)
             return
         }
@@ -258,8 +270,13 @@ final class ServerCore: @unchecked Sendable {
         }
         connection.lastOpCode = header.type
         let outcome = applier.apply(
-            request, session: connection.sessionID, watcher: connection.id, auth: &connection.auth, time: now,
-            triggers: &triggers)
+            request,
+            session: connection.sessionID,
+            watcher: connection.id,
+            auth: &connection.auth,
+            time: now,
+            triggers: &triggers
+        )
         switch request {
         case .auth where outcome.errorCode == .authFailed:
             counters.authFailures += 1
@@ -280,11 +297,13 @@ final class ServerCore: @unchecked Sendable {
             counters.authFailures += 1
             logger.debug(
                 "SASL authentication failed",
-                metadata: ["reason": "\(reason)", "remote": "\(connection.remoteHost):\(connection.remotePort)"])
+                metadata: ["reason": "\(reason)", "remote": "\(connection.remoteHost):\(connection.remotePort)"]
+            )
         case .done(let user) where outcome.reply != .response(.sasl(token: nil)):
             logger.debug(
                 "SASL authenticated",
-                metadata: ["user": "\(user)", "session": "0x\(String(connection.sessionID, radix: 16))"])
+                metadata: ["user": "\(user)", "session": "0x\(String(connection.sessionID, radix: 16))"]
+            )
         default:
             break
         }
@@ -309,7 +328,8 @@ final class ServerCore: @unchecked Sendable {
     }
 
     static func decodeRequest(
-        _ opCode: OpCode, from frame: inout ByteBuffer
+        _ opCode: OpCode,
+        from frame: inout ByteBuffer
     ) -> Result<ZooKeeperRequest, RequestRejection> {
         switch opCode {
         // Only the container sweep may send deleteContainer; a client gets BADARGUMENTS (seen).

@@ -17,7 +17,9 @@ public struct ServerSecurityConfiguration: Sendable {
     public var requireAuthentication = false
 
     public init(
-        tls: ServerTLSConfiguration? = nil, saslUsers: [String: String] = [:], requireAuthentication: Bool = false
+        tls: ServerTLSConfiguration? = nil,
+        saslUsers: [String: String] = [:],
+        requireAuthentication: Bool = false
     ) {
         self.tls = tls
         self.saslUsers = saslUsers
@@ -46,8 +48,11 @@ public struct ServerTLSConfiguration: Sendable {
     public var clientAuth: ClientAuth
 
     public init(
-        port: Int, certificateChain: [NIOSSLCertificate], privateKey: NIOSSLPrivateKey,
-        trustRoots: [NIOSSLCertificate] = [], clientAuth: ClientAuth = .need
+        port: Int,
+        certificateChain: [NIOSSLCertificate],
+        privateKey: NIOSSLPrivateKey,
+        trustRoots: [NIOSSLCertificate] = [],
+        clientAuth: ClientAuth = .need
     ) {
         self.port = port
         self.certificateChain = certificateChain
@@ -58,7 +63,11 @@ public struct ServerTLSConfiguration: Sendable {
 
     /// Reads the PEM files; every error names the file and what to do.
     public static func fromPEMFiles(
-        port: Int, certificate: String, key: String, ca: String?, clientAuth: ClientAuth = .need
+        port: Int,
+        certificate: String,
+        key: String,
+        ca: String?,
+        clientAuth: ClientAuth = .need
     ) throws(ZooKeeperServerError) -> ServerTLSConfiguration {
         let chain: [NIOSSLCertificate]
         do {
@@ -66,7 +75,8 @@ public struct ServerTLSConfiguration: Sendable {
         } catch {
             throw ZooKeeperServerError(
                 message: "\(certificate): cannot read a PEM certificate (\(error)). Give --tls-cert a PEM file "
-                    + "holding the server certificate (and its chain).")
+                    + "holding the server certificate (and its chain)."
+            )
         }
         guard !chain.isEmpty else {
             throw ZooKeeperServerError(message: "\(certificate): no PEM certificate in the file.")
@@ -77,7 +87,8 @@ public struct ServerTLSConfiguration: Sendable {
         } catch {
             throw ZooKeeperServerError(
                 message: "\(key): cannot read a PEM private key (\(error)). Give --tls-key the unencrypted "
-                    + "PEM key of --tls-cert.")
+                    + "PEM key of --tls-cert."
+            )
         }
         var roots: [NIOSSLCertificate] = []
         if let ca {
@@ -86,16 +97,23 @@ public struct ServerTLSConfiguration: Sendable {
             } catch {
                 throw ZooKeeperServerError(
                     message: "\(ca): cannot read a PEM CA certificate (\(error)). Give --tls-ca the CA that "
-                        + "signs client certificates.")
+                        + "signs client certificates."
+                )
             }
             guard !roots.isEmpty else { throw ZooKeeperServerError(message: "\(ca): no PEM certificate in the file.") }
         } else if clientAuth != .none {
             throw ZooKeeperServerError(
                 message: "--client-auth \(clientAuth.rawValue) needs --tls-ca (the CA client certificates "
-                    + "must chain to); give one, or use --client-auth none.")
+                    + "must chain to); give one, or use --client-auth none."
+            )
         }
         let tls = ServerTLSConfiguration(
-            port: port, certificateChain: chain, privateKey: privateKey, trustRoots: roots, clientAuth: clientAuth)
+            port: port,
+            certificateChain: chain,
+            privateKey: privateKey,
+            trustRoots: roots,
+            clientAuth: clientAuth
+        )
         // Build the context once now, so a key that does not match its certificate is bad input here,
         // not a failure to start later.
         do {
@@ -103,7 +121,8 @@ public struct ServerTLSConfiguration: Sendable {
         } catch {
             throw ZooKeeperServerError(
                 message: "\(key) is not the private key of \(certificate) (\(error)); give --tls-key the key the "
-                    + "certificate was issued for.")
+                    + "certificate was issued for."
+            )
         }
         return tls
     }
@@ -111,7 +130,9 @@ public struct ServerTLSConfiguration: Sendable {
     /// The swift-nio-ssl configuration the listener's context is made from.
     var tlsConfiguration: TLSConfiguration {
         var configuration = TLSConfiguration.makeServerConfiguration(
-            certificateChain: certificateChain.map { .certificate($0) }, privateKey: .privateKey(privateKey))
+            certificateChain: certificateChain.map { .certificate($0) },
+            privateKey: .privateKey(privateKey)
+        )
         // ZooKeeper 3.8 negotiates TLSv1.2 or 1.3; nothing older.
         configuration.minimumTLSVersion = .tlsv12
         if !trustRoots.isEmpty { configuration.trustRoots = .certificates(trustRoots) }
@@ -137,7 +158,8 @@ public enum SASLUsersFile {
             if trimmed.isEmpty || trimmed.first == "#" { continue }
             guard let equals = line.firstIndex(of: "=") else {
                 throw ZooKeeperServerError(
-                    message: "\(file):\(lineNumber): expected user=password, found no '='. Write one user per line.")
+                    message: "\(file):\(lineNumber): expected user=password, found no '='. Write one user per line."
+                )
             }
             let user = String(line[..<equals]).trimmingBlanks
             let password = String(line[line.index(after: equals)...])
@@ -147,7 +169,8 @@ public enum SASLUsersFile {
             guard user.allSatisfy({ $0 != " " && $0 != "\t" && $0 != "@" && $0 != "/" }) else {
                 throw ZooKeeperServerError(
                     message: "\(file):\(lineNumber): user name '\(user)' holds a blank, '@' or '/'; "
-                        + "SASL ids cannot (ZooKeeper parses them as Kerberos names).")
+                        + "SASL ids cannot (ZooKeeper parses them as Kerberos names)."
+                )
             }
             guard !password.isEmpty else {
                 throw ZooKeeperServerError(message: "\(file):\(lineNumber): user '\(user)' has an empty password.")

@@ -11,7 +11,9 @@ import ZooKeeperProtocol
 extension ZooKeeperServer {
     /// Binds the secure port when TLS is configured; the channel's connections feed the same core.
     static func bindSecureListener(
-        configuration: ZooKeeperServerConfiguration, group: any EventLoopGroup, core: ServerCore,
+        configuration: ZooKeeperServerConfiguration,
+        group: any EventLoopGroup,
+        core: ServerCore,
         handshakeTimeout: TimeAmount
     ) async throws -> (any Channel)? {
         guard let tls = configuration.security.tls else { return nil }
@@ -21,7 +23,8 @@ extension ZooKeeperServer {
         } catch {
             throw ZooKeeperServerError(
                 message: "cannot set up TLS for the secure port: \(error). Check that --tls-key is the key of "
-                    + "--tls-cert and that --tls-ca holds a CA certificate.")
+                    + "--tls-cert and that --tls-ca holds a CA certificate."
+            )
         }
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
@@ -41,7 +44,8 @@ extension ZooKeeperServer {
         } catch {
             throw ZooKeeperServerError(
                 message: "cannot listen on \(configuration.host):\(tls.port) (secure port): \(error). "
-                    + "Pick another --secure-port or stop what holds it.")
+                    + "Pick another --secure-port or stop what holds it."
+            )
         }
     }
 }
@@ -59,7 +63,8 @@ extension ServerCore {
         if let identity {
             logger.debug(
                 "TLS client authenticated",
-                metadata: ["id": "\(identity.id)", "remote": "\(connection.remoteHost):\(connection.remotePort)"])
+                metadata: ["id": "\(identity.id)", "remote": "\(connection.remoteHost):\(connection.remotePort)"]
+            )
         }
     }
 }

@@ -41,8 +41,12 @@ struct SessionTracker {
         let id = nextID
         nextID += 1
         let session = ServerSession(
-            id: id, password: password, timeoutMs: timeoutMs, expiresAt: bucket(for: now, timeoutMs: timeoutMs),
-            connection: nil)
+            id: id,
+            password: password,
+            timeoutMs: timeoutMs,
+            expiresAt: bucket(for: now, timeoutMs: timeoutMs),
+            connection: nil
+        )
         sessions[id] = session
         buckets[session.expiresAt, default: []].insert(id)
         return session

@@ -24,9 +24,17 @@ struct Znode {
     /// The Stat a client sees: containers and TTL nodes show ephemeralOwner 0.
     var stat: Stat {
         Stat(
-            czxid: czxid, mzxid: mzxid, ctime: ctime, mtime: mtime, version: version, cversion: visibleCversion,
-            aversion: aversion, ephemeralOwner: kind == .ephemeral ? owner : 0,
-            dataLength: Int32(data?.count ?? 0), numChildren: Int32(children.count), pzxid: pzxid
+            czxid: czxid,
+            mzxid: mzxid,
+            ctime: ctime,
+            mtime: mtime,
+            version: version,
+            cversion: visibleCversion,
+            aversion: aversion,
+            ephemeralOwner: kind == .ephemeral ? owner : 0,
+            dataLength: Int32(data?.count ?? 0),
+            numChildren: Int32(children.count),
+            pzxid: pzxid
         )
     }
 }

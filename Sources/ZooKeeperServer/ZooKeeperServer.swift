@@ -103,11 +103,13 @@ public final class ZooKeeperServer: Service, Sendable {
                 state = .starting
             case .starting, .running:
                 throw ZooKeeperServerError(
-                    message: "the server on \(configuration.host):\(configuration.port) is already started")
+                    message: "the server on \(configuration.host):\(configuration.port) is already started"
+                )
             case .shuttingDown:
                 throw ZooKeeperServerError(
                     message: "the server on \(configuration.host):\(configuration.port) is shutting down; "
-                        + "await shutdown() before starting it again")
+                        + "await shutdown() before starting it again"
+                )
             }
         }
         core.lock.withLock { core.acceptingConnections = true }
@@ -121,8 +123,11 @@ public final class ZooKeeperServer: Service, Sendable {
         }
         do {
             secureListener = try await Self.bindSecureListener(
-                configuration: configuration, group: eventLoopGroup, core: core,
-                handshakeTimeout: TimeAmount(configuration.handshakeTimeout))
+                configuration: configuration,
+                group: eventLoopGroup,
+                core: core,
+                handshakeTimeout: TimeAmount(configuration.handshakeTimeout)
+            )
         } catch {
             try? await listener.close()
             state.withLockedValue { $0 = .shutdown }
@@ -179,7 +184,8 @@ public final class ZooKeeperServer: Service, Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
-                        ServerConnectionHandler(core: core, handshakeTimeout: handshakeTimeout))
+                        ServerConnectionHandler(core: core, handshakeTimeout: handshakeTimeout)
+                    )
                 }
             }
         do {
@@ -187,7 +193,8 @@ public final class ZooKeeperServer: Service, Sendable {
         } catch {
             throw ZooKeeperServerError(
                 message: "cannot listen on \(configuration.host):\(configuration.port): \(error). "
-                    + "Pick another --port or stop what holds it.")
+                    + "Pick another --port or stop what holds it."
+            )
         }
     }
 
@@ -242,7 +249,9 @@ public final class ZooKeeperServer: Service, Sendable {
                 listener.close(promise: nil)
                 secureListener?.close(promise: nil)
                 let connectionsClosed = core.closeAllConnections(
-                    gracePeriod: TimeAmount(configuration.shutdownGracePeriod), on: listener.eventLoop)
+                    gracePeriod: TimeAmount(configuration.shutdownGracePeriod),
+                    on: listener.eventLoop
+                )
                 var listenersClosed = listener.closeFuture
                 if let secureListener {
                     listenersClosed = listenersClosed.and(secureListener.closeFuture).map { _ in () }

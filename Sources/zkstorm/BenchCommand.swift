@@ -55,7 +55,11 @@ struct ClientBench: AsyncParsableCommand {
         _ = await PipelinedRequests.load(clients: clients, request: request, perSession: count / 10, window: inflight)
         let started = NIODeadline.now().uptimeNanoseconds
         let result = await PipelinedRequests.load(
-            clients: clients, request: request, perSession: count, window: inflight)
+            clients: clients,
+            request: request,
+            perSession: count,
+            window: inflight
+        )
         let seconds = Double(NIODeadline.now().uptimeNanoseconds - started) / 1e9
         for client in clients { try? await client.close() }
 
@@ -82,8 +86,12 @@ struct FanoutBench: AsyncParsableCommand {
 
     func run() async throws {
         let result = try await FanoutBenchmark.run(
-            target: target, watchers: watchers, rounds: rounds, path: path,
-            timeout: .nanoseconds(Int64(timeout * 1e9)))
+            target: target,
+            watchers: watchers,
+            rounds: rounds,
+            path: path,
+            timeout: .nanoseconds(Int64(timeout * 1e9))
+        )
         printJSONLine([
             "tool": "zkstorm", "bench": "fanout", "watchers": watchers, "rounds": rounds, "missing": result.missing,
             "last_p50_us": Double(result.lastLag.value(atPercentile: 50)), "last_max_us": Double(result.lastLag.max),
@@ -118,10 +126,16 @@ struct ZnodesBench: AsyncParsableCommand {
         _ = try? await clients[0].create(parent)
         let value = [UInt8](repeating: UInt8(ascii: "x"), count: valueSize)
         let create = ZooKeeperRequest.create(
-            CreateRequest(path: parent + "/n-", data: value, mode: .persistentSequential), opCode: .create)
+            CreateRequest(path: parent + "/n-", data: value, mode: .persistentSequential),
+            opCode: .create
+        )
         let started = NIODeadline.now().uptimeNanoseconds
         let result = await PipelinedRequests.load(
-            clients: clients, request: create, perSession: count / sessions, window: 64)
+            clients: clients,
+            request: create,
+            perSession: count / sessions,
+            window: 64
+        )
         let seconds = Double(NIODeadline.now().uptimeNanoseconds - started) / 1e9
         let created = (count / sessions) * sessions
         for client in clients { try? await client.close() }

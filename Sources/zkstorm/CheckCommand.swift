@@ -30,7 +30,10 @@ struct CheckCommand: AsyncParsableCommand {
     var json = false
 
     @Option(
-        name: .long, parsing: .unconditional, help: "How long to wait for each expected watch event, e.g. 2s or 500ms.")
+        name: .long,
+        parsing: .unconditional,
+        help: "How long to wait for each expected watch event, e.g. 2s or 500ms."
+    )
     var eventTimeout: String = "2s"
 
     @OptionGroup(title: "Security (TLS, SASL, digest)")
@@ -72,8 +75,12 @@ struct CheckCommand: AsyncParsableCommand {
             results = try await SecurityProbe.run(connectString: connectString.description, security: clientSecurity)
                 .map {
                     ProbeResult(
-                        feature: $0.feature, category: "security", core: false, outcome: $0.ok ? .supported : .wrong,
-                        detail: $0.detail)
+                        feature: $0.feature,
+                        category: "security",
+                        core: false,
+                        outcome: $0.ok ? .supported : .wrong,
+                        detail: $0.detail
+                    )
                 }
             results += try await probe.run()
         } catch let error as ZooKeeperError where error.code == .authFailed {

@@ -21,8 +21,10 @@ struct CleanCommand: AsyncParsableCommand {
     var target: String
 
     @Option(
-        name: .customLong("older-than"), parsing: .unconditional,
-        help: "Only roots whose run started at least this long ago, e.g. 1h or 30m.")
+        name: .customLong("older-than"),
+        parsing: .unconditional,
+        help: "Only roots whose run started at least this long ago, e.g. 1h or 30m."
+    )
     var olderThan: String?
 
     @Flag(name: .customLong("dry-run"), help: "List what would be removed; remove nothing.")
@@ -34,7 +36,8 @@ struct CleanCommand: AsyncParsableCommand {
         if let olderThan {
             guard let value = DurationText.parse(olderThan) else {
                 TerminalOutput.printError(
-                    "zkstorm clean: --older-than \(olderThan): expected a duration such as 1h or 30m\n")
+                    "zkstorm clean: --older-than \(olderThan): expected a duration such as 1h or 30m\n"
+                )
                 throw ExitCode(64)
             }
             minimumAge = value

@@ -24,7 +24,8 @@ struct PresetsCommand: ParsableCommand {
 
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Print a preset's YAML: `zkstorm presets show read-heavy > mine.yaml`.")
+            abstract: "Print a preset's YAML: `zkstorm presets show read-heavy > mine.yaml`."
+        )
 
         @Argument(help: "Preset name.")
         var name: String

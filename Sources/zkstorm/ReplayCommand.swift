@@ -46,7 +46,8 @@ struct ReplayCommand: AsyncParsableCommand {
 
     @Option(
         name: .customLong("watchers-per-path"),
-        help: "Watcher sessions, each watching every replayed path (a persistent recursive watch on the root).")
+        help: "Watcher sessions, each watching every replayed path (a persistent recursive watch on the root)."
+    )
     var watchersPerPath = 0
 
     @Flag(name: .customLong("check-versions"), help: "Send setData with the logged version instead of -1.")

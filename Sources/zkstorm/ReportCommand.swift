@@ -68,7 +68,8 @@ struct ReportCommand: ParsableCommand {
             throw ExitCode(65)
         } catch let error as DecodingError {
             errorOutput.write(
-                "zkstorm report: \(path) is not a zkstorm result file: \(Self.describe(error, file: path))\n")
+                "zkstorm report: \(path) is not a zkstorm result file: \(Self.describe(error, file: path))\n"
+            )
             throw ExitCode(65)
         } catch {
             errorOutput.write("zkstorm report: cannot read \(path): \(error.localizedDescription)\n")

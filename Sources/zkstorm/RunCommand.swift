@@ -42,7 +42,8 @@ struct RunCommand: AsyncParsableCommand {
     var preset: String?
 
     @Option(
-        help: "ZooKeeper connect string HOSTS[/chroot], e.g. zk1:2181,zk2:2181/bench (default: the built-in server).")
+        help: "ZooKeeper connect string HOSTS[/chroot], e.g. zk1:2181,zk2:2181/bench (default: the built-in server)."
+    )
     var target: String?
 
     // `.unconditional`: a value such as -5s is taken as the value (and refused with a clear message),
@@ -54,19 +55,24 @@ struct RunCommand: AsyncParsableCommand {
     var warmup: String?
 
     @Option(
-        parsing: .unconditional, help: "Sessions running the operation groups (for a pure watch storm: the watchers).")
+        parsing: .unconditional,
+        help: "Sessions running the operation groups (for a pure watch storm: the watchers)."
+    )
     var sessions: Int?
 
     @Option(
         parsing: .unconditional,
-        help: "Total open-loop rate in operations per second (turns every group into an open loop).")
+        help: "Total open-loop rate in operations per second (turns every group into an open loop)."
+    )
     var rate: Double?
 
     @Option(
         name: .customLong("threshold"),
         help: ArgumentHelp(
             "A pass/fail criterion, repeatable: 'get.p99<5ms', 'errors<0.1%', 'watch.lag.p99<50ms', 'watch.missed==0', 'set.rate>=900/s'. Any failure exits 99.",
-            valueName: "EXPR"))
+            valueName: "EXPR"
+        )
+    )
     var thresholds: [String] = []
 
     @Option(
@@ -99,8 +105,10 @@ struct RunCommand: AsyncParsableCommand {
     var hgrm: String?
 
     @Option(
-        name: .customLong("session-timeout"), parsing: .unconditional,
-        help: "Session timeout each session asks for, e.g. 4s (default 30s); sessions of a dead server move within it.")
+        name: .customLong("session-timeout"),
+        parsing: .unconditional,
+        help: "Session timeout each session asks for, e.g. 4s (default 30s); sessions of a dead server move within it."
+    )
     var sessionTimeout: String?
 
     @OptionGroup(title: "Security (TLS, SASL, digest)")
@@ -110,7 +118,8 @@ struct RunCommand: AsyncParsableCommand {
         help: """
             Secure the built-in server: a throwaway CA made in memory, TLS with client certificates and SASL \
             DIGEST-MD5 with a generated user (measures TLS cost with nothing installed).
-            """)
+            """
+    )
     var secure = false
 
     @OptionGroup var seedSnapshot: SeedSnapshotOptions
@@ -136,25 +145,32 @@ struct RunCommand: AsyncParsableCommand {
 
     @Flag(
         name: .customLong("push-delete-on-exit"),
-        help: "Delete this run's group from the gateway after the final push (or ZKSTORM_PUSH_DELETE_ON_EXIT=1).")
+        help: "Delete this run's group from the gateway after the final push (or ZKSTORM_PUSH_DELETE_ON_EXIT=1)."
+    )
     var pushDeleteOnExit = false
 
     @Option(
-        name: .customLong("push-basic-auth"), help: "USER:PASSWORD for the gateway (or ZKSTORM_PUSH_BASIC_AUTH).")
+        name: .customLong("push-basic-auth"),
+        help: "USER:PASSWORD for the gateway (or ZKSTORM_PUSH_BASIC_AUTH)."
+    )
     var pushBasicAuth: String?
 
     @Option(
-        name: .customLong("push-bearer-token"), help: "Bearer token for the gateway (or ZKSTORM_PUSH_BEARER_TOKEN).")
+        name: .customLong("push-bearer-token"),
+        help: "Bearer token for the gateway (or ZKSTORM_PUSH_BEARER_TOKEN)."
+    )
     var pushBearerToken: String?
 
     @Option(
-        name: .customLong("push-ca-file"), help: "CA bundle (PEM) to verify an https gateway (or ZKSTORM_PUSH_CA_FILE)."
+        name: .customLong("push-ca-file"),
+        help: "CA bundle (PEM) to verify an https gateway (or ZKSTORM_PUSH_CA_FILE)."
     )
     var pushCaFile: String?
 
     @Flag(
         name: .customLong("push-insecure"),
-        help: "Do not verify the https gateway's certificate (or ZKSTORM_PUSH_INSECURE=1).")
+        help: "Do not verify the https gateway's certificate (or ZKSTORM_PUSH_INSECURE=1)."
+    )
     var pushInsecure = false
 
     /// The push flags as overrides of the ZKSTORM_PUSH_* variables; a malformed value is a usage error.
@@ -177,7 +193,8 @@ struct RunCommand: AsyncParsableCommand {
             }
             overrides.basicAuth = PushConfiguration.BasicAuth(
                 user: String(pushBasicAuth[..<colon]),
-                password: String(pushBasicAuth[pushBasicAuth.index(after: colon)...]))
+                password: String(pushBasicAuth[pushBasicAuth.index(after: colon)...])
+            )
         }
         overrides.bearerToken = pushBearerToken
         overrides.caFile = pushCaFile
@@ -203,7 +220,8 @@ struct RunCommand: AsyncParsableCommand {
             guard workload.target == nil, clientSecurity.isEmpty else {
                 errorOutput.write(
                     "zkstorm run: --secure secures the built-in server; for a --target give --tls-ca, --tls-cert, "
-                        + "--tls-key and --sasl-user instead\n")
+                        + "--tls-key and --sasl-user instead\n"
+                )
                 throw ExitCode(64)
             }
             do {
@@ -240,16 +258,26 @@ struct RunCommand: AsyncParsableCommand {
             let fallbackTarget = workload.target ?? "built-in"
             onTick = { tick, status in
                 let snapshot = MetricsSnapshotBuilder.make(
-                    runId: runId, instance: instanceName, workload: workloadName,
+                    runId: runId,
+                    instance: instanceName,
+                    workload: workloadName,
                     target: holder.label ?? fallbackTarget,
-                    cumulative: tick.cumulative, status: status)
+                    cumulative: tick.cumulative,
+                    status: status
+                )
                 pusher.update(snapshot)
             }
         }
         let stormRun = StormRun(
-            workload: workload, runId: runId, live: !quiet && LiveLine.stdoutIsTerminal && !outputs.usesStandardOutput,
-            scrapeServers: pusher != nil, onTick: onTick, security: clientSecurity,
-            embeddedServerSecurity: embeddedServerSecurity, seed: try seedSnapshot.seed())
+            workload: workload,
+            runId: runId,
+            live: !quiet && LiveLine.stdoutIsTerminal && !outputs.usesStandardOutput,
+            scrapeServers: pusher != nil,
+            onTick: onTick,
+            security: clientSecurity,
+            embeddedServerSecurity: embeddedServerSecurity,
+            seed: try seedSnapshot.seed()
+        )
         holder.run = stormRun
         pusher?.start()
         if !quiet {
@@ -261,7 +289,8 @@ struct RunCommand: AsyncParsableCommand {
         // A second signal more than a second after the first quits at once (see TerminationSignals).
         let signals = TerminationSignals(quitOnRepeatAfter: .seconds(1)) { _ in
             TerminalOutput.printError(
-                "\nzkstorm: stopping (cleaning up the run root; press Ctrl-C again to quit at once)\n")
+                "\nzkstorm: stopping (cleaning up the run root; press Ctrl-C again to quit at once)\n"
+            )
             stormRun.interrupt()
         }
         let outcome: StormRun.Outcome
@@ -288,7 +317,8 @@ struct RunCommand: AsyncParsableCommand {
                 TerminalOutput.printError(
                     "zkstorm: pushed metrics \(stats.successfulPushes) time(s) to \(pusher.configuration.groupURL)"
                         + (stats.failedPushes > 0
-                            ? ", \(stats.failedPushes) failed (\(stats.lastError ?? "unknown error"))\n" : "\n"))
+                            ? ", \(stats.failedPushes) failed (\(stats.lastError ?? "unknown error"))\n" : "\n")
+                )
             }
         }
         let written = outputs.write(outcome.result, quiet: quiet)
@@ -296,7 +326,8 @@ struct RunCommand: AsyncParsableCommand {
             var message = String(
                 format:
                     "target lost %.1f s into the measurement (every session without a connection); the report covers what ran until then",
-                lostAt)
+                lostAt
+            )
             if outcome.rootLeftBehind != nil {
                 let hosts = workload.target ?? "the built-in server"
                 message +=
@@ -308,7 +339,8 @@ struct RunCommand: AsyncParsableCommand {
         if outcome.interrupted || signals.received != nil {
             let signal = signals.received ?? TerminationSignals.Signal(number: SIGINT)
             TerminalOutput.printError(
-                "zkstorm run: interrupted; \(outcome.root) removed, report above covers what ran\n")
+                "zkstorm run: interrupted; \(outcome.root) removed, report above covers what ran\n"
+            )
             throw ExitCode(signal.exitCode)
         }
         if !written { throw ExitCode(73) }
@@ -342,7 +374,8 @@ struct RunCommand: AsyncParsableCommand {
             case (nil, let preset?): parsed = try Presets.workload(named: preset)
             case (nil, nil):
                 throw failure(
-                    "give a workload FILE or --preset NAME (presets: \(Presets.names.joined(separator: ", ")))")
+                    "give a workload FILE or --preset NAME (presets: \(Presets.names.joined(separator: ", ")))"
+                )
             case (_?, _?): throw failure("give either a workload FILE or --preset, not both")
             }
         } catch let error as WorkloadError {
@@ -372,7 +405,8 @@ struct RunCommand: AsyncParsableCommand {
         if let duration {
             guard let value = DurationText.parse(duration), value >= .milliseconds(100) else {
                 throw failure(
-                    "--duration \(duration): expected a duration of at least 100ms such as 30s, 500ms or 2m")
+                    "--duration \(duration): expected a duration of at least 100ms such as 30s, 500ms or 2m"
+                )
             }
             overrides.duration = value
         }
@@ -380,7 +414,8 @@ struct RunCommand: AsyncParsableCommand {
         if let sessionTimeout {
             guard let value = DurationText.parse(sessionTimeout), value >= .seconds(1) else {
                 throw failure(
-                    "--session-timeout \(sessionTimeout): expected a duration of at least 1s such as 4s or 30s")
+                    "--session-timeout \(sessionTimeout): expected a duration of at least 1s such as 4s or 30s"
+                )
             }
             timeout = value
         }

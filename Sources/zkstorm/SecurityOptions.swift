@@ -9,62 +9,85 @@ struct SecurityOptions: ParsableArguments {
     @Option(
         name: .customLong("tls-ca"),
         help: ArgumentHelp(
-            "PEM CA that signed the servers' certificates; turns TLS on (or ZKSTORM_TLS_CA).", valueName: "file"))
+            "PEM CA that signed the servers' certificates; turns TLS on (or ZKSTORM_TLS_CA).",
+            valueName: "file"
+        )
+    )
     var tlsCA: String?
 
     @Option(
         name: .customLong("tls-cert"),
         help: ArgumentHelp(
-            "PEM client certificate; turns TLS on; needs --tls-key (or ZKSTORM_TLS_CERT).", valueName: "file"))
+            "PEM client certificate; turns TLS on; needs --tls-key (or ZKSTORM_TLS_CERT).",
+            valueName: "file"
+        )
+    )
     var tlsCert: String?
 
     @Option(
         name: .customLong("tls-key"),
-        help: ArgumentHelp("PEM private key of --tls-cert (or ZKSTORM_TLS_KEY).", valueName: "file"))
+        help: ArgumentHelp("PEM private key of --tls-cert (or ZKSTORM_TLS_KEY).", valueName: "file")
+    )
     var tlsKey: String?
 
     @Option(
         name: .customLong("tls-server-name"),
         help: ArgumentHelp(
             "Name sent as SNI and checked against the server certificate (default: the host of --target; or ZKSTORM_TLS_SERVER_NAME).",
-            valueName: "name"))
+            valueName: "name"
+        )
+    )
     var tlsServerName: String?
 
     @Flag(
         name: .customLong("tls-insecure"),
-        help: "TLS without checking the server's certificate: labs only (or ZKSTORM_TLS_INSECURE=1).")
+        help: "TLS without checking the server's certificate: labs only (or ZKSTORM_TLS_INSECURE=1)."
+    )
     var tlsInsecure = false
 
     @Option(
         name: .customLong("sasl-user"),
-        help: ArgumentHelp("Authenticate with SASL DIGEST-MD5 as this user (or ZKSTORM_SASL_USER).", valueName: "user"))
+        help: ArgumentHelp("Authenticate with SASL DIGEST-MD5 as this user (or ZKSTORM_SASL_USER).", valueName: "user")
+    )
     var saslUser: String?
 
     @Option(
         name: .customLong("sasl-password-file"),
         help: ArgumentHelp(
             "File holding the SASL password (or ZKSTORM_SASL_PASSWORD_FILE; or the password in ZKSTORM_SASL_PASSWORD).",
-            valueName: "file"))
+            valueName: "file"
+        )
+    )
     var saslPasswordFile: String?
 
     @Option(
         name: .customLong("digest-user"),
-        help: ArgumentHelp("addAuth digest as this user after connecting (or ZKSTORM_DIGEST_USER).", valueName: "user"))
+        help: ArgumentHelp("addAuth digest as this user after connecting (or ZKSTORM_DIGEST_USER).", valueName: "user")
+    )
     var digestUser: String?
 
     @Option(
         name: .customLong("digest-password-file"),
         help: ArgumentHelp(
             "File holding the digest password (or ZKSTORM_DIGEST_PASSWORD_FILE; or the password in ZKSTORM_DIGEST_PASSWORD).",
-            valueName: "file"))
+            valueName: "file"
+        )
+    )
     var digestPasswordFile: String?
 
     /// The flags alone, as overrides.
     var flags: TargetSecurity {
         TargetSecurity(
-            tlsCA: tlsCA, tlsCert: tlsCert, tlsKey: tlsKey, tlsServerName: tlsServerName,
-            tlsInsecure: tlsInsecure ? true : nil, saslUser: saslUser, saslPasswordFile: saslPasswordFile,
-            digestUser: digestUser, digestPasswordFile: digestPasswordFile)
+            tlsCA: tlsCA,
+            tlsCert: tlsCert,
+            tlsKey: tlsKey,
+            tlsServerName: tlsServerName,
+            tlsInsecure: tlsInsecure ? true : nil,
+            saslUser: saslUser,
+            saslPasswordFile: saslPasswordFile,
+            digestUser: digestUser,
+            digestPasswordFile: digestPasswordFile
+        )
     }
 
     /// Workload file, then environment, then flags; files read and passwords loaded. On failure prints

@@ -5,12 +5,14 @@ import StormEngine
 struct SeedSnapshotOptions: ParsableArguments {
     @Option(
         name: .customLong("seed-snapshot"),
-        help: "Build this ZooKeeper snapshot's tree (snapshot.<zxid>[.gz]) under the run root before the workload.")
+        help: "Build this ZooKeeper snapshot's tree (snapshot.<zxid>[.gz]) under the run root before the workload."
+    )
     var seedSnapshot: String?
 
     @Flag(
         name: .customLong("shape-only"),
-        help: "With --seed-snapshot: generated names and filler data, same node count, depth, fan-out and sizes.")
+        help: "With --seed-snapshot: generated names and filler data, same node count, depth, fan-out and sizes."
+    )
     var shapeOnly = false
 
     func validate() throws {

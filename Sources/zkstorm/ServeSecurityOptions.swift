@@ -18,17 +18,20 @@ struct ServeSecurityOptions: ParsableArguments {
 
     @Option(
         name: .customLong("client-auth"),
-        help: "Client certificates: need (default, as ZooKeeper 3.8), want, or none.")
+        help: "Client certificates: need (default, as ZooKeeper 3.8), want, or none."
+    )
     var clientAuth: String = "need"
 
     @Option(
         name: .customLong("sasl-users"),
-        help: "File of user=password lines: SASL DIGEST-MD5 users (ids sasl:<user>).")
+        help: "File of user=password lines: SASL DIGEST-MD5 users (ids sasl:<user>)."
+    )
     var saslUsers: String?
 
     @Flag(
         name: .customLong("require-auth"),
-        help: "Refuse requests until the connection is authenticated by SASL or a client certificate (-124).")
+        help: "Refuse requests until the connection is authenticated by SASL or a client certificate (-124)."
+    )
     var requireAuth = false
 
     /// A failure to read a security file: the message names it; the code follows sysexits.
@@ -51,14 +54,16 @@ struct ServeSecurityOptions: ParsableArguments {
             if mode != .none, tlsCA == nil {
                 throw ValidationError(
                     "--client-auth \(mode.rawValue) needs --tls-ca (the CA client certificates must chain to), "
-                        + "or use --client-auth none.")
+                        + "or use --client-auth none."
+                )
             }
         } else if tlsCert != nil || tlsKey != nil || tlsCA != nil {
             throw ValidationError("--tls-cert, --tls-key and --tls-ca need --secure-port (the TLS port).")
         }
         if requireAuth, saslUsers == nil, securePort == nil || mode == .none {
             throw ValidationError(
-                "--require-auth needs a way to authenticate: --sasl-users, or --secure-port with client certificates.")
+                "--require-auth needs a way to authenticate: --sasl-users, or --secure-port with client certificates."
+            )
         }
     }
 
@@ -71,8 +76,12 @@ struct ServeSecurityOptions: ParsableArguments {
             }
             do {
                 security.tls = try ServerTLSConfiguration.fromPEMFiles(
-                    port: securePort, certificate: tlsCert, key: tlsKey, ca: tlsCA,
-                    clientAuth: ServerTLSConfiguration.ClientAuth(rawValue: clientAuth) ?? .need)
+                    port: securePort,
+                    certificate: tlsCert,
+                    key: tlsKey,
+                    ca: tlsCA,
+                    clientAuth: ServerTLSConfiguration.ClientAuth(rawValue: clientAuth) ?? .need
+                )
             } catch {
                 throw Failure(message: error.message, exitCode: 65)
             }
@@ -87,7 +96,8 @@ struct ServeSecurityOptions: ParsableArguments {
             } catch {
                 throw Failure(
                     message: "\(saslUsers): cannot read the SASL users file (\(error.localizedDescription)).",
-                    exitCode: 66)
+                    exitCode: 66
+                )
             }
             do {
                 security.saslUsers = try SASLUsersFile.parse(text, file: saslUsers)

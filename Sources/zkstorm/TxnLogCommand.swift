@@ -55,8 +55,12 @@ struct TxnLogInspectCommand: ParsableCommand {
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
             errorOutput.write(
                 String(
-                    format: "read %.1f MiB in %.3f s (%.0f MB/s)\n", Double(inspection.bytesRead) / 1_048_576, seconds,
-                    Double(inspection.bytesRead) / 1e6 / max(seconds, 1e-9)))
+                    format: "read %.1f MiB in %.3f s (%.0f MB/s)\n",
+                    Double(inspection.bytesRead) / 1_048_576,
+                    seconds,
+                    Double(inspection.bytesRead) / 1e6 / max(seconds, 1e-9)
+                )
+            )
         }
         if let html {
             do {

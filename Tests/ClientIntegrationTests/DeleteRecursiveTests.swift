@@ -18,7 +18,8 @@ struct DeleteRecursiveTests {
             for fanOut in [4, 6, 3] {
                 let next = levels.last!.flatMap { parent in (0..<fanOut).map { "\(parent)/n\($0)" } }
                 let outcomes = await client.pipeline(
-                    next.map { .create(CreateRequest(path: $0, data: [1]), opCode: .create) })
+                    next.map { .create(CreateRequest(path: $0, data: [1]), opCode: .create) }
+                )
                 #expect(outcomes.allSatisfy { if case .success = $0 { true } else { false } })
                 levels.append(next)
             }

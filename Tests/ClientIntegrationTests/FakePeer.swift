@@ -33,7 +33,8 @@ final class FakePeer: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     let index = connections.loadThenWrappingIncrement(ordering: .relaxed)
                     try channel.pipeline.syncOperations.addHandler(
-                        FakePeerHandler(script: script, connectionIndex: index))
+                        FakePeerHandler(script: script, connectionIndex: index)
+                    )
                 }
             }
             .bind(host: "127.0.0.1", port: 0).get()
@@ -50,7 +51,10 @@ final class FakePeer: Sendable {
         var buffer = ByteBuffer()
         buffer.writeInteger(Int32(readOnly == nil ? 36 : 37))
         ConnectResponse(
-            timeOut: 30_000, sessionId: 0x1234, password: [UInt8](repeating: 1, count: 16), readOnly: readOnly
+            timeOut: 30_000,
+            sessionId: 0x1234,
+            password: [UInt8](repeating: 1, count: 16),
+            readOnly: readOnly
         )
         .encode(into: &buffer)
         return Array(buffer.readableBytesView)
@@ -97,7 +101,9 @@ private final class FakePeerHandler: ChannelInboundHandler {
         case .shortHandshakeThenSilence:
             if before < 49 && received >= 49 {
                 context.writeAndFlush(
-                    wrapOutboundOut(ByteBuffer(bytes: FakePeer.handshake(readOnly: nil))), promise: nil)
+                    wrapOutboundOut(ByteBuffer(bytes: FakePeer.handshake(readOnly: nil))),
+                    promise: nil
+                )
             }
         case .acceptThenRejectReconnect:
             if connectionIndex == 0 {

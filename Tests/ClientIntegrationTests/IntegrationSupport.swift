@@ -7,7 +7,9 @@ import ZooKeeperTestSupport
 
 /// Connects to `server` with test-friendly timeouts.
 func connectClient(
-    _ server: any ZooKeeperTestServer, chroot: String = "", sessionTimeout: Duration = .seconds(10),
+    _ server: any ZooKeeperTestServer,
+    chroot: String = "",
+    sessionTimeout: Duration = .seconds(10),
     requestTimeout: Duration = .seconds(10)
 ) async throws -> ZooKeeperClient {
     var configuration = ZooKeeperConfiguration(connectString: server.connectString + chroot)
@@ -20,7 +22,8 @@ func connectClient(
 /// Runs `body` with a connected client and a fresh root znode on the target's shared server, then
 /// deletes the root's subtree and closes the client.
 func withSharedClient(
-    _ target: TestTarget, _ name: String = #function,
+    _ target: TestTarget,
+    _ name: String = #function,
     _ body: (ZooKeeperClient, String) async throws -> Void
 ) async throws {
     let server = try await target.shared()
@@ -58,7 +61,8 @@ final class EventRecorder: @unchecked Sendable {
     /// Waits until `predicate` holds for the recorded events or `timeout` passes; returns the events.
     @discardableResult
     func wait(
-        timeout: Duration = .seconds(5), until predicate: ([WatchEvent]) -> Bool
+        timeout: Duration = .seconds(5),
+        until predicate: ([WatchEvent]) -> Bool
     ) async throws -> [WatchEvent] {
         let start = ContinuousClock.now
         while ContinuousClock.now - start < timeout {
@@ -84,7 +88,9 @@ extension WatchEvent {
 /// Expects `body` to throw a ZooKeeperError with `code`; returns it.
 @discardableResult
 func expectZooKeeperError(
-    _ code: ErrorCode, sourceLocation: SourceLocation = #_sourceLocation, _ body: () async throws -> Void
+    _ code: ErrorCode,
+    sourceLocation: SourceLocation = #_sourceLocation,
+    _ body: () async throws -> Void
 ) async -> ZooKeeperError? {
     do {
         try await body()

@@ -19,7 +19,9 @@ final class RecordingPeer: Sendable {
     var connectString: String { "127.0.0.1:\(port)" }
 
     init(
-        timeoutMs: Int32, answerPings: Bool, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+        timeoutMs: Int32,
+        answerPings: Bool,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws {
         let record = self.record
         channel = try await ServerBootstrap(group: group)
@@ -28,7 +30,8 @@ final class RecordingPeer: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(ZooKeeperFrameDecoder()))
                     try channel.pipeline.syncOperations.addHandler(
-                        RecordingPeerHandler(timeoutMs: timeoutMs, answerPings: answerPings, record: record))
+                        RecordingPeerHandler(timeoutMs: timeoutMs, answerPings: answerPings, record: record)
+                    )
                 }
             }
             .bind(host: "127.0.0.1", port: 0).get()
@@ -62,7 +65,10 @@ private final class RecordingPeerHandler: ChannelInboundHandler {
             var reply = ByteBuffer()
             reply.writeInteger(Int32(37))
             ConnectResponse(
-                timeOut: timeoutMs, sessionId: 0x77, password: [UInt8](repeating: 2, count: 16), readOnly: false
+                timeOut: timeoutMs,
+                sessionId: 0x77,
+                password: [UInt8](repeating: 2, count: 16),
+                readOnly: false
             )
             .encode(into: &reply)
             context.writeAndFlush(wrapOutboundOut(reply), promise: nil)

@@ -14,7 +14,8 @@ actor SecureRealZooKeeper {
         if let started { return started }
         let certificates = try TestCertificates.make()
         let server = try await RealZooKeeper.start(
-            secure: SecureZooKeeperSettings(certificates: certificates, saslUsers: ["bob": "secret"]))
+            secure: SecureZooKeeperSettings(certificates: certificates, saslUsers: ["bob": "secret"])
+        )
         started = (server, certificates)
         return (server, certificates)
     }
@@ -24,8 +25,12 @@ actor SecureRealZooKeeper {
 @Suite("TLS and SASL against real ZooKeeper 3.8", .serialized)
 struct SecureRealZooKeeperTests {
     static func configuration(
-        _ server: RealZooKeeper, _ pki: TestCertificates, ca: String? = nil, clientCertificate: Bool = true,
-        serverName: String? = TestCertificates.serverName, user: String? = "bob",
+        _ server: RealZooKeeper,
+        _ pki: TestCertificates,
+        ca: String? = nil,
+        clientCertificate: Bool = true,
+        serverName: String? = TestCertificates.serverName,
+        user: String? = "bob",
         password: String = "secret"
     ) throws -> ZooKeeperConfiguration {
         var configuration = ZooKeeperConfiguration(connectString: server.secureConnectString)
@@ -33,8 +38,11 @@ struct SecureRealZooKeeperTests {
         configuration.requestTimeout = .seconds(10)
         configuration.connectTimeout = .seconds(5)
         configuration.tls = try ZooKeeperTLS(
-            caFile: ca ?? pki.caCertificate, certificateFile: clientCertificate ? pki.clientCertificate : nil,
-            keyFile: clientCertificate ? pki.clientKey : nil, serverName: serverName)
+            caFile: ca ?? pki.caCertificate,
+            certificateFile: clientCertificate ? pki.clientCertificate : nil,
+            keyFile: clientCertificate ? pki.clientKey : nil,
+            serverName: serverName
+        )
         if let user { configuration.sasl = ZooKeeperSASL(user: user, password: password) }
         return configuration
     }
@@ -62,7 +70,10 @@ struct SecureRealZooKeeperTests {
         let client = try await ZooKeeperClient.connect(try Self.configuration(server, pki))
         let path = TestTarget.uniqueRoot("tls-sasl")
         _ = try await client.create(
-            path, data: Array("one".utf8), acl: [ACL(perms: .all, id: Id(scheme: "sasl", id: "bob"))])
+            path,
+            data: Array("one".utf8),
+            acl: [ACL(perms: .all, id: Id(scheme: "sasl", id: "bob"))]
+        )
         #expect(try await client.getData(path).data == Array("one".utf8))
         let events = EventRecorder(client)
         _ = try await client.getData(path, watch: true)
@@ -157,7 +168,8 @@ struct SecureRealZooKeeperTests {
         let certificates = try TestCertificates.make()
         defer { certificates.remove() }
         let server = try await RealZooKeeper.start(
-            secure: SecureZooKeeperSettings(certificates: certificates, saslUsers: ["bob": "secret"]))
+            secure: SecureZooKeeperSettings(certificates: certificates, saslUsers: ["bob": "secret"])
+        )
         do {
             var configuration = try Self.configuration(server, certificates)
             configuration.sessionTimeout = .seconds(30)

@@ -53,7 +53,8 @@ struct SessionResilienceTests {
                 == [
                     "NodeChildrenChanged \(root)", "NodeCreated /other", "NodeCreated /other/deep",
                     "NodeCreated \(root)/new", "NodeDataChanged \(root)",
-                ])
+                ]
+        )
         try await other.close()
         try await client.close()
     }

@@ -82,7 +82,8 @@ struct WatchTests {
             #expect(
                 events.filter { $0.type != .none }.map(\.summary) == [
                     "NodeChildrenChanged \(root)", "NodeChildrenChanged \(root)",
-                ])
+                ]
+            )
             try await watcher.close()
         }
     }
@@ -119,7 +120,8 @@ struct WatchTests {
             // One NodeDeleted for the path although three watches matched; one NodeChildrenChanged for the parent.
             #expect(
                 events.filter { $0.type != .none }.map(\.summary).sorted()
-                    == ["NodeChildrenChanged \(root)", "NodeDeleted \(path)"])
+                    == ["NodeChildrenChanged \(root)", "NodeDeleted \(path)"]
+            )
             try await watcher.close()
         }
     }
@@ -137,7 +139,8 @@ struct WatchTests {
             let events = try await recorder.settle()
             #expect(
                 events.filter { $0.type != .none }.map(\.summary).sorted()
-                    == ["NodeChildrenChanged \(root)", "NodeCreated \(path)"])
+                    == ["NodeChildrenChanged \(root)", "NodeCreated \(path)"]
+            )
             try await watcher.close()
         }
     }
@@ -171,7 +174,8 @@ struct WatchTests {
             let events = try await recorder.settle()
             #expect(
                 events.filter { $0.type != .none }.map(\.summary)
-                    == ["NodeDataChanged \(root)", "NodeDataChanged \(root)", "NodeChildrenChanged \(root)"])
+                    == ["NodeDataChanged \(root)", "NodeDataChanged \(root)", "NodeChildrenChanged \(root)"]
+            )
             try await watcher.checkWatches(root, type: .any)
             try await watcher.close()
         }
@@ -194,7 +198,8 @@ struct WatchTests {
                     == [
                         "NodeCreated \(root)/a", "NodeCreated \(root)/a/b", "NodeDataChanged \(root)/a/b",
                         "NodeDeleted \(root)/a/b",
-                    ])
+                    ]
+            )
             try await watcher.close()
         }
     }

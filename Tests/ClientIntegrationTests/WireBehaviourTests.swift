@@ -32,7 +32,9 @@ struct WireBehaviourTests {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let peer = try await RecordingPeer(timeoutMs: 3000, answerPings: true, group: group)
         let client = try await ZooKeeperClient.connect(
-            ZooKeeperConfiguration(connectString: peer.connectString), eventLoopGroup: group)
+            ZooKeeperConfiguration(connectString: peer.connectString),
+            eventLoopGroup: group
+        )
         try await Task.sleep(for: .milliseconds(4500))
         let pings = peer.record.withLockedValue { $0.pings }
         // One ping per second of idleness: 4 in 4.5 s, allowing for scheduling slack.

@@ -12,7 +12,8 @@ extension EngineTests {
         static func sampleRun() throws -> RunResult {
             try RunResult.load(
                 path: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-                    .appendingPathComponent("Fixtures/sample-run.json").path)
+                    .appendingPathComponent("Fixtures/sample-run.json").path
+            )
         }
 
         @Test func htmlRendersEveryChartInHeadlessChromium() async throws {
@@ -25,12 +26,14 @@ extension EngineTests {
                 check.map(\.label) == [
                     "Latency by percentile", "Throughput over time", "Errors over time", "p99 latency over time",
                     "Watch notification lag distribution", "Fan-out per storm round",
-                ])
+                ]
+            )
             for chart in check {
                 #expect(chart.width > 300 && chart.height > 200, "\(chart.label) has no size")
                 #expect(
                     chart.series > 0 && chart.drawn == chart.series,
-                    "\(chart.label): \(chart.drawn) of \(chart.series) series drawn")
+                    "\(chart.label): \(chart.drawn) of \(chart.series) series drawn"
+                )
             }
         }
     }
@@ -66,18 +69,23 @@ enum BrowserCheck {
             return path
         }
         throw BrowserCheckError(
-            message: "chromium is not installed: run scripts/install-deps (apt-get install -y chromium)")
+            message: "chromium is not installed: run scripts/install-deps (apt-get install -y chromium)"
+        )
     }
 
     static func charts(in html: String) async throws -> [Chart] {
         let chromium = try chromiumPath()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "zkstorm-html-\(UUID().uuidString)")
+            "zkstorm-html-\(UUID().uuidString)"
+        )
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let page = directory.appendingPathComponent("report.html")
         try html.replacingOccurrences(of: "</body>", with: probe + "\n</body>").write(
-            to: page, atomically: true, encoding: .utf8)
+            to: page,
+            atomically: true,
+            encoding: .utf8
+        )
         let process = Process()
         process.executableURL = URL(fileURLWithPath: chromium)
         process.arguments = [
@@ -112,7 +120,8 @@ enum BrowserCheck {
             let end = dom.range(of: "</title>", range: start.upperBound..<dom.endIndex)
         else {
             throw BrowserCheckError(
-                message: "chromium did not render the page (no probe result in \(dom.count) bytes of DOM)")
+                message: "chromium did not render the page (no probe result in \(dom.count) bytes of DOM)"
+            )
         }
         let json = String(dom[start.upperBound..<end.lowerBound]).replacingOccurrences(of: "&quot;", with: "\"")
             .replacingOccurrences(of: "&amp;", with: "&")

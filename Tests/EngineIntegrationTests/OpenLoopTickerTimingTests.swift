@@ -15,7 +15,10 @@ extension EngineTests {
             let ticker = OpenLoopTicker(
                 pacer: OpenLoopPacer(
                     schedule: OpenLoopSchedule(rate: rate, arrivals: .constant, origin: origin, seed: 1, stream: 0),
-                    maxInFlight: 64, end: end))
+                    maxInFlight: 64,
+                    end: end
+                )
+            )
             let lateness = LatenessLog()
             await ticker.run { intended, _, done in
                 lateness.add(RunClock.now() - intended)

@@ -19,7 +19,9 @@ extension EngineTests {
             let root = TestTarget.uniqueRoot("pipelined-load")
             _ = try await clients[0].create(root)
             let create = ZooKeeperRequest.create(
-                CreateRequest(path: root + "/n-", data: [7], mode: .persistentSequential), opCode: .create)
+                CreateRequest(path: root + "/n-", data: [7], mode: .persistentSequential),
+                opCode: .create
+            )
             let result = await PipelinedRequests.load(clients: clients, request: create, perSession: 300, window: 8)
             #expect(result.errors == 0)
             #expect(result.latency.count == 600)
@@ -49,7 +51,8 @@ extension EngineTests {
                 #expect(outcome == .success(.create(path: "\(root)/c\(index - 1)")))
             }
             #expect(
-                await PipelinedRequests.codes(client, [.getData(path: root + "/absent", watch: false)]) == [.noNode])
+                await PipelinedRequests.codes(client, [.getData(path: root + "/absent", watch: false)]) == [.noNode]
+            )
             _ = try await client.deleteRecursive(root)
             try await client.close()
         }

@@ -147,13 +147,19 @@ extension EngineTests {
             let server = try await TestTarget.realZooKeeper.dedicated()
             defer { Task { try? await server.destroy() } }
             var workload = Workload(
-                name: "stall", sessions: 1, duration: .seconds(3), warmup: .zero,
-                keyspace: KeySpace(count: 10, valueSize: 16))
+                name: "stall",
+                sessions: 1,
+                duration: .seconds(3),
+                warmup: .zero,
+                keyspace: KeySpace(count: 10, valueSize: 16)
+            )
             workload.target = server.connectString
             workload.groups = [
                 OperationGroup(
-                    name: "readers", operations: [OperationSpec(kind: .get)],
-                    load: .open(rate: 200, arrivals: .constant, maxInFlight: 1))
+                    name: "readers",
+                    operations: [OperationSpec(kind: .get)],
+                    load: .open(rate: 200, arrivals: .constant, maxInFlight: 1)
+                )
             ]
             // The stall starts at the first measured interval, whatever setup cost on a loaded machine.
             let stall = StallOnce(server)

@@ -27,7 +27,11 @@ extension EngineTests {
                     recorder.record(.get, code: .ok, nanoseconds: value)
                 } else {
                     recorder.recordOpenLoop(
-                        .set, code: .ok, intendedNanoseconds: value + 1000, serviceNanoseconds: value)
+                        .set,
+                        code: .ok,
+                        intendedNanoseconds: value + 1000,
+                        serviceNanoseconds: value
+                    )
                 }
             }
             let perRecording = Double(Self.threadCPUNanoseconds() - start) / Double(max(count, 1))
@@ -41,7 +45,8 @@ extension EngineTests {
             #expect(heapGrowth < 256 * 1024, "the heap grew by \(heapGrowth) bytes over \(count) recordings")
             print(
                 "recording cost: \(Int(perRecording)) ns per recording, heap growth \(heapGrowth) bytes "
-                    + "(\(count) recordings)")
+                    + "(\(count) recordings)"
+            )
         }
 
         /// Bytes the process has allocated and not freed: arena chunks in use plus mmapped blocks.

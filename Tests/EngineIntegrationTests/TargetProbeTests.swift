@@ -33,7 +33,8 @@ extension EngineTests {
             let byFeature = Dictionary(uniqueKeysWithValues: results.map { ($0.feature, $0) })
             #expect(
                 byFeature["persistent watch"]?.detail
-                    == "NodeDataChanged \(probe.root)/w/a, NodeDataChanged \(probe.root)/w/a")
+                    == "NodeDataChanged \(probe.root)/w/a, NodeDataChanged \(probe.root)/w/a"
+            )
             #expect(byFeature["one-shot"]?.detail == "no event")
             #expect(byFeature["ruok"]?.detail == "imok")
             #expect(byFeature["create"]?.core == true)

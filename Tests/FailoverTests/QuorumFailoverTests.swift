@@ -14,34 +14,46 @@ struct QuorumFailoverTests {
     /// enough for the suite: 4 s sessions on a tickTime-500 quorum.
     static func workload(target: String, duration: Duration) -> Workload {
         var workload = Workload(
-            name: "failover", target: target, sessions: 6, duration: duration, warmup: .milliseconds(300),
+            name: "failover",
+            target: target,
+            sessions: 6,
+            duration: duration,
+            warmup: .milliseconds(300),
             keyspace: KeySpace(count: 100, valueSize: 64),
             groups: [
                 OperationGroup(
-                    name: "readers", sessions: 4,
+                    name: "readers",
+                    sessions: 4,
                     operations: [
                         OperationSpec(kind: .get, weight: 80), OperationSpec(kind: .exists, weight: 10),
                         OperationSpec(kind: .children, weight: 10),
                     ],
-                    load: .closed(concurrency: 1, window: 2)),
+                    load: .closed(concurrency: 1, window: 2)
+                ),
                 OperationGroup(
-                    name: "writers", sessions: 2,
+                    name: "writers",
+                    sessions: 2,
                     operations: [
                         OperationSpec(kind: .set, weight: 80), OperationSpec(kind: .multi, weight: 20, size: 2),
                     ],
-                    load: .open(rate: 200, arrivals: .poisson, maxInFlight: 32)),
+                    load: .open(rate: 200, arrivals: .poisson, maxInFlight: 32)
+                ),
             ],
             watches: WatchSpec(
-                kind: .data, watchers: 12, znodes: 2,
+                kind: .data,
+                watchers: 12,
+                znodes: 2,
                 storm: StormSpec(rounds: 10_000, interval: .milliseconds(200), writer: .dedicated, timeout: .seconds(3))
-            ))
+            )
+        )
         workload.sessionTimeout = .seconds(4)
         return workload
     }
 
     /// Runs `workload` while `faults` runs alongside; returns the outcome and the result decoded from JSON.
     static func run(
-        _ workload: Workload, faults: @escaping @Sendable () async throws -> Void
+        _ workload: Workload,
+        faults: @escaping @Sendable () async throws -> Void
     ) async throws -> (StormRun.Outcome, RunResult) {
         let run = StormRun(workload: workload)
         async let faultsDone: Void = faults()

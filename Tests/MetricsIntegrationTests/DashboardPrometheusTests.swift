@@ -53,7 +53,8 @@ import ZooKeeperTestSupport
                 #expect(!result.samples.isEmpty, "\(query.panel): \(expression) returned no data")
             }
             let throughput = try await prometheus.query(
-                #"sum by (op) (rate(zkstorm_requests_total{run=~".*",instance=~".*"}[1m]))"#)
+                #"sum by (op) (rate(zkstorm_requests_total{run=~".*",instance=~".*"}[1m]))"#
+            )
             let get = throughput.samples.first { $0.labels["op"] == "get" }
             #expect((Double(get?.value ?? "") ?? 0) > 0, "throughput grows between the two pushes")
             let p99 = try await prometheus.query(
@@ -62,7 +63,8 @@ import ZooKeeperTestSupport
             let p99Seconds = Double(p99.samples.first?.value ?? "") ?? .nan
             #expect(
                 p99Seconds > 0.001 && p99Seconds <= 0.05,
-                "p99 from summed buckets lands in the recorded range: \(p99Seconds)")
+                "p99 from summed buckets lands in the recorded range: \(p99Seconds)"
+            )
         } catch {
             Issue.record("\(error)")
         }

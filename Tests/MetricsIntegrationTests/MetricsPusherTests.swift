@@ -7,7 +7,8 @@ import ZooKeeperTestSupport
 @Suite struct MetricsPusherTests {
     /// Polls `condition` every 50 ms until true or `timeout`; returns whether it became true.
     static func eventually(
-        within timeout: Duration = .seconds(10), _ condition: () async throws -> Bool
+        within timeout: Duration = .seconds(10),
+        _ condition: () async throws -> Bool
     ) async rethrows -> Bool {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
@@ -76,7 +77,8 @@ import ZooKeeperTestSupport
         #expect(failing.failedAttempts >= failing.failedPushes, "retries within each interval")
         #expect(
             failing.lastError?.contains("http://127.0.0.1:\(port)/metrics/job/zkstorm/instance/worker-1/run/run-dead")
-                == true)
+                == true
+        )
 
         // The gateway comes up on that port: pushes resume without anything done by the run.
         let gateway = try await Pushgateway.start(port: port)
@@ -113,7 +115,8 @@ import ZooKeeperTestSupport
         #expect(pusher.statistics.failedPushes >= 1)
         #expect(
             pusher.statistics.lastError?.contains("timed out") == true
-                || pusher.statistics.lastError?.contains("Timeout") == true)
+                || pusher.statistics.lastError?.contains("Timeout") == true
+        )
         await listener.close()
     }
 }

@@ -18,7 +18,8 @@ import FoundationNetworking
     /// starts inherit the parent's descriptors and would keep a pipe open forever.
     static func run(_ arguments: [String], directory: URL) async throws -> (status: Int32, output: String) {
         let outputFile = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "zkstorm-observability-\(UUID().uuidString).out")
+            "zkstorm-observability-\(UUID().uuidString).out"
+        )
         _ = FileManager.default.createFile(atPath: outputFile.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: outputFile) }
         let handle = try FileHandle(forWritingTo: outputFile)
@@ -45,21 +46,25 @@ import FoundationNetworking
 
     @Test func startPushScrapeStatusStop() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "zkstorm-observability-\(UUID().uuidString)")
+            "zkstorm-observability-\(UUID().uuidString)"
+        )
         let started = try await Self.run(["start"], directory: directory)
         defer { stopLeftovers(directory) }
         try #require(started.status == 0, "scripts/observability start: \(started.output)")
         let gatewayURL = try #require(
-            started.output.firstMatch(of: /pushgateway (http:\/\/127\.0\.0\.1:\d+)/)?.output.1)
+            started.output.firstMatch(of: /pushgateway (http:\/\/127\.0\.0\.1:\d+)/)?.output.1
+        )
         let prometheusURL = try #require(
-            started.output.firstMatch(of: /prometheus  (http:\/\/127\.0\.0\.1:\d+)/)?.output.1)
+            started.output.firstMatch(of: /prometheus  (http:\/\/127\.0\.0\.1:\d+)/)?.output.1
+        )
         #expect(started.output.contains("export ZKSTORM_PUSHGATEWAY=\(gatewayURL)"))
 
         let again = try await Self.run(["start"], directory: directory)
         #expect(again.status == 69 && again.output.contains("already running"))
 
         let client = PushGatewayClient(
-            configuration: PushConfiguration(url: String(gatewayURL), instance: "script", run: "r"))
+            configuration: PushConfiguration(url: String(gatewayURL), instance: "script", run: "r")
+        )
         try await client.push(PrometheusExposition.render(SampleSnapshots.realistic()))
         await client.shutdown()
         // dashboards/prometheus.yml scrapes every 5 s with honor_labels: the pushed instance label survives.
@@ -75,7 +80,8 @@ import FoundationNetworking
         let stopped = try await Self.run(["stop"], directory: directory)
         #expect(
             stopped.status == 0 && stopped.output.contains("stopped prometheus")
-                && stopped.output.contains("stopped pushgateway"))
+                && stopped.output.contains("stopped pushgateway")
+        )
         #expect(try await Self.run(["status"], directory: directory).output == "pushgateway down\nprometheus down\n")
         #expect(!FileManager.default.fileExists(atPath: directory.path))
     }

@@ -15,7 +15,9 @@ import Testing
         var empty = MetricsSnapshot(runId: "r", instance: "i", workload: "w", target: "t")
         empty.servers = [ServerStats(host: "h:1", values: [:], state: nil)]
         let (emptyStatus, emptyOutput) = try runPromtool(
-            ["check", "metrics"], input: PrometheusExposition.render(empty))
+            ["check", "metrics"],
+            input: PrometheusExposition.render(empty)
+        )
         #expect(emptyStatus == 0, "promtool check metrics on an empty snapshot: \(emptyOutput)")
 
         // The check is real: promtool rejects a broken label and lints a counter without "_total".

@@ -14,7 +14,8 @@ import ZooKeeperTestSupport
             let text = try await gateway.metricsText()
             #expect(
                 text.contains(
-                    #"zkstorm_requests_total{instance="worker-1",job="zkstorm",op="get",result="ok",run="run-42"} 400"#)
+                    #"zkstorm_requests_total{instance="worker-1",job="zkstorm",op="get",result="ok",run="run-42"} 400"#
+                )
             )
             #expect(
                 text.contains(
@@ -48,19 +49,22 @@ import ZooKeeperTestSupport
         let configuration = PushConfiguration(url: gateway.url + "/", instance: "host-a/pod 7", run: "2026-11-24 run%1")
         #expect(
             configuration.groupingPath
-                == "/metrics/job/zkstorm/instance@base64/aG9zdC1hL3BvZCA3/run/2026-11-24%20run%251")
+                == "/metrics/job/zkstorm/instance@base64/aG9zdC1hL3BvZCA3/run/2026-11-24%20run%251"
+        )
         let client = PushGatewayClient(configuration: configuration)
         do {
             try await client.push(PrometheusExposition.render(SampleSnapshots.realistic()))
             let text = try await gateway.metricsText()
             #expect(
-                text.contains(#"zkstorm_sessions{instance="host-a/pod 7",job="zkstorm",run="2026-11-24 run%1"} 64"#))
+                text.contains(#"zkstorm_sessions{instance="host-a/pod 7",job="zkstorm",run="2026-11-24 run%1"} 64"#)
+            )
         } catch {
             Issue.record("\(error)")
         }
         #expect(
             PushConfiguration(url: gateway.url, instance: "", run: "r").groupingPath
-                == "/metrics/job/zkstorm/instance@base64/=/run/r")
+                == "/metrics/job/zkstorm/instance@base64/=/run/r"
+        )
         await client.shutdown()
         await gateway.stop()
     }
@@ -99,7 +103,8 @@ import ZooKeeperTestSupport
         // The very bytes the listener captured are accepted by the real gateway.
         let gateway = try await Pushgateway.start()
         let realClient = PushGatewayClient(
-            configuration: PushConfiguration(url: gateway.url, instance: "worker-1", run: "run-42"))
+            configuration: PushConfiguration(url: gateway.url, instance: "worker-1", run: "run-42")
+        )
         do {
             try await realClient.push(gzippedBody: request.body)
             #expect(
@@ -117,7 +122,8 @@ import ZooKeeperTestSupport
     @Test func errorsNameTheURLAndWhatToDo() async throws {
         let deadPort = try await RawHTTPListener().closedPort()
         let dead = PushGatewayClient(
-            configuration: PushConfiguration(url: "http://127.0.0.1:\(deadPort)", instance: "i", run: "r"))
+            configuration: PushConfiguration(url: "http://127.0.0.1:\(deadPort)", instance: "i", run: "r")
+        )
         await #expect {
             try await dead.push("zkstorm_sessions 1\n")
         } throws: { error in

@@ -20,10 +20,14 @@ import ZooKeeperTestSupport
 
     static func makeCertificates() throws -> Certificates {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "zkstorm-tls-\(UUID().uuidString)")
+            "zkstorm-tls-\(UUID().uuidString)"
+        )
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try "subjectAltName=IP:127.0.0.1\n".write(
-            to: directory.appendingPathComponent("san.cnf"), atomically: true, encoding: .utf8)
+            to: directory.appendingPathComponent("san.cnf"),
+            atomically: true,
+            encoding: .utf8
+        )
         let steps: [[String]] = [
             [
                 "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "1",

@@ -34,7 +34,8 @@ final class RawHTTPListener: Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
-                        RequestRecorder(respond: respond, continuation: continuation))
+                        RequestRecorder(respond: respond, continuation: continuation)
+                    )
                 }
             }
             .bind(host: "127.0.0.1", port: 0)

@@ -13,7 +13,8 @@ import ZooKeeperClient
         let clock = ContinuousClock()
         let start = clock.now
         #expect(
-            await ServerStatsScraper.scrape(host: "127.0.0.1", port: silent.port, timeout: .milliseconds(300)) == nil)
+            await ServerStatsScraper.scrape(host: "127.0.0.1", port: silent.port, timeout: .milliseconds(300)) == nil
+        )
         // Far below "forever", with room for this shared 2-core machine running JVMs in parallel tests.
         #expect(clock.now - start < .seconds(5))
         await silent.close()
@@ -48,7 +49,8 @@ import ZooKeeperClient
         #expect(fallback.values["zk_packets_received"] != nil)
 
         let both = await ServerStatsScraper.scrape(
-            connectString: "127.0.0.1:\(full.port),127.0.0.1:\(limited.port)/chroot")
+            connectString: "127.0.0.1:\(full.port),127.0.0.1:\(limited.port)/chroot"
+        )
         #expect(both.map(\.host) == ["127.0.0.1:\(full.port)", "127.0.0.1:\(limited.port)"])
         #expect(
             PrometheusExposition.render(
@@ -84,9 +86,12 @@ private final class StandaloneZooKeeper: Sendable {
         }
         let port = try await RawHTTPListener().closedPort()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "zkstorm-scrape-\(UUID().uuidString)")
+            "zkstorm-scrape-\(UUID().uuidString)"
+        )
         try FileManager.default.createDirectory(
-            at: directory.appendingPathComponent("data"), withIntermediateDirectories: true)
+            at: directory.appendingPathComponent("data"),
+            withIntermediateDirectories: true
+        )
         let config = """
             tickTime=2000
             clientPort=\(port)
@@ -115,7 +120,11 @@ private final class StandaloneZooKeeper: Sendable {
         while clock.now < deadline && process.isRunning {
             // ruok answers imok before the server serves; srvr says "not currently serving" until it does.
             let srvr = try? await FourLetterWordClient.send(
-                "srvr", host: "127.0.0.1", port: port, timeout: .milliseconds(500))
+                "srvr",
+                host: "127.0.0.1",
+                port: port,
+                timeout: .milliseconds(500)
+            )
             if srvr?.contains("Mode: ") == true {
                 return server
             }

@@ -107,7 +107,8 @@ import ZooKeeperServer
             // The server still serves.
             let survivor = try handshaken(server.port)
             #expect(
-                try survivor.call(.create(CreateRequest(path: "/after-fuzz", data: [1]), opCode: .create)).0.err == .ok)
+                try survivor.call(.create(CreateRequest(path: "/after-fuzz", data: [1]), opCode: .create)).0.err == .ok
+            )
             _ = try survivor.call(.closeSession)
             #expect(survivor.isClosedByPeer())
 

@@ -24,7 +24,8 @@ struct DifferentialTests {
                   real ZooKeeper: \(real[i])
                   built-in:       \(ours[i])
                 preceding steps: \(context.dropLast().map { real[$0] }.joined(separator: " | "))
-                """)
+                """
+            )
         }
     }
 
@@ -59,7 +60,9 @@ struct DifferentialTests {
                 request = .create(CreateRequest(path: path(), data: data(), mode: .ephemeral), opCode: .create2)
             case 3:
                 request = .create(
-                    CreateRequest(path: path() + "-s", data: nil, mode: .persistentSequential), opCode: .create)
+                    CreateRequest(path: path() + "-s", data: nil, mode: .persistentSequential),
+                    opCode: .create
+                )
             case 4:
                 request = .delete(path: path(), version: version())
             case 5:

@@ -14,13 +14,17 @@ struct ExternalProcess {
     }
 
     static func run(
-        _ executable: String, _ arguments: [String], input: String? = nil, timeout: Duration = .seconds(60)
+        _ executable: String,
+        _ arguments: [String],
+        input: String? = nil,
+        timeout: Duration = .seconds(60)
     ) async throws -> Result {
         guard FileManager.default.isExecutableFile(atPath: executable) else {
             throw Missing(description: "\(executable) is not installed: run scripts/install-deps")
         }
         let outputURL = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "zkstorm-\(UUID().uuidString).out")
+            "zkstorm-\(UUID().uuidString).out"
+        )
         _ = FileManager.default.createFile(atPath: outputURL.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: outputURL) }
         let output = try FileHandle(forWritingTo: outputURL)

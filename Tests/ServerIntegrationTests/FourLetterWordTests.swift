@@ -50,7 +50,8 @@ import ZooKeeperServer
             #expect(dump.contains("Sessions with Ephemerals (1):\n\(sid):\n\t/w/e\n"))
             #expect(
                 try WireSocket.fourLetterWord("gtmk", port: port)
-                    == "gtmk is not executed because it is not in the whitelist.\n")
+                    == "gtmk is not executed because it is not in the whitelist.\n"
+            )
 
             let mntr = monitorValues(try WireSocket.fourLetterWord("mntr", port: port))
             #expect(mntr["zk_server_state"] == "standalone")

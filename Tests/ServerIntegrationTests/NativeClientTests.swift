@@ -77,7 +77,10 @@ import ZooKeeperServer
                                 let next = Int(String(decoding: data, as: UTF8.self))! + 1
                                 do {
                                     let updated = try await client.setData(
-                                        "/counter", data: Array(String(next).utf8), version: stat.version)
+                                        "/counter",
+                                        data: Array(String(next).utf8),
+                                        version: stat.version
+                                    )
                                     won.append(updated.version)
                                     break
                                 } catch let error as ZooKeeperError where error.code == .badVersion {

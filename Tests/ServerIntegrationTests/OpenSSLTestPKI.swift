@@ -24,20 +24,52 @@ struct OpenSSLTestPKI {
 
     static func make() async throws -> OpenSSLTestPKI {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "zkstorm-pki-\(UUID().uuidString)")
+            "zkstorm-pki-\(UUID().uuidString)"
+        )
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let pki = OpenSSLTestPKI(directory: directory)
         try await pki.openssl(
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/O=zkstorm/CN=test CA",
-            "-keyout", pki.path("ca.key"), "-out", pki.caCertificate)
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/O=zkstorm/CN=test CA",
+            "-keyout",
+            pki.path("ca.key"),
+            "-out",
+            pki.caCertificate
+        )
         try await pki.openssl(
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/O=elsewhere/CN=other CA",
-            "-keyout", pki.path("other-ca.key"), "-out", pki.path("other-ca.pem"))
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/O=elsewhere/CN=other CA",
+            "-keyout",
+            pki.path("other-ca.key"),
+            "-out",
+            pki.path("other-ca.pem")
+        )
         try "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n".write(
-            toFile: pki.path("server.ext"), atomically: true, encoding: .utf8)
+            toFile: pki.path("server.ext"),
+            atomically: true,
+            encoding: .utf8
+        )
         try "extendedKeyUsage=clientAuth\n".write(toFile: pki.path("client.ext"), atomically: true, encoding: .utf8)
         try await pki.issue(
-            "server", subject: "/O=zkstorm/CN=localhost", ca: "ca", extensions: "server.ext")
+            "server",
+            subject: "/O=zkstorm/CN=localhost",
+            ca: "ca",
+            extensions: "server.ext"
+        )
         try await pki.issue("client", subject: clientSubject, ca: "ca", extensions: "client.ext")
         try await pki.issue("stranger", subject: "/O=elsewhere/CN=stranger", ca: "other-ca", extensions: "client.ext")
         for name in ["server", "client"] {
@@ -52,7 +84,9 @@ struct OpenSSLTestPKI {
     /// The client certificate's subject as openssl prints it in RFC 2253 form (last RDN first).
     func clientSubjectRFC2253() async throws -> String {
         let result = try await ExternalProcess.run(
-            "/usr/bin/openssl", ["x509", "-in", clientCertificate, "-noout", "-subject", "-nameopt", "RFC2253"])
+            "/usr/bin/openssl",
+            ["x509", "-in", clientCertificate, "-noout", "-subject", "-nameopt", "RFC2253"]
+        )
         guard result.status == 0, let line = result.output.split(separator: "\n").first,
             line.hasPrefix("subject=")
         else { throw ExternalProcess.Missing(description: "openssl x509 -subject failed: \(result.output)") }
@@ -61,11 +95,34 @@ struct OpenSSLTestPKI {
 
     private func issue(_ name: String, subject: String, ca: String, extensions: String) async throws {
         try await openssl(
-            "req", "-newkey", "rsa:2048", "-nodes", "-subj", subject, "-keyout", path("\(name).key"), "-out",
-            path("\(name).csr"))
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            subject,
+            "-keyout",
+            path("\(name).key"),
+            "-out",
+            path("\(name).csr")
+        )
         try await openssl(
-            "x509", "-req", "-in", path("\(name).csr"), "-CA", path("\(ca).pem"), "-CAkey", path("\(ca).key"),
-            "-CAcreateserial", "-days", "2", "-extfile", path(extensions), "-out", path("\(name).pem"))
+            "x509",
+            "-req",
+            "-in",
+            path("\(name).csr"),
+            "-CA",
+            path("\(ca).pem"),
+            "-CAkey",
+            path("\(ca).key"),
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            path(extensions),
+            "-out",
+            path("\(name).pem")
+        )
     }
 
     private func openssl(_ arguments: String...) async throws {
@@ -79,9 +136,15 @@ struct OpenSSLTestPKI {
 
     /// The built-in server's TLS configuration from these files.
     func serverTLS(
-        port: Int = 0, clientAuth: ServerTLSConfiguration.ClientAuth = .need
+        port: Int = 0,
+        clientAuth: ServerTLSConfiguration.ClientAuth = .need
     ) throws -> ServerTLSConfiguration {
         try ServerTLSConfiguration.fromPEMFiles(
-            port: port, certificate: serverCertificate, key: serverKey, ca: caCertificate, clientAuth: clientAuth)
+            port: port,
+            certificate: serverCertificate,
+            key: serverKey,
+            ca: caCertificate,
+            clientAuth: clientAuth
+        )
     }
 }

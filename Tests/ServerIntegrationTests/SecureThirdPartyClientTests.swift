@@ -21,14 +21,18 @@ import ZooKeeperTestSupport
 
     /// Runs `body` against the built-in server, then against real ZooKeeper, both secured alike.
     func withBothTargets(
-        requireAuth: Bool = false, clientAuth: ServerTLSConfiguration.ClientAuth = .need,
+        requireAuth: Bool = false,
+        clientAuth: ServerTLSConfiguration.ClientAuth = .need,
         _ body: (Target, OpenSSLTestPKI) async throws -> Void
     ) async throws {
         let pki = try await OpenSSLTestPKI.make()
         defer { pki.remove() }
         var configuration = ZooKeeperServerConfiguration(host: "127.0.0.1", port: 0)
         configuration.security = ServerSecurityConfiguration(
-            tls: try pki.serverTLS(clientAuth: clientAuth), saslUsers: Self.users, requireAuthentication: requireAuth)
+            tls: try pki.serverTLS(clientAuth: clientAuth),
+            saslUsers: Self.users,
+            requireAuthentication: requireAuth
+        )
         var logger = Logger(label: "zkstorm.server.test")
         logger.logLevel = .warning
         configuration.logger = logger
@@ -43,9 +47,12 @@ import ZooKeeperTestSupport
             throw error
         }
         let real = try await SecureRealZooKeeper.start(
-            keyStore: pki.serverKeyStore, trustStore: pki.caCertificate, saslUsers: Self.users,
+            keyStore: pki.serverKeyStore,
+            trustStore: pki.caCertificate,
+            saslUsers: Self.users,
             clientAuth: clientAuth.rawValue,
-            extraConfiguration: requireAuth ? "enforce.auth.enabled=true\nenforce.auth.schemes=sasl,x509\n" : "")
+            extraConfiguration: requireAuth ? "enforce.auth.enabled=true\nenforce.auth.schemes=sasl,x509\n" : ""
+        )
         do {
             try await body(Target(name: "ZooKeeper 3.8", port: real.port, securePort: real.securePort), pki)
             await real.destroy()
@@ -100,14 +107,20 @@ import ZooKeeperTestSupport
     func kazoo(_ arguments: [String: any Sendable]) async throws -> (outcome: String, seconds: Double, output: String) {
         let probe = try await ExternalProcess.run("/usr/bin/env", ["python3", "-c", "import kazoo, puresasl"])
         try #require(
-            probe.status == 0, "kazoo or pure-sasl is missing (\(probe.output)): run scripts/install-deps")
+            probe.status == 0,
+            "kazoo or pure-sasl is missing (\(probe.output)): run scripts/install-deps"
+        )
         let script = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "zkstorm-kazoo-\(UUID().uuidString).py")
+            "zkstorm-kazoo-\(UUID().uuidString).py"
+        )
         try Self.kazooScript.write(to: script, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: script) }
         let json = String(decoding: try JSONSerialization.data(withJSONObject: arguments), as: UTF8.self)
         let result = try await ExternalProcess.run(
-            "/usr/bin/env", ["python3", script.path, json], timeout: .seconds(60))
+            "/usr/bin/env",
+            ["python3", script.path, json],
+            timeout: .seconds(60)
+        )
         guard let line = result.output.split(separator: "\n").last(where: { $0.hasPrefix("RESULT ") }) else {
             return ("no result", 0, result.output)
         }
@@ -171,7 +184,8 @@ import ZooKeeperTestSupport
             let refused = try await kazoo(without)
             #expect(
                 refused.outcome != "ok denied=False" && !refused.outcome.hasPrefix("ok"),
-                "\(target.name): \(refused.output)")
+                "\(target.name): \(refused.output)"
+            )
             var stranger = without
             stranger["cert"] = pki.strangerCertificate
             stranger["key"] = pki.strangerKey
@@ -179,7 +193,8 @@ import ZooKeeperTestSupport
             #expect(!untrusted.outcome.hasPrefix("ok"), "\(target.name) untrusted client CA: \(untrusted.output)")
             print(
                 "kazoo TLS on \(target.name): with certificate \(ok.seconds) s; without: \(refused.outcome) after "
-                    + "\(refused.seconds) s; other CA: \(untrusted.outcome) after \(untrusted.seconds) s")
+                    + "\(refused.seconds) s; other CA: \(untrusted.outcome) after \(untrusted.seconds) s"
+            )
         }
     }
 
@@ -203,7 +218,9 @@ import ZooKeeperTestSupport
                     "-cp", SecureRealZooKeeper.classpath, "org.apache.zookeeper.ZooKeeperMain",
                     "-server", "127.0.0.1:\(target.securePort)",
                 ],
-                input: "whoami\ncreate /java-tls hello\nget /java-tls\ndelete /java-tls\nquit\n", timeout: .seconds(90))
+                input: "whoami\ncreate /java-tls hello\nget /java-tls\ndelete /java-tls\nquit\n",
+                timeout: .seconds(90)
+            )
             let out = result.output
             #expect(out.contains("SaslAuthenticated"), "\(target.name): \(out)")
             #expect(out.contains("hello\n"), "\(target.name): \(out)")
@@ -212,7 +229,9 @@ import ZooKeeperTestSupport
             }.map(String.init)
             // ZooKeeper keeps a connection's ids in a hash set: compare them without their order.
             #expect(
-                ids.sorted() == ["ip: 127.0.0.1", "sasl: bob", "x509: \(Self.clientX509Id)"], "\(target.name): \(out)")
+                ids.sorted() == ["ip: 127.0.0.1", "sasl: bob", "x509: \(Self.clientX509Id)"],
+                "\(target.name): \(out)"
+            )
             answers[target.name] = ids.sorted()
         }
         #expect(answers["built-in"] == answers["ZooKeeper 3.8"])
@@ -229,7 +248,8 @@ import ZooKeeperTestSupport
             ])
             #expect(
                 authenticated.outcome == "ok denied=SessionClosedRequireSaslError",
-                "\(target.name): \(authenticated.output)")
+                "\(target.name): \(authenticated.output)"
+            )
         }
     }
 

@@ -60,7 +60,8 @@ import ZooKeeperServer
         let client = try WireSocket(port: server.port)
         try client.handshake()
         let (created, _) = try client.call(
-            .create(CreateRequest(path: "/kept", data: [1], mode: .persistent), opCode: .create))
+            .create(CreateRequest(path: "/kept", data: [1], mode: .persistent), opCode: .create)
+        )
         #expect(created.err == .ok)
         try await server.shutdown()
         try await server.shutdown()  // a second shutdown waits for nothing and succeeds

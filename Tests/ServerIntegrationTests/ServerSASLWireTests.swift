@@ -8,7 +8,8 @@ import ZooKeeperServer
 /// (PROTOCOL.md "TLS and SASL": challenge, rspauth, AUTHFAILED with a null token, then close).
 @Suite struct ServerSASLWireTests {
     func withSecuredServer<T>(
-        requireAuth: Bool = false, users: [String: String] = ["bob": "secret"],
+        requireAuth: Bool = false,
+        users: [String: String] = ["bob": "secret"],
         _ body: (ZooKeeperServer) async throws -> T
     ) async throws -> T {
         var configuration = ZooKeeperServerConfiguration(host: "127.0.0.1", port: 0)
@@ -132,7 +133,8 @@ import ZooKeeperServer
                 try socket.handshake()
                 let (_, challengeToken) = try #require(try Self.sasl(socket, xid: 1, token: []))
                 let (response, _) = try DigestMD5ClientExchange(username: "bob", password: "secret").respond(
-                    to: try #require(challengeToken))
+                    to: try #require(challengeToken)
+                )
                 _ = try #require(try Self.sasl(socket, xid: 2, token: response.token))
                 let (allowed, _) = try socket.call(.exists(path: "/", watch: false))
                 #expect(allowed.err == .ok)

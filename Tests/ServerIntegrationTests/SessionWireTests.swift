@@ -23,7 +23,8 @@ import ZooKeeperServer
             wrong[0] ^= 0xFF
             let rejected = try impostor.handshake(sessionID: session.sessionId, password: wrong)
             #expect(
-                rejected.timeOut == 0 && rejected.sessionId == 0 && rejected.password == Array(repeating: 0, count: 16))
+                rejected.timeOut == 0 && rejected.sessionId == 0 && rejected.password == Array(repeating: 0, count: 16)
+            )
             #expect(impostor.isClosedByPeer())
 
             let unknown = try WireSocket(port: server.port)
@@ -89,8 +90,13 @@ import ZooKeeperServer
             try client.handshake()
             var events: [WatcherEvent] = []
             let request = SetWatches2Request(
-                relativeZxid: seen, dataWatches: ["/d", "/gone", "/quiet"], existWatches: ["/born", "/unborn"],
-                childWatches: ["/kids"], persistentWatches: ["/p"], persistentRecursiveWatches: ["/r"])
+                relativeZxid: seen,
+                dataWatches: ["/d", "/gone", "/quiet"],
+                existWatches: ["/born", "/unborn"],
+                childWatches: ["/kids"],
+                persistentWatches: ["/p"],
+                persistentRecursiveWatches: ["/r"]
+            )
             var frame = ByteBuffer()
             ZooKeeperRequest.setWatches2(request).encodeFrame(xid: SpecialXid.setWatches, into: &frame)
             try client.send(frame)
@@ -109,7 +115,8 @@ import ZooKeeperServer
                     "NodeDataChanged /d", "NodeDeleted /gone", "NodeCreated /born", "NodeChildrenChanged /kids",
                     // A data watch on a node that does not exist fires NodeDeleted (DataTree.setWatches).
                     "NodeDeleted /quiet",
-                ])
+                ]
+            )
             _ = try writer.call(.create(CreateRequest(path: "/unborn", data: nil), opCode: .create))
             #expect(try client.nextEvent().path == "/unborn")
             _ = try writer.call(.create(CreateRequest(path: "/r", data: nil), opCode: .create))
@@ -129,14 +136,16 @@ import ZooKeeperServer
             #expect(try ReplyHeader(from: &reply).err == .ok)
             #expect(
                 try owner.call(.create(CreateRequest(path: "/vault", data: [1], acl: ACL.creatorAll), opCode: .create))
-                    .0.err == .ok)
+                    .0.err == .ok
+            )
             #expect(try owner.call(.getData(path: "/vault", watch: false)).0.err == .ok)
             let (_, who) = try owner.call(.whoAmI)
             #expect(
                 who
                     == .whoAmI([
                         ClientInfo(authScheme: "digest", user: "bob"), ClientInfo(authScheme: "ip", user: "127.0.0.1"),
-                    ]))
+                    ])
+            )
 
             let stranger = try WireSocket(port: server.port)
             try stranger.handshake()
@@ -147,7 +156,9 @@ import ZooKeeperServer
 
             var bad = ByteBuffer()
             ZooKeeperRequest.auth(AuthPacket(scheme: "kerberos", auth: [1])).encodeFrame(
-                xid: SpecialXid.auth, into: &bad)
+                xid: SpecialXid.auth,
+                into: &bad
+            )
             try stranger.send(bad)
             var failed = try #require(try stranger.readFrame())
             #expect(try ReplyHeader(from: &failed).err == .authFailed)

@@ -86,16 +86,22 @@ import ZooKeeperServer
     @Test func kazoo() async throws {
         try await withServer { server in
             let script = FileManager.default.temporaryDirectory.appendingPathComponent(
-                "zkstorm-kazoo-\(UUID().uuidString).py")
+                "zkstorm-kazoo-\(UUID().uuidString).py"
+            )
             try Self.kazooScript.write(to: script, atomically: true, encoding: .utf8)
             defer { try? FileManager.default.removeItem(at: script) }
             // python3 from PATH: kazoo is installed for whichever interpreter pip serves.
             let python = "/usr/bin/env"
             let probe = try await ExternalProcess.run(python, ["python3", "-c", "import kazoo"])
             try #require(
-                probe.status == 0, "kazoo is missing (\(probe.output)): run scripts/install-deps (pip install kazoo)")
+                probe.status == 0,
+                "kazoo is missing (\(probe.output)): run scripts/install-deps (pip install kazoo)"
+            )
             let result = try await ExternalProcess.run(
-                python, ["python3", script.path, "\(server.port)"], timeout: .seconds(90))
+                python,
+                ["python3", script.path, "\(server.port)"],
+                timeout: .seconds(90)
+            )
             #expect(result.status == 0, "\(result.output)")
             #expect(result.output.contains("KAZOO OK"))
         }
@@ -128,7 +134,9 @@ import ZooKeeperServer
             let result = try await ExternalProcess.run(
                 "/usr/bin/java",
                 ["-cp", Self.javaClasspath, "org.apache.zookeeper.ZooKeeperMain", "-server", server.connectString],
-                input: commands, timeout: .seconds(90))
+                input: commands,
+                timeout: .seconds(90)
+            )
             let out = result.output
             #expect(out.contains("Created /java\n"), "\(out)")
             #expect(out.contains("Created /java/seq-0000000001"))
@@ -149,7 +157,10 @@ import ZooKeeperServer
         try await withServer { server in
             func cli(_ command: String) async throws -> String {
                 let result = try await ExternalProcess.run(
-                    "/usr/lib/zookeeper/bin/cli_mt", ["-h", server.connectString, "-c", command], timeout: .seconds(30))
+                    "/usr/lib/zookeeper/bin/cli_mt",
+                    ["-h", server.connectString, "-c", command],
+                    timeout: .seconds(30)
+                )
                 return result.output
             }
             #expect(try await cli("create /c").contains("[/c]: rc = 0"))

@@ -36,15 +36,19 @@ import ZooKeeperServer
             #expect(created.err == .ok)
             #expect(body == .create(path: "/a"))
             #expect(
-                try socket.call(.create(CreateRequest(path: "/a", data: nil), opCode: .create)).0.err == .nodeExists)
+                try socket.call(.create(CreateRequest(path: "/a", data: nil), opCode: .create)).0.err == .nodeExists
+            )
             #expect(try socket.call(.create(CreateRequest(path: "/x/y", data: nil), opCode: .create)).0.err == .noNode)
             #expect(
-                try socket.call(.create(CreateRequest(path: "bad", data: nil), opCode: .create)).0.err == .badArguments)
+                try socket.call(.create(CreateRequest(path: "bad", data: nil), opCode: .create)).0.err == .badArguments
+            )
             #expect(
-                try socket.call(.create(CreateRequest(path: "/a/", data: nil), opCode: .create)).0.err == .badArguments)
+                try socket.call(.create(CreateRequest(path: "/a/", data: nil), opCode: .create)).0.err == .badArguments
+            )
             #expect(
                 try socket.call(.create(CreateRequest(path: "/q", data: nil, acl: []), opCode: .create)).0.err
-                    == .invalidACL)
+                    == .invalidACL
+            )
 
             let (_, data) = try socket.call(.getData(path: "/a", watch: false))
             guard case .data(let bytes, let stat) = data else {
@@ -85,7 +89,8 @@ import ZooKeeperServer
             _ = try socket.call(.create(CreateRequest(path: "/e", data: nil, mode: .ephemeral), opCode: .create))
             #expect(
                 try socket.call(.create(CreateRequest(path: "/e/c", data: nil), opCode: .create)).0.err
-                    == .noChildrenForEphemerals)
+                    == .noChildrenForEphemerals
+            )
             #expect(try socket.call(.getEphemerals(prefixPath: "/")).1 == .ephemerals(["/e"]))
             // TTL rules.
             var ttl = CreateRequest(path: "/t", data: nil, mode: .persistentWithTTL, ttl: 0)
@@ -95,14 +100,17 @@ import ZooKeeperServer
             #expect(
                 try socket.call(
                     .create(CreateRequest(path: "/t2", data: nil, mode: .persistent, ttl: 100), opCode: .createTTL)
-                ).0.err == .badArguments)
+                ).0.err == .badArguments
+            )
             let (_, ttlStat) = try socket.call(.exists(path: "/t", watch: false))
             if case .stat(let s) = ttlStat { #expect(s.ephemeralOwner == 0) }
             #expect(
                 try socket.call(
                     .reconfig(
-                        ReconfigRequest(joiningServers: nil, leavingServers: nil, newMembers: nil, curConfigId: -1))
-                ).0.err == .reconfigDisabled)
+                        ReconfigRequest(joiningServers: nil, leavingServers: nil, newMembers: nil, curConfigId: -1)
+                    )
+                ).0.err == .reconfigDisabled
+            )
             #expect(try socket.call(.sync(path: "/a")).1 == .sync(path: "/a"))
             // closeSession: err 0, empty body, then close.
             let (closed, _) = try socket.call(.closeSession)
@@ -136,7 +144,8 @@ import ZooKeeperServer
             _ = try writer.call(.create(CreateRequest(path: "/w/c", data: nil), opCode: .create), events: &writerEvents)
             #expect(writerEvents == [WatcherEvent(type: .nodeCreated, state: .syncConnected, path: "/w/c")])
             #expect(
-                try watcher.nextEvent() == WatcherEvent(type: .nodeChildrenChanged, state: .syncConnected, path: "/w"))
+                try watcher.nextEvent() == WatcherEvent(type: .nodeChildrenChanged, state: .syncConnected, path: "/w")
+            )
             #expect(try watcher.call(.checkWatches(path: "/w", type: .children)).0.err == .ok)
             #expect(try watcher.call(.removeWatches(path: "/w", type: .any)).0.err == .ok)
             #expect(try watcher.call(.checkWatches(path: "/w", type: .any)).0.err == .noWatcher)
@@ -154,7 +163,8 @@ import ZooKeeperServer
                     .setData(path: "/m", data: [2], version: 0),
                     .check(path: "/m", version: 1),
                     .delete(path: "/m/c", version: -1),
-                ]))
+                ])
+            )
             guard case .multi(let results) = ok.1 else {
                 Issue.record("no multi reply")
                 return
@@ -166,7 +176,8 @@ import ZooKeeperServer
                     .create(CreateRequest(path: "/n", data: nil), opCode: .create),
                     .delete(path: "/missing", version: -1),
                     .setData(path: "/m", data: nil, version: -1),
-                ]))
+                ])
+            )
             #expect(failed.0.err == .ok)
             #expect(failed.1 == .multi([.error(.ok), .error(.noNode), .error(.runtimeInconsistency)]))
             #expect(try socket.call(.exists(path: "/n", watch: false)).0.err == .noNode)
@@ -183,8 +194,11 @@ import ZooKeeperServer
                 .multi([
                     .create(CreateRequest(path: "/box", data: nil), opCode: .createContainer),
                     .create(
-                        CreateRequest(path: "/ttl", data: nil, mode: .persistentWithTTL, ttl: 1000), opCode: .createTTL),
-                ]))
+                        CreateRequest(path: "/ttl", data: nil, mode: .persistentWithTTL, ttl: 1000),
+                        opCode: .createTTL
+                    ),
+                ])
+            )
             guard case .multi(let created) = kinds.1 else {
                 Issue.record("no multi reply")
                 return

@@ -103,14 +103,17 @@ final class WireSocket {
 
     @discardableResult
     func handshake(
-        timeout: Int32 = 10_000, sessionID: Int64 = 0, password: [UInt8] = Array(repeating: 0, count: 16)
+        timeout: Int32 = 10_000,
+        sessionID: Int64 = 0,
+        password: [UInt8] = Array(repeating: 0, count: 16)
     )
         throws -> ConnectResponse
     {
         var buffer = ByteBuffer()
         buffer.writeInteger(Int32(0))
         ConnectRequest(timeOut: timeout, sessionId: sessionID, password: password, readOnly: false).encode(
-            into: &buffer)
+            into: &buffer
+        )
         buffer.setInteger(Int32(buffer.readableBytes - 4), at: 0)
         try send(buffer)
         guard var frame = try readFrame() else { throw Failure(description: "closed during handshake") }

@@ -24,8 +24,11 @@ extension EngineTests {
                 steps += 1
                 if let request = inFlight, request.reply <= now {
                     recorder.recordOpenLoop(
-                        .get, code: .ok, intendedNanoseconds: request.reply - request.intended,
-                        serviceNanoseconds: request.reply - request.sent)
+                        .get,
+                        code: .ok,
+                        intendedNanoseconds: request.reply - request.intended,
+                        serviceNanoseconds: request.reply - request.sent
+                    )
                     pacer.completed()
                     inFlight = nil
                 }

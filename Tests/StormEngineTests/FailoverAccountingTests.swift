@@ -64,14 +64,26 @@ struct FailoverAccountingTests {
     @Test func ledgerPutsEveryDueNotificationInOneBucket() {
         // Two znodes written 10 and 12 times, 3 watchers: 66 due.
         let ledger = WatchLedger.summarize(
-            finalVersions: [10, 12], watchers: 3, received: 60, collapsed: 4, late: 2, versionsRead: true)
+            finalVersions: [10, 12],
+            watchers: 3,
+            received: 60,
+            collapsed: 4,
+            late: 2,
+            versionsRead: true
+        )
         #expect(ledger.writes == 22)
         #expect(ledger.due == 66)
         #expect(ledger.missed == 2)
         #expect(ledger.excess == 0)
         #expect(ledger.received + ledger.collapsed + ledger.missed == ledger.due)
         let over = WatchLedger.summarize(
-            finalVersions: [1], watchers: 2, received: 3, collapsed: 0, late: 0, versionsRead: true)
+            finalVersions: [1],
+            watchers: 2,
+            received: 3,
+            collapsed: 0,
+            late: 0,
+            versionsRead: true
+        )
         #expect(over.missed == 0)
         #expect(over.excess == 1)
     }

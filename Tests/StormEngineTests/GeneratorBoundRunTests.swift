@@ -19,8 +19,11 @@ extension EngineTests {
             w.duration = .seconds(10)
             w.warmup = .milliseconds(100)
             w.watches = WatchSpec(
-                kind: .data, watchers: 20, znodes: 1,
-                storm: StormSpec(rounds: 30, interval: .milliseconds(100), timeout: .seconds(2)))
+                kind: .data,
+                watchers: 20,
+                znodes: 1,
+                storm: StormSpec(rounds: 30, interval: .milliseconds(100), timeout: .seconds(2))
+            )
             return w
         }
 

@@ -44,7 +44,8 @@ extension EngineTests {
                 let observed = Double(counts[rank - 1])
                 #expect(
                     abs(observed - expected) / expected < (rank < 50 ? 0.04 : 0.15),
-                    "rank \(rank): observed \(observed), expected \(expected)")
+                    "rank \(rank): observed \(observed), expected \(expected)"
+                )
             }
             // The head carries most of the mass: the top 10% of keys get well over half the accesses.
             let head = counts.prefix(n / 10).reduce(0, +)

@@ -28,7 +28,9 @@ struct PipelineUnitTests {
     @Test func valueSizeInAFileIsBlamedOnItsLine() {
         #expect(throws: WorkloadError.self) {
             try WorkloadParser.parse(
-                "keyspace:\n  value_size: 1MiB\ngroups:\n  - ops: {get: 1}\n", file: "w.yaml")
+                "keyspace:\n  value_size: 1MiB\ngroups:\n  - ops: {get: 1}\n",
+                file: "w.yaml"
+            )
         }
         do {
             _ = try WorkloadParser.parse("keyspace:\n  value_size: 1MiB\ngroups:\n  - ops: {get: 1}\n", file: "w.yaml")
@@ -78,7 +80,13 @@ struct PipelineUnitTests {
         let timeline =
             (1...5).map {
                 RunResult.TimelinePoint(
-                    t: Double($0), ops: 1000, errors: 0, p99Us: 500, watchLagP99Us: nil, intervalS: 1)
+                    t: Double($0),
+                    ops: 1000,
+                    errors: 0,
+                    p99Us: 500,
+                    watchLagP99Us: nil,
+                    intervalS: 1
+                )
             } + [RunResult.TimelinePoint(t: 5.2, ops: 20, errors: 0, p99Us: 90_000, watchLagP99Us: nil, intervalS: 0.2)]
         let plotted = HTMLReport.plottedTimeline(timeline)
         #expect(plotted.count == 5)

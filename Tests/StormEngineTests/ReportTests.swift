@@ -17,8 +17,11 @@ extension EngineTests {
             }
             for _ in 0..<1000 {
                 recorder.recordOpenLoop(
-                    .set, code: .ok, intendedNanoseconds: 300_000 + generator.next() % 9_000_000,
-                    serviceNanoseconds: 250_000 + generator.next() % 700_000)
+                    .set,
+                    code: .ok,
+                    intendedNanoseconds: 300_000 + generator.next() % 9_000_000,
+                    serviceNanoseconds: 250_000 + generator.next() % 700_000
+                )
             }
             for _ in 0..<12 { recorder.record(.delete, code: .noNode, nanoseconds: 150_000) }
             for _ in 0..<30 { recorder.record(.delete, code: .ok, nanoseconds: 190_000) }
@@ -27,8 +30,13 @@ extension EngineTests {
             for second in 1...10 {
                 timeline.append(
                     RunResult.TimelinePoint(
-                        t: Double(second), ops: 600 + UInt64(second * 10), errors: 1, p99Us: 400 + UInt64(second * 20),
-                        watchLagP99Us: 900))
+                        t: Double(second),
+                        ops: 600 + UInt64(second * 10),
+                        errors: 1,
+                        p99Us: 400 + UInt64(second * 20),
+                        watchLagP99Us: 900
+                    )
+                )
             }
             for round in 1...8 {
                 var tracker = StormRoundTracker(round: round, watchers: 50, znodes: 1)
@@ -44,11 +52,16 @@ extension EngineTests {
             var recorded = RecordedInterval()
             recorder.drain(into: &recorded)
             return RunResult(
-                runId: "r-test", workload: "mixed", target: "127.0.0.1:2181 (built-in)",
+                runId: "r-test",
+                workload: "mixed",
+                target: "127.0.0.1:2181 (built-in)",
                 startedAt: Date(timeIntervalSince1970: 1_764_000_000),
-                durationSeconds: 10, seed: 1, recorded: recorded,
+                durationSeconds: 10,
+                seed: 1,
+                recorded: recorded,
                 sessions: RunResult.SessionSummary(connected: 58, reconnects: 0, expired: 0),
-                timeline: timeline)
+                timeline: timeline
+            )
         }
 
         @Test func textReportHasEveryOperationTheWatchAndSessionSections() {

@@ -16,11 +16,14 @@ struct StagesUnitTests {
               - {duration: 30s, rate: 1000}
               - {duration: 1m, rate: 5000, sessions: 4}
 
-            """, file: "w.yaml")
+            """,
+            file: "w.yaml"
+        )
         #expect(
             workload.stages == [
                 Stage(duration: .seconds(30), rate: 1000), Stage(duration: .seconds(60), rate: 5000, sessions: 4),
-            ])
+            ]
+        )
         #expect(workload.duration == .seconds(90))
         #expect(try WorkloadParser.parse(WorkloadYAML.render(workload), file: "again.yaml") == workload)
     }
@@ -28,7 +31,9 @@ struct StagesUnitTests {
     @Test func durationAndStagesTogetherAreRefusedWithThePlace() {
         do {
             _ = try WorkloadParser.parse(
-                "duration: 5s\ngroups:\n  - ops: {get: 1}\nstages:\n  - {duration: 1s}\n", file: "w.yaml")
+                "duration: 5s\ngroups:\n  - ops: {get: 1}\nstages:\n  - {duration: 1s}\n",
+                file: "w.yaml"
+            )
             Issue.record("accepted")
         } catch {
             #expect(error.line == 1)
@@ -43,8 +48,14 @@ struct StagesUnitTests {
         ])
         // One session carrying the whole group (base rate 100), 1 s of warm-up before the stages.
         var schedule = OpenLoopSchedule(
-            rate: 100, arrivals: .constant, origin: 0, seed: 1, stream: 1,
-            steps: plan.rateSteps(baseRate: 100), stepsOrigin: 1e9)
+            rate: 100,
+            arrivals: .constant,
+            origin: 0,
+            seed: 1,
+            stream: 1,
+            steps: plan.rateSteps(baseRate: 100),
+            stepsOrigin: 1e9
+        )
         var perSecond = [Int](repeating: 0, count: 7)
         while true {
             let start = schedule.next()

@@ -24,13 +24,23 @@ struct TargetSecurityTests {
               sasl: {user: bob, password_file: bob.pw}
               digest: {user: alice}
             \(Self.body)
-            """, file: "w.yaml")
+            """,
+            file: "w.yaml"
+        )
         #expect(workload.target == "zk1:2281,zk2:2281/app")
         #expect(
             workload.security
                 == TargetSecurity(
-                    tlsCA: "ca.pem", tlsCert: "c.pem", tlsKey: "c.key", tlsServerName: "zk.example", tlsInsecure: false,
-                    saslUser: "bob", saslPasswordFile: "bob.pw", digestUser: "alice"))
+                    tlsCA: "ca.pem",
+                    tlsCert: "c.pem",
+                    tlsKey: "c.key",
+                    tlsServerName: "zk.example",
+                    tlsInsecure: false,
+                    saslUser: "bob",
+                    saslPasswordFile: "bob.pw",
+                    digestUser: "alice"
+                )
+        )
         // The plain string form still works.
         #expect(try WorkloadParser.parse("target: zk:2181\n" + Self.body, file: "w.yaml").target == "zk:2181")
     }
@@ -43,7 +53,9 @@ struct TargetSecurityTests {
                   hosts: zk:2281
                   sasl: {user: bob, password: secret}
                 \(Self.body)
-                """, file: "w.yaml")
+                """,
+                file: "w.yaml"
+            )
         }
         #expect(error?.line == 3, "\(String(describing: error))")
         #expect(error?.field == "target.sasl.password", "\(String(describing: error))")
@@ -53,17 +65,23 @@ struct TargetSecurityTests {
     @Test func certificateWithoutKeyAndTLSWithoutCAAreRefused() {
         let noKey = #expect(throws: WorkloadError.self) {
             _ = try WorkloadParser.parse(
-                "target:\n  hosts: zk:2281\n  tls: {ca: ca.pem, cert: c.pem}\n" + Self.body, file: "w.yaml")
+                "target:\n  hosts: zk:2281\n  tls: {ca: ca.pem, cert: c.pem}\n" + Self.body,
+                file: "w.yaml"
+            )
         }
         #expect(noKey?.line == 3 && noKey?.message.contains("key") == true, "\(String(describing: noKey))")
         let nothing = #expect(throws: WorkloadError.self) {
             _ = try WorkloadParser.parse(
-                "target:\n  hosts: zk:2281\n  tls: {server_name: x}\n" + Self.body, file: "w.yaml")
+                "target:\n  hosts: zk:2281\n  tls: {server_name: x}\n" + Self.body,
+                file: "w.yaml"
+            )
         }
         #expect(nothing?.field == "target.tls", "\(String(describing: nothing))")
         let noUser = #expect(throws: WorkloadError.self) {
             _ = try WorkloadParser.parse(
-                "target:\n  sasl: {password_file: p}\n" + Self.body, file: "w.yaml")
+                "target:\n  sasl: {password_file: p}\n" + Self.body,
+                file: "w.yaml"
+            )
         }
         #expect(noUser?.field == "target.sasl.user", "\(String(describing: noUser))")
     }
@@ -122,7 +140,8 @@ struct TargetSecurityTests {
             secured.runACL == [
                 ACL(perms: .all, id: Id(scheme: "sasl", id: "bob")),
                 ACL(perms: .all, id: Id(scheme: "digest", id: "super:D/InIHSb7yEEbrWz8b9l71RjZJU=")),
-            ])
+            ]
+        )
         #expect(secured.summary == "SASL DIGEST-MD5 as bob, digest as super")
     }
 }

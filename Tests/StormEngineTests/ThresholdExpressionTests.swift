@@ -26,12 +26,14 @@ struct ThresholdExpressionTests {
 
     @Test func everyFigureKindParses() throws {
         #expect(
-            try ThresholdExpression(parsing: "set.p99.9<=10ms").metric == .latency(operation: "set", .percentile(99.9)))
+            try ThresholdExpression(parsing: "set.p99.9<=10ms").metric == .latency(operation: "set", .percentile(99.9))
+        )
         #expect(try ThresholdExpression(parsing: "requests.max<1s").metric == .latency(operation: nil, .max))
         #expect(try ThresholdExpression(parsing: "set.rate>=900/s").metric == .rate(operation: "set", group: nil))
         #expect(
             try ThresholdExpression(parsing: "group.readers.rate>900/s").metric
-                == .rate(operation: nil, group: "readers"))
+                == .rate(operation: nil, group: "readers")
+        )
         #expect(try ThresholdExpression(parsing: "watch.fanout.p50<20ms").metric == .watchFanout(.percentile(50)))
         #expect(try ThresholdExpression(parsing: "delete.errors<=3").value == .number(3))
         #expect(try ThresholdExpression(parsing: "generator.bound==0").metric == .named("generator.bound"))
@@ -103,7 +105,9 @@ struct ThresholdExpressionTests {
               - get.p99<5ms
               - {threshold: "errors<0.1%", abort_on_fail: true}
 
-            """, file: "w.yaml")
+            """,
+            file: "w.yaml"
+        )
         #expect(workload.thresholds.count == 2)
         #expect(workload.thresholds[1].abortOnFail)
         #expect(try WorkloadParser.parse(WorkloadYAML.render(workload), file: "again.yaml") == workload)

@@ -56,7 +56,10 @@ extension EngineTests {
             #expect(
                 w.keyspace
                     == KeySpace(
-                        count: 500, valueSize: 4096, distribution: .hotspot(hotFraction: 0.1, hotProbability: 0.95))
+                        count: 500,
+                        valueSize: 4096,
+                        distribution: .hotspot(hotFraction: 0.1, hotProbability: 0.95)
+                    )
             )
             #expect(w.groups.count == 2)
             let readers = w.groups[0]
@@ -70,15 +73,20 @@ extension EngineTests {
             #expect(writers.load == .open(rate: 1500, arrivals: .constant, maxInFlight: 8))
             #expect(
                 writers.operations[1]
-                    == OperationSpec(kind: .create, weight: 3, under: "q", mode: .persistentSequential))
+                    == OperationSpec(kind: .create, weight: 3, under: "q", mode: .persistentSequential)
+            )
             #expect(writers.operations[2] == OperationSpec(kind: .delete, weight: 3, under: "q", target: .child))
             #expect(writers.operations[3] == OperationSpec(kind: .multi, weight: 1, size: 4))
             #expect(writers.operations[4].kind == .session)
             #expect(
                 w.watches
                     == WatchSpec(
-                        kind: .recursive, watchers: 30, znodes: 3,
-                        storm: StormSpec(rounds: 7, interval: .seconds(2), writer: .watcher, timeout: .seconds(3))))
+                        kind: .recursive,
+                        watchers: 30,
+                        znodes: 3,
+                        storm: StormSpec(rounds: 7, interval: .seconds(2), writer: .watcher, timeout: .seconds(3))
+                    )
+            )
             #expect(try w.sessionPlan() == SessionPlan(groupSessions: [4, 6], watcherSessions: 30, writerSessions: 0))
         }
 
@@ -91,20 +99,31 @@ extension EngineTests {
             #expect(
                 w.groups == [
                     OperationGroup(
-                        name: "group1", sessions: nil, operations: [OperationSpec(kind: .get)],
-                        load: .closed(concurrency: 1, window: 1))
-                ])
+                        name: "group1",
+                        sessions: nil,
+                        operations: [OperationSpec(kind: .get)],
+                        load: .closed(concurrency: 1, window: 1)
+                    )
+                ]
+            )
             let open = try WorkloadParser.parse(
-                "groups:\n  - ops: {get: 1}\n    load: {model: open, rate: 10}\n", file: "o.yaml")
+                "groups:\n  - ops: {get: 1}\n    load: {model: open, rate: 10}\n",
+                file: "o.yaml"
+            )
             #expect(
-                open.groups[0].load == .open(rate: 10, arrivals: .poisson, maxInFlight: LoadModel.defaultMaxInFlight))
+                open.groups[0].load == .open(rate: 10, arrivals: .poisson, maxInFlight: LoadModel.defaultMaxInFlight)
+            )
             let storm = try WorkloadParser.parse("watches: {}\n", file: "s.yaml")
             #expect(storm.watches == WatchSpec())
             let zipf = try WorkloadParser.parse(
-                "keyspace: {distribution: zipfian}\ngroups:\n  - ops: {get: 1}\n", file: "z.yaml")
+                "keyspace: {distribution: zipfian}\ngroups:\n  - ops: {get: 1}\n",
+                file: "z.yaml"
+            )
             #expect(zipf.keyspace.distribution == .zipfian(theta: 0.99))
             let hot = try WorkloadParser.parse(
-                "keyspace: {distribution: hotspot}\ngroups:\n  - ops: {get: 1}\n", file: "h.yaml")
+                "keyspace: {distribution: hotspot}\ngroups:\n  - ops: {get: 1}\n",
+                file: "h.yaml"
+            )
             #expect(hot.keyspace.distribution == .hotspot(hotFraction: 0.2, hotProbability: 0.8))
         }
 
@@ -206,7 +225,9 @@ extension EngineTests {
             }.sorted()
             #expect(files.count == 12)
             #expect(
-                Set(files.map { String($0.dropLast(5)) }) == Set(Presets.names), "run workloads/generate-presets.sh")
+                Set(files.map { String($0.dropLast(5)) }) == Set(Presets.names),
+                "run workloads/generate-presets.sh"
+            )
             for file in files {
                 let path = Self.workloadsDirectory.appendingPathComponent(file).path
                 let fromFile = try WorkloadParser.load(path: path)
@@ -214,7 +235,8 @@ extension EngineTests {
                 let text = try String(contentsOfFile: path, encoding: .utf8)
                 #expect(
                     Presets.all[name] == text.trimmingCharacters(in: .newlines),
-                    "\(file) differs from the embedded copy: run workloads/generate-presets.sh")
+                    "\(file) differs from the embedded copy: run workloads/generate-presets.sh"
+                )
                 let embedded = try Presets.workload(named: name)
                 #expect(embedded == fromFile)
                 #expect(embedded.name == name)
@@ -234,7 +256,13 @@ extension EngineTests {
             let w = try WorkloadParser.parse(Self.everyField, file: "full.yaml")
             let o = try w.applying(
                 WorkloadOverrides(
-                    target: "h:1", duration: .seconds(5), sessions: 20, rate: 1000, seed: 7, root: "/bench/x")
+                    target: "h:1",
+                    duration: .seconds(5),
+                    sessions: 20,
+                    rate: 1000,
+                    seed: 7,
+                    root: "/bench/x"
+                )
             )
             #expect(o.target == "h:1" && o.duration == .seconds(5) && o.seed == 7 && o.root == "/bench/x")
             #expect(o.sessions == 20 && o.groups[0].sessions == 8)

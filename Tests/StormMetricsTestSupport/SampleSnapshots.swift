@@ -12,12 +12,20 @@ public enum SampleSnapshots {
 
     /// A mixed workload with watches, errors and two scraped servers; `scale` multiplies every count,
     /// so two snapshots pushed one after another give counters that grow.
-    public static func realistic(scale: Int = 1, instance: String = "worker-1", run: String = "run-42") -> MetricsSnapshot {
+    public static func realistic(
+        scale: Int = 1,
+        instance: String = "worker-1",
+        run: String = "run-42"
+    ) -> MetricsSnapshot {
         var snapshot = MetricsSnapshot(runId: run, instance: instance, workload: "mixed", target: "127.0.0.1:2181")
         snapshot.requests[.init(op: "get", result: "ok")] = histogram(
-            [80, 95, 120, 150, 210, 400, 1_200, 9_000], repeating: 50 * scale)
+            [80, 95, 120, 150, 210, 400, 1_200, 9_000],
+            repeating: 50 * scale
+        )
         snapshot.requests[.init(op: "set", result: "ok")] = histogram(
-            [300, 450, 700, 1_100, 2_500, 30_000], repeating: 20 * scale)
+            [300, 450, 700, 1_100, 2_500, 30_000],
+            repeating: 20 * scale
+        )
         snapshot.requests[.init(op: "create", result: "NODEEXISTS")] = histogram([200, 260], repeating: 3 * scale)
         snapshot.requests[.init(op: "delete", result: "NONODE")] = histogram([150], repeating: 2 * scale)
         snapshot.watchLag["data"] = histogram([400, 600, 900, 1_500, 4_000], repeating: 30 * scale)

@@ -45,7 +45,7 @@ import Testing
         var h = LatencyHistogram()
         var seed: UInt64 = 42
         for _ in 0..<50_000 {
-            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             h.record(microseconds: 1 + (seed >> 33) % 5_000_000)
         }
         h.record(microseconds: 90_000_000)

@@ -103,7 +103,8 @@ import Testing
         }
         #expect(text.contains("zkstorm_server_avg_latency_seconds{server=\"127.0.0.1:2181\"} 0.0004\n"))
         #expect(
-            text.contains("zkstorm_server_info{server=\"127.0.0.2:2181\",state=\"follower\",version=\"3.8.0\"} 1\n"))
+            text.contains("zkstorm_server_info{server=\"127.0.0.2:2181\",state=\"follower\",version=\"3.8.0\"} 1\n")
+        )
     }
 
     @Test func histogramBucketsAreCumulativeAndEndWithTheCount() {

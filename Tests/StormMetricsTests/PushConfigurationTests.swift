@@ -19,7 +19,8 @@ import Testing
             "ZKSTORM_PUSH_TIMEOUT": "2.5s",
         ]
         let configuration = try #require(
-            try PushConfiguration.fromEnvironment(environment, instance: "host-1", run: "run-9"))
+            try PushConfiguration.fromEnvironment(environment, instance: "host-1", run: "run-9")
+        )
         #expect(configuration.url == "https://gw.example:9091/prefix/")
         #expect(configuration.groupURL == "https://gw.example:9091/prefix/metrics/job/storm/instance/host-1/run/run-9")
         #expect(configuration.interval == .milliseconds(500))
@@ -41,7 +42,8 @@ import Testing
             "ZKSTORM_PUSH_DELETE_ON_EXIT": "yes",
         ]
         let configuration = try #require(
-            try PushConfiguration.fromEnvironment(environment, instance: "i", run: "r", overrides: overrides))
+            try PushConfiguration.fromEnvironment(environment, instance: "i", run: "r", overrides: overrides)
+        )
         #expect(configuration.url == "http://127.0.0.1:9091")
         #expect(configuration.interval == .seconds(10))
         #expect(!configuration.deleteOnExit)
@@ -67,7 +69,8 @@ import Testing
         )
         #expect(
             message(url.merging(["ZKSTORM_PUSH_INTERVAL": "soon"]) { $1 })?.hasPrefix(
-                "ZKSTORM_PUSH_INTERVAL: \"soon\" is not a duration")
+                "ZKSTORM_PUSH_INTERVAL: \"soon\" is not a duration"
+            )
                 == true
         )
         #expect(
@@ -75,15 +78,18 @@ import Testing
         )
         #expect(
             message(url.merging(["ZKSTORM_PUSH_BASIC_AUTH": "nocolon"]) { $1 })?.hasPrefix("ZKSTORM_PUSH_BASIC_AUTH:")
-                == true)
+                == true
+        )
         #expect(
             message(url.merging(["ZKSTORM_PUSH_CA_FILE": "/nonexistent/ca.pem"]) { $1 })?.contains(
-                "cannot read /nonexistent/ca.pem")
+                "cannot read /nonexistent/ca.pem"
+            )
                 == true
         )
         #expect(
             message(url.merging(["ZKSTORM_PUSH_BASIC_AUTH": "u:p", "ZKSTORM_PUSH_BEARER_TOKEN": "t"]) { $1 })?.contains(
-                "not both") == true
+                "not both"
+            ) == true
         )
     }
 

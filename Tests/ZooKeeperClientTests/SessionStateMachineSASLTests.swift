@@ -10,14 +10,23 @@ struct SessionStateMachineSASLTests {
     let b = HostPort(host: "b", port: 2)
     let second: Int64 = 1_000_000_000
     let accepted = ConnectResponse(
-        timeOut: 4000, sessionId: 0x42, password: [UInt8](repeating: 7, count: 16), readOnly: false)
+        timeOut: 4000,
+        sessionId: 0x42,
+        password: [UInt8](repeating: 7, count: 16),
+        readOnly: false
+    )
     // The server side of the exchange, computed by the shared DIGEST-MD5 code with a fixed nonce.
     let server = DigestMD5ServerExchange(nonce: "server-nonce")
 
     func machine() -> SessionStateMachine {
         SessionStateMachine(
-            hosts: [a, b], requestedTimeoutMs: 4000, connectTimeoutNanos: second, retryDelayNanos: 100_000_000,
-            sasl: ZooKeeperSASL(user: "bob", password: "secret"), makeCnonce: { "client-nonce" })
+            hosts: [a, b],
+            requestedTimeoutMs: 4000,
+            connectTimeoutNanos: second,
+            retryDelayNanos: 100_000_000,
+            sasl: ZooKeeperSASL(user: "bob", password: "secret"),
+            makeCnonce: { "client-nonce" }
+        )
     }
 
     /// Handshake answered on host a, attempt 1: waiting for the challenge.
@@ -112,7 +121,8 @@ struct SessionStateMachineSASLTests {
         var m = authenticating()
         #expect(
             m.connectionLost(attempt: 1, reason: "closed", now: 0)
-                == .connect(b, attempt: 2, timeoutNanos: second, delayNanos: 0))
+                == .connect(b, attempt: 2, timeoutNanos: second, delayNanos: 0)
+        )
         #expect(m.state == .connecting(hostIndex: 1, tried: 2))
     }
 

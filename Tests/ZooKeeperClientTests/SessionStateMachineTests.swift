@@ -12,12 +12,19 @@ struct SessionStateMachineTests {
 
     func machine(hosts: [HostPort]? = nil) -> SessionStateMachine {
         SessionStateMachine(
-            hosts: hosts ?? [a, b], requestedTimeoutMs: 4000, connectTimeoutNanos: 1_000_000_000,
-            retryDelayNanos: 100_000_000)
+            hosts: hosts ?? [a, b],
+            requestedTimeoutMs: 4000,
+            connectTimeoutNanos: 1_000_000_000,
+            retryDelayNanos: 100_000_000
+        )
     }
 
     let accepted = ConnectResponse(
-        timeOut: 4000, sessionId: 0x42, password: [UInt8](repeating: 7, count: 16), readOnly: false)
+        timeOut: 4000,
+        sessionId: 0x42,
+        password: [UInt8](repeating: 7, count: 16),
+        readOnly: false
+    )
     let rejected = ConnectResponse.rejected(readOnly: false)
 
     /// A machine with an established session on host a, attempt 1.
@@ -60,7 +67,8 @@ struct SessionStateMachineTests {
         _ = m.start()
         #expect(
             m.connectFailed(attempt: 1, reason: "refused", now: 0)
-                == .connect(b, attempt: 2, timeoutNanos: 1_000_000_000, delayNanos: 0))
+                == .connect(b, attempt: 2, timeoutNanos: 1_000_000_000, delayNanos: 0)
+        )
     }
 
     @Test func allHostsFailingFailsConnectNamingThem() {
@@ -116,10 +124,12 @@ struct SessionStateMachineTests {
         _ = m.connectionLost(attempt: 1, reason: "reset", now: 0)
         #expect(
             m.connectFailed(attempt: 2, reason: "refused", now: second)
-                == .connect(a, attempt: 3, timeoutNanos: 1_000_000_000, delayNanos: 0))
+                == .connect(a, attempt: 3, timeoutNanos: 1_000_000_000, delayNanos: 0)
+        )
         #expect(
             m.connectFailed(attempt: 3, reason: "refused", now: second)
-                == .connect(b, attempt: 4, timeoutNanos: 1_000_000_000, delayNanos: 100_000_000))
+                == .connect(b, attempt: 4, timeoutNanos: 1_000_000_000, delayNanos: 100_000_000)
+        )
     }
 
     @Test func reconnectAttemptTimeoutShrinksToSessionDeadline() {
@@ -188,7 +198,8 @@ struct SessionStateMachineTests {
         _ = m.handshakeReceived(accepted, attempt: 1, now: 0)
         #expect(
             m.connectionLost(attempt: 1, reason: "reset", now: 0)
-                == .connectionLost(next: .connect(a, attempt: 2, timeoutNanos: 1_000_000_000, delayNanos: 0)))
+                == .connectionLost(next: .connect(a, attempt: 2, timeoutNanos: 1_000_000_000, delayNanos: 0))
+        )
     }
 }
 

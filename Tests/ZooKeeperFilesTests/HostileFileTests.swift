@@ -154,7 +154,9 @@ import ZooKeeperFiles
             var bytes = round % 2 == 0 ? log : snapshot
             for _ in 0..<Int.random(in: 1...8, using: &generator) {
                 bytes[Int.random(in: 0..<min(bytes.count, 2000), using: &generator)] = UInt8.random(
-                    in: 0...255, using: &generator)
+                    in: 0...255,
+                    using: &generator
+                )
             }
             try FixtureFiles.write(bytes, path)
             if let reader = try? TxnLogReader(path: path) {

@@ -100,7 +100,8 @@ import ZooKeeperProtocol
         #expect(
             fromLogs.nodes.filter { $0.key.hasPrefix("/app") }.mapValues {
                 String($0.data.map { Character(Unicode.Scalar($0)) })
-            } == workload.tree)
+            } == workload.tree
+        )
     }
 
     @Test func gzipSnapshotReadsLikeThePlainOne() throws {

@@ -105,7 +105,9 @@ import ZooKeeperTestSupport
         let snapshot = try SnapshotReader.read(path: newest)
         _ = try await client.create("/zkstorm/seeded")
         try await SnapshotSeeder.seed(
-            SnapshotSeeder.requests(snapshot, root: "/zkstorm/seeded", shapeOnly: false), client: client)
+            SnapshotSeeder.requests(snapshot, root: "/zkstorm/seeded", shapeOnly: false),
+            client: client
+        )
         #expect(try await tree(client, base: "/zkstorm/seeded") == realTree)
         try? await client.close()
     }

@@ -35,7 +35,8 @@ import ZooKeeperProtocol
         #expect(task?.mode == .persistent)
         #expect(creates.allSatisfy { $0.acl == ACL.openUnsafe })
         #expect(
-            plan.skipped == ["failed multi": 1, "failed request (error txn)": 2, "setACL (ACLs are not replayed)": 1])
+            plan.skipped == ["failed multi": 1, "failed request (error txn)": 2, "setACL (ACLs are not replayed)": 1]
+        )
         #expect(plan.clientIds.count == 4)
         #expect(plan.openAtStart.isEmpty)
         let closes = plan.steps.filter { if case .close = $0.action { true } else { false } }

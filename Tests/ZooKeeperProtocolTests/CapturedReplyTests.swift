@@ -8,7 +8,8 @@ struct CapturedReplyTests {
     /// Decodes the successful reply of `exchange`, checking the header, that the body is consumed
     /// exactly, and that re-encoding the decoded value gives back the captured bytes.
     func success(
-        _ exchange: CapturedExchange, sourceLocation: SourceLocation = #_sourceLocation
+        _ exchange: CapturedExchange,
+        sourceLocation: SourceLocation = #_sourceLocation
     ) throws
         -> (header: ReplyHeader, response: ZooKeeperResponse)
     {
@@ -281,7 +282,8 @@ struct CapturedReplyTests {
         #expect(
             Set(infos) == [
                 ClientInfo(authScheme: "digest", user: "user"), ClientInfo(authScheme: "ip", user: "127.0.0.1"),
-            ])
+            ]
+        )
     }
 
     @Test func emptyBodies() throws {
@@ -382,7 +384,8 @@ struct CapturedReplyTests {
     @Test func childWatchIsSetOnAnEmptyNode() throws {
         #expect(try success(CapturedFixtures.getChildrenWatch).response == .children([]))
         #expect(
-            try success(CapturedFixtures.createFiringChildWatch).response == .create(path: "/zkstorm/container/child"))
+            try success(CapturedFixtures.createFiringChildWatch).response == .create(path: "/zkstorm/container/child")
+        )
     }
 
     @Test func ephemeralOwnerIsTheCreatingSession() throws {
@@ -405,7 +408,8 @@ struct CapturedReplyTests {
         var request = try Framing.body(of: CapturedFixtures.handshakeResume.requestFrame)
         #expect(
             try ConnectRequest(from: &request)
-                == ConnectRequest(timeOut: 30000, sessionId: original.sessionId, password: original.password))
+                == ConnectRequest(timeOut: 30000, sessionId: original.sessionId, password: original.password)
+        )
     }
 
     @Test func wrongPasswordIsRejectedThenClosed() throws {
@@ -417,7 +421,9 @@ struct CapturedReplyTests {
         #expect(
             Array(ConnectResponse.rejected(readOnly: false).encodedBytes().readableBytesView)
                 == Array(
-                    CapturedFixtures.handshakeBadPassword.replyFrame.dropFirst(4)))
+                    CapturedFixtures.handshakeBadPassword.replyFrame.dropFirst(4)
+                )
+        )
     }
 
     @Test func unknownAuthSchemeFailsThenCloses() throws {

@@ -39,7 +39,8 @@ struct CapturedRequestTests {
                 .setACL(
                     path: "/zkstorm/c2",
                     acl: [ACL(perms: .read, id: .anyone), ACL(perms: .all, id: Id(scheme: "ip", id: "127.0.0.1"))],
-                    version: 0)
+                    version: 0
+                )
             ),
             (CapturedFixtures.getChildren, .getChildren(path: "/zkstorm", watch: false)),
             (CapturedFixtures.getChildren2, .getChildren2(path: "/zkstorm", watch: false)),
@@ -114,7 +115,9 @@ struct CapturedRequestTests {
         for (exchange, request) in Self.expected {
             let xid = try #require(exchange.xid)
             #expect(
-                Hex.string(Framing.encode(request, xid: xid)) == Hex.string(exchange.requestFrame), "\(exchange.name)")
+                Hex.string(Framing.encode(request, xid: xid)) == Hex.string(exchange.requestFrame),
+                "\(exchange.name)"
+            )
         }
     }
 
@@ -156,7 +159,8 @@ struct CapturedRequestTests {
         #expect(watches.dataWatches == ["/zkstorm"] && watches.existWatches == ["/zkstorm/absent"])
         #expect(
             watches.childWatches.isEmpty && watches.persistentWatches.isEmpty
-                && watches.persistentRecursiveWatches.isEmpty)
+                && watches.persistentRecursiveWatches.isEmpty
+        )
     }
 
     @Test func unknownOpcodeIsRefusedByTheDecoder() throws {

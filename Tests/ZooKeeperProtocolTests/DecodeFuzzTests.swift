@@ -120,6 +120,7 @@ struct DecodeFuzzTests {
         #expect(total.frameErrors > count / 200)
         print(
             "decode fuzz slice \(slice): \(count) inputs, \(total.frames) frames, \(total.decoded) decoded, "
-                + "\(total.juteErrors) jute errors, \(total.frameErrors) frame errors in \(elapsed)")
+                + "\(total.juteErrors) jute errors, \(total.frameErrors) frame errors in \(elapsed)"
+        )
     }
 }

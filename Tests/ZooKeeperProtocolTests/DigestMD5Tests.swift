@@ -7,18 +7,26 @@ import ZooKeeperProtocol
 struct DigestMD5Tests {
     // RFC 2831 section 4, the IMAP example (password "secret").
     static let rfcChallenge = Array(
-        #"realm="elwood.innosoft.com",nonce="OA6MG9tEQGm2hh",qop="auth",algorithm=md5-sess,charset=utf-8"#.utf8)
+        #"realm="elwood.innosoft.com",nonce="OA6MG9tEQGm2hh",qop="auth",algorithm=md5-sess,charset=utf-8"#.utf8
+    )
     static let rfcResponse = Array(
         (#"charset=utf-8,username="chris",realm="elwood.innosoft.com",nonce="OA6MG9tEQGm2hh",nc=00000001,"#
             + #"cnonce="OA6MHXh6VqTrRk",digest-uri="imap/elwood.innosoft.com","#
-            + "response=d388dad90d4bbd760a152321f2143af7,qop=auth").utf8)
+            + "response=d388dad90d4bbd760a152321f2143af7,qop=auth").utf8
+    )
 
     @Test func rfc2831WorkedExampleResponseAndRspauth() {
         func value(_ rspauth: Bool) -> String {
             DigestMD5.responseValue(
-                username: "chris", realm: "elwood.innosoft.com", password: "secret", nonce: "OA6MG9tEQGm2hh",
-                cnonce: "OA6MHXh6VqTrRk", nonceCount: "00000001", digestURI: "imap/elwood.innosoft.com",
-                forRspauth: rspauth)
+                username: "chris",
+                realm: "elwood.innosoft.com",
+                password: "secret",
+                nonce: "OA6MG9tEQGm2hh",
+                cnonce: "OA6MHXh6VqTrRk",
+                nonceCount: "00000001",
+                digestURI: "imap/elwood.innosoft.com",
+                forRspauth: rspauth
+            )
         }
         #expect(value(false) == "d388dad90d4bbd760a152321f2143af7")
         #expect(value(true) == "ea40f60335c427b5527b84dbabcdfffd")
@@ -26,21 +34,32 @@ struct DigestMD5Tests {
 
     @Test func clientAnswersTheRFCChallengeByteForByte() throws {
         let client = DigestMD5ClientExchange(
-            username: "chris", password: "secret", digestURI: "imap/elwood.innosoft.com", cnonce: "OA6MHXh6VqTrRk")
+            username: "chris",
+            password: "secret",
+            digestURI: "imap/elwood.innosoft.com",
+            cnonce: "OA6MHXh6VqTrRk"
+        )
         let (response, rspauth) = try client.respond(to: Self.rfcChallenge)
         #expect(response.token == Self.rfcResponse)
         #expect(rspauth == "ea40f60335c427b5527b84dbabcdfffd")
         try DigestMD5ClientExchange.verifyFinal(
-            Array("rspauth=ea40f60335c427b5527b84dbabcdfffd".utf8), expectedRspauth: rspauth)
+            Array("rspauth=ea40f60335c427b5527b84dbabcdfffd".utf8),
+            expectedRspauth: rspauth
+        )
         #expect(throws: DigestMD5Error.self) {
             try DigestMD5ClientExchange.verifyFinal(
-                Array("rspauth=ea40f60335c427b5527b84dbabcdfffe".utf8), expectedRspauth: rspauth)
+                Array("rspauth=ea40f60335c427b5527b84dbabcdfffe".utf8),
+                expectedRspauth: rspauth
+            )
         }
     }
 
     @Test func serverVerifiesTheRFCResponse() throws {
         let server = DigestMD5ServerExchange(
-            realm: "elwood.innosoft.com", nonce: "OA6MG9tEQGm2hh", digestURI: "imap/elwood.innosoft.com")
+            realm: "elwood.innosoft.com",
+            nonce: "OA6MG9tEQGm2hh",
+            digestURI: "imap/elwood.innosoft.com"
+        )
         let (user, final) = try server.verify(responseToken: Self.rfcResponse) { $0 == "chris" ? "secret" : nil }
         #expect(user == "chris")
         #expect(final == Array("rspauth=ea40f60335c427b5527b84dbabcdfffd".utf8))
@@ -50,11 +69,13 @@ struct DigestMD5Tests {
     // a challenge in ZooKeeper's form for bob/secret with cnonce "4745706786885481".
     static let pureSaslChallenge = Array(
         #"realm="zk-sasl-md5",nonce="PuZMRfPKvCR7d1xEF4sXfaIB4A2HHUPFBxOlmgO+",charset=utf-8,algorithm=md5-sess"#
-            .utf8)
+            .utf8
+    )
     static let pureSaslResponse = Array(
         (#"qop=auth,realm="zk-sasl-md5",username="bob",nonce="PuZMRfPKvCR7d1xEF4sXfaIB4A2HHUPFBxOlmgO+","#
             + #"cnonce="4745706786885481",nc=00000001,digest-uri="zookeeper/zk-sasl-md5","#
-            + "response=f078a7cf06f1836108651f21db2238d7").utf8)
+            + "response=f078a7cf06f1836108651f21db2238d7").utf8
+    )
 
     @Test func serverAcceptsPureSaslsResponseAndProvesItself() throws {
         let server = DigestMD5ServerExchange(nonce: "PuZMRfPKvCR7d1xEF4sXfaIB4A2HHUPFBxOlmgO+")
@@ -123,7 +144,8 @@ struct DigestMD5Tests {
         #expect(try DigestMD5Challenge(parsing: Array(#"nonce="n",algorithm=md5-sess"#.utf8)).qop == ["auth"])
         let authInt = #expect(throws: DigestMD5Error.self) {
             _ = try DigestMD5ClientExchange(username: "u", password: "p").respond(
-                to: Array(#"nonce="n",qop="auth-int,auth-conf",algorithm=md5-sess"#.utf8))
+                to: Array(#"nonce="n",qop="auth-int,auth-conf",algorithm=md5-sess"#.utf8)
+            )
         }
         #expect(authInt?.kind == .unsupported)
         let md5 = #expect(throws: DigestMD5Error.self) {
@@ -137,12 +159,14 @@ struct DigestMD5Tests {
         #expect(
             try DigestMD5Challenge(parsing: Array(#"qop="auth, auth-int",nonce="n",algorithm=md5-sess"#.utf8)).qop == [
                 "auth", "auth-int",
-            ])
+            ]
+        )
     }
 
     @Test func directiveParserHandlesQuotingSpacesAndEmptyElements() throws {
         let d = try DigestMD5Directives(
-            parsing: Array(" Realm = \"a,\\\"b\\\\\" ,, nonce=\"x y\" ,\tqop=auth , realm=\"second\"".utf8))
+            parsing: Array(" Realm = \"a,\\\"b\\\\\" ,, nonce=\"x y\" ,\tqop=auth , realm=\"second\"".utf8)
+        )
         #expect(d["realm"] == #"a,"b\"#)
         #expect(d["REALM"] == #"a,"b\"#)
         #expect(d.values("realm") == [#"a,"b\"#, "second"])
@@ -189,10 +213,23 @@ struct DigestMD5Tests {
     @Test func latin1RuleForNonASCIIUserNames() {
         // "é" fits ISO 8859-1, so it is hashed as the single byte 0xE9; this differs from hashing UTF-8.
         let a = DigestMD5.responseValue(
-            username: "é", realm: "r", password: "p", nonce: "n", cnonce: "c", nonceCount: "00000001", digestURI: "x/y")
+            username: "é",
+            realm: "r",
+            password: "p",
+            nonce: "n",
+            cnonce: "c",
+            nonceCount: "00000001",
+            digestURI: "x/y"
+        )
         let b = DigestMD5.responseValue(
-            username: "\u{00C3}\u{00A9}", realm: "r", password: "p", nonce: "n", cnonce: "c", nonceCount: "00000001",
-            digestURI: "x/y")
+            username: "\u{00C3}\u{00A9}",
+            realm: "r",
+            password: "p",
+            nonce: "n",
+            cnonce: "c",
+            nonceCount: "00000001",
+            digestURI: "x/y"
+        )
         #expect(a != b)
         #expect(DigestMD5.nonceCount(1) == "00000001" && DigestMD5.nonceCount(0x1ab) == "000001ab")
     }

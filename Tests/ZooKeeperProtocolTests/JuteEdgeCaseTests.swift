@@ -175,7 +175,8 @@ struct JuteEdgeCaseTests {
         #expect(
             try [b.readJuteBool("a"), b.readJuteBool("b"), b.readJuteBool("c"), b.readJuteBool("d")] == [
                 false, true, true, true,
-            ])
+            ]
+        )
     }
 
     @Test func invalidUTF8IsReplacedLikeJava() throws {

@@ -107,7 +107,8 @@ struct PathValidationTests {
         }
         #expect(
             InvalidPathError(path: "x", rule: "path must start with /").description
-                == "invalid path \"x\": path must start with /")
+                == "invalid path \"x\": path must start with /"
+        )
     }
 
     @Test func parentNameAndJoin() {

@@ -90,7 +90,9 @@ enum ProtocolDecodePath {
         var first = body
         guard
             let decoded = count(
-                &outcome, { () throws(JuteDecodingError) in try ZooKeeperRequest.decode(opCode: opCode, from: &first) })
+                &outcome,
+                { () throws(JuteDecodingError) in try ZooKeeperRequest.decode(opCode: opCode, from: &first) }
+            )
         else { return }
         if let path = decoded.path {
             // Paths from the wire go through the same checks a server applies.
@@ -129,7 +131,8 @@ enum ProtocolDecodePath {
         var first = body
         guard
             let decoded = count(
-                &outcome, { () throws(JuteDecodingError) in try ZooKeeperResponse.decode(opCode: opCode, from: &first) }
+                &outcome,
+                { () throws(JuteDecodingError) in try ZooKeeperResponse.decode(opCode: opCode, from: &first) }
             )
         else { return }
         var encoded = ByteBuffer()
@@ -141,7 +144,9 @@ enum ProtocolDecodePath {
     }
 
     static func record<R: JuteRecord & Equatable>(
-        _ type: R.Type, _ bytes: ByteBuffer, _ outcome: inout Outcome
+        _ type: R.Type,
+        _ bytes: ByteBuffer,
+        _ outcome: inout Outcome
     )
         throws(Mismatch)
     {

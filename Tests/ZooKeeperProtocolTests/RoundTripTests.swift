@@ -6,15 +6,29 @@ import ZooKeeperProtocol
 @Suite("Round trips")
 struct RoundTripTests {
     static let stat = Stat(
-        czxid: 0x1_0000_0001, mzxid: 0x1_0000_0002, ctime: 1_700_000_000_000, mtime: 1_700_000_000_500, version: 3,
-        cversion: -1, aversion: 2, ephemeralOwner: 0x0100_00ab_cdef_0001, dataLength: 6, numChildren: 7,
-        pzxid: 0x7fff_ffff_ffff_ffff)
+        czxid: 0x1_0000_0001,
+        mzxid: 0x1_0000_0002,
+        ctime: 1_700_000_000_000,
+        mtime: 1_700_000_000_500,
+        version: 3,
+        cversion: -1,
+        aversion: 2,
+        ephemeralOwner: 0x0100_00ab_cdef_0001,
+        dataLength: 6,
+        numChildren: 7,
+        pzxid: 0x7fff_ffff_ffff_ffff
+    )
     static let acl = [
         ACL(perms: [.read, .write], id: Id(scheme: "digest", id: "u:hash=")), ACL(perms: .all, id: .anyone),
     ]
     static let create = CreateRequest(path: "/a/b", data: [0, 1, 255], acl: acl, mode: .ephemeralSequential)
     static let createTTL = CreateRequest(
-        path: "/ttl", data: nil, acl: ACL.openUnsafe, mode: .persistentSequentialWithTTL, ttl: 86_400_000)
+        path: "/ttl",
+        data: nil,
+        acl: ACL.openUnsafe,
+        mode: .persistentSequentialWithTTL,
+        ttl: 86_400_000
+    )
 
     static let requests: [ZooKeeperRequest] = [
         .create(create, opCode: .create),
@@ -45,15 +59,23 @@ struct RoundTripTests {
         .multiRead([.getData(path: "/a"), .getChildren(path: "/b")]),
         .multiRead([]),
         .reconfig(
-            ReconfigRequest(joiningServers: "server.4=h:1:2", leavingServers: nil, newMembers: "", curConfigId: -1)),
+            ReconfigRequest(joiningServers: "server.4=h:1:2", leavingServers: nil, newMembers: "", curConfigId: -1)
+        ),
         .checkWatches(path: "/a", type: .children),
         .removeWatches(path: "/a", type: .persistentRecursive),
         .setWatches(
-            SetWatchesRequest(relativeZxid: 42, dataWatches: ["/a"], existWatches: [], childWatches: ["/b", "/c"])),
+            SetWatchesRequest(relativeZxid: 42, dataWatches: ["/a"], existWatches: [], childWatches: ["/b", "/c"])
+        ),
         .setWatches2(
             SetWatches2Request(
-                relativeZxid: 7, dataWatches: ["/a"], existWatches: ["/x"], childWatches: [],
-                persistentWatches: ["/p"], persistentRecursiveWatches: ["/r", "/s"])),
+                relativeZxid: 7,
+                dataWatches: ["/a"],
+                existWatches: ["/x"],
+                childWatches: [],
+                persistentWatches: ["/p"],
+                persistentRecursiveWatches: ["/r", "/s"]
+            )
+        ),
         .getEphemerals(prefixPath: "/"),
         .getAllChildrenNumber(path: "/a"),
         .addWatch(path: "/a", mode: .persistent),
@@ -150,7 +172,8 @@ struct RoundTripTests {
             covered == [
                 "empty", "create", "create2", "stat", "data", "acl", "children", "children2", "sync", "multi",
                 "ephemerals", "allChildrenNumber", "whoAmI", "sasl",
-            ])
+            ]
+        )
     }
 
     @Test func records() throws {

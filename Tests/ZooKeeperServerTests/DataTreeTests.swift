@@ -5,12 +5,29 @@ import ZooKeeperProtocol
 
 @Suite struct DataTreeTests {
     private func create(
-        _ tree: DataTree, _ path: String, mode: CreateMode = .persistent, opCode: OpCode = .create, ttl: Int64 = 0,
-        acl: [ACL] = ACL.openUnsafe, session: Int64 = 7, identities: [Id] = [], zxid: Int64 = 1, time: Int64 = 1000
+        _ tree: DataTree,
+        _ path: String,
+        mode: CreateMode = .persistent,
+        opCode: OpCode = .create,
+        ttl: Int64 = 0,
+        acl: [ACL] = ACL.openUnsafe,
+        session: Int64 = 7,
+        identities: [Id] = [],
+        zxid: Int64 = 1,
+        time: Int64 = 1000
     ) throws(OperationError) -> String {
         try tree.create(
-            path, data: [1, 2, 3], acl: acl, mode: mode, opCode: opCode, ttl: ttl, session: session,
-            identities: identities, zxid: zxid, time: time)
+            path,
+            data: [1, 2, 3],
+            acl: acl,
+            mode: mode,
+            opCode: opCode,
+            ttl: ttl,
+            session: session,
+            identities: identities,
+            zxid: zxid,
+            time: time
+        )
     }
 
     private func code(_ body: () throws -> Void) -> ErrorCode {
@@ -42,7 +59,8 @@ import ZooKeeperProtocol
         #expect(
             tree.changes == [
                 TreeChange(path: "/a", type: .nodeCreated), TreeChange(path: "/", type: .nodeChildrenChanged),
-            ])
+            ]
+        )
     }
 
     @Test func cversionCountsChangesAndSequenceCountsCreates() throws {
@@ -69,14 +87,16 @@ import ZooKeeperProtocol
         #expect(code { _ = try create(tree, "/b", acl: [ACL(perms: .all, id: .authIds)]) } == .invalidACL)
         #expect(code { _ = try create(tree, "/b", mode: .persistentWithTTL) } == .badArguments)
         #expect(
-            code { _ = try create(tree, "/b", mode: .persistentWithTTL, opCode: .createTTL, ttl: 0) } == .badArguments)
+            code { _ = try create(tree, "/b", mode: .persistentWithTTL, opCode: .createTTL, ttl: 0) } == .badArguments
+        )
         #expect(code { _ = try create(tree, "/b", mode: .persistent, opCode: .createTTL, ttl: 10) } == .badArguments)
         #expect(code { try tree.delete("/", version: -1, identities: [], zxid: 2) } == .badArguments)
         #expect(code { try tree.delete("/zookeeper/quota", version: -1, identities: [], zxid: 2) } == .badArguments)
         #expect(code { try tree.delete("/a/", version: -1, identities: [], zxid: 2) } == .noNode)
         #expect(code { try tree.delete("/a", version: 3, identities: [], zxid: 2) } == .badVersion)
         #expect(
-            code { _ = try tree.setData("/a", data: nil, version: 9, identities: [], zxid: 2, time: 0) } == .badVersion)
+            code { _ = try tree.setData("/a", data: nil, version: 9, identities: [], zxid: 2, time: 0) } == .badVersion
+        )
         #expect(code { _ = try tree.setACL("/a", acl: ACL.openUnsafe, version: 1, identities: []) } == .badVersion)
         _ = try create(tree, "/a/b")
         #expect(code { try tree.delete("/a", version: -1, identities: [], zxid: 2) } == .notEmpty)

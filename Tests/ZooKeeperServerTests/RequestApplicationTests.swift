@@ -33,12 +33,18 @@ import ZooKeeperProtocol
 
         /// Applies `request` for `client`; returns the outcome and the notifications it caused.
         mutating func apply(
-            _ request: ZooKeeperRequest, by client: inout Client
+            _ request: ZooKeeperRequest,
+            by client: inout Client
         ) -> (RequestOutcome, [WatchTriggers.Fired]) {
             triggers.removeAll()
             let outcome = applier.apply(
-                request, session: client.session, watcher: client.watcher, auth: &client.auth, time: time,
-                triggers: &triggers)
+                request,
+                session: client.session,
+                watcher: client.watcher,
+                auth: &client.auth,
+                time: time,
+                triggers: &triggers
+            )
             return (outcome, triggers.fired)
         }
 
@@ -48,7 +54,10 @@ import ZooKeeperProtocol
     }
 
     static func create(
-        _ path: String, _ data: [UInt8] = [], mode: CreateMode = .persistent, acl: [ACL] = ACL.openUnsafe
+        _ path: String,
+        _ data: [UInt8] = [],
+        mode: CreateMode = .persistent,
+        acl: [ACL] = ACL.openUnsafe
     )
         -> ZooKeeperRequest
     {
@@ -88,13 +97,16 @@ import ZooKeeperProtocol
         var h = Harness()
         var a = h.connect(1)
         let reply = h.reply(
-            .create(CreateRequest(path: "/p", data: [9], mode: .persistent), opCode: .create2), by: &a)
+            .create(CreateRequest(path: "/p", data: [9], mode: .persistent), opCode: .create2),
+            by: &a
+        )
         #expect(reply == .response(.create2(path: "/p", stat: h.applier.tree["/p"]!.stat)))
         _ = h.reply(Self.create("/p/x"), by: &a)
         #expect(h.reply(.getChildren(path: "/p", watch: false), by: &a) == .response(.children(["x"])))
         #expect(
             h.reply(.getChildren2(path: "/p", watch: false), by: &a)
-                == .response(.children2(["x"], stat: h.applier.tree["/p"]!.stat)))
+                == .response(.children2(["x"], stat: h.applier.tree["/p"]!.stat))
+        )
         #expect(h.reply(.getAllChildrenNumber(path: "/p"), by: &a) == .response(.allChildrenNumber(1)))
         #expect(h.reply(.sync(path: "/p"), by: &a) == .response(.sync(path: "/p")))
     }
@@ -105,11 +117,13 @@ import ZooKeeperProtocol
         _ = h.reply(Self.create("/q"), by: &a)
         #expect(
             h.reply(Self.create("/q/n-", mode: .persistentSequential), by: &a)
-                == .response(.create(path: "/q/n-0000000000")))
+                == .response(.create(path: "/q/n-0000000000"))
+        )
         _ = h.reply(Self.create("/q/plain"), by: &a)
         #expect(
             h.reply(Self.create("/q/n-", mode: .ephemeralSequential), by: &a)
-                == .response(.create(path: "/q/n-0000000002")))
+                == .response(.create(path: "/q/n-0000000002"))
+        )
     }
 
     @Test func multiAppliesAllOrNothingAndEncodesFailures() throws {
@@ -146,11 +160,13 @@ import ZooKeeperProtocol
         // Inside multi, create2 answers as a plain create (seen on 3.8).
         #expect(
             ok.reply
-                == .response(.multi([.create(path: "/m"), .setData(stat: h.applier.tree["/m"]!.stat), .check])))
+                == .response(.multi([.create(path: "/m"), .setData(stat: h.applier.tree["/m"]!.stat), .check]))
+        )
         #expect(okFired == [.init(path: "/m", type: .nodeCreated, watchers: [2])])
         #expect(
             h.reply(.multiRead([.getData(path: "/m"), .getChildren(path: "/none")]), by: &a)
-                == .response(.multi([.getData(data: [2], stat: h.applier.tree["/m"]!.stat), .error(.noNode)])))
+                == .response(.multi([.getData(data: [2], stat: h.applier.tree["/m"]!.stat), .error(.noNode)]))
+        )
     }
 
     @Test func writesTriggerOneShotAndPersistentWatches() {
@@ -167,18 +183,21 @@ import ZooKeeperProtocol
         #expect(
             h.apply(.setData(path: "/w", data: [1], version: -1), by: &writer).1 == [
                 .init(path: "/w", type: .nodeDataChanged, watchers: [2, 3])
-            ])
+            ]
+        )
         // The data watch was one-shot; the recursive one stays.
         #expect(
             h.apply(.setData(path: "/w", data: [2], version: -1), by: &writer).1 == [
                 .init(path: "/w", type: .nodeDataChanged, watchers: [3])
-            ])
+            ]
+        )
         // A child's creation: the parent's child watch fires; a recursive watch hears the created node.
         #expect(
             h.apply(Self.create("/w/c"), by: &writer).1 == [
                 .init(path: "/w/c", type: .nodeCreated, watchers: [3]),
                 .init(path: "/w", type: .nodeChildrenChanged, watchers: [2]),
-            ])
+            ]
+        )
         #expect(h.reply(.removeWatches(path: "/", type: .any), by: &follower) == .response(.empty))
         #expect(h.reply(.checkWatches(path: "/", type: .any), by: &follower) == .error(.noWatcher))
         #expect(h.apply(.delete(path: "/w/c", version: -1), by: &writer).1.isEmpty)
@@ -195,8 +214,11 @@ import ZooKeeperProtocol
         _ = h.reply(Self.create("/born"), by: &a)
 
         let request = SetWatchesRequest(
-            relativeZxid: before, dataWatches: ["/seen", "/changed", "/gone"], existWatches: ["/born", "/unborn"],
-            childWatches: [])
+            relativeZxid: before,
+            dataWatches: ["/seen", "/changed", "/gone"],
+            existWatches: ["/born", "/unborn"],
+            childWatches: []
+        )
         let (outcome, fired) = h.apply(.setWatches(request), by: &b)
         #expect(outcome.reply == .response(.empty))
         #expect(
@@ -204,10 +226,12 @@ import ZooKeeperProtocol
                 .init(path: "/changed", type: .nodeDataChanged, watchers: [2]),
                 .init(path: "/gone", type: .nodeDeleted, watchers: [2]),
                 .init(path: "/born", type: .nodeCreated, watchers: [2]),
-            ])
+            ]
+        )
         // The ones not yet missed are registered and fire later.
         #expect(
-            h.apply(Self.create("/unborn"), by: &a).1 == [.init(path: "/unborn", type: .nodeCreated, watchers: [2])])
+            h.apply(Self.create("/unborn"), by: &a).1 == [.init(path: "/unborn", type: .nodeCreated, watchers: [2])]
+        )
     }
 
     @Test func closingASessionRemovesItsEphemeralsAndFiresTheirWatches() {
@@ -227,7 +251,8 @@ import ZooKeeperProtocol
             fired == [
                 .init(path: "/svc/e", type: .nodeDeleted, watchers: [2]),
                 .init(path: "/svc", type: .nodeChildrenChanged, watchers: [2]),
-            ])
+            ]
+        )
         #expect(h.applier.tree["/svc/e"] == nil)
         let ownerAlive = h.applier.touch(session: owner.session, now: 0)
         let watcherAlive = h.applier.touch(session: watcher.session, now: 0)
@@ -266,7 +291,8 @@ import ZooKeeperProtocol
         #expect(h.reply(Self.create("/mine", acl: authACL), by: &b) == .error(.invalidACL))
         #expect(
             h.reply(Self.create("/bad", acl: [ACL(perms: .all, id: Id(scheme: "nope", id: "x"))]), by: &b)
-                == .error(.invalidACL))
+                == .error(.invalidACL)
+        )
 
         let auth = h.apply(.auth(AuthPacket(scheme: "digest", auth: Array("user:secret".utf8))), by: &b).0
         #expect(auth == .response(.empty, zxid: 0))
@@ -277,7 +303,9 @@ import ZooKeeperProtocol
                 == .response(
                     .whoAmI([
                         ClientInfo(authScheme: "digest", user: "user"), ClientInfo(authScheme: "ip", user: "127.0.0.1"),
-                    ])))
+                    ])
+                )
+        )
         #expect(h.reply(Self.create("/mine", acl: authACL), by: &b) == .response(.create(path: "/mine")))
 
         let refused = h.apply(.auth(AuthPacket(scheme: "kerberos", auth: [])), by: &a).0
@@ -287,7 +315,8 @@ import ZooKeeperProtocol
     @Test func digestIdsMatchZooKeepersDigestAuthenticationProvider() {
         // The value ZooKeeper's documentation gives for `super:test`.
         #expect(
-            AccessControl.digestIdentity(credentials: Array("super:test".utf8)) == "super:D/InIHSb7yEEbrWz8b9l71RjZJU=")
+            AccessControl.digestIdentity(credentials: Array("super:test".utf8)) == "super:D/InIHSb7yEEbrWz8b9l71RjZJU="
+        )
     }
 
     @Test func handshakeDecisions() {
@@ -296,7 +325,8 @@ import ZooKeeperProtocol
         // Resuming on another connection moves the session there; the old connection is to be closed.
         let resumed = h.applier.connect(
             ConnectRequest(timeOut: 1000, sessionId: first.session, password: Array(repeating: 7, count: 16)),
-            connection: 2, now: 0
+            connection: 2,
+            now: 0
         ) { [] }
         guard case .accept(let response, let session, let replacing) = resumed else {
             Issue.record("resume refused: \(resumed)")
@@ -305,7 +335,8 @@ import ZooKeeperProtocol
         #expect(session == first.session && replacing == 1 && response.timeOut == 1000)
         let wrongPassword = h.applier.connect(
             ConnectRequest(timeOut: 1000, sessionId: first.session, password: Array(repeating: 0, count: 16)),
-            connection: 3, now: 0
+            connection: 3,
+            now: 0
         ) { [] }
         #expect(wrongPassword == .reject(.rejected(readOnly: false)))
         let ahead = h.applier.connect(ConnectRequest(lastZxidSeen: 99, timeOut: 1000), connection: 4, now: 0) { [] }

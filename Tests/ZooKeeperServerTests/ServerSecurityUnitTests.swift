@@ -86,10 +86,12 @@ import ZooKeeperProtocol
             Id(scheme: "x509", id: "CN=c"), Id(scheme: "sasl", id: "bob"), Id(scheme: "ip", id: "127.0.0.1"),
         ]
         let fixed = try #require(
-            AccessControl.fixup([ACL(perms: .all, id: Id(scheme: "auth", id: ""))], identities: identities))
+            AccessControl.fixup([ACL(perms: .all, id: Id(scheme: "auth", id: ""))], identities: identities)
+        )
         #expect(fixed == [ACL(perms: .all, id: identities[0]), ACL(perms: .all, id: identities[1])])
         #expect(
-            AccessControl.fixup([ACL(perms: .all, id: Id(scheme: "auth", id: ""))], identities: [identities[2]]) == nil)
+            AccessControl.fixup([ACL(perms: .all, id: Id(scheme: "auth", id: ""))], identities: [identities[2]]) == nil
+        )
     }
 
     @Test func saslAndX509AclIdsAreValidatedAsZooKeeperDoes() {

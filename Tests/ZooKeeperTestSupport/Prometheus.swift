@@ -24,7 +24,8 @@ public final class Prometheus: @unchecked Sendable {
     public static func start(scraping targetURL: String) async throws -> Prometheus {
         guard let target = URL(string: targetURL), let host = target.host, let targetPort = target.port else {
             throw ObservabilityServiceError(
-                "Prometheus.start(scraping:) needs a URL with host and port, got \(targetURL)")
+                "Prometheus.start(scraping:) needs a URL with host and port, got \(targetURL)"
+            )
         }
         var lastError: (any Error)?
         for _ in 0..<3 {

@@ -76,7 +76,11 @@ public final class Pushgateway: @unchecked Sendable {
             arguments += ["--log.level=warn"]
         }
         let process = try ObservabilityProcess.launch(
-            name: "pushgateway", binary: binary, arguments: arguments, directory: directory)
+            name: "pushgateway",
+            binary: binary,
+            arguments: arguments,
+            directory: directory
+        )
         if tls == nil {
             try await process.waitUntilReady(url: "http://127.0.0.1:\(port)/-/ready", timeout: .seconds(15))
         } else {
@@ -150,7 +154,10 @@ final class ObservabilityProcess: @unchecked Sendable {
     }
 
     static func launch(
-        name: String, binary: String, arguments: [String], directory: URL? = nil
+        name: String,
+        binary: String,
+        arguments: [String],
+        directory: URL? = nil
     ) throws -> ObservabilityProcess {
         guard FileManager.default.isExecutableFile(atPath: binary) else {
             throw ObservabilityServiceError(
@@ -202,7 +209,8 @@ final class ObservabilityProcess: @unchecked Sendable {
             if log.contains(line) { return }
             guard process.isRunning else {
                 throw ObservabilityServiceError(
-                    "\(name) exited with status \(process.terminationStatus) during start-up; its log:\n\(log)")
+                    "\(name) exited with status \(process.terminationStatus) during start-up; its log:\n\(log)"
+                )
             }
             try await Task.sleep(for: .milliseconds(50))
         }

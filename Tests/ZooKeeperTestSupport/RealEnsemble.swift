@@ -59,7 +59,8 @@ public final class RealEnsemble: @unchecked Sendable {
             throw TestServerError("/usr/bin/java is missing: run scripts/install-deps (installs a JRE and zookeeper)")
         }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "zkstorm-ensemble-\(UUID().uuidString)")
+            "zkstorm-ensemble-\(UUID().uuidString)"
+        )
         let ensemble = RealEnsemble(size: size, tickTime: tickTime, directory: directory)
         EnsembleDirectories.removeAtExit(directory)
         do {
@@ -90,7 +91,10 @@ public final class RealEnsemble: @unchecked Sendable {
             lines.append("server.\(index + 1)=127.0.0.1:\(ports.quorum):\(ports.election)")
         }
         try (lines.joined(separator: "\n") + "\n").write(
-            to: nodeDir.appendingPathComponent("zoo.cfg"), atomically: true, encoding: .utf8)
+            to: nodeDir.appendingPathComponent("zoo.cfg"),
+            atomically: true,
+            encoding: .utf8
+        )
     }
 
     private func launch(node: Int) throws {
@@ -130,7 +134,11 @@ public final class RealEnsemble: @unchecked Sendable {
     public func mode(_ node: Int) async -> String? {
         guard
             let text = try? await FourLetterWordClient.send(
-                "srvr", host: "127.0.0.1", port: clientPorts[node - 1], timeout: .milliseconds(800))
+                "srvr",
+                host: "127.0.0.1",
+                port: clientPorts[node - 1],
+                timeout: .milliseconds(800)
+            )
         else { return nil }
         for line in text.split(separator: "\n") where line.hasPrefix("Mode: ") {
             return String(line.dropFirst("Mode: ".count))

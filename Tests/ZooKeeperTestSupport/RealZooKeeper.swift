@@ -37,7 +37,11 @@ public final class RealZooKeeper: ZooKeeperTestServer, @unchecked Sendable {
     ].map { "/usr/share/java/\($0).jar" }
 
     private init(
-        port: Int, dataDir: URL, tickTime: Int, extendedTypes: Bool, secure: SecureZooKeeperSettings? = nil,
+        port: Int,
+        dataDir: URL,
+        tickTime: Int,
+        extendedTypes: Bool,
+        secure: SecureZooKeeperSettings? = nil,
         securePort: Int = 0
     ) {
         self.secure = secure
@@ -50,7 +54,9 @@ public final class RealZooKeeper: ZooKeeperTestServer, @unchecked Sendable {
 
     /// Starts a server and waits until it answers `ruok` with `imok`.
     public static func start(
-        extendedTypes: Bool = true, tickTime: Int = 2000, secure: SecureZooKeeperSettings? = nil
+        extendedTypes: Bool = true,
+        tickTime: Int = 2000,
+        secure: SecureZooKeeperSettings? = nil
     ) async throws -> RealZooKeeper {
         for jar in jars where !FileManager.default.fileExists(atPath: jar) {
             throw TestServerError("\(jar) is missing: run scripts/install-deps (installs Debian's zookeeper package)")
@@ -63,12 +69,20 @@ public final class RealZooKeeper: ZooKeeperTestServer, @unchecked Sendable {
         while true {
             attempt += 1
             let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent(
-                "zkstorm-zk-\(UUID().uuidString)")
+                "zkstorm-zk-\(UUID().uuidString)"
+            )
             try FileManager.default.createDirectory(
-                at: dataDir.appendingPathComponent("data"), withIntermediateDirectories: true)
+                at: dataDir.appendingPathComponent("data"),
+                withIntermediateDirectories: true
+            )
             let server = RealZooKeeper(
-                port: FreePort.allocate(), dataDir: dataDir, tickTime: tickTime, extendedTypes: extendedTypes,
-                secure: secure, securePort: secure == nil ? 0 : FreePort.allocate())
+                port: FreePort.allocate(),
+                dataDir: dataDir,
+                tickTime: tickTime,
+                extendedTypes: extendedTypes,
+                secure: secure,
+                securePort: secure == nil ? 0 : FreePort.allocate()
+            )
             try server.writeConfig()
             do {
                 try await server.launch()
@@ -95,7 +109,10 @@ public final class RealZooKeeper: ZooKeeperTestServer, @unchecked Sendable {
 
             """
         try (config + secureConfig()).write(
-            to: dataDir.appendingPathComponent("zoo.cfg"), atomically: true, encoding: .utf8)
+            to: dataDir.appendingPathComponent("zoo.cfg"),
+            atomically: true,
+            encoding: .utf8
+        )
     }
 
     /// zoo.cfg lines and the JAAS file for TLS (PEM stores) and SASL DIGEST-MD5, as issue 12 describes.
@@ -177,13 +194,25 @@ public final class RealZooKeeper: ZooKeeperTestServer, @unchecked Sendable {
             // server really serves requests; `conf` names our dataDir, so the answer is not from
             // another process that got the port first (ours then dies of BindException).
             if let answer = try? await FourLetterWordClient.send(
-                "ruok", host: "127.0.0.1", port: port, timeout: .seconds(1)),
+                "ruok",
+                host: "127.0.0.1",
+                port: port,
+                timeout: .seconds(1)
+            ),
                 answer == "imok",
                 let status = try? await FourLetterWordClient.send(
-                    "srvr", host: "127.0.0.1", port: port, timeout: .seconds(1)),
+                    "srvr",
+                    host: "127.0.0.1",
+                    port: port,
+                    timeout: .seconds(1)
+                ),
                 status.contains("Mode:"),
                 let conf = try? await FourLetterWordClient.send(
-                    "conf", host: "127.0.0.1", port: port, timeout: .seconds(1))
+                    "conf",
+                    host: "127.0.0.1",
+                    port: port,
+                    timeout: .seconds(1)
+                )
             {
                 guard conf.contains(dataDir.appendingPathComponent("data").path) else {
                     kill(pid, SIGKILL)

@@ -37,18 +37,27 @@ public final class SecureRealZooKeeper: @unchecked Sendable {
     /// Starts the server: `keyStore` is the server certificate and key in one PEM file, `trustStore`
     /// the CA PEM; `saslUsers` become `user_<name>="<password>"` lines.
     public static func start(
-        keyStore: String, trustStore: String, saslUsers: [String: String], clientAuth: String = "need",
+        keyStore: String,
+        trustStore: String,
+        saslUsers: [String: String],
+        clientAuth: String = "need",
         extraConfiguration: String = ""
     ) async throws -> SecureRealZooKeeper {
         for jar in classpath.split(separator: ":") where !FileManager.default.fileExists(atPath: String(jar)) {
             throw TestServerError("\(jar) is missing: run scripts/install-deps (installs Debian's zookeeper package)")
         }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "zkstorm-securezk-\(UUID().uuidString)")
+            "zkstorm-securezk-\(UUID().uuidString)"
+        )
         try FileManager.default.createDirectory(
-            at: directory.appendingPathComponent("data"), withIntermediateDirectories: true)
+            at: directory.appendingPathComponent("data"),
+            withIntermediateDirectories: true
+        )
         let server = SecureRealZooKeeper(
-            port: FreePort.allocate(), securePort: FreePort.allocate(), directory: directory)
+            port: FreePort.allocate(),
+            securePort: FreePort.allocate(),
+            directory: directory
+        )
         let config = """
             tickTime=2000
             dataDir=\(directory.appendingPathComponent("data").path)
@@ -84,7 +93,10 @@ public final class SecureRealZooKeeper: @unchecked Sendable {
                 "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
                 "-Djava.security.auth.login.config=\(dir)/jaas.conf", "-cp", Self.classpath,
                 "org.apache.zookeeper.server.ZooKeeperServerMain", "\(dir)/zoo.cfg",
-            ], logFile: "\(dir)/zookeeper.log", pidFile: pidFile)
+            ],
+            logFile: "\(dir)/zookeeper.log",
+            pidFile: pidFile
+        )
         lock.withLock { watcher = process }
         let started = ContinuousClock.now
         var pid: pid_t = 0
@@ -107,7 +119,11 @@ public final class SecureRealZooKeeper: @unchecked Sendable {
             }
             // The secure port is bound after the plaintext one; the log says when both serve.
             if let status = try? await FourLetterWordClient.send(
-                "srvr", host: "127.0.0.1", port: port, timeout: .seconds(1)), status.contains("Mode:"),
+                "srvr",
+                host: "127.0.0.1",
+                port: port,
+                timeout: .seconds(1)
+            ), status.contains("Mode:"),
                 logTail(lines: 400).contains("bound to port \(securePort)")
             {
                 return

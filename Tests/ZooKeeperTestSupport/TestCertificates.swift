@@ -28,7 +28,8 @@ public struct TestCertificates: Sendable {
             throw TestServerError("/usr/bin/openssl is missing: install Debian's openssl package")
         }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "zkstorm-pki-\(UUID().uuidString)")
+            "zkstorm-pki-\(UUID().uuidString)"
+        )
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let certificates = TestCertificates(directory: directory)
         try certificates.generate()
@@ -48,10 +49,15 @@ public struct TestCertificates: Sendable {
             "-addext", "basicConstraints=critical,CA:TRUE", "-out", path("rogue-ca.pem"),
         ])
         try issue(
-            name: "server", subject: "/CN=localhost/O=zkstorm",
-            extensions: "subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n")
+            name: "server",
+            subject: "/CN=localhost/O=zkstorm",
+            extensions: "subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n"
+        )
         try issue(
-            name: "client", subject: "/CN=zkstorm-client/O=zkstorm", extensions: "extendedKeyUsage=clientAuth\n")
+            name: "client",
+            subject: "/CN=zkstorm-client/O=zkstorm",
+            extensions: "extendedKeyUsage=clientAuth\n"
+        )
         let keyStore =
             try String(contentsOfFile: path("server.pem"), encoding: .utf8)
             + String(contentsOfFile: path("server.key"), encoding: .utf8)

@@ -18,13 +18,17 @@ struct RunCommandTests {
 
     @Test func badWorkloadFileExits65NamingThePlace() async throws {
         let file = try Scratch.write(
-            "bad.yaml", "groups:\n  - ops: {get: 1}\n    load: {model: open, rate: 10, arivals: x}\n")
+            "bad.yaml",
+            "groups:\n  - ops: {get: 1}\n    load: {model: open, rate: 10, arivals: x}\n"
+        )
         let run = try await ZkstormBinary.run(["run", file])
         #expect(run.status == 65)
         #expect(
             run.stderr.contains(
-                "bad.yaml:3:35: groups[0].load.arivals: unknown field (did you mean \"arrivals\"?)"),
-            "\(run.stderr)")
+                "bad.yaml:3:35: groups[0].load.arivals: unknown field (did you mean \"arrivals\"?)"
+            ),
+            "\(run.stderr)"
+        )
     }
 
     @Test func impossibleRequestsExit64BeforeConnecting() async throws {
@@ -54,7 +58,9 @@ struct RunCommandTests {
         let file = try Scratch.write("small.yaml", Self.small)
         let json = Scratch.path("interrupted.json")
         let run = try await ZkstormBinary.run(
-            ["run", file, "--duration", "60s", "--json", json], interruptAfter: 4)
+            ["run", file, "--duration", "60s", "--json", json],
+            interruptAfter: 4
+        )
         #expect(run.status == 130, "\(run.stderr)")
         #expect(run.stdout.contains("zkstorm run ") && run.stdout.contains("sessions:"), "\(run.stdout)")
         #expect(run.stderr.contains("interrupted;") && run.stderr.contains("removed"))

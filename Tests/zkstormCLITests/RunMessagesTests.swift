@@ -73,7 +73,8 @@ struct RunMessagesTests {
 
     @Test func valueSizeOverTheFrameLimitNamesTheLargestThatFits() async throws {
         let file = try ZkstormProcess.workload(
-            "name: big\nkeyspace: {count: 3, value_size: 1MiB}\ngroups:\n  - ops: {get: 1, set: 1}\n")
+            "name: big\nkeyspace: {count: 3, value_size: 1MiB}\ngroups:\n  - ops: {get: 1, set: 1}\n"
+        )
         defer { try? FileManager.default.removeItem(at: file) }
         let result = try await ZkstormProcess.run(["run", file.path])
         #expect(result.status == 65, "\(result.stderr)")
@@ -123,7 +124,9 @@ struct RunMessagesTests {
                 "run", "--preset", "read-heavy", "--duration", "1s", "--warmup", "0s", "--sessions", "2", "--json",
                 json.path,
             ],
-            stdout: pipe.fileHandleForWriting, stderr: pipe.fileHandleForWriting)
+            stdout: pipe.fileHandleForWriting,
+            stderr: pipe.fileHandleForWriting
+        )
         try pipe.fileHandleForWriting.close()
         let result = try await process.finish()
         #expect(process.process.terminationReason == .exit, "killed by signal \(result.status)")
@@ -140,7 +143,9 @@ struct RunMessagesTests {
         let command =
             "\(binary) run --preset read-heavy --duration 2500ms --warmup 0s --sessions 2"
         let result = try await ExternalCommand.run(
-            "/usr/bin/script", ["-q", "-e", "-c", command, transcript.path])
+            "/usr/bin/script",
+            ["-q", "-e", "-c", command, transcript.path]
+        )
         #expect(result == 0)
         let output = String(decoding: try Data(contentsOf: transcript), as: UTF8.self)
         #expect(output.contains("ops/s  p99"), "no live line was drawn: \(output.prefix(400))")

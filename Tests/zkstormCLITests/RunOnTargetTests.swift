@@ -67,7 +67,8 @@ struct RunOnTargetTests {
             duration: 10s
             watches: {kind: data, watchers: 4, znodes: 1, storm: {rounds: 6, interval: 300ms}}
 
-            """)
+            """
+        )
         defer { try? FileManager.default.removeItem(at: file) }
         let process = try ZkstormProcess([
             "run", file.path, "--target", server.connectString, "--root", root, "--quiet",
@@ -104,7 +105,8 @@ struct RunOnTargetTests {
         ])
         // 2 s into the measurement: the banner is printed once the tree exists and sessions connect.
         let observer = try await ZooKeeperClient.connect(
-            ZooKeeperConfiguration(connectString: server.connectString))
+            ZooKeeperConfiguration(connectString: server.connectString)
+        )
         let start = ContinuousClock.now
         while try await observer.exists(root + "/keys/k99") == nil, ContinuousClock.now - start < .seconds(20) {
             try await Task.sleep(for: .milliseconds(10))
@@ -146,7 +148,8 @@ struct RunOnTargetTests {
             "--session-timeout", "4s", "--json", json.path, "--quiet",
         ])
         let observer = try await ZooKeeperClient.connect(
-            ZooKeeperConfiguration(connectString: server.connectString))
+            ZooKeeperConfiguration(connectString: server.connectString)
+        )
         let start = ContinuousClock.now
         while try await observer.exists(root + "/keys/k99") == nil, ContinuousClock.now - start < .seconds(20) {
             try await Task.sleep(for: .milliseconds(10))

@@ -12,7 +12,8 @@ actor SecureCLIServer {
         if let started { return started }
         let pki = try TestCertificates.make()
         let server = try await RealZooKeeper.start(
-            secure: SecureZooKeeperSettings(certificates: pki, saslUsers: ["bob": "secret"]))
+            secure: SecureZooKeeperSettings(certificates: pki, saslUsers: ["bob": "secret"])
+        )
         let passwordFile = pki.directory.appendingPathComponent("bob.password").path
         try "secret\n".write(toFile: passwordFile, atomically: true, encoding: .utf8)
         started = (server, pki, passwordFile)
@@ -49,13 +50,16 @@ struct SecureCLITests {
         process.waitUntilExit()
         while !errData.done { usleep(1000) }
         return Outcome(
-            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-            stderr: String(decoding: errData.value, as: UTF8.self))
+            status: process.terminationStatus,
+            stdout: String(decoding: stdout, as: UTF8.self),
+            stderr: String(decoding: errData.value, as: UTF8.self)
+        )
     }
 
     /// The full set of flags for the shared secured server.
     static func secureFlags(
-        _ s: (server: RealZooKeeper, pki: TestCertificates, passwordFile: String), ca: String? = nil,
+        _ s: (server: RealZooKeeper, pki: TestCertificates, passwordFile: String),
+        ca: String? = nil,
         clientCertificate: Bool = true,
         serverName: String = TestCertificates.serverName
     ) -> [String] {
@@ -150,10 +154,13 @@ struct SecureCLITests {
         let result = try Self.run(["check"] + flags, environment: ["ZKSTORM_SASL_PASSWORD": "wrong"])
         #expect(result.status == 77, "\(result.stdout)\n\(result.stderr)")
         #expect(
-            result.stderr.contains("SASL") && result.stderr.contains(s.server.secureConnectString), "\(result.stderr)")
+            result.stderr.contains("SASL") && result.stderr.contains(s.server.secureConnectString),
+            "\(result.stderr)"
+        )
         let run = try Self.run(
             ["run", "--preset", "read-heavy", "--duration", "1s", "--quiet"] + flags,
-            environment: ["ZKSTORM_SASL_PASSWORD": "wrong"])
+            environment: ["ZKSTORM_SASL_PASSWORD": "wrong"]
+        )
         #expect(run.status == 77, "\(run.stdout)\n\(run.stderr)")
         #expect(run.stderr.contains("SASL"), "\(run.stderr)")
     }
@@ -171,7 +178,9 @@ struct SecureCLITests {
         let result = try Self.run(["check"] + Self.secureFlags(s, clientCertificate: false))
         #expect(result.status == 77, "\(result.stdout)\n\(result.stderr)")
         #expect(
-            result.stderr.contains("certificate required") && result.stderr.contains("--tls-cert"), "\(result.stderr)")
+            result.stderr.contains("certificate required") && result.stderr.contains("--tls-cert"),
+            "\(result.stderr)"
+        )
     }
 
     @Test func hostNameMismatchExits77() async throws {
@@ -201,8 +210,11 @@ struct SecureCLITests {
     {
         var configuration = ZooKeeperConfiguration(connectString: s.server.secureConnectString)
         configuration.tls = try ZooKeeperTLS(
-            caFile: s.pki.caCertificate, certificateFile: s.pki.clientCertificate, keyFile: s.pki.clientKey,
-            serverName: TestCertificates.serverName)
+            caFile: s.pki.caCertificate,
+            certificateFile: s.pki.clientCertificate,
+            keyFile: s.pki.clientKey,
+            serverName: TestCertificates.serverName
+        )
         configuration.sasl = ZooKeeperSASL(user: "bob", password: "secret")
         let client = try await ZooKeeperClient.connect(configuration)
         let left = (try? await client.getChildren("/zkstorm")) ?? []
@@ -219,7 +231,8 @@ final class ThreadHandoff: @unchecked Sendable {
     private var finished = false
     func set(_ value: Data) {
         lock.withLock {
-            data = value; finished = true
+            data = value
+            finished = true
         }
     }
     var done: Bool { lock.withLock { finished } }

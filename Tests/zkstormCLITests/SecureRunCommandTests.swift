@@ -6,7 +6,8 @@ import Testing
 @Suite(.serialized) struct SecureRunCommandTests {
     @Test func secureRunMeasuresOverTLSAndSASLWithConnectPhases() throws {
         let json = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "zkstorm-secure-\(UUID().uuidString).json")
+            "zkstorm-secure-\(UUID().uuidString).json"
+        )
         defer { try? FileManager.default.removeItem(at: json) }
         let result = try SecureCLITests.run([
             "run", "--preset", "read-heavy", "--duration", "2s", "--warmup", "0s", "--sessions", "4", "--secure",

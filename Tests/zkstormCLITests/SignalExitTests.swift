@@ -129,7 +129,8 @@ enum SignalFigures {
         let name = signal == SIGINT ? "SIGINT" : "SIGTERM"
         let ms = Double(exitTime.components.seconds) * 1000 + Double(exitTime.components.attoseconds) / 1e15
         FileHandle.standardError.write(
-            Data("SIGNAL-FIGURES \(name) during \(moment): exit after \(String(format: "%.0f", ms)) ms\n".utf8))
+            Data("SIGNAL-FIGURES \(name) during \(moment): exit after \(String(format: "%.0f", ms)) ms\n".utf8)
+        )
     }
 }
 

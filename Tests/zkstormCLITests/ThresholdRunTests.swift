@@ -62,7 +62,8 @@ struct ThresholdRunTests {
     @Test func abortOnFailEndsTheRunEarly() async throws {
         let server = try await TestTarget.builtIn.shared()
         let file = try ZkstormProcess.workload(
-            Self.workload + "  - {threshold: \"get.p99<1us\", abort_on_fail: true}\n")
+            Self.workload + "  - {threshold: \"get.p99<1us\", abort_on_fail: true}\n"
+        )
         defer { try? FileManager.default.removeItem(at: file) }
         let start = ContinuousClock.now
         let result = try await ZkstormProcess.run([

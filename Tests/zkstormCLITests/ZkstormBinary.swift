@@ -41,7 +41,8 @@ enum ZkstormBinary {
         guard FileManager.default.isExecutableFile(atPath: built.path) else {
             throw BinaryMissing(
                 description: "no zkstorm binary next to the tests in \(directory.path): "
-                    + "run `swift build --build-tests` first")
+                    + "run `swift build --build-tests` first"
+            )
         }
         let builtAt = try modificationDate(built)
         for module in modules {
@@ -51,7 +52,8 @@ enum ZkstormBinary {
                 let path = objects.appendingPathComponent(object)
                 if try modificationDate(path) > builtAt {
                     throw BinaryMissing(
-                        description: "\(built.path) is older than \(path.path): run `swift build --build-tests`")
+                        description: "\(built.path) is older than \(path.path): run `swift build --build-tests`"
+                    )
                 }
             }
         }
@@ -96,7 +98,8 @@ enum ZkstormBinary {
         return Outcome(
             status: process.terminationStatus,
             stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",
-            stderr: (try? String(contentsOfFile: err, encoding: .utf8)) ?? "")
+            stderr: (try? String(contentsOfFile: err, encoding: .utf8)) ?? ""
+        )
     }
 }
 

@@ -40,7 +40,8 @@ struct ZkstormProcess {
     }
 
     static func run(
-        _ arguments: [String], timeout: Duration = .seconds(60)
+        _ arguments: [String],
+        timeout: Duration = .seconds(60)
     ) async throws -> (
         status: Int32, stdout: String, stderr: String
     ) {

@@ -18,7 +18,11 @@ package enum FanoutBenchmark {
     }
 
     package static func run(
-        target: String, watchers: Int, rounds: Int, path: String, timeout: Duration
+        target: String,
+        watchers: Int,
+        rounds: Int,
+        path: String,
+        timeout: Duration
     ) async throws -> Result {
         let writer = try await ZooKeeperClient.connect(ZooKeeperConfiguration(connectString: target))
         let parent = ZooKeeperPath.parent(of: path)

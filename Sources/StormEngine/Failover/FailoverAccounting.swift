@@ -89,10 +89,16 @@ public final class FailoverAccounting: Sendable {
                     reconnects: state.reconnects - previous.reconnects,
                     expirations: state.expirations - previous.expirations,
                     sessionsReplaced: state.replacements - previous.replacements,
-                    errorsByCode: intervalErrors))
+                    errorsByCode: intervalErrors
+                )
+            )
             state.previous = Totals(
-                connectionLosses: state.connectionLosses, reconnects: state.reconnects,
-                expirations: state.expirations, replacements: state.replacements, errorsByCode: errors)
+                connectionLosses: state.connectionLosses,
+                reconnects: state.reconnects,
+                expirations: state.expirations,
+                replacements: state.replacements,
+                errorsByCode: errors
+            )
         }
     }
 
@@ -109,7 +115,8 @@ public final class FailoverAccounting: Sendable {
                 replacementUs: state.replacementTime.isEmpty ? nil : RunResult.Percentiles(state.replacementTime),
                 watchesRecreated: state.watchesRecreated,
                 watch: watch,
-                intervals: state.intervals)
+                intervals: state.intervals
+            )
         }
     }
 

@@ -72,7 +72,9 @@ public struct KeyDistribution: Sendable {
     /// A chooser for one session: its own seeded stream, so sessions do not contend.
     public func chooser(seed: UInt64, stream: UInt64) -> KeyChooser {
         KeyChooser(
-            distribution: self, generator: SeededGenerator(seed: seed, stream: stream),
-            sequentialStart: Int(stream % UInt64(count)))
+            distribution: self,
+            generator: SeededGenerator(seed: seed, stream: stream),
+            sequentialStart: Int(stream % UInt64(count))
+        )
     }
 }

@@ -58,7 +58,11 @@ public struct GeneratorSummary: Sendable, Equatable, Codable {
     public var cpuShareBound: Double
 
     public init(
-        spans: [Span], loopDelayP99Us: UInt64, loopDelayMaxUs: UInt64, cpuShareMax: Double, loopDelayBoundUs: UInt64,
+        spans: [Span],
+        loopDelayP99Us: UInt64,
+        loopDelayMaxUs: UInt64,
+        cpuShareMax: Double,
+        loopDelayBoundUs: UInt64,
         cpuShareBound: Double
     ) {
         self.spans = spans
@@ -127,7 +131,9 @@ public final class GeneratorMonitor: Sendable {
     private let origin: UInt64
 
     public init(
-        loops: [any EventLoop], origin: UInt64, bounds: GeneratorBounds = GeneratorBounds(),
+        loops: [any EventLoop],
+        origin: UInt64,
+        bounds: GeneratorBounds = GeneratorBounds(),
         period: TimeAmount = .milliseconds(10)
     ) {
         self.loops = loops
@@ -205,13 +211,16 @@ public final class GeneratorMonitor: Sendable {
                 state.cpuShareMax = max(state.cpuShareMax, share)
                 if share > bounds.cpuShare {
                     reasons.append(
-                        String(format: "generator CPU %.0f%% of %d cores", share * 100, ProcessCPU.usableCores))
+                        String(format: "generator CPU %.0f%% of %d cores", share * 100, ProcessCPU.usableCores)
+                    )
                 }
             }
             if !reasons.isEmpty {
                 let span = GeneratorSummary.Span(
                     fromSeconds: Self.seconds(from >= origin ? from - origin : 0),
-                    toSeconds: Self.seconds(now >= origin ? now - origin : 0), reason: reasons.joined(separator: ", "))
+                    toSeconds: Self.seconds(now >= origin ? now - origin : 0),
+                    reason: reasons.joined(separator: ", ")
+                )
                 if let last = state.spans.last, last.toSeconds >= span.fromSeconds - 0.001 {
                     state.spans[state.spans.count - 1].toSeconds = span.toSeconds
                     if !last.reason.contains(span.reason) { state.spans[state.spans.count - 1].reason = span.reason }
@@ -224,7 +233,10 @@ public final class GeneratorMonitor: Sendable {
             state.lastSample = now
             if let cpu { state.lastCPU = cpu }
             return MetricsSnapshot.GeneratorStatus(
-                bound: !state.spans.isEmpty, loopDelayP99Seconds: Double(p99) / 1e6, cpuShare: share)
+                bound: !state.spans.isEmpty,
+                loopDelayP99Seconds: Double(p99) / 1e6,
+                cpuShare: share
+            )
         }
     }
 
@@ -233,10 +245,13 @@ public final class GeneratorMonitor: Sendable {
     public func summary() -> GeneratorSummary {
         state.withLockedValue { state in
             GeneratorSummary(
-                spans: state.spans, loopDelayP99Us: state.whole.value(atPercentile: 99),
+                spans: state.spans,
+                loopDelayP99Us: state.whole.value(atPercentile: 99),
                 loopDelayMaxUs: state.whole.max,
                 cpuShareMax: (state.cpuShareMax * 1000).rounded() / 1000,
-                loopDelayBoundUs: UInt64(bounds.loopDelayP99.nanoseconds / 1000), cpuShareBound: bounds.cpuShare)
+                loopDelayBoundUs: UInt64(bounds.loopDelayP99.nanoseconds / 1000),
+                cpuShareBound: bounds.cpuShare
+            )
         }
     }
 }

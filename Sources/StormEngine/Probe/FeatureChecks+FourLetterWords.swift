@@ -17,26 +17,38 @@ extension FeatureChecks {
         return [
             .init(word: "ruok", isValid: { $0 == "imok" }, expected: "imok"),
             .init(
-                word: "srvr", isValid: { $0.contains("Zookeeper version:") && $0.contains("Mode:") },
-                expected: "Zookeeper version and Mode lines"),
+                word: "srvr",
+                isValid: { $0.contains("Zookeeper version:") && $0.contains("Mode:") },
+                expected: "Zookeeper version and Mode lines"
+            ),
             .init(word: "stat", isValid: { $0.contains("Clients:") }, expected: "a Clients: section"),
             .init(
-                word: "mntr", isValid: { $0.contains("zk_version\t") && $0.contains("zk_znode_count\t") },
-                expected: "tab-separated zk_* lines"),
+                word: "mntr",
+                isValid: { $0.contains("zk_version\t") && $0.contains("zk_znode_count\t") },
+                expected: "tab-separated zk_* lines"
+            ),
             .init(word: "envi", isValid: { $0.contains("zookeeper.version=") }, expected: "zookeeper.version="),
             .init(
-                word: "conf", isValid: { $0.contains("clientPort=") || $0.contains("dataDir=") },
-                expected: "configuration lines"),
+                word: "conf",
+                isValid: { $0.contains("clientPort=") || $0.contains("dataDir=") },
+                expected: "configuration lines"
+            ),
             .init(word: "cons", isValid: { $0.contains("queued=") || $0.contains("(") }, expected: "connection lines"),
             .init(
-                word: "wchs", isValid: { $0.contains("watching") || $0.contains("connections") },
-                expected: "watch summary"),
+                word: "wchs",
+                isValid: { $0.contains("watching") || $0.contains("connections") },
+                expected: "watch summary"
+            ),
             .init(
-                word: "wchc", isValid: { $0.contains(watched) },
-                expected: "watched paths by session, including \(watched)…"),
+                word: "wchc",
+                isValid: { $0.contains(watched) },
+                expected: "watched paths by session, including \(watched)…"
+            ),
             .init(
-                word: "wchp", isValid: { $0.contains(watched) },
-                expected: "sessions by watched path, including \(watched)…"),
+                word: "wchp",
+                isValid: { $0.contains(watched) },
+                expected: "sessions by watched path, including \(watched)…"
+            ),
             .init(word: "isro", isValid: { $0 == "rw" || $0 == "ro" }, expected: "rw or ro"),
         ]
     }
@@ -45,7 +57,11 @@ extension FeatureChecks {
     /// `4lw.commands.whitelist` counts as unsupported.
     func fourLetterWord(_ expectation: FourLetterWordExpectation) async throws -> String {
         let answer = try await FourLetterWordClient.send(
-            expectation.word, host: fourLetterWordServer.host, port: fourLetterWordServer.port, timeout: .seconds(3))
+            expectation.word,
+            host: fourLetterWordServer.host,
+            port: fourLetterWordServer.port,
+            timeout: .seconds(3)
+        )
         let trimmed = answer.trimmingCharacters(in: .whitespacesAndNewlines)
         if trimmed.contains("not in the whitelist") || trimmed.contains("not executed") {
             throw ZooKeeperError(code: .unimplemented, path: nil, message: trimmed)

@@ -30,14 +30,18 @@ extension FeatureChecks {
         let dir = watchDirectory
         _ = try await watcher.exists(dir + "/a", watch: true)
         return try await fired(
-            after: { _ = try await client.setData(dir + "/a", data: [1]) }, expecting: ["NodeDataChanged \(dir)/a"])
+            after: { _ = try await client.setData(dir + "/a", data: [1]) },
+            expecting: ["NodeDataChanged \(dir)/a"]
+        )
     }
 
     func getDataWatch() async throws -> String {
         let dir = watchDirectory
         _ = try await watcher.getData(dir + "/a", watch: true)
         return try await fired(
-            after: { _ = try await client.setData(dir + "/a", data: [2]) }, expecting: ["NodeDataChanged \(dir)/a"])
+            after: { _ = try await client.setData(dir + "/a", data: [2]) },
+            expecting: ["NodeDataChanged \(dir)/a"]
+        )
     }
 
     func oneShot() async throws -> String {
@@ -49,7 +53,9 @@ extension FeatureChecks {
         let dir = watchDirectory
         _ = try await watcher.getChildren(dir, watch: true)
         return try await fired(
-            after: { _ = try await client.create(dir + "/b") }, expecting: ["NodeChildrenChanged \(dir)"])
+            after: { _ = try await client.create(dir + "/b") },
+            expecting: ["NodeChildrenChanged \(dir)"]
+        )
     }
 
     func deleteFiresDataAndChildWatchesOnce() async throws -> String {
@@ -60,7 +66,8 @@ extension FeatureChecks {
         _ = try await watcher.getChildren(dir, watch: true)
         return try await fired(
             after: { try await client.delete(dir + "/b") },
-            expecting: ["NodeDeleted \(dir)/b", "NodeChildrenChanged \(dir)"])
+            expecting: ["NodeDeleted \(dir)/b", "NodeChildrenChanged \(dir)"]
+        )
     }
 
     func setACLFiresNothing() async throws -> String {
@@ -87,7 +94,8 @@ extension FeatureChecks {
                 _ = try await client.setData(dir + "/a", data: [4])
                 _ = try await client.setData(dir + "/a", data: [5])
             },
-            expecting: ["NodeDataChanged \(dir)/a", "NodeDataChanged \(dir)/a"])
+            expecting: ["NodeDataChanged \(dir)/a", "NodeDataChanged \(dir)/a"]
+        )
     }
 
     func persistentRecursiveWatch() async throws -> String {
@@ -98,6 +106,7 @@ extension FeatureChecks {
                 _ = try await client.create(dir + "/r")
                 _ = try await client.create(dir + "/r/x")
             },
-            expecting: ["NodeCreated \(dir)/r", "NodeCreated \(dir)/r/x"])
+            expecting: ["NodeCreated \(dir)/r", "NodeCreated \(dir)/r/x"]
+        )
     }
 }

@@ -17,7 +17,9 @@ public enum SecurityProbe {
     /// maps AUTHFAILED to exit 77), then once more without the client certificate when one was given,
     /// to learn whether the server demands it.
     public static func run(
-        connectString: String, security: ClientSecurity, logger: Logger = Logger(label: "zkstorm.probe")
+        connectString: String,
+        security: ClientSecurity,
+        logger: Logger = Logger(label: "zkstorm.probe")
     ) async throws -> [Finding] {
         var configuration = ZooKeeperConfiguration(connectString: connectString)
         configuration.sessionTimeout = .seconds(10)
@@ -41,8 +43,11 @@ public enum SecurityProbe {
         if let sasl = security.sasl {
             findings.append(
                 Finding(
-                    feature: "SASL", ok: true,
-                    detail: "succeeded: \(sasl.mechanism) as \(sasl.user), server's rspauth verified"))
+                    feature: "SASL",
+                    ok: true,
+                    detail: "succeeded: \(sasl.mechanism) as \(sasl.user), server's rspauth verified"
+                )
+            )
         } else {
             findings.append(Finding(feature: "SASL", ok: true, detail: "not used"))
         }
@@ -70,7 +75,10 @@ public enum SecurityProbe {
     static func clientCertificateFinding(configuration: ZooKeeperConfiguration, tls: ZooKeeperTLS) async -> Finding {
         guard tls.certificateFile != nil else {
             return Finding(
-                feature: "client certificate", ok: true, detail: "none given; the server did not require one")
+                feature: "client certificate",
+                ok: true,
+                detail: "none given; the server did not require one"
+            )
         }
         var bare = configuration
         do {
@@ -83,15 +91,22 @@ public enum SecurityProbe {
             let probe = try await ZooKeeperClient.connect(bare)
             try? await probe.close()
             return Finding(
-                feature: "client certificate", ok: true,
-                detail: "given; not required (a connection without it was accepted: ssl.clientAuth=want or none)")
+                feature: "client certificate",
+                ok: true,
+                detail: "given; not required (a connection without it was accepted: ssl.clientAuth=want or none)"
+            )
         } catch let error as ZooKeeperError where error.message.contains("certificate required") {
             return Finding(
-                feature: "client certificate", ok: true, detail: "required (ssl.clientAuth=need): given and accepted")
+                feature: "client certificate",
+                ok: true,
+                detail: "required (ssl.clientAuth=need): given and accepted"
+            )
         } catch {
             return Finding(
-                feature: "client certificate", ok: true,
-                detail: "given and accepted; a connection without it failed otherwise: \(error)")
+                feature: "client certificate",
+                ok: true,
+                detail: "given and accepted; a connection without it failed otherwise: \(error)"
+            )
         }
     }
 

@@ -16,7 +16,8 @@ package final class TargetProbe {
     private var results: [ProbeResult] = []
 
     package init(
-        connectString: ConnectString, eventTimeout: Duration = .seconds(2),
+        connectString: ConnectString,
+        eventTimeout: Duration = .seconds(2),
         logger: Logger = Logger(label: "zkstorm.check")
     ) {
         self.connectString = connectString
@@ -44,8 +45,13 @@ package final class TargetProbe {
         }
         let events = ProbeEventLog()
         let checks = FeatureChecks(
-            client: client, watcher: watcher, events: events, eventTimeout: eventTimeout, root: root,
-            fourLetterWordServer: connectString.hosts[0])
+            client: client,
+            watcher: watcher,
+            events: events,
+            eventTimeout: eventTimeout,
+            root: root,
+            fourLetterWordServer: connectString.hosts[0]
+        )
         results = []
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await events.consume(watcher.events) }
@@ -91,7 +97,11 @@ package final class TargetProbe {
         await record("one-shot", "watches", core: true, checks.oneShot)
         await record("getChildren watch", "watches", core: true, checks.getChildrenWatch)
         await record(
-            "delete fires data+child watches once", "watches", core: true, checks.deleteFiresDataAndChildWatchesOnce)
+            "delete fires data+child watches once",
+            "watches",
+            core: true,
+            checks.deleteFiresDataAndChildWatchesOnce
+        )
         await record("setACL fires nothing", "watches", core: false, checks.setACLFiresNothing)
         await record("checkWatches/removeWatches", "watches", core: false, checks.checkAndRemoveWatches)
         await record("persistent watch", "watches", core: false, checks.persistentWatch)
@@ -137,7 +147,10 @@ package final class TargetProbe {
     /// Runs one check and records its outcome: supported with the check's detail, wrong for a
     /// `ProbeMismatch`, unsupported for any other error.
     private func record(
-        _ feature: String, _ category: String, core: Bool, _ check: () async throws -> String
+        _ feature: String,
+        _ category: String,
+        core: Bool,
+        _ check: () async throws -> String
     ) async {
         let outcome: ProbeResult.Outcome
         let detail: String

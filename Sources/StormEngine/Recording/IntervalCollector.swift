@@ -81,7 +81,8 @@ public final class IntervalCollector: Sendable {
                 errors: state.interval.errorCount,
                 p99Us: all.value(atPercentile: 99),
                 watchLagP99Us: lag.isEmpty ? nil : lag.value(atPercentile: 99),
-                intervalS: (length * 1000).rounded() / 1000)
+                intervalS: (length * 1000).rounded() / 1000
+            )
             if length > 0.001 { state.timeline.append(point) }
             return Tick(elapsedSeconds: Double(now &- start) / 1e9, point: point, cumulative: state.cumulative)
         }

@@ -3,7 +3,11 @@ import StormMetrics
 /// Turns what a run has measured so far into the metrics side's `MetricsSnapshot` (cumulative values).
 package enum MetricsSnapshotBuilder {
     package static func make(
-        runId: String, instance: String, workload: String, target: String, cumulative: RecordedInterval,
+        runId: String,
+        instance: String,
+        workload: String,
+        target: String,
+        cumulative: RecordedInterval,
         status: StormRun.SessionStatus
     ) -> MetricsSnapshot {
         var snapshot = MetricsSnapshot(runId: runId, instance: instance, workload: workload, target: target)

@@ -158,7 +158,10 @@ public final class OperationRecorder: Sendable {
     /// Open loop: latency from the intended start and service time from the send, in one lock.
     @inlinable
     public func recordOpenLoop(
-        _ operation: RecordedOperation, code: ErrorCode, intendedNanoseconds: UInt64, serviceNanoseconds: UInt64
+        _ operation: RecordedOperation,
+        code: ErrorCode,
+        intendedNanoseconds: UInt64,
+        serviceNanoseconds: UInt64
     ) {
         recordLocked {
             RecordedInterval.record(intendedNanoseconds, in: &$0.requests, at: RecordKey(operation, code))

@@ -78,7 +78,9 @@ public struct ReplayPlan: Sendable {
 
     /// Builds a plan from entries in zxid order.
     public static func build(
-        _ entries: some Sequence<TxnLogEntry>, root: String, options: Options
+        _ entries: some Sequence<TxnLogEntry>,
+        root: String,
+        options: Options
     ) -> ReplayPlan {
         var plan = ReplayPlan(root: root)
         for entry in entries {
@@ -130,8 +132,14 @@ public struct ReplayPlan: Sendable {
         func append(_ action: ReplayStep.Action, _ dependencies: (waitsOn: [String], holds: [String])) {
             steps.append(
                 ReplayStep(
-                    offset: offset, zxid: header.zxid, session: session, action: action,
-                    waitsOn: dependencies.waitsOn, holds: dependencies.holds))
+                    offset: offset,
+                    zxid: header.zxid,
+                    session: session,
+                    action: action,
+                    waitsOn: dependencies.waitsOn,
+                    holds: dependencies.holds
+                )
+            )
         }
         switch entry.record {
         case .createSession:
@@ -204,7 +212,8 @@ public struct ReplayPlan: Sendable {
     }
 
     func translate(
-        _ record: TxnRecord, options: Options
+        _ record: TxnRecord,
+        options: Options
     ) -> (ZooKeeperRequest, RecordedOperation, [(Touch, String)])? {
         func touch(_ op: MultiOperation) -> Touch {
             switch op {
@@ -241,14 +250,23 @@ public struct ReplayPlan: Sendable {
             switch c.kind {
             case .persistentOrEphemeral:
                 let request = CreateRequest(
-                    path: path, data: data, acl: ACL.openUnsafe, mode: c.ephemeral ? .ephemeral : .persistent)
+                    path: path,
+                    data: data,
+                    acl: ACL.openUnsafe,
+                    mode: c.ephemeral ? .ephemeral : .persistent
+                )
                 return (.create(request, opCode: .create), path)
             case .container:
                 let request = CreateRequest(path: path, data: data, acl: ACL.openUnsafe, mode: .container)
                 return (.create(request, opCode: .createContainer), path)
             case .ttl(let ttl):
                 let request = CreateRequest(
-                    path: path, data: data, acl: ACL.openUnsafe, mode: .persistentWithTTL, ttl: ttl)
+                    path: path,
+                    data: data,
+                    acl: ACL.openUnsafe,
+                    mode: .persistentWithTTL,
+                    ttl: ttl
+                )
                 return (.create(request, opCode: .createTTL), path)
             }
         case .delete(let logged):

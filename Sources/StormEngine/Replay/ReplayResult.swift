@@ -62,8 +62,15 @@ public struct ReplayResult: Sendable, Codable {
     public var histograms: [String: String]
 
     init(
-        plan: ReplayPlan, interval: RecordedInterval, state: ReplayState, runId: String, kept: Bool, startedAt: Date,
-        stepsDone: Int, seconds: Double, pacing: ReplayPlan.Pacing
+        plan: ReplayPlan,
+        interval: RecordedInterval,
+        state: ReplayState,
+        runId: String,
+        kept: Bool,
+        startedAt: Date,
+        stepsDone: Int,
+        seconds: Double,
+        pacing: ReplayPlan.Pacing
     ) {
         self.runId = runId
         root = plan.root
@@ -155,9 +162,15 @@ extension ReplayResult {
             series.append(SVGChart.Series(name: label, points: HTMLReport.percentileCurve(histogram)))
         }
         let chart = SVGChart(
-            title: "Replay latency by percentile (from the intended time)", xLabel: "percentile", yLabel: "latency",
-            xScale: .log, yScale: .log, series: series, xTickLabel: HTMLReport.percentileLabel,
-            yTickLabel: HTMLReport.milliseconds)
+            title: "Replay latency by percentile (from the intended time)",
+            xLabel: "percentile",
+            yLabel: "latency",
+            xScale: .log,
+            yScale: .log,
+            series: series,
+            xTickLabel: HTMLReport.percentileLabel,
+            yTickLabel: HTMLReport.milliseconds
+        )
         var body = "<h1>zkstorm replay \(HTMLReport.escape(runId))</h1>\n"
         if chart.hasData { body += "<figure>\n" + chart.render() + "</figure>\n" }
         body += "<h2>Report</h2>\n<pre>\(HTMLReport.escape(text))</pre>\n"

@@ -235,7 +235,10 @@ public struct TxnLogInspector: Sendable {
     /// unreadable entries are recorded in the file's summary, not thrown; a file that is not a log at
     /// all (bad magic, unreadable) is recorded too, so one bad file does not hide the others.
     public static func inspect(
-        _ paths: [String], hottest: Int = 10, from: Int64? = nil, to: Int64? = nil
+        _ paths: [String],
+        hottest: Int = 10,
+        from: Int64? = nil,
+        to: Int64? = nil
     ) throws(ZooKeeperFileError) -> TxnLogInspection {
         var inspector = TxnLogInspector(hottest: hottest)
         for path in try DataDirectory.files(paths, kind: .log) {
@@ -246,8 +249,17 @@ public struct TxnLogInspector: Sendable {
 
     mutating func read(_ path: String, from: Int64?, to: Int64?) -> TxnLogInspection.FileSummary {
         var summary = TxnLogInspection.FileSummary(
-            path: path, dbid: nil, bytes: 0, entries: 0, firstZxid: nil, lastZxid: nil, end: "error",
-            endOffset: 0, problem: nil, skippedBytes: 0)
+            path: path,
+            dbid: nil,
+            bytes: 0,
+            entries: 0,
+            firstZxid: nil,
+            lastZxid: nil,
+            end: "error",
+            endOffset: 0,
+            problem: nil,
+            skippedBytes: 0
+        )
         do {
             let reader = try TxnLogReader(path: path)
             summary.dbid = reader.dbid

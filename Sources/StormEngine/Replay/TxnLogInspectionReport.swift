@@ -36,9 +36,13 @@ public enum TxnLogInspectionReport {
             let sorted = r.writesPerSecond.sorted()
             let mean = Double(sorted.reduce(0, +)) / Double(sorted.count)
             out += String(
-                format: "Writes per second: mean %.1f, median %d, p99 %d, max %d over %d s\n", mean,
-                sorted[sorted.count / 2], sorted[min(sorted.count - 1, Int(Double(sorted.count) * 0.99))],
-                sorted.last!, sorted.count)
+                format: "Writes per second: mean %.1f, median %d, p99 %d, max %d over %d s\n",
+                mean,
+                sorted[sorted.count / 2],
+                sorted[min(sorted.count - 1, Int(Double(sorted.count) * 0.99))],
+                sorted.last!,
+                sorted.count
+            )
         }
         out += "\nValue sizes (bytes)\n" + buckets(r.valueSizes, label: { $0 == 0 ? "0" : ">= \($0)" })
         out += "\nPath depth\n" + buckets(r.pathDepths, label: { String($0) })
@@ -52,24 +56,39 @@ public enum TxnLogInspectionReport {
         var charts: [SVGChart] = []
         charts.append(
             SVGChart(
-                title: "Writes per second (leader time)", xLabel: "seconds from the first write", yLabel: "writes/s",
+                title: "Writes per second (leader time)",
+                xLabel: "seconds from the first write",
+                yLabel: "writes/s",
                 series: [.init(name: "writes", points: r.writesPerSecond.enumerated().map { (Double($0), Double($1)) })]
-            ))
+            )
+        )
         charts.append(
             SVGChart(
-                title: "Value sizes", xLabel: "bytes (power-of-two buckets)", yLabel: "writes", xScale: .linear,
+                title: "Value sizes",
+                xLabel: "bytes (power-of-two buckets)",
+                yLabel: "writes",
+                xScale: .linear,
                 style: .bars,
                 series: [
                     .init(
                         name: "values",
                         points: r.valueSizes.map {
                             (Double($0.from == 0 ? 0 : $0.from.trailingZeroBitCount + 1), Double($0.count))
-                        })
-                ], xTickLabel: { $0 == 0 ? "0" : "2^\(Int($0) - 1)" }))
+                        }
+                    )
+                ],
+                xTickLabel: { $0 == 0 ? "0" : "2^\(Int($0) - 1)" }
+            )
+        )
         charts.append(
             SVGChart(
-                title: "Path depth", xLabel: "depth", yLabel: "writes", style: .bars,
-                series: [.init(name: "depth", points: r.pathDepths.map { (Double($0.from), Double($0.count)) })]))
+                title: "Path depth",
+                xLabel: "depth",
+                yLabel: "writes",
+                style: .bars,
+                series: [.init(name: "depth", points: r.pathDepths.map { (Double($0.from), Double($0.count)) })]
+            )
+        )
         var body = "<h1>zkstorm txnlog inspect</h1>\n"
         for chart in charts where chart.hasData { body += "<figure>\n" + chart.render() + "</figure>\n" }
         body += "<h2>Report</h2>\n<pre>\(HTMLReport.escape(text(r)))</pre>\n"

@@ -72,7 +72,8 @@ public enum TxnLogReplay {
     }
 
     public static func run(
-        _ configuration: ReplayConfiguration, stop: StopFlag = StopFlag()
+        _ configuration: ReplayConfiguration,
+        stop: StopFlag = StopFlag()
     ) async throws -> ReplayResult {
         let (plan, notes) = try plan(configuration)
         var server: ZooKeeperServer?
@@ -106,12 +107,18 @@ public enum TxnLogReplay {
 
     /// Replays a plan against `connectString` (the caller owns the server).
     public static func run(
-        _ plan: ReplayPlan, _ configuration: ReplayConfiguration, connectString: String, stop: StopFlag = StopFlag()
+        _ plan: ReplayPlan,
+        _ configuration: ReplayConfiguration,
+        connectString: String,
+        stop: StopFlag = StopFlag()
     ) async throws -> ReplayResult {
         let logger = configuration.logger
         let pool = SessionConnector(
-            connectString: connectString, counters: SessionCounters(), logger: logger,
-            sessionTimeout: configuration.sessionTimeout)
+            connectString: connectString,
+            counters: SessionCounters(),
+            logger: logger,
+            sessionTimeout: configuration.sessionTimeout
+        )
         let control = try await pool.connect()
         let root = plan.root
         try await createRoot(root, client: control)
@@ -122,8 +129,11 @@ public enum TxnLogReplay {
         // Sessions that were already open when the replayed range begins.
         do {
             let opened = try await SessionConnector.openInParallel(
-                count: plan.openAtStart.count, parallelism: 32, open: { _ in try await pool.connect() },
-                closeOpened: { await pool.close($0) })
+                count: plan.openAtStart.count,
+                parallelism: 32,
+                open: { _ in try await pool.connect() },
+                closeOpened: { await pool.close($0) }
+            )
             for (session, client) in zip(plan.openAtStart, opened) { state.setSession(session, .open(client)) }
         }
         // Watchers: one persistent recursive watch on the root per session sees every replayed write.
@@ -232,8 +242,11 @@ public enum TxnLogReplay {
                         }
                         let done = receivedAt > 0 ? receivedAt : RunClock.now()
                         recorder.recordOpenLoop(
-                            operation, code: code, intendedNanoseconds: done > timedFrom ? done - timedFrom : 0,
-                            serviceNanoseconds: sentAt > 0 ? done &- sentAt : 0)
+                            operation,
+                            code: code,
+                            intendedNanoseconds: done > timedFrom ? done - timedFrom : 0,
+                            serviceNanoseconds: sentAt > 0 ? done &- sentAt : 0
+                        )
                         state.finish(step)
                     }
                 }
@@ -260,9 +273,16 @@ public enum TxnLogReplay {
         var interval = RecordedInterval()
         recorder.drain(into: &interval)
         return ReplayResult(
-            plan: plan, interval: interval, state: state, runId: configuration.runId, kept: configuration.keep,
-            startedAt: started, stepsDone: stepsDone, seconds: Double(finished - origin) / 1e9,
-            pacing: configuration.options.pacing)
+            plan: plan,
+            interval: interval,
+            state: state,
+            runId: configuration.runId,
+            kept: configuration.keep,
+            startedAt: started,
+            stepsDone: stepsDone,
+            seconds: Double(finished - origin) / 1e9,
+            pacing: configuration.options.pacing
+        )
     }
 
     /// Creates the root's missing ancestors (empty, left in place) and the root, refusing one that exists.
@@ -286,7 +306,9 @@ public enum TxnLogReplay {
             _ = try await client.create(root, data: Array("zkstorm replay root".utf8))
         } catch let error as ZooKeeperError where error.code == .nodeExists {
             throw RunError(
-                .usage, "the run root \(root) already exists (another run, or a kept replay); choose another --run-id")
+                .usage,
+                "the run root \(root) already exists (another run, or a kept replay); choose another --run-id"
+            )
         } catch let error as ZooKeeperError {
             throw RunError(.unavailable, "cannot create the run root \(root): \(error.message)")
         }
@@ -297,7 +319,9 @@ public enum TxnLogReplay {
 /// Touched by the driver task and by reply callbacks on event loops, always under its lock.
 final class ReplayState: Sendable {
     enum Session {
-        case notOpened, opening, open(ZooKeeperClient), failed, closed
+        case notOpened, opening
+        case open(ZooKeeperClient)
+        case failed, closed
     }
 
     struct Locked {

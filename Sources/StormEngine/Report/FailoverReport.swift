@@ -1,4 +1,5 @@
 import Foundation
+
 /// The failover lines of the text report: shown when a connection was lost or a session expired, and
 /// the watch accounting whenever the run had a watch storm.
 public enum FailoverReport {
@@ -28,7 +29,8 @@ public enum FailoverReport {
                     line +=
                         "  errors "
                         + interval.errorsByCode.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(
-                            separator: ", ")
+                            separator: ", "
+                        )
                 }
                 out += line + "\n"
             }

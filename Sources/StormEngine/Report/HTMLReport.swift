@@ -117,78 +117,120 @@ public enum HTMLReport {
             if let h = result.histogram(key) {
                 latencySeries.append(
                     SVGChart.Series(
-                        name: "watch lag (\(key.dropFirst("watch_lag:".count)))", points: percentileCurve(h)))
+                        name: "watch lag (\(key.dropFirst("watch_lag:".count)))",
+                        points: percentileCurve(h)
+                    )
+                )
             }
         }
         charts.append(
             SVGChart(
-                title: "Latency by percentile", xLabel: "percentile", yLabel: "latency", xScale: .log, yScale: .log,
+                title: "Latency by percentile",
+                xLabel: "percentile",
+                yLabel: "latency",
+                xScale: .log,
+                yScale: .log,
                 series: latencySeries,
-                xTickLabel: percentileLabel, yTickLabel: milliseconds))
+                xTickLabel: percentileLabel,
+                yTickLabel: milliseconds
+            )
+        )
         let timeline = plottedTimeline(result.timeline)
         charts.append(
             SVGChart(
-                title: "Throughput over time", xLabel: "seconds since measurement began", yLabel: "operations / s",
+                title: "Throughput over time",
+                xLabel: "seconds since measurement began",
+                yLabel: "operations / s",
                 series: [
                     SVGChart.Series(
                         name: "ops/s",
-                        points: timeline.map { (x: $0.t, y: $0.rate) })
+                        points: timeline.map { (x: $0.t, y: $0.rate) }
+                    )
                 ],
-                markers: markers(result)))
+                markers: markers(result)
+            )
+        )
         charts.append(
             SVGChart(
-                title: "Errors over time", xLabel: "seconds since measurement began", yLabel: "errors / s",
+                title: "Errors over time",
+                xLabel: "seconds since measurement began",
+                yLabel: "errors / s",
                 series: [
                     SVGChart.Series(
                         name: "errors/s",
-                        points: timeline.map { (x: $0.t, y: Double($0.errors) / max($0.intervalS ?? 1, 0.001)) })
+                        points: timeline.map { (x: $0.t, y: Double($0.errors) / max($0.intervalS ?? 1, 0.001)) }
+                    )
                 ],
-                markers: markers(result)))
+                markers: markers(result)
+            )
+        )
         charts.append(
             SVGChart(
-                title: "p99 latency over time", xLabel: "seconds since measurement began", yLabel: "p99", yScale: .log,
+                title: "p99 latency over time",
+                xLabel: "seconds since measurement began",
+                yLabel: "p99",
+                yScale: .log,
                 series: [
                     SVGChart.Series(
                         name: "operations p99",
-                        points: timeline.filter { $0.p99Us > 0 }.map { (x: $0.t, y: Double($0.p99Us) / 1000) }),
+                        points: timeline.filter { $0.p99Us > 0 }.map { (x: $0.t, y: Double($0.p99Us) / 1000) }
+                    ),
                     SVGChart.Series(
                         name: "watch lag p99",
                         points: timeline.compactMap { p in
                             p.watchLagP99Us.flatMap { $0 > 0 ? (x: p.t, y: Double($0) / 1000) : nil }
-                        }),
+                        }
+                    ),
                 ],
-                yTickLabel: milliseconds, markers: markers(result)))
+                yTickLabel: milliseconds,
+                markers: markers(result)
+            )
+        )
         var lag = LatencyHistogram()
         for key in result.histograms.keys where key.hasPrefix("watch_lag:") {
             if let h = result.histogram(key) { lag.merge(h) }
         }
         charts.append(
             SVGChart(
-                title: "Watch notification lag distribution", xLabel: "lag (log bins)", yLabel: "notifications",
-                xScale: .log, style: .bars,
-                series: [SVGChart.Series(name: "notifications", points: logBins(lag))], xTickLabel: milliseconds))
+                title: "Watch notification lag distribution",
+                xLabel: "lag (log bins)",
+                yLabel: "notifications",
+                xScale: .log,
+                style: .bars,
+                series: [SVGChart.Series(name: "notifications", points: logBins(lag))],
+                xTickLabel: milliseconds
+            )
+        )
         let rounds = result.rounds
         charts.append(
             SVGChart(
-                title: "Fan-out per storm round", xLabel: "round", yLabel: "lag", yScale: .log,
+                title: "Fan-out per storm round",
+                xLabel: "round",
+                yLabel: "lag",
+                yScale: .log,
                 series: [
                     SVGChart.Series(
                         name: "first watcher",
                         points: rounds.compactMap { r in
                             r.firstNanoseconds.map { (x: Double(r.round), y: max(Double($0), 1000) / 1e6) }
-                        }),
+                        }
+                    ),
                     SVGChart.Series(
                         name: "median watcher",
                         points: rounds.compactMap { r in
                             r.medianNanoseconds.map { (x: Double(r.round), y: max(Double($0), 1000) / 1e6) }
-                        }),
+                        }
+                    ),
                     SVGChart.Series(
                         name: "last watcher",
                         points: rounds.compactMap { r in
                             r.lastNanoseconds.map { (x: Double(r.round), y: max(Double($0), 1000) / 1e6) }
-                        }),
+                        }
+                    ),
                 ],
-                yTickLabel: milliseconds))
+                yTickLabel: milliseconds
+            )
+        )
         return charts
     }
 

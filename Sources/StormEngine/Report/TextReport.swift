@@ -44,7 +44,8 @@ public enum TextReport {
         if let lost = result.targetLost {
             out += String(
                 format: "\ntarget lost %.1f s into the measurement: the figures cover what ran until then\n",
-                lost.atSeconds)
+                lost.atSeconds
+            )
             if let root = lost.rootLeft {
                 out += "run root left on the target: \(root) (remove it with zkstorm clean)\n"
             }

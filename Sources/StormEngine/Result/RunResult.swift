@@ -231,7 +231,12 @@ public struct RunResult: Codable, Sendable, Equatable {
         }
 
         public init(
-            t: Double, ops: UInt64, errors: UInt64, p99Us: UInt64, watchLagP99Us: UInt64?, intervalS: Double? = nil
+            t: Double,
+            ops: UInt64,
+            errors: UInt64,
+            p99Us: UInt64,
+            watchLagP99Us: UInt64?,
+            intervalS: Double? = nil
         ) {
             self.t = t
             self.ops = ops
@@ -269,9 +274,11 @@ extension RunResult.GroupRate {
                 .reduce(0) { $0 + $1.value.count }
             total += latency.count
             operations[operation.name] = GroupOperation(
-                count: latency.count, errors: errors,
+                count: latency.count,
+                errors: errors,
                 opsPerSecond: durationSeconds > 0 ? Double(latency.count) / durationSeconds : 0,
-                p99Us: latency.value(atPercentile: 99))
+                p99Us: latency.value(atPercentile: 99)
+            )
         }
         self.operations = operations
         achieved = durationSeconds > 0 ? Double(total) / durationSeconds : 0
@@ -281,8 +288,15 @@ extension RunResult.GroupRate {
 extension RunResult {
     /// Builds the result of a run from everything it recorded.
     public init(
-        runId: String, workload: String, target: String, startedAt: Date, durationSeconds: Double, seed: UInt64,
-        recorded: RecordedInterval, sessions: SessionSummary, timeline: [TimelinePoint]
+        runId: String,
+        workload: String,
+        target: String,
+        startedAt: Date,
+        durationSeconds: Double,
+        seed: UInt64,
+        recorded: RecordedInterval,
+        sessions: SessionSummary,
+        timeline: [TimelinePoint]
     ) {
         self.runId = runId
         self.workload = workload
@@ -311,7 +325,8 @@ extension RunResult {
                 errorsByCode: errorsByCode,
                 opsPerSecond: durationSeconds > 0 ? Double(latency.count) / durationSeconds : 0,
                 latencyUs: Percentiles(latency),
-                serviceTimeUs: service.map(Percentiles.init))
+                serviceTimeUs: service.map(Percentiles.init)
+            )
         }
         self.operations = operations
         for (kind, histogram) in recorded.watchLag { histograms["watch_lag:\(kind.rawValue)"] = histogram.encoded() }
@@ -325,7 +340,8 @@ extension RunResult {
             lagUs: Percentiles(recorded.allWatchLag),
             fanoutUs: FanoutPercentiles(recorded.watchFanout),
             rearmUs: recorded.watchRearm.isEmpty ? nil : Percentiles(recorded.watchRearm),
-            versionsMissed: recorded.versionsMissed)
+            versionsMissed: recorded.versionsMissed
+        )
     }
 
     static func iso8601(_ date: Date) -> String {
@@ -381,7 +397,8 @@ extension RunResult {
         let result = try JSONDecoder().decode(RunResult.self, from: data)
         guard result.schema == 1 else {
             throw RunResultError(
-                message: "\(path): result schema \(result.schema) is not supported; this zkstorm reads schema 1")
+                message: "\(path): result schema \(result.schema) is not supported; this zkstorm reads schema 1"
+            )
         }
         return result
     }

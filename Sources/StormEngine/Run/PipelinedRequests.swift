@@ -38,14 +38,20 @@ package enum PipelinedRequests {
 
     /// Sends `request` `perSession` times on every client at once, `window` in flight per client.
     package static func load(
-        clients: [ZooKeeperClient], request: ZooKeeperRequest, perSession: Int, window: Int
+        clients: [ZooKeeperClient],
+        request: ZooKeeperRequest,
+        perSession: Int,
+        window: Int
     ) async -> LoadResult {
         await withTaskGroup(of: LoadResult.self) { group in
             for client in clients {
                 group.addTask {
                     let result = NIOLockedValueBox(LoadResult())
                     await client.sendWindowed(count: perSession, window: window, request: { _ in request }) {
-                        _, outcome, sentAt, receivedAt in
+                        _,
+                        outcome,
+                        sentAt,
+                        receivedAt in
                         result.withLockedValue { result in
                             if case .failure = outcome { result.errors += 1 }
                             result.latency.record(nanoseconds: receivedAt &- sentAt)

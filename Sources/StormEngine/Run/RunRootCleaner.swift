@@ -45,8 +45,13 @@ public struct RunRootCleaner: Sendable {
             let znodes = (try? await RunRootSetup.subtree(client, of: path).count) ?? 1
             roots.append(
                 Root(
-                    path: path, owner: owner, created: Date(timeIntervalSince1970: Double(stat.ctime) / 1000),
-                    live: live, znodes: znodes))
+                    path: path,
+                    owner: owner,
+                    created: Date(timeIntervalSince1970: Double(stat.ctime) / 1000),
+                    live: live,
+                    znodes: znodes
+                )
+            )
         }
         return roots.sorted { $0.created < $1.created }
     }

@@ -15,7 +15,10 @@ public struct RunRootOwner: Codable, Sendable, Equatable {
     public var zkstorm: String
 
     public init(
-        run: String, sessionId: Int64, started: Date = Date(), zkstorm: String = PrometheusExposition.zkstormVersion
+        run: String,
+        sessionId: Int64,
+        started: Date = Date(),
+        zkstorm: String = PrometheusExposition.zkstormVersion
     ) {
         self.run = run
         self.session = "0x" + String(UInt64(bitPattern: sessionId), radix: 16)

@@ -51,8 +51,11 @@ struct RunRootSetup {
         for directory in layout.setupDirectories {
             try check(
                 await PipelinedRequests.codes(
-                    client, [.create(CreateRequest(path: directory, data: nil, acl: layout.acl), opCode: .create)]),
-                "create \(directory)")
+                    client,
+                    [.create(CreateRequest(path: directory, data: nil, acl: layout.acl), opCode: .create)]
+                ),
+                "create \(directory)"
+            )
         }
         // In chunks, so an interrupt does not wait for a large key space.
         for chunk in stride(from: 0, to: layout.keys.count, by: 1024) {
@@ -65,10 +68,13 @@ struct RunRootSetup {
         if stop?.isSet == true { return }
         let watched = layout.watched.map {
             ZooKeeperRequest.create(
-                CreateRequest(path: $0, data: Array("zkstorm".utf8), acl: layout.acl), opCode: .create)
+                CreateRequest(path: $0, data: Array("zkstorm".utf8), acl: layout.acl),
+                opCode: .create
+            )
         }
         try check(
-            await PipelinedRequests.codes(client, watched), "create the watched znodes under \(layout.watchedDirectory)"
+            await PipelinedRequests.codes(client, watched),
+            "create the watched znodes under \(layout.watchedDirectory)"
         )
         logger.debug("run tree created", metadata: ["root": "\(layout.root)", "keys": "\(layout.keys.count)"])
     }
@@ -101,7 +107,12 @@ struct RunRootSetup {
     /// The same tree handled through another session (the control session's replacement after expiry).
     func cleaner(_ client: ZooKeeperClient) -> RunRootSetup {
         RunRootSetup(
-            client: client, layout: layout, logger: logger, owner: owner, createdAncestors: createdAncestors)
+            client: client,
+            layout: layout,
+            logger: logger,
+            owner: owner,
+            createdAncestors: createdAncestors
+        )
     }
 
     /// Deletes the ancestors this run created, innermost first, each only if empty (another run may
@@ -141,10 +152,11 @@ struct RunRootSetup {
         do {
             let deleted = try await client.deleteRecursive(layout.root)
             logger.debug("run tree removed", metadata: ["root": "\(layout.root)", "znodes": "\(deleted)"])
-        } catch where error.code == .notEmpty {
+        } catch  where error.code == .notEmpty {
             throw RunError(
                 .unavailable,
-                "cleanup of \(layout.root) did not finish: nodes keep appearing under it; delete it by hand")
+                "cleanup of \(layout.root) did not finish: nodes keep appearing under it; delete it by hand"
+            )
         } catch {
             throw RunError(.unavailable, "cleanup of \(layout.root) failed: \(error.code.name)")
         }

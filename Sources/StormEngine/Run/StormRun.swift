@@ -69,11 +69,15 @@ public final class StormRun: Sendable {
     }
 
     public init(
-        workload: Workload, runId: String = RunIdentifier.make(), logger: Logger = Logger(label: "zkstorm.engine"),
+        workload: Workload,
+        runId: String = RunIdentifier.make(),
+        logger: Logger = Logger(label: "zkstorm.engine"),
         live: Bool = false,
-        scrapeServers: Bool = false, generatorBounds: GeneratorBounds = GeneratorBounds(),
+        scrapeServers: Bool = false,
+        generatorBounds: GeneratorBounds = GeneratorBounds(),
         onTick: (@Sendable (IntervalCollector.Tick, SessionStatus) -> Void)? = nil,
-        security: ClientSecurity = ClientSecurity(), embeddedServerSecurity: ServerSecurityConfiguration? = nil,
+        security: ClientSecurity = ClientSecurity(),
+        embeddedServerSecurity: ServerSecurityConfiguration? = nil,
         seed: SnapshotSeed? = nil
     ) {
         self.security = security
@@ -119,7 +123,8 @@ public final class StormRun: Sendable {
             guard security.isEmpty || embeddedServerSecurity != nil else {
                 throw RunError(
                     .usage,
-                    "TLS, SASL and digest options need --target (or --secure for a secured built-in server)")
+                    "TLS, SASL and digest options need --target (or --secure for a secured built-in server)"
+                )
             }
             var serverConfiguration = ZooKeeperServerConfiguration(host: "127.0.0.1", port: 0)
             if let embeddedServerSecurity { serverConfiguration.security = embeddedServerSecurity }
@@ -154,7 +159,11 @@ public final class StormRun: Sendable {
         target.withLockedValue { $0 = targetLabel }
         let counters = SessionCounters()
         var configured = SessionConnector(
-            connectString: connectString, counters: counters, logger: logger, sessionTimeout: workload.sessionTimeout)
+            connectString: connectString,
+            counters: counters,
+            logger: logger,
+            sessionTimeout: workload.sessionTimeout
+        )
         configured.security = security
         let connectPhases = self.connectPhases
         configured.onConnectPhases = { connectPhases.record($0) }
@@ -164,8 +173,11 @@ public final class StormRun: Sendable {
         let control = try await SupervisedSession.connect(pool: pool)
         let layout = RunLayout(root: root, workload: workload, acl: security.runACL)
         let setup = RunRootSetup(
-            client: control.client, layout: layout, logger: logger,
-            owner: RunRootOwner(run: runId, sessionId: control.client.sessionId))
+            client: control.client,
+            layout: layout,
+            logger: logger,
+            owner: RunRootOwner(run: runId, sessionId: control.client.sessionId)
+        )
         let cleanupWait: Duration = .seconds(5)
         let chroot = (try? ConnectString(parsing: connectString))?.chroot
         do {
@@ -184,7 +196,13 @@ public final class StormRun: Sendable {
         let outcome: Outcome
         do {
             outcome = try await measure(
-                pool: pool, layout: layout, plan: plan, targetLabel: targetLabel, counters: counters, opened: &sessions)
+                pool: pool,
+                layout: layout,
+                plan: plan,
+                targetLabel: targetLabel,
+                counters: counters,
+                opened: &sessions
+            )
         } catch {
             await sessions.close()
             try? await setup.cleaner(await control.readyClient(timeout: cleanupWait)).removeAll()
@@ -230,27 +248,49 @@ public final class StormRun: Sendable {
 
     /// Opens the sessions, warms up, measures, and assembles the result: the steps below, in order.
     private func measure(
-        pool: SessionConnector, layout: RunLayout, plan: SessionPlan, targetLabel: String, counters: SessionCounters,
+        pool: SessionConnector,
+        layout: RunLayout,
+        plan: SessionPlan,
+        targetLabel: String,
+        counters: SessionCounters,
         opened: inout [SupervisedSession]
     ) async throws -> Outcome {
         let collector = IntervalCollector()
         let startOrigin = RunClock.now()
         let load = try await openGroups(
-            pool: pool, layout: layout, plan: plan, collector: collector, opened: &opened)
+            pool: pool,
+            layout: layout,
+            plan: plan,
+            collector: collector,
+            opened: &opened
+        )
         let storm = try await openStorm(pool: pool, layout: layout, collector: collector, opened: &opened)
         logger.debug(
             "sessions ready",
             metadata: [
                 "sessions": "\(counters.connectedNow)", "setup_ms": "\((RunClock.now() - startOrigin) / 1_000_000)",
-            ])
+            ]
+        )
         let startedAt = Date().addingTimeInterval(workload.warmup.seconds)
         let measured = await runMeasurement(
-            load: load, storm: storm, collector: collector, counters: counters, connectString: pool.connectString,
-            startedAt: startedAt)
+            load: load,
+            storm: storm,
+            collector: collector,
+            counters: counters,
+            connectString: pool.connectString,
+            startedAt: startedAt
+        )
         let ledger = await watchLedger(storm, quick: measured.interrupted || measured.lostAt != nil)
         return finish(
-            measured: measured, load: load, ledger: ledger, collector: collector, counters: counters,
-            targetLabel: targetLabel, startedAt: startedAt, layout: layout)
+            measured: measured,
+            load: load,
+            ledger: ledger,
+            collector: collector,
+            counters: counters,
+            targetLabel: targetLabel,
+            startedAt: startedAt,
+            layout: layout
+        )
     }
 
     /// The operation groups' sessions, workers and load drivers, not yet started, with the request
@@ -284,7 +324,10 @@ public final class StormRun: Sendable {
     /// Step 1: connects each group's sessions and builds a worker per session and the group's driver.
     /// Open loops are scheduled from when every session is ready; their schedule ends with the measurement.
     private func openGroups(
-        pool: SessionConnector, layout: RunLayout, plan: SessionPlan, collector: IntervalCollector,
+        pool: SessionConnector,
+        layout: RunLayout,
+        plan: SessionPlan,
+        collector: IntervalCollector,
         opened: inout [SupervisedSession]
     ) async throws -> GroupLoad {
         let distribution = KeyDistribution(count: workload.keyspace.count, spec: workload.keyspace.distribution)
@@ -294,8 +337,10 @@ public final class StormRun: Sendable {
             return total
         }
         var load = GroupLoad(
-            budget: workload.requests.map { RequestBudget(requests: $0, stop: self.stop) }, stagePlan: stagePlan,
-            openBaseRate: openBaseRate)
+            budget: workload.requests.map { RequestBudget(requests: $0, stop: self.stop) },
+            stagePlan: stagePlan,
+            openBaseRate: openBaseRate
+        )
         var stream: UInt64 = 0
         for (index, group) in workload.groups.enumerated() {
             guard !stop.isSet else { break }
@@ -307,19 +352,33 @@ public final class StormRun: Sendable {
                 let recorder = OperationRecorder()
                 collector.add(recorder, group: index)
                 return SessionWorker(
-                    session: client, recorder: recorder, layout: layout, group: group,
+                    session: client,
+                    recorder: recorder,
+                    layout: layout,
+                    group: group,
                     keys: distribution.chooser(seed: workload.seed, stream: stream),
-                    choiceSeed: workload.seed &+ 0x5EED, stream: stream, pool: pool, budget: budget)
+                    choiceSeed: workload.seed &+ 0x5EED,
+                    stream: stream,
+                    pool: pool,
+                    budget: budget
+                )
             }
             load.workers += workers
             switch group.load {
             case .closed(let concurrency, let window):
                 load.closedDrivers.append(
-                    ClosedLoopDriver(workers: workers, slotsPerSession: concurrency * window, stop: stop))
+                    ClosedLoopDriver(workers: workers, slotsPerSession: concurrency * window, stop: stop)
+                )
             case .open(let rate, let arrivals, let maxInFlight):
                 var driver = OpenLoopDriver(
-                    workers: workers, rate: rate, arrivals: arrivals, maxInFlight: maxInFlight,
-                    seed: workload.seed, streamBase: 1000 * UInt64(index + 1), stop: stop)
+                    workers: workers,
+                    rate: rate,
+                    arrivals: arrivals,
+                    maxInFlight: maxInFlight,
+                    seed: workload.seed,
+                    streamBase: 1000 * UInt64(index + 1),
+                    stop: stop
+                )
                 driver.steps = stagePlan.rateSteps(baseRate: openBaseRate)
                 driver.stepsOrigin = Double(workload.warmup.nanoseconds)
                 load.openDrivers.append(driver)
@@ -330,7 +389,10 @@ public final class StormRun: Sendable {
 
     /// Step 2: connects and arms the storm's watchers and picks its writer (nil without a storm).
     private func openStorm(
-        pool: SessionConnector, layout: RunLayout, collector: IntervalCollector, opened: inout [SupervisedSession]
+        pool: SessionConnector,
+        layout: RunLayout,
+        collector: IntervalCollector,
+        opened: inout [SupervisedSession]
     ) async throws -> StormSetup? {
         guard let spec = workload.watches, !stop.isSet else { return nil }
         let recorder = OperationRecorder()
@@ -356,8 +418,12 @@ public final class StormRun: Sendable {
     /// budget runs out, an `abort_on_fail` threshold fails, or the target is lost; collects an interval
     /// each second; drains the requests still in flight.
     private func runMeasurement(
-        load: GroupLoad, storm: StormSetup?, collector: IntervalCollector, counters: SessionCounters,
-        connectString: String, startedAt: Date
+        load: GroupLoad,
+        storm: StormSetup?,
+        collector: IntervalCollector,
+        counters: SessionCounters,
+        connectString: String,
+        startedAt: Date
     ) async -> Measured {
         let stagePlan = load.stagePlan
         // Closed-loop sessions of each stage, shared among closed groups in proportion to their size.
@@ -404,7 +470,10 @@ public final class StormRun: Sendable {
             let measuringFrom = RunClock.now()
             collector.beginMeasurement(at: measuringFrom)
             let monitor = GeneratorMonitor(
-                loops: WatcherEventLoop.allLoops, origin: measuringFrom, bounds: generatorBounds)
+                loops: WatcherEventLoop.allLoops,
+                origin: measuringFrom,
+                bounds: generatorBounds
+            )
             monitor.start()
             monitorBox.withLockedValue { $0 = monitor }
             budget?.begin()
@@ -460,7 +529,11 @@ public final class StormRun: Sendable {
             max(0, Double(Int64(bitPattern: at &- (collector.measureStart ?? at))) / 1e9)
         }
         return Measured(
-            seconds: seconds, interrupted: wasInterrupted, lostAt: lostAt, monitor: monitorBox.withLockedValue { $0 })
+            seconds: seconds,
+            interrupted: wasInterrupted,
+            lostAt: lostAt,
+            monitor: monitorBox.withLockedValue { $0 }
+        )
     }
 
     /// The target-lost watchdog of step 3: every session without a connection for longer than the
@@ -504,8 +577,14 @@ public final class StormRun: Sendable {
     /// Step 5: the result (failover, watch ledger, generator, connect phases, security, group rates,
     /// stages, thresholds, target lost), then the last interval with the verdicts (also pushed).
     private func finish(
-        measured: Measured, load: GroupLoad, ledger: WatchLedger.Summary?, collector: IntervalCollector,
-        counters: SessionCounters, targetLabel: String, startedAt: Date, layout: RunLayout
+        measured: Measured,
+        load: GroupLoad,
+        ledger: WatchLedger.Summary?,
+        collector: IntervalCollector,
+        counters: SessionCounters,
+        targetLabel: String,
+        startedAt: Date,
+        layout: RunLayout
     ) -> Outcome {
         let tick = collector.collect(now: RunClock.now())
         let monitor = measured.monitor
@@ -514,12 +593,20 @@ public final class StormRun: Sendable {
         let reconnects = counters.failover.reconnects
         if let tick { counters.failover.interval(at: tick.point.t, cumulative: tick.cumulative) }
         var result = RunResult(
-            runId: runId, workload: workload.name, target: targetLabel, startedAt: startedAt,
-            durationSeconds: measured.seconds, seed: workload.seed,
+            runId: runId,
+            workload: workload.name,
+            target: targetLabel,
+            startedAt: startedAt,
+            durationSeconds: measured.seconds,
+            seed: workload.seed,
             recorded: collector.cumulative,
             sessions: RunResult.SessionSummary(
-                connected: counters.peakConnected, reconnects: reconnects, expired: counters.expirations),
-            timeline: collector.timeline)
+                connected: counters.peakConnected,
+                reconnects: reconnects,
+                expired: counters.expirations
+            ),
+            timeline: collector.timeline
+        )
         result.failover = counters.failover.summary(watch: ledger)
         result.generator = monitor?.summary()
         if let spec = workload.watches, spec.kind.isOneShot { result.rearm = spec.storm.rearm.rawValue }
@@ -539,7 +626,9 @@ public final class StormRun: Sendable {
                 if let rate = step.stage.rate { parts.append("\(ReportFormat.rate(rate)) ops/s") }
                 if let sessions = step.stage.sessions { parts.append("\(sessions) sessions") }
                 return RunResult.StageMark(
-                    startS: Double(step.start) / 1e9, label: parts.isEmpty ? "stage" : parts.joined(separator: ", "))
+                    startS: Double(step.start) / 1e9,
+                    label: parts.isEmpty ? "stage" : parts.joined(separator: ", ")
+                )
             }
         }
         if !workload.thresholds.isEmpty {
@@ -560,7 +649,11 @@ public final class StormRun: Sendable {
             onTick?(tick, last)
         }
         return Outcome(
-            result: result, interrupted: measured.interrupted, root: layout.root, targetLostAt: measured.lostAt)
+            result: result,
+            interrupted: measured.interrupted,
+            root: layout.root,
+            targetLostAt: measured.lostAt
+        )
     }
 
     /// Target versus achieved rate per operation group; with staged rates the target is the mean rate
@@ -571,7 +664,10 @@ public final class StormRun: Sendable {
         let groupCumulative = collector.groupCumulative
         return workload.groups.enumerated().map { index, group in
             var rate = RunResult.GroupRate(
-                group: group, recorded: groupCumulative[index] ?? RecordedInterval(), durationSeconds: seconds)
+                group: group,
+                recorded: groupCumulative[index] ?? RecordedInterval(),
+                durationSeconds: seconds
+            )
             if let target = rate.target, stagePlan.steps.contains(where: { $0.stage.rate != nil }),
                 stagePlan.totalDuration > .zero, openBaseRate > 0
             {
@@ -588,9 +684,12 @@ public final class StormRun: Sendable {
     /// the live line and the metrics push.
     private func status(counters: SessionCounters, outstandingRequests: Int) -> SessionStatus {
         SessionStatus(
-            connected: counters.connectedNow, reconnects: counters.failover.reconnects,
-            expirations: counters.expirations, outstandingRequests: outstandingRequests,
-            servers: servers.withLockedValue { $0 })
+            connected: counters.connectedNow,
+            reconnects: counters.failover.reconnects,
+            expirations: counters.expirations,
+            outstandingRequests: outstandingRequests,
+            servers: servers.withLockedValue { $0 }
+        )
     }
 
     /// The first `abort_on_fail` threshold that fails on what was measured so far. Rates and counts
@@ -604,9 +703,16 @@ public final class StormRun: Sendable {
         }
         guard !judgeable.isEmpty else { return nil }
         let partial = RunResult(
-            runId: runId, workload: workload.name, target: "", startedAt: startedAt,
-            durationSeconds: tick.elapsedSeconds, seed: workload.seed, recorded: tick.cumulative,
-            sessions: RunResult.SessionSummary(connected: 0, reconnects: 0, expired: 0), timeline: [])
+            runId: runId,
+            workload: workload.name,
+            target: "",
+            startedAt: startedAt,
+            durationSeconds: tick.elapsedSeconds,
+            seed: workload.seed,
+            recorded: tick.cumulative,
+            sessions: RunResult.SessionSummary(connected: 0, reconnects: 0, expired: 0),
+            timeline: []
+        )
         // No data yet is not a failure during the run: the first requests may still be in flight.
         return judgeable.evaluate(partial).first { !$0.passed && $0.observed != nil }?.threshold
     }

@@ -17,8 +17,14 @@ public struct TargetSecurity: Sendable, Hashable {
     public var digestPasswordFile: String?
 
     public init(
-        tlsCA: String? = nil, tlsCert: String? = nil, tlsKey: String? = nil, tlsServerName: String? = nil,
-        tlsInsecure: Bool? = nil, saslUser: String? = nil, saslPasswordFile: String? = nil, digestUser: String? = nil,
+        tlsCA: String? = nil,
+        tlsCert: String? = nil,
+        tlsKey: String? = nil,
+        tlsServerName: String? = nil,
+        tlsInsecure: Bool? = nil,
+        saslUser: String? = nil,
+        saslPasswordFile: String? = nil,
+        digestUser: String? = nil,
         digestPasswordFile: String? = nil
     ) {
         self.tlsCA = tlsCA
@@ -38,21 +44,31 @@ public struct TargetSecurity: Sendable, Hashable {
     public static func fromEnvironment(_ environment: [String: String]) -> TargetSecurity {
         func value(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
         return TargetSecurity(
-            tlsCA: value("ZKSTORM_TLS_CA"), tlsCert: value("ZKSTORM_TLS_CERT"), tlsKey: value("ZKSTORM_TLS_KEY"),
+            tlsCA: value("ZKSTORM_TLS_CA"),
+            tlsCert: value("ZKSTORM_TLS_CERT"),
+            tlsKey: value("ZKSTORM_TLS_KEY"),
             tlsServerName: value("ZKSTORM_TLS_SERVER_NAME"),
             tlsInsecure: value("ZKSTORM_TLS_INSECURE").map { ["1", "true", "yes"].contains($0.lowercased()) },
-            saslUser: value("ZKSTORM_SASL_USER"), saslPasswordFile: value("ZKSTORM_SASL_PASSWORD_FILE"),
-            digestUser: value("ZKSTORM_DIGEST_USER"), digestPasswordFile: value("ZKSTORM_DIGEST_PASSWORD_FILE"))
+            saslUser: value("ZKSTORM_SASL_USER"),
+            saslPasswordFile: value("ZKSTORM_SASL_PASSWORD_FILE"),
+            digestUser: value("ZKSTORM_DIGEST_USER"),
+            digestPasswordFile: value("ZKSTORM_DIGEST_PASSWORD_FILE")
+        )
     }
 
     /// Each field of `other` that is set replaces this one's (flags over environment over file).
     public func overridden(by other: TargetSecurity) -> TargetSecurity {
         TargetSecurity(
-            tlsCA: other.tlsCA ?? tlsCA, tlsCert: other.tlsCert ?? tlsCert, tlsKey: other.tlsKey ?? tlsKey,
-            tlsServerName: other.tlsServerName ?? tlsServerName, tlsInsecure: other.tlsInsecure ?? tlsInsecure,
-            saslUser: other.saslUser ?? saslUser, saslPasswordFile: other.saslPasswordFile ?? saslPasswordFile,
+            tlsCA: other.tlsCA ?? tlsCA,
+            tlsCert: other.tlsCert ?? tlsCert,
+            tlsKey: other.tlsKey ?? tlsKey,
+            tlsServerName: other.tlsServerName ?? tlsServerName,
+            tlsInsecure: other.tlsInsecure ?? tlsInsecure,
+            saslUser: other.saslUser ?? saslUser,
+            saslPasswordFile: other.saslPasswordFile ?? saslPasswordFile,
             digestUser: other.digestUser ?? digestUser,
-            digestPasswordFile: other.digestPasswordFile ?? digestPasswordFile)
+            digestPasswordFile: other.digestPasswordFile ?? digestPasswordFile
+        )
     }
 
     /// A CA, a client certificate or insecure mode turns TLS on.
@@ -69,28 +85,41 @@ public struct TargetSecurity: Sendable, Hashable {
         if usesTLS {
             do throws(ZooKeeperError) {
                 security.tls = try ZooKeeperTLS(
-                    caFile: tlsCA, certificateFile: tlsCert, keyFile: tlsKey, serverName: tlsServerName,
-                    insecure: tlsInsecure == true)
+                    caFile: tlsCA,
+                    certificateFile: tlsCert,
+                    keyFile: tlsKey,
+                    serverName: tlsServerName,
+                    insecure: tlsInsecure == true
+                )
             } catch {
                 throw RunError(.noInput, error.message)
             }
         } else if tlsServerName != nil {
             throw RunError(
                 .usage,
-                "--tls-server-name needs TLS: give --tls-ca FILE (or --tls-cert and --tls-key, or --tls-insecure)")
+                "--tls-server-name needs TLS: give --tls-ca FILE (or --tls-cert and --tls-key, or --tls-insecure)"
+            )
         }
         if let saslUser {
             let password = try Self.password(
-                file: saslPasswordFile, environment: environment["ZKSTORM_SASL_PASSWORD"], what: "SASL",
-                flag: "--sasl-password-file", variable: "ZKSTORM_SASL_PASSWORD")
+                file: saslPasswordFile,
+                environment: environment["ZKSTORM_SASL_PASSWORD"],
+                what: "SASL",
+                flag: "--sasl-password-file",
+                variable: "ZKSTORM_SASL_PASSWORD"
+            )
             security.sasl = ZooKeeperSASL(user: saslUser, password: password)
         } else if saslPasswordFile != nil {
             throw RunError(.usage, "--sasl-password-file needs --sasl-user USER")
         }
         if let digestUser {
             let password = try Self.password(
-                file: digestPasswordFile, environment: environment["ZKSTORM_DIGEST_PASSWORD"], what: "digest",
-                flag: "--digest-password-file", variable: "ZKSTORM_DIGEST_PASSWORD")
+                file: digestPasswordFile,
+                environment: environment["ZKSTORM_DIGEST_PASSWORD"],
+                what: "digest",
+                flag: "--digest-password-file",
+                variable: "ZKSTORM_DIGEST_PASSWORD"
+            )
             security.digest = (digestUser, password)
         } else if digestPasswordFile != nil {
             throw RunError(.usage, "--digest-password-file needs --digest-user USER")
@@ -99,12 +128,18 @@ public struct TargetSecurity: Sendable, Hashable {
     }
 
     private static func password(
-        file: String?, environment: String?, what: String, flag: String, variable: String
+        file: String?,
+        environment: String?,
+        what: String,
+        flag: String,
+        variable: String
     ) throws(RunError) -> String {
         if let file {
             guard let data = FileManager.default.contents(atPath: file) else {
                 throw RunError(
-                    .noInput, "cannot read the \(what) password file \(file): check the path and permissions")
+                    .noInput,
+                    "cannot read the \(what) password file \(file): check the path and permissions"
+                )
             }
             var text = String(decoding: data, as: UTF8.self)
             // One trailing line break is the file's, not the password's.
@@ -114,7 +149,9 @@ public struct TargetSecurity: Sendable, Hashable {
         }
         if let environment { return environment }
         throw RunError(
-            .usage, "a \(what) user needs a password: give \(flag) FILE or set \(variable) (never on the command line)")
+            .usage,
+            "a \(what) user needs a password: give \(flag) FILE or set \(variable) (never on the command line)"
+        )
     }
 }
 
@@ -139,7 +176,9 @@ public struct ClientSecurity: Sendable {
             configuration.authInfo.append(
                 AuthPacket(
                     scheme: DigestAuth.scheme,
-                    auth: DigestAuth.credentials(user: digest.user, password: digest.password)))
+                    auth: DigestAuth.credentials(user: digest.user, password: digest.password)
+                )
+            )
         }
     }
 
@@ -153,7 +192,9 @@ public struct ClientSecurity: Sendable {
             acl.append(
                 ACL(
                     perms: .all,
-                    id: Id(scheme: "digest", id: DigestAuth.identity(user: digest.user, password: digest.password))))
+                    id: Id(scheme: "digest", id: DigestAuth.identity(user: digest.user, password: digest.password))
+                )
+            )
         }
         return acl.isEmpty ? ACL.openUnsafe : acl
     }

@@ -75,11 +75,18 @@ struct OpenLoopDriver: Sendable {
         await withTaskGroup(of: Void.self) { group in
             for (index, worker) in workers.enumerated() {
                 let schedule = OpenLoopSchedule(
-                    rate: perSession, arrivals: arrivals, origin: origin, seed: seed,
+                    rate: perSession,
+                    arrivals: arrivals,
+                    origin: origin,
+                    seed: seed,
                     stream: streamBase + UInt64(index),
-                    steps: steps, stepsOrigin: stepsOrigin)
+                    steps: steps,
+                    stepsOrigin: stepsOrigin
+                )
                 let ticker = OpenLoopTicker(
-                    pacer: OpenLoopPacer(schedule: schedule, maxInFlight: maxInFlight, end: end), stop: stop)
+                    pacer: OpenLoopPacer(schedule: schedule, maxInFlight: maxInFlight, end: end),
+                    stop: stop
+                )
                 group.addTask {
                     await ticker.run { intended, late, done in
                         if late { worker.recorder.recordLateStart() }

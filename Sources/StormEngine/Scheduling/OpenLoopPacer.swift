@@ -12,8 +12,13 @@ public struct OpenLoopSchedule: Sendable {
     var nextOffset: Double
 
     public init(
-        rate: Double, arrivals: ArrivalProcess, origin: UInt64, seed: UInt64, stream: UInt64,
-        steps: [(offset: Double, factor: Double)] = [], stepsOrigin: Double = 0
+        rate: Double,
+        arrivals: ArrivalProcess,
+        origin: UInt64,
+        seed: UInt64,
+        stream: UInt64,
+        steps: [(offset: Double, factor: Double)] = [],
+        stepsOrigin: Double = 0
     ) {
         precondition(rate > 0, "an open loop needs a positive rate")
         self.rate = rate

@@ -34,17 +34,23 @@ public struct SecureEmbeddedTarget: Sendable {
             port: 0,
             certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(server.certificatePEM.utf8)),
             privateKey: try NIOSSLPrivateKey(bytes: Array(server.privateKeyPEM.utf8), format: .pem),
-            trustRoots: try NIOSSLCertificate.fromPEMBytes(Array(authority.certificatePEM.utf8)), clientAuth: .need)
+            trustRoots: try NIOSSLCertificate.fromPEMBytes(Array(authority.certificatePEM.utf8)),
+            clientAuth: .need
+        )
         serverSecurity = ServerSecurityConfiguration(tls: tls, saslUsers: [saslUser: saslPassword])
         directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "zkstorm-secure-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString)")
+            "zkstorm-secure-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString)"
+        )
     }
 
     /// Writes the client's CA, certificate and key (mode 0600 in a 0700 directory).
     public func writeClientFiles() throws {
         let files = FileManager.default
         try files.createDirectory(
-            at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            at: directory,
+            withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700]
+        )
         for (path, text) in [
             (caFile, authority.certificatePEM), (certificateFile, client.certificatePEM),
             (keyFile, client.privateKeyPEM),

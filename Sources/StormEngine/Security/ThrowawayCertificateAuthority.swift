@@ -30,22 +30,30 @@ public struct ThrowawayCertificateAuthority: Sendable {
         }
         let now = Date()
         certificate = try Certificate(
-            version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: .init(signingKey.publicKey),
-            notValidBefore: now - 3600, notValidAfter: now + lifetime, issuer: name, subject: name,
+            version: .v3,
+            serialNumber: Certificate.SerialNumber(),
+            publicKey: .init(signingKey.publicKey),
+            notValidBefore: now - 3600,
+            notValidAfter: now + lifetime,
+            issuer: name,
+            subject: name,
             signatureAlgorithm: .ecdsaWithSHA256,
             extensions: try Certificate.Extensions {
                 Critical(BasicConstraints.isCertificateAuthority(maxPathLength: 0))
                 Critical(KeyUsage(keyCertSign: true, cRLSign: true))
             },
-            issuerPrivateKey: key)
+            issuerPrivateKey: key
+        )
         certificatePEM = try certificate.serializeAsPEM().pemString
     }
 
     /// A server certificate for loopback: DNS `localhost` and IP 127.0.0.1 (host name verification passes).
     public func issueServerCertificate(commonName: String = "localhost") throws -> Issued {
         try issue(
-            commonName: commonName, usage: .serverAuth,
-            alternativeNames: [.dnsName("localhost"), .ipAddress(ASN1OctetString(contentBytes: [127, 0, 0, 1]))])
+            commonName: commonName,
+            usage: .serverAuth,
+            alternativeNames: [.dnsName("localhost"), .ipAddress(ASN1OctetString(contentBytes: [127, 0, 0, 1]))]
+        )
     }
 
     /// A client certificate; the server's x509 id for it is `CN=<commonName>,O=zkstorm`.
@@ -54,7 +62,9 @@ public struct ThrowawayCertificateAuthority: Sendable {
     }
 
     private func issue(
-        commonName: String, usage: ExtendedKeyUsage.Usage, alternativeNames: [GeneralName]
+        commonName: String,
+        usage: ExtendedKeyUsage.Usage,
+        alternativeNames: [GeneralName]
     ) throws -> Issued {
         let leafKey = P256.Signing.PrivateKey()
         let subject = try DistinguishedName {
@@ -63,18 +73,26 @@ public struct ThrowawayCertificateAuthority: Sendable {
         }
         let now = Date()
         let leaf = try Certificate(
-            version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: .init(leafKey.publicKey),
-            notValidBefore: now - 3600, notValidAfter: certificate.notValidAfter, issuer: certificate.subject,
-            subject: subject, signatureAlgorithm: .ecdsaWithSHA256,
+            version: .v3,
+            serialNumber: Certificate.SerialNumber(),
+            publicKey: .init(leafKey.publicKey),
+            notValidBefore: now - 3600,
+            notValidAfter: certificate.notValidAfter,
+            issuer: certificate.subject,
+            subject: subject,
+            signatureAlgorithm: .ecdsaWithSHA256,
             extensions: try Certificate.Extensions {
                 Critical(BasicConstraints.notCertificateAuthority)
                 Critical(KeyUsage(digitalSignature: true, keyEncipherment: true))
                 try ExtendedKeyUsage([usage])
                 if !alternativeNames.isEmpty { SubjectAlternativeNames(alternativeNames) }
             },
-            issuerPrivateKey: key)
+            issuerPrivateKey: key
+        )
         return Issued(
-            certificatePEM: try leaf.serializeAsPEM().pemString, privateKeyPEM: leafKey.pemRepresentation,
-            subject: "CN=\(commonName),O=zkstorm")
+            certificatePEM: try leaf.serializeAsPEM().pemString,
+            privateKeyPEM: leafKey.pemRepresentation,
+            subject: "CN=\(commonName),O=zkstorm"
+        )
     }
 }

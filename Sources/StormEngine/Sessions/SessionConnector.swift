@@ -79,7 +79,10 @@ public struct SessionConnector: Sendable {
     public var eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
 
     public init(
-        connectString: String, counters: SessionCounters, logger: Logger, sessionTimeout: Duration = .seconds(30)
+        connectString: String,
+        counters: SessionCounters,
+        logger: Logger,
+        sessionTimeout: Duration = .seconds(30)
     ) {
         self.connectString = connectString
         self.counters = counters
@@ -141,18 +144,23 @@ public struct SessionConnector: Sendable {
     /// Connects `count` sessions, `connectParallelism` at a time; the first failure fails them all
     /// (and closes the ones already open).
     public func connect(
-        count: Int, onEvent: @escaping @Sendable (Int, WatchEvent) -> Void = { _, _ in }
+        count: Int,
+        onEvent: @escaping @Sendable (Int, WatchEvent) -> Void = { _, _ in }
     ) async throws -> [ZooKeeperClient] {
         try await Self.openInParallel(
-            count: count, parallelism: connectParallelism,
+            count: count,
+            parallelism: connectParallelism,
             open: { index in try await self.connect { event in onEvent(index, event) } },
-            closeOpened: { await self.close($0) })
+            closeOpened: { await self.close($0) }
+        )
     }
 
     /// Opens `count` things, `parallelism` at a time, in index order; the first failure closes what
     /// was opened and is thrown. Shared by plain and supervised sessions.
     static func openInParallel<Opened: Sendable>(
-        count: Int, parallelism: Int, open: @escaping @Sendable (Int) async throws -> Opened,
+        count: Int,
+        parallelism: Int,
+        open: @escaping @Sendable (Int) async throws -> Opened,
         closeOpened: ([Opened]) async -> Void
     ) async throws -> [Opened] {
         guard count > 0 else { return [] }

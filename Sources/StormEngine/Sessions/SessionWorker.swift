@@ -44,8 +44,15 @@ final class SessionWorker: Sendable {
     }
 
     init(
-        session: SupervisedSession, recorder: OperationRecorder, layout: RunLayout, group: OperationGroup,
-        keys: KeyChooser, choiceSeed: UInt64, stream: UInt64, pool: SessionConnector, budget: RequestBudget? = nil
+        session: SupervisedSession,
+        recorder: OperationRecorder,
+        layout: RunLayout,
+        group: OperationGroup,
+        keys: KeyChooser,
+        choiceSeed: UInt64,
+        stream: UInt64,
+        pool: SessionConnector,
+        budget: RequestBudget? = nil
     ) {
         self.budget = budget
         self.session = session
@@ -80,7 +87,10 @@ final class SessionWorker: Sendable {
         case .children:
             if let directory {
                 return .request(
-                    .children, .getChildren(path: directory, watch: op.watch), .rememberChildren(directory: directory))
+                    .children,
+                    .getChildren(path: directory, watch: op.watch),
+                    .rememberChildren(directory: directory)
+                )
             }
             return .request(.children, .getChildren(path: key(), watch: op.watch), .none)
         case .set:
@@ -97,7 +107,11 @@ final class SessionWorker: Sendable {
                 path = key()
             }
             let request = CreateRequest(
-                path: path, data: layout.value, acl: layout.acl, mode: Self.createMode(op.mode))
+                path: path,
+                data: layout.value,
+                acl: layout.acl,
+                mode: Self.createMode(op.mode)
+            )
             return .request(.create, .create(request, opCode: .create), .rememberCreated)
         case .delete:
             switch op.target {
@@ -211,7 +225,11 @@ final class SessionWorker: Sendable {
                 let sent = sentAt != 0 ? sentAt : end
                 if let intended {
                     recorder.recordOpenLoop(
-                        operation, code: code, intendedNanoseconds: end &- intended, serviceNanoseconds: end &- sent)
+                        operation,
+                        code: code,
+                        intendedNanoseconds: end &- intended,
+                        serviceNanoseconds: end &- sent
+                    )
                 } else {
                     recorder.record(operation, code: code, nanoseconds: end &- sent)
                 }

@@ -33,7 +33,8 @@ final class SupervisedSession: Sendable {
 
     /// Opens a session; `onEvent` gets its watch events, and those of every replacement.
     static func connect(
-        pool: SessionConnector, onEvent: @escaping @Sendable (WatchEvent) -> Void = { _ in }
+        pool: SessionConnector,
+        onEvent: @escaping @Sendable (WatchEvent) -> Void = { _ in }
     ) async throws -> SupervisedSession {
         let session = SupervisedSession(pool: pool, onEvent: onEvent)
         let client = try await session.open()
@@ -43,12 +44,16 @@ final class SupervisedSession: Sendable {
 
     /// Opens `count` sessions, `pool.connectParallelism` at a time; the first failure closes the rest.
     static func connect(
-        pool: SessionConnector, count: Int, onEvent: @escaping @Sendable (Int, WatchEvent) -> Void = { _, _ in }
+        pool: SessionConnector,
+        count: Int,
+        onEvent: @escaping @Sendable (Int, WatchEvent) -> Void = { _, _ in }
     ) async throws -> [SupervisedSession] {
         try await SessionConnector.openInParallel(
-            count: count, parallelism: pool.connectParallelism,
+            count: count,
+            parallelism: pool.connectParallelism,
             open: { index in try await connect(pool: pool) { event in onEvent(index, event) } },
-            closeOpened: { sessions in for session in sessions { await session.close() } })
+            closeOpened: { sessions in for session in sessions { await session.close() } }
+        )
     }
 
     /// The current client (the replacement once an expired session has been replaced).

@@ -48,7 +48,11 @@ extension ThresholdExpression {
         let observed = figure(result, named: named)
         let passed = observed.map { comparison.holds($0, value.magnitude) } ?? false
         return ThresholdResult(
-            threshold: text, passed: passed, observed: observed, observedText: observed.map(format) ?? "no data")
+            threshold: text,
+            passed: passed,
+            observed: observed,
+            observedText: observed.map(format) ?? "no data"
+        )
     }
 
     func figure(_ result: RunResult, named: [String: Double]) -> Double? {

@@ -106,7 +106,9 @@ public struct ThresholdExpression: Sendable, Equatable, CustomStringConvertible 
         self.text = text
         guard let (metricText, comparison, valueText) = Self.split(text) else {
             throw ThresholdSyntaxError(
-                input, "no comparison; write METRIC<VALUE such as get.p99<5ms, errors<0.1% or watch.missed==0")
+                input,
+                "no comparison; write METRIC<VALUE such as get.p99<5ms, errors<0.1% or watch.missed==0"
+            )
         }
         self.comparison = comparison
         guard !metricText.isEmpty else { throw ThresholdSyntaxError(input, "no metric before \(comparison.rawValue)") }
@@ -212,7 +214,9 @@ public struct ThresholdExpression: Sendable, Equatable, CustomStringConvertible 
             return .rate(operation: nil, group: parts[1])
         default:
             throw ThresholdSyntaxError(
-                input, "\"\(text)\" is not a metric; e.g. get.p99, errors, set.rate, group.NAME.rate, watch.lag.p99")
+                input,
+                "\"\(text)\" is not a metric; e.g. get.p99, errors, set.rate, group.NAME.rate, watch.lag.p99"
+            )
         }
     }
 

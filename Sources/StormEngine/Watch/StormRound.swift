@@ -113,7 +113,8 @@ public struct StormRoundTracker: Sendable {
             firstNanoseconds: sorted.first,
             medianNanoseconds: sorted.isEmpty ? nil : sorted[(sorted.count - 1) / 2],
             lastNanoseconds: sorted.last,
-            writesFailed: writeFailed.contains(true) ? writeFailed.filter { $0 }.count : nil)
+            writesFailed: writeFailed.contains(true) ? writeFailed.filter { $0 }.count : nil
+        )
     }
 }
 

@@ -34,14 +34,25 @@ public enum WatchLedger {
     }
 
     public static func summarize(
-        finalVersions: [Int32], watchers: Int, received: UInt64, collapsed: UInt64, late: UInt64, versionsRead: Bool
+        finalVersions: [Int32],
+        watchers: Int,
+        received: UInt64,
+        collapsed: UInt64,
+        late: UInt64,
+        versionsRead: Bool
     ) -> Summary {
         let writes = finalVersions.reduce(UInt64(0)) { $0 + UInt64(max($1, 0)) }
         let due = writes * UInt64(watchers)
         let accounted = received + collapsed
         return Summary(
-            writes: writes, due: due, received: received, collapsed: collapsed,
-            missed: due > accounted ? due - accounted : 0, late: late, excess: accounted > due ? accounted - due : 0,
-            versionsRead: versionsRead)
+            writes: writes,
+            due: due,
+            received: received,
+            collapsed: collapsed,
+            missed: due > accounted ? due - accounted : 0,
+            late: late,
+            excess: accounted > due ? accounted - due : 0,
+            versionsRead: versionsRead
+        )
     }
 }

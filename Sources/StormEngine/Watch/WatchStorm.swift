@@ -85,7 +85,9 @@ final class WatchStorm: Sendable {
                     pool.counters.failover.watchesRecreated(count)
                 } catch {
                     logger.debug(
-                        "re-creating watches failed", metadata: ["watcher": "\(watcher)", "error": "\(error)"])
+                        "re-creating watches failed",
+                        metadata: ["watcher": "\(watcher)", "error": "\(error)"]
+                    )
                 }
             }
         }
@@ -132,7 +134,10 @@ final class WatchStorm: Sendable {
     private func handle(watcher: Int, event: WatchEvent) {
         guard event.type == firingEvent, let z = znodeIndex[event.path] else { return }
         let arrival = StormArrival(
-            watcher: Int32(truncatingIfNeeded: watcher), znode: Int32(truncatingIfNeeded: z), at: event.receivedAt)
+            watcher: Int32(truncatingIfNeeded: watcher),
+            znode: Int32(truncatingIfNeeded: z),
+            at: event.receivedAt
+        )
         guard let loop = MultiThreadedEventLoopGroup.currentEventLoop, let bound = inboxes[ObjectIdentifier(loop)]
         else {
             settle(CollectionOfOne(arrival))
@@ -165,7 +170,10 @@ final class WatchStorm: Sendable {
                     if deferRearm { rearmNow.append(arrival) }
                 } else {
                     state.tracker!.notification(
-                        watcher: Int(arrival.watcher), znode: Int(arrival.znode), receivedAt: arrival.at)
+                        watcher: Int(arrival.watcher),
+                        znode: Int(arrival.znode),
+                        receivedAt: arrival.at
+                    )
                     if deferRearm { state.deferredRearms.append(arrival) }
                 }
             }
@@ -319,7 +327,9 @@ extension WatchStorm {
             } catch {
                 read = false
                 logger.debug(
-                    "could not read a watched znode's version", metadata: ["path": "\(path)", "error": "\(error)"])
+                    "could not read a watched znode's version",
+                    metadata: ["path": "\(path)", "error": "\(error)"]
+                )
             }
         }
         let counts = ledger.withLockedValue { $0 }
@@ -328,8 +338,13 @@ extension WatchStorm {
             versions = Array(repeating: Int32(clamping: acknowledgedWrites.load(ordering: .relaxed)), count: 1)
         }
         return WatchLedger.summarize(
-            finalVersions: versions, watchers: spec.watchers, received: counts.received, collapsed: counts.collapsed,
-            late: counts.late, versionsRead: read)
+            finalVersions: versions,
+            watchers: spec.watchers,
+            received: counts.received,
+            collapsed: counts.collapsed,
+            late: counts.late,
+            versionsRead: read
+        )
     }
 }
 

@@ -6,7 +6,10 @@ extension Presets {
     public static func workload(named name: String) throws(WorkloadError) -> Workload {
         guard let text = all[name] else {
             throw WorkloadError(
-                file: "--preset", line: 0, column: 0, field: "",
+                file: "--preset",
+                line: 0,
+                column: 0,
+                field: "",
                 message:
                     "no preset named \"\(name)\"\(Spelling.suggestion(for: name, in: names)); presets: \(names.joined(separator: ", "))"
             )

@@ -111,7 +111,9 @@ public struct OperationGroup: Sendable, Equatable {
     public var load: LoadModel
 
     public init(
-        name: String, sessions: Int? = nil, operations: [OperationSpec],
+        name: String,
+        sessions: Int? = nil,
+        operations: [OperationSpec],
         load: LoadModel = .closed(concurrency: 1, window: 1)
     ) {
         self.name = name
@@ -234,8 +236,11 @@ public struct StormSpec: Sendable, Equatable {
     public var rearm: StormRearm
 
     public init(
-        rounds: Int = 10, interval: Duration = .milliseconds(500), writer: StormWriter = .dedicated,
-        timeout: Duration = .seconds(5), rearm: StormRearm = .immediate
+        rounds: Int = 10,
+        interval: Duration = .milliseconds(500),
+        writer: StormWriter = .dedicated,
+        timeout: Duration = .seconds(5),
+        rearm: StormRearm = .immediate
     ) {
         self.rounds = rounds
         self.interval = interval

@@ -30,8 +30,12 @@ public enum WorkloadParser {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
             throw WorkloadError(
-                file: path, line: 0, column: 0, field: "",
-                message: "cannot read the workload file: \(error.localizedDescription)")
+                file: path,
+                line: 0,
+                column: 0,
+                field: "",
+                message: "cannot read the workload file: \(error.localizedDescription)"
+            )
         }
         let base = (path as NSString).lastPathComponent
         let name =
@@ -41,14 +45,20 @@ public enum WorkloadParser {
     }
 
     public static func parse(
-        _ text: String, file: String, defaultName: String = "workload"
+        _ text: String,
+        file: String,
+        defaultName: String = "workload"
     ) throws(WorkloadError) -> Workload {
         let root: Node
         do {
             guard let node = try Yams.compose(yaml: text) else {
                 throw WorkloadError(
-                    file: file, line: 1, column: 1, field: "",
-                    message: "the file is empty; a workload needs at least `groups` or `watches`")
+                    file: file,
+                    line: 1,
+                    column: 1,
+                    field: "",
+                    message: "the file is empty; a workload needs at least `groups` or `watches`"
+                )
             }
             root = node
         } catch let error as WorkloadError {
@@ -67,13 +77,20 @@ public enum WorkloadParser {
             .composer(let context, let problem, let mark, _):
             let detail = context.map { "\($0.text) " } ?? ""
             return WorkloadError(
-                file: file, line: mark.line, column: mark.column, field: "",
-                message: "not valid YAML: \(detail)\(problem)")
+                file: file,
+                line: mark.line,
+                column: mark.column,
+                field: "",
+                message: "not valid YAML: \(detail)\(problem)"
+            )
         case .duplicatedKeysInMapping(let duplicates, let context):
             return WorkloadError(
-                file: file, line: context.mark.line, column: context.mark.column,
+                file: file,
+                line: context.mark.line,
+                column: context.mark.column,
                 field: duplicates.sorted().joined(separator: ", "),
-                message: "given twice in the mapping that starts here; each field may appear once")
+                message: "given twice in the mapping that starts here; each field may appear once"
+            )
         default:
             return WorkloadError(file: file, line: 1, column: 1, field: "", message: "not valid YAML: \(error)")
         }
@@ -85,7 +102,8 @@ public enum WorkloadParser {
         workload.description = try top.string("description") ?? ""
         if let targetNode = top.value("target"), case .mapping = targetNode {
             (workload.target, workload.security) = try parseTarget(
-                YAMLFieldReader(file: file, field: "target", node: targetNode, allowed: targetFields))
+                YAMLFieldReader(file: file, field: "target", node: targetNode, allowed: targetFields)
+            )
         } else if let target = try top.string("target") {
             guard !target.isEmpty else {
                 throw top.error("target", "expected a connect string such as \"zk1:2181,zk2:2181/chroot\"")
@@ -99,7 +117,10 @@ public enum WorkloadParser {
         }
         workload.sessions = try top.int("sessions", default: Workload.Defaults.sessions, range: 0...100_000)
         workload.duration = try top.duration(
-            "duration", default: Workload.Defaults.duration, minimum: .milliseconds(100))
+            "duration",
+            default: Workload.Defaults.duration,
+            minimum: .milliseconds(100)
+        )
         workload.warmup = try top.duration("warmup", default: Workload.Defaults.warmup)
         if let seed = try top.string("seed") {
             guard let value = UInt64(seed) else {
@@ -117,14 +138,16 @@ public enum WorkloadParser {
         }
         if let keyspace = top.value("keyspace") {
             workload.keyspace = try parseKeySpace(
-                YAMLFieldReader(file: file, field: "keyspace", node: keyspace, allowed: keyspaceFields))
+                YAMLFieldReader(file: file, field: "keyspace", node: keyspace, allowed: keyspaceFields)
+            )
         }
         if let groups = top.value("groups") {
             workload.groups = try parseGroups(groups, file: file)
         }
         if let watches = top.value("watches") {
             workload.watches = try parseWatches(
-                YAMLFieldReader(file: file, field: "watches", node: watches, allowed: watchFields))
+                YAMLFieldReader(file: file, field: "watches", node: watches, allowed: watchFields)
+            )
         }
         if top.has("requests") {
             workload.requests = try top.int("requests", default: 1, range: 1...Int(Int32.max))
@@ -141,8 +164,11 @@ public enum WorkloadParser {
         }
         if workload.groups.isEmpty && workload.watches == nil {
             throw YAMLFieldReader.error(
-                file: file, node: node, field: "",
-                "nothing to run: give `groups` (operations), `watches` (a watch storm) or both")
+                file: file,
+                node: node,
+                field: "",
+                "nothing to run: give `groups` (operations), `watches` (a watch storm) or both"
+            )
         }
         try checkSessions(workload, top: top)
         return workload
@@ -170,11 +196,15 @@ public enum WorkloadParser {
             if tls.has("insecure") { security.tlsInsecure = try tls.bool("insecure", default: false) }
             if (security.tlsCert == nil) != (security.tlsKey == nil) {
                 throw tls.error(
-                    security.tlsCert == nil ? "key" : "cert", "a client certificate needs both `cert` and `key`")
+                    security.tlsCert == nil ? "key" : "cert",
+                    "a client certificate needs both `cert` and `key`"
+                )
             }
             if security.tlsCA == nil && security.tlsCert == nil && security.tlsInsecure != true {
                 throw YAMLFieldReader.error(
-                    file: reader.file, node: node, field: "target.tls",
+                    file: reader.file,
+                    node: node,
+                    field: "target.tls",
                     "TLS needs `ca` (the CA that signed the servers' certificates), `cert` and `key`, or `insecure: true`"
                 )
             }
@@ -182,10 +212,16 @@ public enum WorkloadParser {
         for scheme in ["sasl", "digest"] {
             guard let node = reader.value(scheme) else { continue }
             let r = try YAMLFieldReader(
-                file: reader.file, field: "target.\(scheme)", node: node, allowed: targetCredentialFields)
+                file: reader.file,
+                field: "target.\(scheme)",
+                node: node,
+                allowed: targetCredentialFields
+            )
             guard let user = try nonEmpty(r, "user") else {
                 throw YAMLFieldReader.error(
-                    file: reader.file, node: node, field: "target.\(scheme).user",
+                    file: reader.file,
+                    node: node,
+                    field: "target.\(scheme).user",
                     "missing; \(scheme) needs a `user` (and `password_file`, or ZKSTORM_\(scheme.uppercased())_PASSWORD)"
                 )
             }
@@ -205,7 +241,10 @@ public enum WorkloadParser {
         var keyspace = KeySpace()
         keyspace.count = try reader.int("count", default: keyspace.count, range: 1...10_000_000)
         keyspace.valueSize = try reader.bytes(
-            "value_size", default: keyspace.valueSize, maximum: Workload.maximumValueSize)
+            "value_size",
+            default: keyspace.valueSize,
+            maximum: Workload.maximumValueSize
+        )
         if let node = reader.value("distribution") {
             keyspace.distribution = try parseDistribution(node, file: reader.file, field: reader.path("distribution"))
         }
@@ -215,7 +254,9 @@ public enum WorkloadParser {
     static let distributionNames = ["uniform", "zipfian", "sequential", "hotspot"]
 
     static func parseDistribution(
-        _ node: Node, file: String, field: String
+        _ node: Node,
+        file: String,
+        field: String
     ) throws(WorkloadError) -> KeyDistributionSpec {
         let reader: YAMLFieldReader?
         let type: String
@@ -228,8 +269,11 @@ public enum WorkloadParser {
             let r = try YAMLFieldReader(file: file, field: field, node: node, allowed: distributionFields)
             guard let t = try r.string("type") else {
                 throw YAMLFieldReader.error(
-                    file: file, node: node, field: field + ".type",
-                    "missing; allowed: \(distributionNames.joined(separator: ", "))")
+                    file: file,
+                    node: node,
+                    field: field + ".type",
+                    "missing; allowed: \(distributionNames.joined(separator: ", "))"
+                )
             }
             reader = r
             type = t
@@ -262,7 +306,9 @@ public enum WorkloadParser {
             return .hotspot(hotFraction: fraction, hotProbability: probability)
         default:
             throw YAMLFieldReader.error(
-                file: file, node: typeNode, field: reader == nil ? field : field + ".type",
+                file: file,
+                node: typeNode,
+                field: reader == nil ? field : field + ".type",
                 "unknown distribution \"\(type)\"\(Spelling.suggestion(for: type, in: distributionNames)); allowed: \(distributionNames.joined(separator: ", "))"
             )
         }
@@ -271,7 +317,9 @@ public enum WorkloadParser {
     static func parseGroups(_ node: Node, file: String) throws(WorkloadError) -> [OperationGroup] {
         guard case .sequence(let sequence) = node else {
             throw YAMLFieldReader.error(
-                file: file, node: node, field: "groups",
+                file: file,
+                node: node,
+                field: "groups",
                 "expected a list of operation groups (lines starting with `- `), found \(YAMLFieldReader.describe(node))"
             )
         }
@@ -286,8 +334,11 @@ public enum WorkloadParser {
                 reader.has("sessions") ? try reader.int("sessions", default: 1, range: 1...100_000) : nil
             guard let opsNode = reader.value("ops") else {
                 throw YAMLFieldReader.error(
-                    file: file, node: item, field: reader.path("ops"),
-                    "missing; give weighted operations, e.g. `ops: {get: 90, set: 10}`")
+                    file: file,
+                    node: item,
+                    field: reader.path("ops"),
+                    "missing; give weighted operations, e.g. `ops: {get: 90, set: 10}`"
+                )
             }
             let operations = try parseOperations(opsNode, file: file, field: reader.path("ops"))
             var load = LoadModel.closed(concurrency: 1, window: 1)
@@ -298,8 +349,11 @@ public enum WorkloadParser {
         }
         guard !groups.isEmpty else {
             throw YAMLFieldReader.error(
-                file: file, node: node, field: "groups",
-                "the list is empty; give at least one group or leave `groups` out")
+                file: file,
+                node: node,
+                field: "groups",
+                "the list is empty; give at least one group or leave `groups` out"
+            )
         }
         return groups
     }
@@ -320,7 +374,8 @@ public enum WorkloadParser {
                 if let under = try r.string("under") {
                     guard !under.isEmpty, !under.hasPrefix("/"), !under.hasSuffix("/"), !under.contains("//") else {
                         throw r.error(
-                            "under", "expected a relative directory below the run root such as \"tasks\" or \"locks/a\""
+                            "under",
+                            "expected a relative directory below the run root such as \"tasks\" or \"locks/a\""
                         )
                     }
                     spec.under = under
@@ -335,8 +390,11 @@ public enum WorkloadParser {
         }
         guard result.contains(where: { $0.weight > 0 }) else {
             throw YAMLFieldReader.error(
-                file: file, node: node, field: field,
-                "every weight is 0 (or no operation is given); give at least one positive weight")
+                file: file,
+                node: node,
+                field: field,
+                "every weight is 0 (or no operation is given); give at least one positive weight"
+            )
         }
         return result
     }
@@ -359,7 +417,8 @@ public enum WorkloadParser {
             let usable = opFields.filter { !fields.contains($0) }
             throw reader.error(
                 atKey: key,
-                "does not apply to \(kind.rawValue); \(kind.rawValue) takes \(usable.joined(separator: ", "))")
+                "does not apply to \(kind.rawValue); \(kind.rawValue) takes \(usable.joined(separator: ", "))"
+            )
         }
     }
 
@@ -372,18 +431,23 @@ public enum WorkloadParser {
             let reader = try YAMLFieldReader(file: file, field: field, node: node, allowed: closedFields)
             return .closed(
                 concurrency: try reader.int("concurrency", default: 1, range: 1...10_000),
-                window: try reader.int("window", default: 1, range: 1...10_000))
+                window: try reader.int("window", default: 1, range: 1...10_000)
+            )
         case "open":
             let reader = try YAMLFieldReader(file: file, field: field, node: node, allowed: openFields)
             guard reader.has("rate") else {
                 throw YAMLFieldReader.error(
-                    file: file, node: node, field: reader.path("rate"),
-                    "missing; an open loop needs a target rate in operations per second, e.g. `rate: 5000`")
+                    file: file,
+                    node: node,
+                    field: reader.path("rate"),
+                    "missing; an open loop needs a target rate in operations per second, e.g. `rate: 5000`"
+                )
             }
             return .open(
                 rate: try reader.double("rate", default: 0, range: 0...100_000_000, exclusiveLower: true),
                 arrivals: try reader.choice("arrivals", default: .poisson),
-                maxInFlight: try reader.int("max_in_flight", default: LoadModel.defaultMaxInFlight, range: 1...100_000))
+                maxInFlight: try reader.int("max_in_flight", default: LoadModel.defaultMaxInFlight, range: 1...100_000)
+            )
         default:
             throw probe.error(
                 "model",
@@ -399,10 +463,17 @@ public enum WorkloadParser {
         spec.znodes = try reader.int("znodes", default: spec.znodes, range: 1...10_000)
         if let stormNode = reader.value("storm") {
             let storm = try YAMLFieldReader(
-                file: reader.file, field: reader.path("storm"), node: stormNode, allowed: stormFields)
+                file: reader.file,
+                field: reader.path("storm"),
+                node: stormNode,
+                allowed: stormFields
+            )
             spec.storm.rounds = try storm.int("rounds", default: spec.storm.rounds, range: 1...1_000_000)
             spec.storm.interval = try storm.duration(
-                "interval", default: spec.storm.interval, minimum: .milliseconds(1))
+                "interval",
+                default: spec.storm.interval,
+                minimum: .milliseconds(1)
+            )
             spec.storm.writer = try storm.choice("writer", default: .dedicated)
             spec.storm.timeout = try storm.duration("timeout", default: spec.storm.timeout, minimum: .milliseconds(10))
             spec.storm.rearm = try storm.choice("rearm", default: .immediate)
@@ -416,18 +487,26 @@ public enum WorkloadParser {
     static func parseStages(_ node: Node, file: String) throws(WorkloadError) -> [Stage] {
         guard case .sequence(let sequence) = node, !sequence.isEmpty else {
             throw YAMLFieldReader.error(
-                file: file, node: node, field: "stages",
-                "expected a list such as [{duration: 30s, rate: 1000}, {duration: 1m, rate: 5000}]")
+                file: file,
+                node: node,
+                field: "stages",
+                "expected a list such as [{duration: 30s, rate: 1000}, {duration: 1m, rate: 5000}]"
+            )
         }
         var stages: [Stage] = []
         for (index, item) in sequence.enumerated() {
             let reader = try YAMLFieldReader(file: file, field: "stages[\(index)]", node: item, allowed: stageFields)
             guard reader.has("duration") else {
                 throw YAMLFieldReader.error(
-                    file: file, node: item, field: "stages[\(index)].duration", "missing; e.g. duration: 30s")
+                    file: file,
+                    node: item,
+                    field: "stages[\(index)].duration",
+                    "missing; e.g. duration: 30s"
+                )
             }
             var stage = Stage(
-                duration: try reader.duration("duration", default: .seconds(1), minimum: .milliseconds(100)))
+                duration: try reader.duration("duration", default: .seconds(1), minimum: .milliseconds(100))
+            )
             if reader.has("rate") { stage.rate = try reader.double("rate", default: 0, range: 0...100_000_000) }
             if reader.has("sessions") { stage.sessions = try reader.int("sessions", default: 0, range: 0...100_000) }
             stages.append(stage)
@@ -441,8 +520,11 @@ public enum WorkloadParser {
     static func parseThresholds(_ node: Node, file: String) throws(WorkloadError) -> [Threshold] {
         guard case .sequence(let sequence) = node else {
             throw YAMLFieldReader.error(
-                file: file, node: node, field: "thresholds",
-                "expected a list such as [\"get.p99<5ms\", \"errors<0.1%\"], found \(YAMLFieldReader.describe(node))")
+                file: file,
+                node: node,
+                field: "thresholds",
+                "expected a list such as [\"get.p99<5ms\", \"errors<0.1%\"], found \(YAMLFieldReader.describe(node))"
+            )
         }
         var thresholds: [Threshold] = []
         for (index, item) in sequence.enumerated() {
@@ -456,7 +538,11 @@ public enum WorkloadParser {
                 let reader = try YAMLFieldReader(file: file, field: field, node: item, allowed: thresholdFields)
                 guard let value = try reader.string("threshold") else {
                     throw YAMLFieldReader.error(
-                        file: file, node: item, field: field + ".threshold", "missing; e.g. threshold: get.p99<5ms")
+                        file: file,
+                        node: item,
+                        field: field + ".threshold",
+                        "missing; e.g. threshold: get.p99<5ms"
+                    )
                 }
                 text = value
                 textNode = reader.value("threshold") ?? item

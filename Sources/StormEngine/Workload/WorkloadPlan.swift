@@ -100,7 +100,10 @@ extension Workload {
         if let problem = valueSizeProblem { throw WorkloadPlanError(message: problem) }
         let writer = (watches?.storm.writer == .dedicated) ? 1 : 0
         return SessionPlan(
-            groupSessions: counts, watcherSessions: watches?.watchers ?? 0, writerSessions: watches == nil ? 0 : writer)
+            groupSessions: counts,
+            watcherSessions: watches?.watchers ?? 0,
+            writerSessions: watches == nil ? 0 : writer
+        )
     }
 
     /// ZooKeeper's `jute.maxbuffer` default (0xfffff): the largest request body a server accepts.
@@ -159,8 +162,13 @@ public struct WorkloadOverrides: Sendable, Equatable {
     public var requests: Int?
 
     public init(
-        target: String? = nil, duration: Duration? = nil, warmup: Duration? = nil, sessions: Int? = nil,
-        rate: Double? = nil, seed: UInt64? = nil, root: String? = nil
+        target: String? = nil,
+        duration: Duration? = nil,
+        warmup: Duration? = nil,
+        sessions: Int? = nil,
+        rate: Double? = nil,
+        seed: UInt64? = nil,
+        root: String? = nil
     ) {
         self.target = target
         self.duration = duration
@@ -182,7 +190,8 @@ extension Workload {
         if let duration = overrides.duration {
             guard stages.isEmpty else {
                 throw WorkloadPlanError(
-                    message: "--duration: this workload has stages, whose durations make the run's length")
+                    message: "--duration: this workload has stages, whose durations make the run's length"
+                )
             }
             result.duration = duration
         }
@@ -195,7 +204,8 @@ extension Workload {
         }
         if result.requests != nil && result.groups.isEmpty {
             throw WorkloadPlanError(
-                message: "--requests counts the operations of groups, and this workload has none (a pure watch storm)")
+                message: "--requests counts the operations of groups, and this workload has none (a pure watch storm)"
+            )
         }
         if let root = overrides.root {
             do throws(WorkloadRootError) {
@@ -216,7 +226,9 @@ extension Workload {
                 for index in result.groups.indices {
                     if let n = result.groups[index].sessions {
                         result.groups[index].sessions = max(
-                            1, Int((Double(n) * Double(sessions) / Double(old)).rounded(.down)))
+                            1,
+                            Int((Double(n) * Double(sessions) / Double(old)).rounded(.down))
+                        )
                     }
                 }
             }
@@ -237,7 +249,10 @@ extension Workload {
                     result.groups[index].load = .open(rate: share, arrivals: arrivals, maxInFlight: maxInFlight)
                 case .closed:
                     result.groups[index].load = .open(
-                        rate: share, arrivals: .poisson, maxInFlight: LoadModel.defaultMaxInFlight)
+                        rate: share,
+                        arrivals: .poisson,
+                        maxInFlight: LoadModel.defaultMaxInFlight
+                    )
                 }
             }
         }

@@ -18,7 +18,11 @@ struct YAMLFieldReader {
         self.node = node
         guard case .mapping(let mapping) = node else {
             throw Self.error(
-                file: file, node: node, field: field, "expected a mapping of fields, found \(Self.describe(node))")
+                file: file,
+                node: node,
+                field: field,
+                "expected a mapping of fields, found \(Self.describe(node))"
+            )
         }
         for (keyNode, value) in mapping {
             guard let key = keyNode.scalar?.string else {
@@ -31,8 +35,11 @@ struct YAMLFieldReader {
             if let allowed, !allowed.contains(key) {
                 let hint = Spelling.suggestion(for: key, in: allowed)
                 throw Self.error(
-                    file: file, node: keyNode, field: path,
-                    "unknown field\(hint); allowed here: \(allowed.joined(separator: ", "))")
+                    file: file,
+                    node: keyNode,
+                    field: path,
+                    "unknown field\(hint); allowed here: \(allowed.joined(separator: ", "))"
+                )
             }
             values[key] = (keyNode, value)
             orderedKeys.append(key)
@@ -44,7 +51,12 @@ struct YAMLFieldReader {
     static func error(file: String, node: Node?, field: String, _ message: String) -> WorkloadError {
         let mark = node?.mark
         return WorkloadError(
-            file: file, line: mark?.line ?? 1, column: mark?.column ?? 1, field: field, message: message)
+            file: file,
+            line: mark?.line ?? 1,
+            column: mark?.column ?? 1,
+            field: field,
+            message: message
+        )
     }
 
     static func describe(_ node: Node) -> String {
@@ -93,7 +105,10 @@ struct YAMLFieldReader {
     }
 
     func double(
-        _ key: String, default fallback: Double, range: ClosedRange<Double>, exclusiveLower: Bool = false
+        _ key: String,
+        default fallback: Double,
+        range: ClosedRange<Double>,
+        exclusiveLower: Bool = false
     ) throws(WorkloadError) -> Double {
         guard let text = try scalar(key, expected: "a number") else { return fallback }
         guard let value = Double(text.replacingOccurrences(of: "_", with: "")), value.isFinite else {
@@ -127,19 +142,26 @@ struct YAMLFieldReader {
     }
 
     static func choice<T: RawRepresentable & CaseIterable>(
-        _ text: String, file: String, node: Node?, field: String
+        _ text: String,
+        file: String,
+        node: Node?,
+        field: String
     ) throws(WorkloadError) -> T
     where T.RawValue == String {
         if let value = T(rawValue: text) { return value }
         let all = T.allCases.map(\.rawValue)
         throw error(
-            file: file, node: node, field: field,
+            file: file,
+            node: node,
+            field: field,
             "unknown value \"\(text)\"\(Spelling.suggestion(for: text, in: all)); allowed: \(all.joined(separator: ", "))"
         )
     }
 
     func duration(
-        _ key: String, default fallback: Duration, minimum: Duration = .zero
+        _ key: String,
+        default fallback: Duration,
+        minimum: Duration = .zero
     ) throws(WorkloadError) -> Duration {
         guard let text = try scalar(key, expected: "a duration such as 30s, 500ms, 2m") else { return fallback }
         guard let value = DurationText.parse(text) else {
@@ -159,7 +181,9 @@ struct YAMLFieldReader {
         }
         guard value <= maximum else {
             throw error(
-                key, "\(text) is over 1 MiB, ZooKeeper's largest znode value (jute.maxbuffer); allowed: 0...\(maximum)")
+                key,
+                "\(text) is over 1 MiB, ZooKeeper's largest znode value (jute.maxbuffer); allowed: 0...\(maximum)"
+            )
         }
         return value
     }
