@@ -469,6 +469,8 @@ public final class StormRun: Sendable {
             await Self.sleep(until: measureStart, stop: stop)
             let measuringFrom = RunClock.now()
             collector.beginMeasurement(at: measuringFrom)
+            // The budget opens with the measurement: what is recorded from here on is what it counts.
+            budget?.begin()
             let monitor = GeneratorMonitor(
                 loops: WatcherEventLoop.allLoops,
                 origin: measuringFrom,
@@ -476,7 +478,6 @@ public final class StormRun: Sendable {
             )
             monitor.start()
             monitorBox.withLockedValue { $0 = monitor }
-            budget?.begin()
             let collectorStop = StopFlag()
             group.addTask {
                 await collector.run(stop: collectorStop) { tick in
