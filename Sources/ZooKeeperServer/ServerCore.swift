@@ -45,6 +45,8 @@ final class ServerCore: @unchecked Sendable {
     let tickMs: Int64
     let logger: Logger
     let startedAtMonotonic = monotonicMilliseconds()
+    /// `configuration.maxRequestRate` as a shared token bucket.
+    let requestRateLimiter: RequestRateLimiter?
 
     // Guarded by lock.
     /// Decides what each request does; this class only acts on its answers.
@@ -69,6 +71,7 @@ final class ServerCore: @unchecked Sendable {
         let tick = configuration.tickTime.components
         tickMs = max(1, tick.seconds * 1000 + tick.attoseconds / 1_000_000_000_000_000)
         logger = configuration.logger
+        requestRateLimiter = configuration.maxRequestRate.map { RequestRateLimiter(requestsPerSecond: $0) }
         applier = RequestApplier(
             tickMs: tickMs,
             wallClockMs: wallClockMilliseconds(),

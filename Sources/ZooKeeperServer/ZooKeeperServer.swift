@@ -30,6 +30,10 @@ public struct ZooKeeperServerConfiguration: Sendable {
     public var logger: Logger = Logger(label: "zkstorm.server")
     /// TLS listener, SASL users and enforced authentication (none by default).
     public var security = ServerSecurityConfiguration()
+    /// At most this many requests per second over all connections (nil: no cap). Requests over it wait
+    /// rather than fail, as on a saturated server; for testing capacity searches (`zkstorm serve
+    /// --max-request-rate`).
+    public var maxRequestRate: Double?
 
     /// A configuration with ZooKeeper's defaults (tickTime 2 s, container sweep every 60 s).
     ///
@@ -300,11 +304,13 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    private let core: ServerCore
+    let core: ServerCore
     private let handshakeTimeout: TimeAmount
-    private var connection: ServerConnection?
-    private var cumulation: ByteBuffer?
+    private(set) var connection: ServerConnection?
+    var cumulation: ByteBuffer?
     private var handshakeTimer: Scheduled<Void>?
+    /// With a request-rate cap: input waiting for its next token (see `consumePaced`).
+    var pacedRetry: Scheduled<Void>?
 
     init(core: ServerCore, handshakeTimeout: TimeAmount) {
         self.core = core
@@ -333,6 +339,10 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         } else {
             cumulation!.writeBuffer(&incoming)
         }
+        if let limiter = core.requestRateLimiter {
+            consumePaced(context: context, limiter: limiter)
+            return
+        }
         core.consume(&cumulation!, from: connection)
         if cumulation!.readableBytes == 0 {
             cumulation = nil
@@ -356,6 +366,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         if let connection { core.connectionClosed(connection) }
         handshakeTimer?.cancel()
         handshakeTimer = nil
+        pacedRetry?.cancel()
+        pacedRetry = nil
         cumulation = nil
         context.fireChannelInactive()
     }

@@ -354,35 +354,7 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func loadWorkload() throws -> Workload {
-        let parsed: Workload
-        do {
-            switch (file, preset) {
-            case (let file?, nil):
-                var isDirectory: ObjCBool = false
-                let exists = FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory)
-                if !exists {
-                    let hint =
-                        Presets.names.contains(file)
-                        ? "; did you mean --preset \(file)?"
-                        : "; give a workload YAML file or --preset NAME (presets: \(Presets.names.joined(separator: ", ")))"
-                    throw failure("\(file): no such file\(hint)", 66)
-                }
-                if isDirectory.boolValue {
-                    throw failure("\(file) is a directory; give a workload YAML file inside it, or --preset NAME", 66)
-                }
-                parsed = try WorkloadParser.load(path: file)
-            case (nil, let preset?): parsed = try Presets.workload(named: preset)
-            case (nil, nil):
-                throw failure(
-                    "give a workload FILE or --preset NAME (presets: \(Presets.names.joined(separator: ", ")))"
-                )
-            case (_?, _?): throw failure("give either a workload FILE or --preset, not both")
-            }
-        } catch let error as WorkloadError {
-            // Line 0 on a file: it could not be read at all (permissions).
-            let code: Int32 = error.file == "--preset" ? 64 : (error.line == 0 ? 66 : 65)
-            throw failure("\(error)", code)
-        }
+        let parsed = try WorkloadSource.load(file: file, preset: preset, failure: failure)
         if let target {
             do {
                 _ = try ConnectString(parsing: target)

@@ -26,6 +26,13 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-sessions"), help: "Most sessions at once; further handshakes are refused.")
     var maxSessions: Int = 60_000
 
+    @Option(
+        name: .customLong("max-request-rate"),
+        help:
+            "Process at most this many requests per second over all connections; later ones wait (for testing capacity searches)."
+    )
+    var maxRequestRate: Double?
+
     @OptionGroup(title: "Security")
     var security: ServeSecurityOptions
 
@@ -35,6 +42,11 @@ struct ServeCommand: AsyncParsableCommand {
         }
         guard tick > 0 else { throw ValidationError("--tick must be a positive number of milliseconds, got \(tick).") }
         guard maxSessions > 0 else { throw ValidationError("--max-sessions must be positive, got \(maxSessions).") }
+        if let maxRequestRate, !(maxRequestRate > 0 && maxRequestRate.isFinite) {
+            throw ValidationError(
+                "--max-request-rate must be a positive number of requests per second, got \(maxRequestRate)."
+            )
+        }
         try security.validate()
     }
 
@@ -43,6 +55,7 @@ struct ServeCommand: AsyncParsableCommand {
         var configuration = ZooKeeperServerConfiguration(host: host, port: port)
         configuration.tickTime = .milliseconds(tick)
         configuration.maxSessions = maxSessions
+        configuration.maxRequestRate = maxRequestRate
         do {
             configuration.security = try security.configuration()
         } catch {
@@ -56,7 +69,9 @@ struct ServeCommand: AsyncParsableCommand {
             logger.error("zkstorm serve could not start: \(error)")
             throw ExitCode(69)
         }
-        logger.info("zkstorm serve listening on \(server.connectString) (tick \(tick) ms, max sessions \(maxSessions))")
+        logger.info(
+            "zkstorm serve listening on \(server.connectString) (tick \(tick) ms, max sessions \(maxSessions)\(maxRequestRate.map { ", at most \($0) requests/s" } ?? ""))"
+        )
         if let securePort = server.securePort {
             logger.info("zkstorm serve: TLS on \(host):\(securePort) \(security.summary)")
         }

@@ -13,7 +13,7 @@ struct Zkstorm: AsyncParsableCommand {
         version: PrometheusExposition.zkstormVersion,
         subcommands: [
             RunCommand.self, ReportCommand.self, CheckCommand.self, ServeCommand.self, CleanCommand.self,
-            PresetsCommand.self, TxnLogCommand.self, ReplayCommand.self,
+            PresetsCommand.self, TxnLogCommand.self, ReplayCommand.self, SweepCommand.self,
             BenchCommand.self,
         ]
     )
