@@ -82,14 +82,16 @@ public struct CapacitySearch: Sendable {
             low = rate
             while high == nil {
                 guard rate < ceiling else { return Outcome(steps: steps, highestPassing: rate, lowestFailing: nil) }
-                rate = min(ceiling, (rate * 2).rounded())
+                rate = min(ceiling, max(rate + 1, (rate * 2).rounded()))
                 if try await measure(rate) { low = rate } else { high = rate }
             }
         } else {
             high = rate
             while low == nil {
-                rate = (rate / 2).rounded()
-                guard rate >= floor else { return Outcome(steps: steps, highestPassing: nil, lowestFailing: high) }
+                rate = (rate / 2).rounded(.down)
+                guard rate >= floor, rate < high! else {
+                    return Outcome(steps: steps, highestPassing: nil, lowestFailing: high)
+                }
                 if try await measure(rate) { low = rate } else { high = rate }
             }
         }
