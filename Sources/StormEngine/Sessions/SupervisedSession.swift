@@ -59,7 +59,8 @@ final class SupervisedSession: Sendable {
     /// The current client (the replacement once an expired session has been replaced).
     var client: ZooKeeperClient { state.withLockedValue { $0.client! } }
 
-    /// Runs after each replacement, before `client` is considered ready again.
+    /// Runs after each replacement, with `client` already the replacement, before `readyClient` hands
+    /// it out.
     func setOnReplaced(_ body: @escaping @Sendable (ZooKeeperClient) async -> Void) {
         state.withLockedValue { $0.onReplaced = body }
     }
@@ -94,22 +95,21 @@ final class SupervisedSession: Sendable {
             guard !state.withLockedValue({ $0.closed }) else { break }
             do {
                 let client = try await open()
-                let (closed, onReplaced) = state.withLockedValue { ($0.closed, $0.onReplaced) }
-                if closed {
-                    await pool.close(client)
-                    break
-                }
-                await onReplaced?(client)
-                let swapped = state.withLockedValue { state -> Bool in
-                    guard !state.closed else { return false }
+                // `client` becomes the current one before `onReplaced` sets its watches again: a
+                // notification on a re-created watch is re-armed through `client`, and a re-arm sent on
+                // the expired client would fail SESSIONEXPIRED and leave that watch silent for good.
+                // `readyClient` still waits until `onReplaced` is done (`replacing` stays set).
+                let (swapped, onReplaced) = state.withLockedValue { state in
+                    guard !state.closed else { return (false, state.onReplaced) }
                     state.client = client
                     state.clientClosed = false
-                    return true
+                    return (true, state.onReplaced)
                 }
                 guard swapped else {
                     await pool.close(client)
                     break
                 }
+                await onReplaced?(client)
                 accounting.replaced(afterNanoseconds: RunClock.now() - expiredAt)
                 pool.logger.debug("expired session replaced", metadata: ["attempt": "\(attempt)"])
                 break

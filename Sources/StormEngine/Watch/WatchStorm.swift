@@ -217,7 +217,10 @@ final class WatchStorm: Sendable {
                 // The connection went while re-arming: the client sends it again once it has a server
                 // (the watch is not set until a reply says so). An expired session is re-armed whole by
                 // its replacement.
-                if error.code != .sessionExpired && attempt < 50 {
+                // A re-arm that met an expired client after its session was replaced goes to the
+                // replacement (the replacement's own re-creation may have run before this watch fired).
+                let replaced = error.code == .sessionExpired && session.client !== client
+                if (error.code != .sessionExpired || replaced) && attempt < 50 {
                     client.callbackEventLoop.scheduleTask(in: .milliseconds(100)) {
                         self.rearm(watcher: watcher, znode: z, eventAt: eventAt, attempt: attempt + 1)
                     }
