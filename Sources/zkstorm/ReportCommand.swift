@@ -64,7 +64,9 @@ struct ReportCommand: ParsableCommand {
         if let second {
             TerminalOutput.print(ComparisonReport.render(first, second))
         } else {
-            TerminalOutput.print(TextReport.render(first) + (first.merged.map(MergeReport.render) ?? ""))
+            let text = TextReport.render(first) + (first.merged.map(MergeReport.render) ?? "")
+            // With `--json -` standard output carries the merged JSON alone.
+            if json == "-" { TerminalOutput.printError(text + "\n") } else { TerminalOutput.print(text) }
         }
         if let html {
             var page = second.map { HTMLReport.renderComparison(first, $0) } ?? HTMLReport.render(first)
