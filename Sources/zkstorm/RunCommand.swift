@@ -105,6 +105,12 @@ struct RunCommand: AsyncParsableCommand {
     var hgrm: String?
 
     @Option(
+        help:
+            "Write HdrHistogram's interval log (V2 compressed, one tag per operation plus watch_lag and watch_fanout) to this file, one line per tag each second."
+    )
+    var hlog: String?
+
+    @Option(
         name: .customLong("session-timeout"),
         parsing: .unconditional,
         help: "Session timeout each session asks for, e.g. 4s (default 30s); sessions of a dead server move within it."
@@ -238,6 +244,8 @@ struct RunCommand: AsyncParsableCommand {
             return
         }
         let outputs = try checkOutputs()
+        if let hlog, let problem = RunOutputs.fileProblem(hlog) { throw failure("--hlog \(hlog): \(problem)", 73) }
+        let hlogRecorder = hlog.map(HlogRecorder.init(path:))
         let runId = RunIdentifier.make()
         let instanceName =
             instance ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
@@ -266,6 +274,13 @@ struct RunCommand: AsyncParsableCommand {
                     status: status
                 )
                 pusher.update(snapshot)
+            }
+        }
+        if let hlogRecorder {
+            let pushing = onTick
+            onTick = { tick, status in
+                hlogRecorder.record(tick)
+                pushing?(tick, status)
             }
         }
         let stormRun = StormRun(
@@ -322,6 +337,7 @@ struct RunCommand: AsyncParsableCommand {
             }
         }
         let written = outputs.write(outcome.result, quiet: quiet)
+        if let problem = hlogRecorder?.finish() { throw failure(problem, 73) }
         if let lostAt = outcome.targetLostAt {
             var message = String(
                 format:

@@ -114,6 +114,10 @@ public struct RunResult: Codable, Sendable, Equatable {
     public var rearm: String?
     /// The generator's view of itself: stretches whose figures are generator-bound.
     public var generator: GeneratorSummary?
+    /// The slice of a sharded run this result covers (absent for a run of one process).
+    public var shard: ShardIdentity?
+    /// `zkstorm report --merge`: the results this one joins, one row per shard (absent otherwise).
+    public var merged: MergedShards?
 
     /// True when some figures are generator-bound (a threshold can fail the run on it).
     public var generatorBound: Bool { generator?.bound ?? false }
@@ -128,7 +132,7 @@ public struct RunResult: Codable, Sendable, Equatable {
         case groupRates = "group_rates"
         case security
         case connectPhasesUs = "connect_phases_us"
-        case rearm, generator
+        case rearm, generator, shard, merged
         case runId = "run_id"
         case startedAt = "started_at"
         case durationSeconds = "duration_s"
