@@ -104,6 +104,23 @@ struct SecureRealZooKeeperTests {
         try await owner.close()
     }
 
+    /// With a TLS listener and a SASL server, real 3.8 has the x509 and sasl providers, so both ids are
+    /// valid in an ACL (without them it answers INVALIDACL: ACLSchemeProviderTests).
+    @Test func saslAndX509ACLsAreValidWithTheirProviders() async throws {
+        let (server, pki) = try await SecureRealZooKeeper.shared.server()
+        let client = try await ZooKeeperClient.connect(try Self.configuration(server, pki))
+        let path = TestTarget.uniqueRoot("secure-acl-schemes")
+        _ = try await client.create(
+            path,
+            acl: [
+                ACL(perms: .all, id: Id(scheme: "x509", id: "CN=someone else,O=zkstorm")),
+                ACL(perms: .all, id: Id(scheme: "sasl", id: "bob")),
+            ]
+        )
+        try await client.delete(path)
+        try await client.close()
+    }
+
     @Test func digestAuthFromTheConfigurationIsSentAfterSASL() async throws {
         let (server, pki) = try await SecureRealZooKeeper.shared.server()
         var configuration = try Self.configuration(server, pki)

@@ -45,6 +45,29 @@ struct TargetSecurityTests {
         #expect(try WorkloadParser.parse("target: zk:2181\n" + Self.body, file: "w.yaml").target == "zk:2181")
     }
 
+    /// Files a workload names are relative to the workload file's directory, not the current one;
+    /// absolute paths and presets stay as written.
+    @Test func targetFilesAreRelativeToTheWorkloadFile() throws {
+        let text = """
+            target:
+              hosts: zk:2281
+              tls: {ca: pki/ca.pem, cert: /etc/zk/c.pem, key: ../keys/c.key}
+              sasl: {user: bob, password_file: bob.pw}
+              digest: {user: alice, password_file: secrets/alice.pw}
+            \(Self.body)
+            """
+        let security = try WorkloadParser.parse(text, file: "/srv/loads/w.yaml").security
+        #expect(security.tlsCA == "/srv/loads/pki/ca.pem")
+        #expect(security.tlsCert == "/etc/zk/c.pem")
+        #expect(security.tlsKey == "/srv/loads/../keys/c.key")
+        #expect(security.saslPasswordFile == "/srv/loads/bob.pw")
+        #expect(security.digestPasswordFile == "/srv/loads/secrets/alice.pw")
+        #expect(try WorkloadParser.parse(text, file: "loads/w.yaml").security.tlsCA == "loads/pki/ca.pem")
+        // A workload in the current directory, and a preset, keep the paths as written.
+        #expect(try WorkloadParser.parse(text, file: "w.yaml").security.tlsCA == "pki/ca.pem")
+        #expect(WorkloadRelativePath.resolve("ca.pem", againstFile: "preset:read-heavy") == "ca.pem")
+    }
+
     @Test func aPasswordInTheFileIsRefusedWithItsPlace() {
         let error = #expect(throws: WorkloadError.self) {
             _ = try WorkloadParser.parse(
