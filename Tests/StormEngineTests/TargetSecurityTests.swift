@@ -167,4 +167,27 @@ struct TargetSecurityTests {
         )
         #expect(secured.summary == "SASL DIGEST-MD5 as bob, digest as super")
     }
+
+    /// A client certificate adds the x509 id the server reports (whoAmI) beside sasl and digest; alone,
+    /// it replaces the open ACL. Without a client certificate an x509 id in whoAmI is not the run's.
+    @Test func runACLIncludesTheX509IdWhenAClientCertificateAuthenticates() throws {
+        let tls = try ZooKeeperTLS(insecure: true)
+        var certificate = tls
+        certificate.certificateFile = "c.pem"
+        certificate.keyFile = "c.key"
+        let whoAmI = [
+            ClientInfo(authScheme: "x509", user: "CN=client,O=zkstorm"), ClientInfo(authScheme: "sasl", user: "bob"),
+            ClientInfo(authScheme: "ip", user: "127.0.0.1"),
+        ]
+        let x509 = ACL(perms: .all, id: Id(scheme: "x509", id: "CN=client,O=zkstorm"))
+        #expect(ClientSecurity(tls: certificate).runACL(whoAmI: whoAmI) == [x509])
+        #expect(
+            ClientSecurity(tls: certificate, sasl: .init(user: "bob", password: "x")).runACL(whoAmI: whoAmI)
+                == [ACL(perms: .all, id: Id(scheme: "sasl", id: "bob")), x509]
+        )
+        #expect(ClientSecurity(tls: tls).runACL(whoAmI: whoAmI) == ACL.openUnsafe)
+        #expect(
+            ClientSecurity(tls: certificate).runACL(whoAmI: [ClientInfo(authScheme: "ip", user: "h")]) == ACL.openUnsafe
+        )
+    }
 }

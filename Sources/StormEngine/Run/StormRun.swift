@@ -171,7 +171,7 @@ public final class StormRun: Sendable {
         // The control session creates and removes the run tree; if it expires during the run, the
         // cleanup uses its replacement.
         let control = try await SupervisedSession.connect(pool: pool)
-        let layout = RunLayout(root: root, workload: workload, acl: security.runACL)
+        let layout = RunLayout(root: root, workload: workload, acl: await security.runACL(confirmedBy: control.client))
         let setup = RunRootSetup(
             client: control.client,
             layout: layout,
