@@ -159,6 +159,20 @@ struct SecureRealZooKeeperTests {
         #expect(message.contains("TLS") && message.contains("certificate required"), "\(message)")
     }
 
+    /// A TLS refusal on one host of the connect string (here its plaintext port) tries the next; a
+    /// refusal on every host still ends with the TLS error.
+    @Test func aTLSRefusalTriesTheNextHostOfTheConnectString() async throws {
+        let (server, pki) = try await SecureRealZooKeeper.shared.server()
+        var configuration = try Self.configuration(server, pki)
+        configuration.connectString = "127.0.0.1:\(server.port),\(server.secureConnectString)"
+        let client = try await ZooKeeperClient.connect(configuration)
+        #expect(try await client.exists("/") != nil)
+        try await client.close()
+        configuration.connectString = "127.0.0.1:\(server.port),127.0.0.1:\(server.port)"
+        let message = await Self.refusal(configuration, within: .seconds(8))
+        #expect(message.contains("TLS") && message.contains("does not speak TLS"), "\(message)")
+    }
+
     @Test func hostNameMismatchIsNamed() async throws {
         let (server, pki) = try await SecureRealZooKeeper.shared.server()
         let message = await Self.refusal(try Self.configuration(server, pki, serverName: "zk.elsewhere.example"))
