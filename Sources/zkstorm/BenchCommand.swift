@@ -38,6 +38,10 @@ struct ClientBench: AsyncParsableCommand {
     }
 
     func run() async throws {
+        try await exitingOnRefusal(command: "bench client") { try await measure() }
+    }
+
+    func measure() async throws {
         var configuration = ZooKeeperConfiguration(connectString: target)
         try security.resolve(command: "bench client").apply(to: &configuration)
         var clients: [ZooKeeperClient] = []
@@ -86,6 +90,10 @@ struct FanoutBench: AsyncParsableCommand {
     @OptionGroup(title: "Security (TLS, SASL, digest)") var security: SecurityOptions
 
     func run() async throws {
+        try await exitingOnRefusal(command: "bench fanout") { try await measure() }
+    }
+
+    func measure() async throws {
         let result = try await FanoutBenchmark.run(
             target: target,
             watchers: watchers,
@@ -120,6 +128,10 @@ struct ZnodesBench: AsyncParsableCommand {
     }
 
     func run() async throws {
+        try await exitingOnRefusal(command: "bench znodes") { try await measure() }
+    }
+
+    func measure() async throws {
         var configuration = ZooKeeperConfiguration(connectString: target)
         try security.resolve(command: "bench znodes").apply(to: &configuration)
         var clients: [ZooKeeperClient] = []
@@ -161,6 +173,10 @@ struct FootprintBench: AsyncParsableCommand {
     @OptionGroup(title: "Security (TLS, SASL, digest)") var security: SecurityOptions
 
     func run() async throws {
+        try await exitingOnRefusal(command: "bench footprint") { try await measure() }
+    }
+
+    func measure() async throws {
         var configuration = ZooKeeperConfiguration(connectString: target)
         try security.resolve(command: "bench footprint").apply(to: &configuration)
         let setup = try await ZooKeeperClient.connect(configuration)
