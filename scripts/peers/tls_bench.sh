@@ -165,7 +165,7 @@ for server in $servers; do
     o=$(echo "${ops[$server $mode]}" | median)
     p=$(echo "${p50[$server $mode]}" | median)
     printf '| %s | %s | %.0f | %s µs | %.2f | %s |\n' "$server" "$mode" "$o" "$p" \
-      "$(python3 -c "print($o/$base)")" "${ops[$server $mode]% }"
+      "$(python3 -c "print($o/$base)")" "$(printf '%.0f ' ${ops[$server $mode]})"
   done
 done
 echo
