@@ -55,6 +55,8 @@ public final class StormRun: Sendable {
         public var groupRates: [RunResult.GroupRate] = []
         /// The generator's own figures for the last interval, and whether any so far were generator-bound.
         public var generator: MetricsSnapshot.GeneratorStatus?
+        /// Connect time per phase so far (ConnectPhaseRecorder).
+        public var connectPhases: [String: LatencyHistogram] = [:]
     }
 
     public struct Outcome: Sendable {
@@ -689,7 +691,8 @@ public final class StormRun: Sendable {
             reconnects: counters.failover.reconnects,
             expirations: counters.expirations,
             outstandingRequests: outstandingRequests,
-            servers: servers.withLockedValue { $0 }
+            servers: servers.withLockedValue { $0 },
+            connectPhases: connectPhases.snapshot
         )
     }
 
