@@ -25,6 +25,8 @@ public struct MetricsSnapshot: Sendable {
     public var watchLag: [String: LatencyHistogram] = [:]
     /// Per storm round: the last watcher's lag.
     public var watchFanout = LatencyHistogram()
+    /// Connect time per phase ("tcp", "tls", "handshake", "sasl", "total"), over every connect so far.
+    public var connectPhases: [String: LatencyHistogram] = [:]
     /// Notifications received, by watch_type.
     public var watchEvents: [String: UInt64] = [:]
     public var watchMissed: UInt64 = 0

@@ -24,6 +24,7 @@ public enum PrometheusExposition {
         var out = ExpositionWriter()
         renderRequests(snapshot, into: &out)
         renderWatches(snapshot, into: &out)
+        renderConnectPhases(snapshot, into: &out)
         renderSessions(snapshot, into: &out)
         renderServers(snapshot.servers, into: &out)
         renderVerdicts(snapshot, into: &out)

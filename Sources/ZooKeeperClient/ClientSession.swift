@@ -273,7 +273,7 @@ final class ClientSession: @unchecked Sendable {
             presentedCertificate: tls?.certificateFile != nil
         )
         logger.debug("TLS failed", metadata: ["host": "\(host)", "error": "\(error)"])
-        perform(machine.securityFailed(attempt: attempt, error: failure))
+        perform(machine.securityFailed(attempt: attempt, error: failure, now: NIODeadline.now().uptimeNanoseconds))
     }
 
     private func connectCompleted(resumed: Bool) {
@@ -326,7 +326,17 @@ final class ClientSession: @unchecked Sendable {
                 case .failure(let error) where error.code == .connectionLoss:
                     break  // the connection's loss is handled as such
                 case .failure(let error):
-                    perform(machine.saslRefused(code: error.code, attempt: attempt))
+                    // Decide first (the refused connection's close must find its attempt over), then close it.
+                    let refusedChannel = channel
+                    channel = nil
+                    perform(
+                        machine.saslRefused(
+                            code: error.code,
+                            attempt: attempt,
+                            now: NIODeadline.now().uptimeNanoseconds
+                        )
+                    )
+                    refusedChannel?.close(promise: nil)
                 }
             }
         case .authenticationFailed(let error):

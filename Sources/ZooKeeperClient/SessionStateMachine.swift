@@ -77,6 +77,8 @@ struct SessionStateMachine {
     /// Attempts made since the session was last connected (for back-off).
     private var failuresInRow = 0
     private var lastFailure: String = ""
+    /// TLS and SASL refusals since a session was last live: one on every host ends the session.
+    private(set) var refusalsInRow = 0
 
     init(
         hosts: [HostPort],
@@ -143,6 +145,7 @@ struct SessionStateMachine {
             if sasl != nil { return beginSASL(hostIndex: index, origin: .connecting(tried: tried)) }
             state = .connected(hostIndex: index)
             failuresInRow = 0
+            refusalsInRow = 0
             return .sessionStarted
         case .reconnecting(let index, let deadline):
             guard !response.isRejection else {
@@ -153,6 +156,7 @@ struct SessionStateMachine {
             if sasl != nil { return beginSASL(hostIndex: index, origin: .reconnecting(deadline: deadline)) }
             state = .connected(hostIndex: index)
             failuresInRow = 0
+            refusalsInRow = 0
             return .sessionResumed
         default:
             return .none
@@ -189,26 +193,41 @@ struct SessionStateMachine {
         expectedRspauth = nil
         state = .connected(hostIndex: index)
         failuresInRow = 0
+        refusalsInRow = 0
         if case .connecting = origin { return .sessionStarted }
         return .sessionResumed
     }
 
-    /// The server refused a SASL token of `attempt` (AUTHFAILED, then it closes the connection).
-    mutating func saslRefused(code: ErrorCode, attempt: Int) -> Action {
+    /// The server refused a SASL token of `attempt` (AUTHFAILED, then it closes the connection): the next
+    /// host may know the user (`refused`).
+    mutating func saslRefused(code: ErrorCode, attempt: Int, now: UInt64) -> Action {
         guard attempt == self.attempt, case .authenticating(let index, _) = state, let sasl else { return .none }
-        return authenticationFailed(
-            .sasl(host: hosts[index], user: sasl.user, detail: "the server refused the credentials (\(code))")
+        return refused(
+            .sasl(host: hosts[index], user: sasl.user, detail: "the server refused the credentials (\(code))"),
+            attempt: attempt,
+            now: now
         )
     }
 
-    /// TLS failed on `attempt` (untrusted CA, host name mismatch, certificate required): the same
-    /// configuration would fail on every host, so give up at once with the reason.
-    mutating func securityFailed(attempt: Int, error: ZooKeeperError) -> Action {
+    /// TLS failed on `attempt` (untrusted CA, host name mismatch, certificate required): the next host
+    /// may have another certificate (`refused`).
+    mutating func securityFailed(attempt: Int, error: ZooKeeperError, now: UInt64) -> Action {
         guard attempt == self.attempt else { return .none }
         switch state {
-        case .connecting, .reconnecting, .authenticating: return authenticationFailed(error)
+        case .connecting, .reconnecting, .authenticating: return refused(error, attempt: attempt, now: now)
         default: return .none
         }
+    }
+
+    /// A TLS or SASL refusal tries the next host of the connect string as any failed attempt does; one
+    /// on every host in a row (since the session was last live) ends it with this refusal, as does
+    /// running out of hosts on the first connect.
+    private mutating func refused(_ error: ZooKeeperError, attempt: Int, now: UInt64) -> Action {
+        refusalsInRow += 1
+        guard refusalsInRow < hosts.count else { return authenticationFailed(error) }
+        let next = connectFailed(attempt: attempt, reason: error.message, now: now)
+        if case .failConnect = next { return authenticationFailed(error) }
+        return next
     }
 
     private mutating func authenticationFailed(_ error: ZooKeeperError) -> Action {

@@ -28,7 +28,10 @@ enum AccessControl {
 
     /// Resolves `auth` entries to the session's authenticated ids and rejects malformed ACLs
     /// (`PrepRequestProcessor.fixupACL`). Returns nil where ZooKeeper answers INVALIDACL.
-    static func fixup(_ acl: [ACL], identities: [Id]) -> [ACL]? {
+    /// `secureSchemes` holds the providers the server registered beyond ip and digest: `sasl` with a SASL
+    /// server, `x509` with a TLS listener. Real 3.8 answers INVALIDACL for an id of a scheme it has no
+    /// provider for, so a plaintext server without SASL refuses `sasl:` and `x509:` ACLs (seen).
+    static func fixup(_ acl: [ACL], identities: [Id], secureSchemes: Set<String>) -> [ACL]? {
         var unique: [ACL] = []
         for entry in acl where !unique.contains(entry) { unique.append(entry) }
         if unique.isEmpty { return nil }
@@ -51,7 +54,8 @@ enum AccessControl {
                 guard parseIPPattern(entry.id.id) != nil else { return nil }
                 result.append(entry)
             case "sasl", "x509":
-                guard isValidSecureId(scheme: entry.id.scheme, entry.id.id) else { return nil }
+                guard secureSchemes.contains(entry.id.scheme), isValidSecureId(scheme: entry.id.scheme, entry.id.id)
+                else { return nil }
                 result.append(entry)
             default:
                 return nil

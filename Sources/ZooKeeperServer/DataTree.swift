@@ -25,6 +25,8 @@ final class DataTree {
     private(set) var approximateDataSize = 0
     /// Changes for the watch registry, in order; the owner drains them after each request.
     var changes: [TreeChange] = []
+    /// The ACL schemes beyond ip and digest this server has a provider for (`AuthenticationPolicy`).
+    var secureACLSchemes: Set<String> = []
 
     /// Nodes clients may not delete (`ZKDatabase.isSpecialPath`).
     static let specialPaths: Set<String> = ["/", "/zookeeper", "/zookeeper/quota", "/zookeeper/config"]
@@ -135,7 +137,9 @@ final class DataTree {
         guard let lastSlash = requestedPath.utf8.lastIndex(of: UInt8(ascii: "/")), !requestedPath.utf8.contains(0)
         else { throw OperationError(.badArguments) }
         let parentPath = lastSlash == requestedPath.utf8.startIndex ? "/" : String(requestedPath[..<lastSlash])
-        guard let fixedACL = AccessControl.fixup(acl, identities: identities) else { throw OperationError(.invalidACL) }
+        guard let fixedACL = AccessControl.fixup(acl, identities: identities, secureSchemes: secureACLSchemes) else {
+            throw OperationError(.invalidACL)
+        }
         guard let parent = nodes[parentPath] else { throw OperationError(.noNode) }
         guard AccessControl.allows(acls[parent.aclID], .create, identities: identities) else {
             throw OperationError(.noAuth)
@@ -315,7 +319,9 @@ final class DataTree {
 
     func setACL(_ path: String, acl: [ACL], version: Int32, identities: [Id]) throws(OperationError) -> Stat {
         guard Self.isValidPath(path) else { throw OperationError(.badArguments) }
-        guard let fixedACL = AccessControl.fixup(acl, identities: identities) else { throw OperationError(.invalidACL) }
+        guard let fixedACL = AccessControl.fixup(acl, identities: identities, secureSchemes: secureACLSchemes) else {
+            throw OperationError(.invalidACL)
+        }
         guard let node = nodes[path] else { throw OperationError(.noNode) }
         guard AccessControl.allows(acls[node.aclID], .admin, identities: identities) else {
             throw OperationError(.noAuth)

@@ -28,6 +28,7 @@ struct RequestApplier {
         sessions = SessionTracker(tickMs: tickMs, wallClockMs: wallClockMs)
         self.maxSessions = maxSessions
         self.authentication = authentication
+        tree.secureACLSchemes = authentication.secureACLSchemes
     }
 
     // MARK: - Requests

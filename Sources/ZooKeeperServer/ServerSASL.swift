@@ -21,6 +21,8 @@ struct AuthenticationPolicy: Equatable, Sendable {
     var requireAuthentication = false
     /// `enforce.auth.schemes`.
     var requiredAuthSchemes: Set<String> = ["sasl", "x509"]
+    /// Whether a TLS listener serves client certificates (ZooKeeper registers its x509 provider then).
+    var tlsEnabled = false
 
     init() {}
 
@@ -28,6 +30,15 @@ struct AuthenticationPolicy: Equatable, Sendable {
         saslUsers = security.saslUsers
         requireAuthentication = security.requireAuthentication
         requiredAuthSchemes = security.requiredAuthSchemes
+        tlsEnabled = security.tls != nil
+    }
+
+    /// The ACL schemes beyond ip and digest that have a provider: `sasl` with SASL users, `x509` with TLS.
+    var secureACLSchemes: Set<String> {
+        var schemes: Set<String> = []
+        if saslEnabled { schemes.insert("sasl") }
+        if tlsEnabled { schemes.insert("x509") }
+        return schemes
     }
 
     /// Whether a SASL server answers opcode 102.

@@ -38,6 +38,10 @@ struct ClientBench: AsyncParsableCommand {
     }
 
     func run() async throws {
+        try await exitingOnRefusal(command: "bench client") { try await measure() }
+    }
+
+    func measure() async throws {
         var configuration = ZooKeeperConfiguration(connectString: target)
         try security.resolve(command: "bench client").apply(to: &configuration)
         var clients: [ZooKeeperClient] = []
@@ -83,14 +87,20 @@ struct FanoutBench: AsyncParsableCommand {
     @Option(help: "Rounds (each re-arms every watch, then writes once).") var rounds: Int = 5
     @Option(help: "The watched znode.") var path: String = "/zkbench/fanout"
     @Option(help: "Seconds to wait for every notification of a round.") var timeout: Double = 30
+    @OptionGroup(title: "Security (TLS, SASL, digest)") var security: SecurityOptions
 
     func run() async throws {
+        try await exitingOnRefusal(command: "bench fanout") { try await measure() }
+    }
+
+    func measure() async throws {
         let result = try await FanoutBenchmark.run(
             target: target,
             watchers: watchers,
             rounds: rounds,
             path: path,
-            timeout: .nanoseconds(Int64(timeout * 1e9))
+            timeout: .nanoseconds(Int64(timeout * 1e9)),
+            security: try security.resolve(command: "bench fanout")
         )
         printJSONLine([
             "tool": "zkstorm", "bench": "fanout", "watchers": watchers, "rounds": rounds, "missing": result.missing,
@@ -111,15 +121,22 @@ struct ZnodesBench: AsyncParsableCommand {
     @Option(help: "Value size in bytes.") var valueSize: Int = 100
     @Option(help: "Parent of the created znodes (created if missing).") var parent: String = "/zkbench/mass"
     @Option(help: "Sessions, each with 64 creates in flight.") var sessions: Int = 4
+    @OptionGroup(title: "Security (TLS, SASL, digest)") var security: SecurityOptions
 
     func validate() throws {
         guard count >= sessions, sessions >= 1 else { throw ValidationError("--count must be at least --sessions") }
     }
 
     func run() async throws {
+        try await exitingOnRefusal(command: "bench znodes") { try await measure() }
+    }
+
+    func measure() async throws {
+        var configuration = ZooKeeperConfiguration(connectString: target)
+        try security.resolve(command: "bench znodes").apply(to: &configuration)
         var clients: [ZooKeeperClient] = []
         for _ in 0..<sessions {
-            clients.append(try await ZooKeeperClient.connect(ZooKeeperConfiguration(connectString: target)))
+            clients.append(try await ZooKeeperClient.connect(configuration))
         }
         let grandparent = ZooKeeperPath.parent(of: parent)
         if grandparent != "/" { _ = try? await clients[0].create(grandparent) }
@@ -153,16 +170,23 @@ struct FootprintBench: AsyncParsableCommand {
 
     @Option(help: "Connect string of the server to measure.") var target: String
     @Option(help: "Sessions to open, each with one exists watch.") var sessions: Int = 10_000
+    @OptionGroup(title: "Security (TLS, SASL, digest)") var security: SecurityOptions
 
     func run() async throws {
-        let setup = try await ZooKeeperClient.connect(ZooKeeperConfiguration(connectString: target))
+        try await exitingOnRefusal(command: "bench footprint") { try await measure() }
+    }
+
+    func measure() async throws {
+        var configuration = ZooKeeperConfiguration(connectString: target)
+        try security.resolve(command: "bench footprint").apply(to: &configuration)
+        let setup = try await ZooKeeperClient.connect(configuration)
         _ = try? await setup.create("/zkbench")
         _ = try? await setup.create("/zkbench/footprint")
         let before = ProcessMemory.residentBytes()
         var clients: [ZooKeeperClient] = []
         clients.reserveCapacity(sessions)
         for _ in 0..<sessions {
-            let c = try await ZooKeeperClient.connect(ZooKeeperConfiguration(connectString: target))
+            let c = try await ZooKeeperClient.connect(configuration)
             _ = try await c.exists("/zkbench/footprint", watch: true)
             clients.append(c)
         }

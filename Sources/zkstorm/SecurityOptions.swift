@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import StormEngine
+import ZooKeeperClient
+import ZooKeeperProtocol
 
 /// TLS, SASL and digest options shared by every command that talks to a target (`@OptionGroup`).
 /// Each also reads an environment variable (ZKSTORM_TLS_CA, …); a flag wins over the variable, the
@@ -101,5 +103,16 @@ struct SecurityOptions: ParsableArguments {
             FileHandle.standardError.write(Data("zkstorm \(command): \(error.message)\n".utf8))
             throw ExitCode(error.exitCode)
         }
+    }
+}
+
+/// Runs a command's connecting `body`; a TLS or SASL refusal (AUTHFAILED) is printed with the command's
+/// name and exits 77 (EX_NOPERM), as `run` and `check` do.
+func exitingOnRefusal<T>(command: String, _ body: () async throws -> T) async throws -> T {
+    do {
+        return try await body()
+    } catch let error as ZooKeeperError where error.code == .authFailed {
+        FileHandle.standardError.write(Data("zkstorm \(command): \(error.message)\n".utf8))
+        throw ExitCode(77)
     }
 }

@@ -104,6 +104,23 @@ struct SecureRealZooKeeperTests {
         try await owner.close()
     }
 
+    /// With a TLS listener and a SASL server, real 3.8 has the x509 and sasl providers, so both ids are
+    /// valid in an ACL (without them it answers INVALIDACL: ACLSchemeProviderTests).
+    @Test func saslAndX509ACLsAreValidWithTheirProviders() async throws {
+        let (server, pki) = try await SecureRealZooKeeper.shared.server()
+        let client = try await ZooKeeperClient.connect(try Self.configuration(server, pki))
+        let path = TestTarget.uniqueRoot("secure-acl-schemes")
+        _ = try await client.create(
+            path,
+            acl: [
+                ACL(perms: .all, id: Id(scheme: "x509", id: "CN=someone else,O=zkstorm")),
+                ACL(perms: .all, id: Id(scheme: "sasl", id: "bob")),
+            ]
+        )
+        try await client.delete(path)
+        try await client.close()
+    }
+
     @Test func digestAuthFromTheConfigurationIsSentAfterSASL() async throws {
         let (server, pki) = try await SecureRealZooKeeper.shared.server()
         var configuration = try Self.configuration(server, pki)
@@ -140,6 +157,20 @@ struct SecureRealZooKeeperTests {
         let (server, pki) = try await SecureRealZooKeeper.shared.server()
         let message = await Self.refusal(try Self.configuration(server, pki, clientCertificate: false))
         #expect(message.contains("TLS") && message.contains("certificate required"), "\(message)")
+    }
+
+    /// A TLS refusal on one host of the connect string (here its plaintext port) tries the next; a
+    /// refusal on every host still ends with the TLS error.
+    @Test func aTLSRefusalTriesTheNextHostOfTheConnectString() async throws {
+        let (server, pki) = try await SecureRealZooKeeper.shared.server()
+        var configuration = try Self.configuration(server, pki)
+        configuration.connectString = "127.0.0.1:\(server.port),\(server.secureConnectString)"
+        let client = try await ZooKeeperClient.connect(configuration)
+        #expect(try await client.exists("/") != nil)
+        try await client.close()
+        configuration.connectString = "127.0.0.1:\(server.port),127.0.0.1:\(server.port)"
+        let message = await Self.refusal(configuration, within: .seconds(8))
+        #expect(message.contains("TLS") && message.contains("does not speak TLS"), "\(message)")
     }
 
     @Test func hostNameMismatchIsNamed() async throws {

@@ -45,6 +45,29 @@ struct TargetSecurityTests {
         #expect(try WorkloadParser.parse("target: zk:2181\n" + Self.body, file: "w.yaml").target == "zk:2181")
     }
 
+    /// Files a workload names are relative to the workload file's directory, not the current one;
+    /// absolute paths and presets stay as written.
+    @Test func targetFilesAreRelativeToTheWorkloadFile() throws {
+        let text = """
+            target:
+              hosts: zk:2281
+              tls: {ca: pki/ca.pem, cert: /etc/zk/c.pem, key: ../keys/c.key}
+              sasl: {user: bob, password_file: bob.pw}
+              digest: {user: alice, password_file: secrets/alice.pw}
+            \(Self.body)
+            """
+        let security = try WorkloadParser.parse(text, file: "/srv/loads/w.yaml").security
+        #expect(security.tlsCA == "/srv/loads/pki/ca.pem")
+        #expect(security.tlsCert == "/etc/zk/c.pem")
+        #expect(security.tlsKey == "/srv/loads/../keys/c.key")
+        #expect(security.saslPasswordFile == "/srv/loads/bob.pw")
+        #expect(security.digestPasswordFile == "/srv/loads/secrets/alice.pw")
+        #expect(try WorkloadParser.parse(text, file: "loads/w.yaml").security.tlsCA == "loads/pki/ca.pem")
+        // A workload in the current directory, and a preset, keep the paths as written.
+        #expect(try WorkloadParser.parse(text, file: "w.yaml").security.tlsCA == "pki/ca.pem")
+        #expect(WorkloadRelativePath.resolve("ca.pem", againstFile: "preset:read-heavy") == "ca.pem")
+    }
+
     @Test func aPasswordInTheFileIsRefusedWithItsPlace() {
         let error = #expect(throws: WorkloadError.self) {
             _ = try WorkloadParser.parse(
@@ -143,5 +166,28 @@ struct TargetSecurityTests {
             ]
         )
         #expect(secured.summary == "SASL DIGEST-MD5 as bob, digest as super")
+    }
+
+    /// A client certificate adds the x509 id the server reports (whoAmI) beside sasl and digest; alone,
+    /// it replaces the open ACL. Without a client certificate an x509 id in whoAmI is not the run's.
+    @Test func runACLIncludesTheX509IdWhenAClientCertificateAuthenticates() throws {
+        let tls = try ZooKeeperTLS(insecure: true)
+        var certificate = tls
+        certificate.certificateFile = "c.pem"
+        certificate.keyFile = "c.key"
+        let whoAmI = [
+            ClientInfo(authScheme: "x509", user: "CN=client,O=zkstorm"), ClientInfo(authScheme: "sasl", user: "bob"),
+            ClientInfo(authScheme: "ip", user: "127.0.0.1"),
+        ]
+        let x509 = ACL(perms: .all, id: Id(scheme: "x509", id: "CN=client,O=zkstorm"))
+        #expect(ClientSecurity(tls: certificate).runACL(whoAmI: whoAmI) == [x509])
+        #expect(
+            ClientSecurity(tls: certificate, sasl: .init(user: "bob", password: "x")).runACL(whoAmI: whoAmI)
+                == [ACL(perms: .all, id: Id(scheme: "sasl", id: "bob")), x509]
+        )
+        #expect(ClientSecurity(tls: tls).runACL(whoAmI: whoAmI) == ACL.openUnsafe)
+        #expect(
+            ClientSecurity(tls: certificate).runACL(whoAmI: [ClientInfo(authScheme: "ip", user: "h")]) == ACL.openUnsafe
+        )
     }
 }

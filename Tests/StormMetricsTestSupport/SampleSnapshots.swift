@@ -31,6 +31,11 @@ public enum SampleSnapshots {
         snapshot.watchLag["data"] = histogram([400, 600, 900, 1_500, 4_000], repeating: 30 * scale)
         snapshot.watchLag["child"] = histogram([500, 800, 2_000], repeating: 10 * scale)
         snapshot.watchFanout = histogram([4_000, 6_500, 12_000], repeating: 4 * scale)
+        snapshot.connectPhases = [
+            "tcp": histogram([300, 900], repeating: scale), "tls": histogram([4_000, 9_000], repeating: scale),
+            "handshake": histogram([1_200, 2_500], repeating: scale),
+            "total": histogram([6_000, 13_000], repeating: scale),
+        ]
         snapshot.watchEvents = ["data": UInt64(150 * scale), "child": UInt64(30 * scale)]
         snapshot.watchMissed = UInt64(scale)
         snapshot.sessions = 64

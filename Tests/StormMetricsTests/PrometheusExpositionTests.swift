@@ -91,6 +91,7 @@ import Testing
         for family in [
             "zkstorm_requests_total", "zkstorm_request_duration_seconds", "zkstorm_request_latency_seconds",
             "zkstorm_watch_notification_lag_seconds", "zkstorm_watch_fanout_seconds", "zkstorm_watch_events_total",
+            "zkstorm_connect_phase_seconds",
             "zkstorm_watch_missed_total", "zkstorm_sessions", "zkstorm_reconnects_total",
             "zkstorm_session_expirations_total",
             "zkstorm_outstanding_requests", "zkstorm_server_avg_latency_seconds", "zkstorm_server_connections",
@@ -134,5 +135,18 @@ import Testing
         #expect(
             text.contains(#"zkstorm_run_info{workload="a \"quoted\" \\ path\nnext",target="zk1:2181,zk2:2181/chroot","#)
         )
+    }
+
+    /// Connect phases are one histogram family with a `phase` label; the bucket counts are the connects.
+    @Test func connectPhasesAreOneHistogramWithAPhaseLabel() {
+        var snapshot = MetricsSnapshot(runId: "r", instance: "i", workload: "w", target: "t")
+        snapshot.connectPhases = [
+            "tls": SampleSnapshots.histogram([4_000, 9_000]), "tcp": SampleSnapshots.histogram([300], repeating: 2),
+        ]
+        let text = PrometheusExposition.render(snapshot)
+        #expect(text.contains("# TYPE zkstorm_connect_phase_seconds histogram\n"))
+        #expect(text.contains("\nzkstorm_connect_phase_seconds_count{phase=\"tls\"} 2\n"), "\(text)")
+        #expect(text.contains("\nzkstorm_connect_phase_seconds_count{phase=\"tcp\"} 2\n"), "\(text)")
+        #expect(text.contains("\nzkstorm_connect_phase_seconds_bucket{phase=\"tls\",le=\"+Inf\"} 2\n"), "\(text)")
     }
 }

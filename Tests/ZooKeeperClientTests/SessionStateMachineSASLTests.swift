@@ -89,15 +89,29 @@ struct SessionStateMachineSASLTests {
         #expect(m.state == .closed)
     }
 
-    @Test func serverRefusalFailsAuthentication() {
+    @Test func serverRefusalTriesTheNextHost() {
         var m = authenticating()
         _ = m.saslReply(token: server.challengeToken, attempt: 1)
-        let action = m.saslRefused(code: .authFailed, attempt: 1)
+        #expect(
+            m.saslRefused(code: .authFailed, attempt: 1, now: 0)
+                == .connect(b, attempt: 2, timeoutNanos: second, delayNanos: 0)
+        )
+        #expect(m.state == .connecting(hostIndex: 1, tried: 2))
+        #expect(m.refusalsInRow == 1)
+    }
+
+    @Test func serverRefusalOnEveryHostFailsAuthentication() {
+        var m = authenticating()
+        _ = m.saslReply(token: server.challengeToken, attempt: 1)
+        _ = m.saslRefused(code: .authFailed, attempt: 1, now: 0)
+        _ = m.handshakeReceived(accepted, attempt: 2, now: 1)
+        _ = m.saslReply(token: server.challengeToken, attempt: 2)
+        let action = m.saslRefused(code: .authFailed, attempt: 2, now: 2)
         guard case .authenticationFailed(let error) = action else {
             Issue.record("expected authenticationFailed, got \(action)")
             return
         }
-        #expect(error.code == .authFailed && error.message.contains("AUTHFAILED"))
+        #expect(error.code == .authFailed && error.message.contains("AUTHFAILED") && error.message.contains("b:2"))
         #expect(m.isTerminal)
     }
 
@@ -113,7 +127,7 @@ struct SessionStateMachineSASLTests {
     @Test func staleSASLReplyIsIgnored() {
         var m = authenticating()
         #expect(m.saslReply(token: server.challengeToken, attempt: 0) == .none)
-        #expect(m.saslRefused(code: .authFailed, attempt: 0) == .none)
+        #expect(m.saslRefused(code: .authFailed, attempt: 0, now: 0) == .none)
         #expect(m.state == .authenticating(hostIndex: 0, origin: .connecting(tried: 1)))
     }
 
@@ -154,18 +168,89 @@ struct SessionStateMachineSASLTests {
         }
     }
 
-    @Test func tlsFailureWhileConnectingIsFinal() {
+    @Test func tlsFailureWhileConnectingTriesTheNextHost() {
         var m = machine()
         _ = m.start()
         let error = ZooKeeperError(code: .authFailed, message: "TLS handshake with a:1 failed: unknown CA")
-        #expect(m.securityFailed(attempt: 1, error: error) == .authenticationFailed(error))
+        #expect(
+            m.securityFailed(attempt: 1, error: error, now: 0)
+                == .connect(b, attempt: 2, timeoutNanos: second, delayNanos: 0)
+        )
+        #expect(m.state == .connecting(hostIndex: 1, tried: 2))
+    }
+
+    @Test func tlsFailureOnEveryHostIsFinal() {
+        var m = machine()
+        _ = m.start()
+        let first = ZooKeeperError(code: .authFailed, message: "TLS handshake with a:1 failed: unknown CA")
+        _ = m.securityFailed(attempt: 1, error: first, now: 0)
+        let last = ZooKeeperError(code: .authFailed, message: "TLS handshake with b:2 failed: unknown CA")
+        #expect(m.securityFailed(attempt: 2, error: last, now: 1) == .authenticationFailed(last))
         #expect(m.state == .closed)
+    }
+
+    /// Running out of hosts on the first connect after a refusal and a plain failure ends with the refusal.
+    @Test func refusalThenAnUnreachableLastHostEndsWithTheRefusal() {
+        var m = SessionStateMachine(
+            hosts: [a, b, HostPort(host: "c", port: 3)],
+            requestedTimeoutMs: 4000,
+            connectTimeoutNanos: second,
+            retryDelayNanos: 100_000_000
+        )
+        _ = m.start()
+        _ = m.connectFailed(attempt: 1, reason: "a refused the connection", now: 0)
+        _ = m.connectFailed(attempt: 2, reason: "b refused the connection", now: 0)
+        let error = ZooKeeperError(code: .authFailed, message: "TLS handshake with c:3 failed: unknown CA")
+        #expect(m.securityFailed(attempt: 3, error: error, now: 0) == .authenticationFailed(error))
+        #expect(m.state == .closed)
+    }
+
+    @Test func tlsFailureWhileReconnectingTriesTheNextHost() throws {
+        var m = try connected()
+        _ = m.connectionLost(attempt: 1, reason: "gone", now: 0)
+        let error = ZooKeeperError(code: .authFailed, message: "TLS handshake with b:2 failed: host name mismatch")
+        guard case .connect(let host, let attempt, _, _) = m.securityFailed(attempt: 2, error: error, now: 1) else {
+            Issue.record("expected a connect to the next host, got \(m.state)")
+            return
+        }
+        #expect(host == a && attempt == 3)
+        guard case .reconnecting = m.state else {
+            Issue.record("expected reconnecting, got \(m.state)")
+            return
+        }
+    }
+
+    @Test func saslRefusalWhileReconnectingOnEveryHostFailsAuthentication() throws {
+        var m = try connected()
+        _ = m.connectionLost(attempt: 1, reason: "gone", now: 0)
+        _ = m.handshakeReceived(accepted, attempt: 2, now: 1)
+        _ = m.saslReply(token: server.challengeToken, attempt: 2)
+        guard case .connect = m.saslRefused(code: .authFailed, attempt: 2, now: 2) else {
+            Issue.record("expected a connect to the next host, got \(m.state)")
+            return
+        }
+        _ = m.handshakeReceived(accepted, attempt: 3, now: 3)
+        guard case .authenticationFailed = m.saslRefused(code: .authFailed, attempt: 3, now: 4) else {
+            Issue.record("expected authenticationFailed, got \(m.state)")
+            return
+        }
+        #expect(m.state == .closed)
+    }
+
+    @Test func aLiveSessionClearsTheRefusalCount() throws {
+        var m = authenticating()
+        _ = m.saslRefused(code: .authFailed, attempt: 1, now: 0)
+        #expect(m.refusalsInRow == 1)
+        _ = m.handshakeReceived(accepted, attempt: 2, now: 1)
+        _ = m.saslReply(token: server.challengeToken, attempt: 2)
+        #expect(m.saslReply(token: try exchange().final, attempt: 2) == .sessionStarted)
+        #expect(m.refusalsInRow == 0)
     }
 
     @Test func tlsErrorOnAnEstablishedConnectionIsNotAnAuthenticationFailure() throws {
         var m = try connected()
         let error = ZooKeeperError(code: .authFailed, message: "TLS")
-        #expect(m.securityFailed(attempt: 1, error: error) == .none)
+        #expect(m.securityFailed(attempt: 1, error: error, now: 0) == .none)
         #expect(m.isConnected)
     }
 

@@ -86,17 +86,29 @@ import ZooKeeperProtocol
             Id(scheme: "x509", id: "CN=c"), Id(scheme: "sasl", id: "bob"), Id(scheme: "ip", id: "127.0.0.1"),
         ]
         let fixed = try #require(
-            AccessControl.fixup([ACL(perms: .all, id: Id(scheme: "auth", id: ""))], identities: identities)
+            AccessControl.fixup(
+                [ACL(perms: .all, id: Id(scheme: "auth", id: ""))],
+                identities: identities,
+                secureSchemes: ["sasl", "x509"]
+            )
         )
         #expect(fixed == [ACL(perms: .all, id: identities[0]), ACL(perms: .all, id: identities[1])])
         #expect(
-            AccessControl.fixup([ACL(perms: .all, id: Id(scheme: "auth", id: ""))], identities: [identities[2]]) == nil
+            AccessControl.fixup(
+                [ACL(perms: .all, id: Id(scheme: "auth", id: ""))],
+                identities: [identities[2]],
+                secureSchemes: ["sasl", "x509"]
+            ) == nil
         )
     }
 
     @Test func saslAndX509AclIdsAreValidatedAsZooKeeperDoes() {
         func valid(_ scheme: String, _ id: String) -> Bool {
-            AccessControl.fixup([ACL(perms: .all, id: Id(scheme: scheme, id: id))], identities: []) != nil
+            AccessControl.fixup(
+                [ACL(perms: .all, id: Id(scheme: scheme, id: id))],
+                identities: [],
+                secureSchemes: ["sasl", "x509"]
+            ) != nil
         }
         #expect(valid("sasl", "bob"))
         #expect(valid("sasl", "zookeeper/host@EXAMPLE.COM"))
@@ -106,5 +118,35 @@ import ZooKeeperProtocol
         #expect(valid("x509", ##"CN=kazoo client \#1,OU=load+UID=gen 42,O=zkstorm\, tests,C=DE"##))
         #expect(!valid("x509", "CN=a,,O=b"))
         #expect(!valid("x509", "=a"))
+    }
+
+    /// Real 3.8 has a provider for sasl only with a SASL server and for x509 only with a TLS listener;
+    /// without one it answers INVALIDACL (seen: a plaintext 3.8 without authProvider refuses both).
+    @Test func saslAndX509AclsNeedTheirProvider() {
+        func valid(_ scheme: String, _ id: String, _ secureSchemes: Set<String>) -> Bool {
+            AccessControl.fixup(
+                [ACL(perms: .all, id: Id(scheme: scheme, id: id))],
+                identities: [],
+                secureSchemes: secureSchemes
+            ) != nil
+        }
+        #expect(!valid("sasl", "bob", []))
+        #expect(!valid("x509", "CN=client,O=zkstorm", []))
+        #expect(valid("sasl", "bob", ["sasl"]))
+        #expect(!valid("x509", "CN=client,O=zkstorm", ["sasl"]))
+        #expect(valid("x509", "CN=client,O=zkstorm", ["x509"]))
+        #expect(valid("digest", "bob:abc", []))
+        #expect(valid("ip", "127.0.0.1", []))
+    }
+
+    @Test func theServersPolicyRegistersSaslWithUsersAndX509WithTLS() throws {
+        var policy = AuthenticationPolicy()
+        #expect(policy.secureACLSchemes.isEmpty)
+        policy.saslUsers = ["bob": "secret"]
+        #expect(policy.secureACLSchemes == ["sasl"])
+        policy.tlsEnabled = true
+        #expect(policy.secureACLSchemes == ["sasl", "x509"])
+        let applier = RequestApplier(tickMs: 2000, wallClockMs: 0, maxSessions: 10, authentication: policy)
+        #expect(applier.tree.secureACLSchemes == ["sasl", "x509"])
     }
 }

@@ -147,6 +147,29 @@ struct SecureCLITests {
         try await Self.expectNoRunRootsLeft(s)
     }
 
+    /// `bench fanout`, `bench znodes` and `bench footprint` take the same security flags as `bench client`;
+    /// a refusal exits 77 naming the command.
+    @Test func benchCommandsTakeTheSecurityFlags() async throws {
+        let s = try await SecureCLIServer.shared.get()
+        let flags = Self.secureFlags(s)
+        let commands: [[String]] = [
+            ["bench", "fanout", "--watchers", "5", "--rounds", "1", "--path", "/zkbench/secure-fanout"],
+            ["bench", "znodes", "--count", "20", "--sessions", "2", "--parent", "/zkbench/secure-znodes"],
+            ["bench", "footprint", "--sessions", "3"],
+        ]
+        for command in commands {
+            let result = try Self.run(command + flags)
+            #expect(result.status == 0, "\(command): \(result.stderr)")
+            #expect(result.stdout.contains("\"bench\":\"\(command[1])\""), "\(command): \(result.stdout)")
+            let refused = try Self.run(command + Self.secureFlags(s, clientCertificate: false))
+            #expect(refused.status == 77, "\(command): \(refused.stderr)")
+            #expect(
+                refused.stderr.contains("zkstorm bench \(command[1])") && refused.stderr.contains("TLS"),
+                "\(refused.stderr)"
+            )
+        }
+    }
+
     @Test func wrongPasswordExits77NamingSASLAndTheHost() async throws {
         let s = try await SecureCLIServer.shared.get()
         var flags = Self.secureFlags(s)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What security costs zkstorm's client against real ZooKeeper 3.8 (one server, Netty factory, PEM stores,
-# ssl.clientAuth=need, SASL DIGEST-MD5): getData throughput and p50 at 64 in flight over plaintext, TLS
-# and TLS+SASL (interleaved rounds, medians), and connect time by phase for 1,000 sessions.
+# ssl.clientAuth=need, SASL DIGEST-MD5) and against the built-in server (`zkstorm serve` with the same
+# certificates, --client-auth need and user): getData throughput and p50 at 64 in flight over plaintext,
+# TLS and TLS+SASL (interleaved rounds, medians), and connect time by phase for 1,000 sessions.
 #
 #   scripts/peers/tls_bench.sh [--rounds N] [--quick] [--bin PATH]
 #
@@ -26,8 +27,10 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 work=$(mktemp -d /tmp/zkstorm-tls-bench.XXXXXX)
 java_pid=
+serve_pid=
 cleanup() {
   [[ -n $java_pid ]] && kill "$java_pid" 2>/dev/null || true
+  [[ -n $serve_pid ]] && kill "$serve_pid" 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -107,54 +110,81 @@ groups:
     load: {model: closed, concurrency: 1, window: 1}
 EOF
 
+# The built-in server with the same certificates and user.
+printf 'bob=secret\n' >"$work/sasl-users"
+builtin_port=$(free_port)
+builtin_secure_port=$(free_port)
+"$bin" serve --port "$builtin_port" --secure-port "$builtin_secure_port" --tls-cert "$work/server.pem" \
+  --tls-key "$work/server.key" --tls-ca "$work/ca.pem" --client-auth need --sasl-users "$work/sasl-users" \
+  >"$work/serve.log" 2>&1 &
+serve_pid=$!
+for _ in $(seq 200); do
+  [[ $(python3 -c "import socket;s=socket.create_connection(('127.0.0.1',$builtin_port));s.send(b'ruok');print(s.recv(4).decode())" 2>/dev/null) == imok ]] && break
+  sleep 0.1
+done
+
+servers="real built-in"
+# target_args SERVER MODE: the --target and security flags of one server and transport (the work
+# directory's paths have no spaces: mktemp under /tmp).
+target_args() {
+  local plain_port=$port tls_port=$secure_port
+  if [[ $1 == built-in ]]; then plain_port=$builtin_port tls_port=$builtin_secure_port; fi
+  case $2 in
+    plain) echo "--target 127.0.0.1:$plain_port" ;;
+    tls) echo "--target 127.0.0.1:$tls_port ${tls[*]}" ;;
+    tls+sasl) echo "--target 127.0.0.1:$tls_port ${tls[*]} ${sasl[*]}" ;;
+  esac
+}
 declare -A ops p50
 if ((quick)); then count=20000; else count=100000; fi
 # getData on one znode, one session, 64 in flight: the same measurement as scripts/bench's client rows.
-run_get() { # mode
-  local mode=$1 args=() line
-  case $mode in
-    plain) args=(--target "127.0.0.1:$port") ;;
-    tls) args=(--target "127.0.0.1:$secure_port" "${tls[@]}") ;;
-    tls+sasl) args=(--target "127.0.0.1:$secure_port" "${tls[@]}" "${sasl[@]}") ;;
-  esac
-  line=$("$bin" bench client --op get --inflight 64 --count "$count" "${args[@]}")
-  ops[$mode]+="$(python3 -c "import json,sys;print(json.loads(sys.argv[1])['ops_per_sec'])" "$line") "
-  p50[$mode]+="$(python3 -c "import json,sys;print(json.loads(sys.argv[1])['p50_us'])" "$line") "
+run_get() { # server mode
+  local key="$1 $2" line
+  # shellcheck disable=SC2046
+  line=$("$bin" bench client --op get --inflight 64 --count "$count" $(target_args "$1" "$2"))
+  ops[$key]+="$(python3 -c "import json,sys;print(json.loads(sys.argv[1])['ops_per_sec'])" "$line") "
+  p50[$key]+="$(python3 -c "import json,sys;print(json.loads(sys.argv[1])['p50_us'])" "$line") "
 }
 for round in $(seq "$rounds"); do
-  for mode in plain tls tls+sasl; do run_get "$mode"; done
+  for server in $servers; do
+    for mode in plain tls tls+sasl; do run_get "$server" "$mode"; done
+  done
 done
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
-echo "## TLS and SASL cost (zkstorm client → real ZooKeeper 3.8, Netty, clientAuth=need)"
+echo "## TLS and SASL cost (zkstorm client → real ZooKeeper 3.8 with Netty and clientAuth=need, and the built-in server)"
 echo
 echo "getData of one 100-byte znode, 1 session, 64 in flight (zkstorm bench client), $count requests per run,"
 echo "median of $rounds interleaved rounds:"
 echo
-echo "| transport | getData/s | p50 | throughput vs plaintext |"
-echo "|---|---|---|---|"
-base=$(echo "${ops[plain]}" | median)
-for mode in plain tls tls+sasl; do
-  o=$(echo "${ops[$mode]}" | median)
-  p=$(echo "${p50[$mode]}" | median)
-  printf '| %s | %.0f | %s µs | %.2f |\n' "$mode" "$o" "$p" "$(python3 -c "print($o/$base)")"
+echo "| server | transport | getData/s | p50 | throughput vs plaintext | each round (getData/s) |"
+echo "|---|---|---|---|---|---|"
+for server in $servers; do
+  base=$(echo "${ops[$server plain]}" | median)
+  for mode in plain tls tls+sasl; do
+    o=$(echo "${ops[$server $mode]}" | median)
+    p=$(echo "${p50[$server $mode]}" | median)
+    printf '| %s | %s | %.0f | %s µs | %.2f | %s |\n' "$server" "$mode" "$o" "$p" \
+      "$(python3 -c "print($o/$base)")" "$(printf '%.0f ' ${ops[$server $mode]})"
+  done
 done
 echo
 echo "Connect time by phase, 1,000 sessions (+1 control session) opened 32 at a time:"
 echo
-echo "| transport | phase | p50 | p90 | p99 | max |"
-echo "|---|---|---|---|---|---|"
-for mode in plain tls+sasl; do
-  out="$work/connect-$mode.json"
-  if [[ $mode == plain ]]; then args=(--target "127.0.0.1:$port"); else
-    args=(--target "127.0.0.1:$secure_port" "${tls[@]}" "${sasl[@]}"); fi
-  "$bin" run "$work/connect1000.yaml" --quiet --json "$out" "${args[@]}" >/dev/null
-  python3 - "$out" "$mode" <<'EOF'
+echo "| server | transport | phase | p50 | p90 | p99 | max |"
+echo "|---|---|---|---|---|---|---|"
+for server in $servers; do
+  for mode in plain tls+sasl; do
+    out="$work/connect-$server-$mode.json"
+    # shellcheck disable=SC2046
+    "$bin" run "$work/connect1000.yaml" --quiet --json "$out" $(target_args "$server" "$mode") >/dev/null
+    python3 - "$out" "$server" "$mode" <<'EOF'
 import json, sys
 r = json.load(open(sys.argv[1]))
 for phase in ["tcp", "tls", "handshake", "sasl", "total"]:
     p = r.get("connect_phases_us", {}).get(phase)
     if p:
-        print(f"| {sys.argv[2]} | {phase} | {p['p50']} µs | {p['p90']} µs | {p['p99']} µs | {p['max']} µs |")
+        print(f"| {sys.argv[2]} | {sys.argv[3]} | {phase} | {p['p50']} µs | {p['p90']} µs | {p['p99']} µs | {p['max']} µs |")
 EOF
+  done
 done

@@ -22,9 +22,12 @@ package enum FanoutBenchmark {
         watchers: Int,
         rounds: Int,
         path: String,
-        timeout: Duration
+        timeout: Duration,
+        security: ClientSecurity = ClientSecurity()
     ) async throws -> Result {
-        let writer = try await ZooKeeperClient.connect(ZooKeeperConfiguration(connectString: target))
+        var configuration = ZooKeeperConfiguration(connectString: target)
+        security.apply(to: &configuration)
+        let writer = try await ZooKeeperClient.connect(configuration)
         let parent = ZooKeeperPath.parent(of: path)
         if parent != "/" { _ = try? await writer.create(parent) }
         _ = try? await writer.create(path)
@@ -33,7 +36,7 @@ package enum FanoutBenchmark {
         var sessions: [ZooKeeperClient] = []
         sessions.reserveCapacity(watchers)
         for _ in 0..<watchers {
-            let c = try await ZooKeeperClient.connect(ZooKeeperConfiguration(connectString: target))
+            let c = try await ZooKeeperClient.connect(configuration)
             c.setEventHandler { event in
                 if event.type == .nodeDataChanged { arrivals.withLockedValue { $0.append(event.receivedAt) } }
             }

@@ -30,6 +30,7 @@ package enum MetricsSnapshotBuilder {
             MetricsSnapshot.GroupRateGauge(group: $0.group, target: $0.target, achieved: $0.achieved)
         }
         snapshot.generator = status.generator
+        snapshot.connectPhases = status.connectPhases
         return snapshot
     }
 }

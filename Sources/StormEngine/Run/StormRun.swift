@@ -55,6 +55,8 @@ public final class StormRun: Sendable {
         public var groupRates: [RunResult.GroupRate] = []
         /// The generator's own figures for the last interval, and whether any so far were generator-bound.
         public var generator: MetricsSnapshot.GeneratorStatus?
+        /// Connect time per phase so far (ConnectPhaseRecorder).
+        public var connectPhases: [String: LatencyHistogram] = [:]
     }
 
     public struct Outcome: Sendable {
@@ -171,7 +173,7 @@ public final class StormRun: Sendable {
         // The control session creates and removes the run tree; if it expires during the run, the
         // cleanup uses its replacement.
         let control = try await SupervisedSession.connect(pool: pool)
-        let layout = RunLayout(root: root, workload: workload, acl: security.runACL)
+        let layout = RunLayout(root: root, workload: workload, acl: await security.runACL(confirmedBy: control.client))
         let setup = RunRootSetup(
             client: control.client,
             layout: layout,
@@ -689,7 +691,8 @@ public final class StormRun: Sendable {
             reconnects: counters.failover.reconnects,
             expirations: counters.expirations,
             outstandingRequests: outstandingRequests,
-            servers: servers.withLockedValue { $0 }
+            servers: servers.withLockedValue { $0 },
+            connectPhases: connectPhases.snapshot
         )
     }
 

@@ -182,9 +182,9 @@ public struct ClientSecurity: Sendable {
         }
     }
 
-    /// The ACL for everything a run creates: only the identities it authenticated as (all permissions);
-    /// open when it authenticated as nobody. A client certificate's x509 identity is not used: its DN is
-    /// the server's to decide.
+    /// The ACL for everything a run creates: only the sasl and digest identities it authenticated as (all
+    /// permissions); open when it authenticated as nobody. A client certificate's x509 id is added from
+    /// the server's whoAmI (`runACL(confirmedBy:)`, CertificateRunACL.swift).
     public var runACL: [ACL] {
         var acl: [ACL] = []
         if let sasl { acl.append(ACL(perms: .all, id: Id(scheme: "sasl", id: sasl.user))) }

@@ -234,6 +234,7 @@ public enum WorkloadParser {
                 security.digestPasswordFile = file
             }
         }
+        security.resolveFiles(relativeToWorkload: reader.file)
         return (hosts, security)
     }
 
