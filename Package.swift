@@ -70,14 +70,15 @@ let package = Package(
         ),
         .target(
             name: "ZooKeeperFiles",
-            dependencies: ["ZooKeeperProtocol", "CZlib", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: ["ZooKeeperProtocol", "CZlib", "GzipCodec", .product(name: "NIOCore", package: "swift-nio")]
         ),
         .target(name: "CCurl", linkerSettings: [.linkedLibrary("curl")]),
         .target(name: "CZlib", linkerSettings: [.linkedLibrary("z")]),
+        .target(name: "GzipCodec", dependencies: ["CZlib"]),
         .target(
             name: "StormMetrics",
             dependencies: [
-                "CCurl", "CZlib", "ZooKeeperClient",
+                "CCurl", "GzipCodec", "ZooKeeperClient",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -22,9 +22,10 @@ let package = Package(
             ]
         ),
         .target(name: "CZlib", linkerSettings: [.linkedLibrary("z")]),
+        .target(name: "GzipCodec", dependencies: ["CZlib"]),
         .target(
             name: "ZooKeeperFiles",
-            dependencies: ["ZooKeeperProtocol", "CZlib", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: ["ZooKeeperProtocol", "CZlib", "GzipCodec", .product(name: "NIOCore", package: "swift-nio")]
         ),
         .executableTarget(
             name: "FileReading",

@@ -81,7 +81,7 @@ public enum SnapshotReader {
         let raw = try readWholeFile(path)
         var bytes = raw
         if raw.readableBytes >= 2 && raw.getInteger(at: raw.readerIndex, as: UInt16.self) == 0x1f8b {
-            bytes = try GzipInflate.inflate(raw, path: path, limit: maximumUncompressedSize)
+            bytes = try inflate(raw, path: path)
         }
         return try parse(bytes, path: path)
     }

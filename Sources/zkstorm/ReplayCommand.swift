@@ -59,6 +59,17 @@ struct ReplayCommand: AsyncParsableCommand {
     @Option(help: "Write a self-contained HTML report (latency by percentile per op, schedule lag) to this file.")
     var html: String?
 
+    @OptionGroup(title: "Security (TLS, SASL, digest)")
+    var security: SecurityOptions
+
+    @Flag(
+        help: """
+            Secure the built-in server: a throwaway CA made in memory, TLS with client certificates and SASL \
+            DIGEST-MD5 with a generated user.
+            """
+    )
+    var secure = false
+
     @Flag(help: "No progress messages; the report is still printed.")
     var quiet = false
 
@@ -86,6 +97,24 @@ struct ReplayCommand: AsyncParsableCommand {
         logger.logLevel = .warning
         var configuration = ReplayConfiguration(files: paths, runId: runId ?? RunIdentifier.make(), logger: logger)
         configuration.target = target
+        configuration.security = try security.resolve(command: "replay")
+        if secure {
+            guard target == nil, configuration.security.isEmpty else {
+                errorOutput.write(
+                    "zkstorm replay: --secure secures the built-in server; for a --target give --tls-ca, --tls-cert, "
+                        + "--tls-key and --sasl-user instead\n"
+                )
+                throw ExitCode(64)
+            }
+            do {
+                let embedded = try SecureEmbeddedTarget()
+                configuration.security = try embedded.clientSecurity()
+                configuration.embeddedServerSecurity = embedded.serverSecurity
+            } catch {
+                errorOutput.write("zkstorm replay: could not make the throwaway certificates for --secure: \(error)\n")
+                throw ExitCode(70)
+            }
+        }
         configuration.keep = keep
         configuration.watchersPerPath = watchersPerPath
         configuration.options.pacing = rate.map { .rate($0) } ?? .speed(speed ?? 1)

@@ -28,6 +28,8 @@ public struct ReplayResult: Sendable, Codable {
     public var runId: String
     public var root: String
     public var target = ""
+    /// TLS / SASL / digest in use ("TLS (CA …), SASL as …"); nil when plaintext.
+    public var security: String?
     public var kept: Bool
     public var startedAt: String
     /// "speed 20x" or "rate 500/s".
@@ -122,6 +124,7 @@ public struct ReplayResult: Sendable, Codable {
 
     public var text: String {
         var out = "zkstorm replay \(runId): \(pacing) against \(target)\n"
+        if let security { out += "  security: \(security)\n" }
         out += "  root \(root)\(kept ? " (kept)" : " (removed)")"
         if let a = firstZxid, let b = lastZxid { out += ", zxid 0x\(String(a, radix: 16))..0x\(String(b, radix: 16))" }
         out += String(format: ", %.1f s logged in %.2f s\n", loggedSeconds, replaySeconds)

@@ -27,6 +27,10 @@ public struct ReplayConfiguration: Sendable {
     /// Watcher sessions, each holding a persistent recursive watch on the root, so every path the log
     /// writes is watched K times; each event's lag is measured from the send of the write that fired it.
     public var watchersPerPath = 0
+    /// TLS, SASL and digest auth for every replay, watcher and control session.
+    public var security = ClientSecurity()
+    /// Secures the built-in server (`--secure`); the sessions then connect to its TLS port.
+    public var embeddedServerSecurity: ServerSecurityConfiguration?
     public var logger: Logger
 
     public init(files: [String], runId: String, logger: Logger) {
@@ -83,19 +87,33 @@ public enum TxnLogReplay {
             connectString = target
             targetLabel = target
         } else {
-            let builtIn = ZooKeeperServer(configuration: ZooKeeperServerConfiguration(host: "127.0.0.1", port: 0))
+            guard configuration.security.isEmpty || configuration.embeddedServerSecurity != nil else {
+                throw RunError(
+                    .usage,
+                    "TLS, SASL and digest options need --target (or --secure for a secured built-in server)"
+                )
+            }
+            var serverConfiguration = ZooKeeperServerConfiguration(host: "127.0.0.1", port: 0)
+            if let secured = configuration.embeddedServerSecurity { serverConfiguration.security = secured }
+            let builtIn = ZooKeeperServer(configuration: serverConfiguration)
             do {
                 try await builtIn.start()
             } catch {
                 throw RunError(.internal, "the built-in server did not start on 127.0.0.1: \(error)")
             }
             server = builtIn
-            connectString = builtIn.connectString
-            targetLabel = "\(connectString) (built-in)"
+            if let securePort = builtIn.securePort {
+                connectString = "127.0.0.1:\(securePort)"
+                targetLabel = "\(connectString) (built-in, TLS + SASL)"
+            } else {
+                connectString = builtIn.connectString
+                targetLabel = "\(connectString) (built-in)"
+            }
         }
         do {
             var result = try await run(plan, configuration, connectString: connectString, stop: stop)
             result.target = targetLabel
+            if !configuration.security.isEmpty { result.security = configuration.security.summary }
             result.notes = notes + result.notes
             if let server { try? await server.shutdown() }
             return result
@@ -113,12 +131,14 @@ public enum TxnLogReplay {
         stop: StopFlag = StopFlag()
     ) async throws -> ReplayResult {
         let logger = configuration.logger
-        let pool = SessionConnector(
+        var connector = SessionConnector(
             connectString: connectString,
             counters: SessionCounters(),
             logger: logger,
             sessionTimeout: configuration.sessionTimeout
         )
+        connector.security = configuration.security
+        let pool = connector
         let control = try await pool.connect()
         let root = plan.root
         try await createRoot(root, client: control)
