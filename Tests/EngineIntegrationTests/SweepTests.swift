@@ -81,7 +81,8 @@ extension EngineTests {
                 logger: Logger(label: "test.sweep")
             )
             let result = try await sweep.findMaximumRate(start: 400, resolution: .relative(0.1))
-            let search = try #require(result.search)
+            let search = try #require(result.searches?.first)
+            #expect(result.searches?.count == 1)
             let found = try #require(search.highestPassingRate)
             let failing = try #require(search.lowestFailingRate)
             // Near the cap (10% resolution, and a loaded machine may fail a point just below it); the final

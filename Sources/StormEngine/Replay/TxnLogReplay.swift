@@ -93,22 +93,10 @@ public enum TxnLogReplay {
                     "TLS, SASL and digest options need --target (or --secure for a secured built-in server)"
                 )
             }
-            var serverConfiguration = ZooKeeperServerConfiguration(host: "127.0.0.1", port: 0)
-            if let secured = configuration.embeddedServerSecurity { serverConfiguration.security = secured }
-            let builtIn = ZooKeeperServer(configuration: serverConfiguration)
-            do {
-                try await builtIn.start()
-            } catch {
-                throw RunError(.internal, "the built-in server did not start on 127.0.0.1: \(error)")
-            }
-            server = builtIn
-            if let securePort = builtIn.securePort {
-                connectString = "127.0.0.1:\(securePort)"
-                targetLabel = "\(connectString) (built-in, TLS + SASL)"
-            } else {
-                connectString = builtIn.connectString
-                targetLabel = "\(connectString) (built-in)"
-            }
+            let embedded = try await EmbeddedServer.start(security: configuration.embeddedServerSecurity)
+            server = embedded.server
+            connectString = embedded.connectString
+            targetLabel = embedded.label
         }
         do {
             var result = try await run(plan, configuration, connectString: connectString, stop: stop)

@@ -128,22 +128,10 @@ public final class StormRun: Sendable {
                     "TLS, SASL and digest options need --target (or --secure for a secured built-in server)"
                 )
             }
-            var serverConfiguration = ZooKeeperServerConfiguration(host: "127.0.0.1", port: 0)
-            if let embeddedServerSecurity { serverConfiguration.security = embeddedServerSecurity }
-            let builtIn = ZooKeeperServer(configuration: serverConfiguration)
-            do {
-                try await builtIn.start()
-            } catch {
-                throw RunError(.internal, "the built-in server did not start on 127.0.0.1: \(error)")
-            }
-            server = builtIn
-            if let securePort = builtIn.securePort {
-                connectString = "127.0.0.1:\(securePort)"
-                targetLabel = "\(connectString) (built-in, TLS + SASL)"
-            } else {
-                connectString = builtIn.connectString
-                targetLabel = "\(connectString) (built-in)"
-            }
+            let embedded = try await EmbeddedServer.start(security: embeddedServerSecurity)
+            server = embedded.server
+            connectString = embedded.connectString
+            targetLabel = embedded.label
         }
         do {
             let outcome = try await runAgainst(connectString: connectString, targetLabel: targetLabel, plan: plan)

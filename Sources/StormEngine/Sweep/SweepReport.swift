@@ -4,7 +4,7 @@ import Foundation
 public enum SweepReport {
     public static func render(_ sweep: SweepResult) -> String {
         var out = "zkstorm sweep \(sweep.sweepId): workload \(sweep.workload), \(sweep.parameter.label)"
-        out += sweep.search == nil ? " varied over \(sweep.values.count) value(s)" : ", capacity search"
+        out += sweep.searches == nil ? " varied over \(sweep.values.count) value(s)" : ", capacity search"
         out += " on \(sweep.targets.joined(separator: ", "))\n"
         if !sweep.slos.isEmpty { out += "SLOs: \(sweep.slos.joined(separator: ", "))\n" }
         let hasWatch = sweep.points.contains { $0.figures.lagP50Us != nil }
@@ -28,17 +28,18 @@ public enum SweepReport {
             }
         }
         out += "\n" + table(rows, leftAligned: sweep.slos.isEmpty ? [0] : [0, header.count - 1])
-        if let search = sweep.search {
-            out += "\n" + renderSearch(search)
+        for search in sweep.searches ?? [] {
+            out += "\n" + renderSearch(search, named: sweep.targets.count > 1)
         }
         if sweep.interrupted == true { out += "\ninterrupted: the points above are those that ran\n" }
         if let failure = sweep.failure { out += "\nstopped: \(failure.message)\n" }
         return out
     }
 
-    static func renderSearch(_ search: SweepResult.CapacitySummary) -> String {
+    static func renderSearch(_ search: SweepResult.CapacitySummary, named: Bool) -> String {
         let walked = search.steps.map { "\(ReportFormat.rate($0.rate))/s \($0.passed ? "pass" : "fail")" }
-        var out = "search walked: \(walked.joined(separator: " → "))\n"
+        var out = named ? "\(search.target): " : ""
+        out += "search walked: \(walked.joined(separator: " → "))\n"
         switch (search.highestPassingRate, search.lowestFailingRate) {
         case (let low?, let high?):
             out +=
@@ -85,7 +86,7 @@ public enum SweepReport {
 
     static func charts(_ sweep: SweepResult) -> [SVGChart] {
         let xScale: SVGChart.Scale =
-            sweep.logSpaced || sweep.search != nil && sweep.points.allSatisfy({ $0.value > 0 }) ? .log : .linear
+            sweep.logSpaced || sweep.searches != nil && sweep.points.allSatisfy({ $0.value > 0 }) ? .log : .linear
         let xLabel = sweep.parameter.label
         func curve(_ title: String, _ yLabel: String, log: Bool, _ figure: (SweepFigures) -> Double?) -> SVGChart {
             let series = sweep.targets.map { target in
@@ -112,11 +113,13 @@ public enum SweepReport {
             curve("Watch lag p99", "ms", log: true) { ms($0.lagP99Us) },
             curve("Fan-out to the last watcher, p50", "ms", log: true) { ms($0.fanoutP50Us) },
         ]
-        if let search = sweep.search, let answer = search.highestPassingRate {
-            for index in charts.indices {
-                charts[index].markers = [SVGChart.Marker(x: answer, label: "max holding SLOs", color: "#2ca02c")]
+        let named = sweep.targets.count > 1
+        let markers = (sweep.searches ?? []).compactMap { search in
+            search.highestPassingRate.map {
+                SVGChart.Marker(x: $0, label: named ? "\(search.target) max" : "max holding SLOs", color: "#2ca02c")
             }
         }
+        for index in charts.indices { charts[index].markers = markers }
         return charts
     }
 }

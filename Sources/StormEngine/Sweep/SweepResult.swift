@@ -17,7 +17,8 @@ public struct SweepResult: Codable, Sendable, Equatable {
     public var zkstormVersion: String = PrometheusExposition.zkstormVersion
     public var slos: [String]
     public var points: [SweepPoint] = []
-    public var search: CapacitySummary?
+    /// A capacity search's answer, one per target in target order (absent for a plain sweep).
+    public var searches: [CapacitySummary]?
     /// Ctrl-C ended the sweep; the points so far are kept.
     public var interrupted: Bool?
     /// A run that could not finish ended the sweep (target unreachable or lost); the points before it are kept.
@@ -34,6 +35,7 @@ public struct SweepResult: Codable, Sendable, Equatable {
     }
 
     public struct CapacitySummary: Codable, Sendable, Equatable {
+        public var target: String
         /// The highest rate that held every SLO; nil when the lowest tried failed.
         public var highestPassingRate: Double?
         /// The lowest rate that failed; nil when the generator's ceiling held.
@@ -43,14 +45,14 @@ public struct SweepResult: Codable, Sendable, Equatable {
         public var steps: [CapacitySearch.Step]
 
         enum CodingKeys: String, CodingKey {
-            case resolution, ceiling, steps
+            case target, resolution, ceiling, steps
             case highestPassingRate = "highest_passing_rate"
             case lowestFailingRate = "lowest_failing_rate"
         }
     }
 
     enum CodingKeys: String, CodingKey {
-        case schema, kind, workload, parameter, values, targets, slos, points, search, interrupted, failure
+        case schema, kind, workload, parameter, values, targets, slos, points, searches, interrupted, failure
         case sweepId = "sweep_id"
         case logSpaced = "log_spaced"
         case startedAt = "started_at"

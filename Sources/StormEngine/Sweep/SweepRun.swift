@@ -126,15 +126,17 @@ public final class SweepRun: Sendable {
                     return point.passed
                 }
                 result.points += box.withLockedValue { $0 }
-                if result.search == nil || targets.count == 1 {
-                    result.search = SweepResult.CapacitySummary(
-                        highestPassingRate: outcome.highestPassing,
-                        lowestFailingRate: outcome.lowestFailing,
-                        resolution: resolution.description,
-                        ceiling: ceiling,
-                        steps: outcome.steps
-                    )
-                }
+                result.searches =
+                    (result.searches ?? []) + [
+                        SweepResult.CapacitySummary(
+                            target: target ?? "built-in",
+                            highestPassingRate: outcome.highestPassing,
+                            lowestFailingRate: outcome.lowestFailing,
+                            resolution: resolution.description,
+                            ceiling: ceiling,
+                            steps: outcome.steps
+                        )
+                    ]
             } catch let error as SweepError {
                 result.points += box.withLockedValue { $0 }
                 result.failure = SweepResult.Failure(message: error.message, exitCode: error.exitCode)
