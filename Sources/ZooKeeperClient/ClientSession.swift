@@ -35,7 +35,8 @@ final class ClientSession: @unchecked Sendable {
     private var authInfo: [AuthPacket] = []
     private var nextXid: Int32 = 1
     private var lastZxid: Int64 = 0
-    private var tickTask: RepeatedTask?
+    /// `tick()`'s place on the loop's shared timer (one per loop, not one per session).
+    private var tickRegistration: SessionTicker.Registration?
     /// How often `tick()` runs: a twentieth of the shorter of the request and session timeouts, between
     /// 10 and 500 ms. A fixed fine tick costs 200,000 timer firings a second at 10,000 sessions.
     private let tickInterval: TimeAmount
@@ -103,9 +104,7 @@ final class ClientSession: @unchecked Sendable {
         eventLoop.assertInEventLoop()
         let promise = eventLoop.makePromise(of: Void.self)
         connectPromise = promise
-        tickTask = eventLoop.scheduleRepeatedTask(initialDelay: tickInterval, delay: tickInterval) { [self] _ in
-            tick()
-        }
+        tickRegistration = SessionTicker.register(on: eventLoop, every: tickInterval) { [self] in tick() }
         perform(machine.start())
         return promise.futureResult
     }
@@ -461,8 +460,8 @@ final class ClientSession: @unchecked Sendable {
     /// Terminal: stop timers, end the event sequence, answer close() callers.
     private func finish() {
         counters.finished.store(true, ordering: .releasing)
-        tickTask?.cancel()
-        tickTask = nil
+        tickRegistration?.cancel()
+        tickRegistration = nil
         counters.outstanding.store(0, ordering: .relaxed)
         if !sequenceTerminated {
             sequenceTerminated = true

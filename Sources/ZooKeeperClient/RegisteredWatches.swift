@@ -62,6 +62,8 @@ struct RegisteredWatches {
 
     /// Drops the one-shot watches an event fired (the server forgot them when it sent the event).
     mutating func fired(_ type: EventType, path: String) {
+        // A session holding only persistent watches (a storm's) has nothing to drop: skip the hashing.
+        guard !(dataWatches.isEmpty && existWatches.isEmpty && childWatches.isEmpty) else { return }
         switch type {
         case .nodeCreated, .nodeDataChanged:
             dataWatches.remove(path)

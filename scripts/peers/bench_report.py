@@ -97,6 +97,90 @@ def check_fidelity(name, value):
         verdicts.append(f"| {name} | {value:.2f} | 0.87–1.15 | {'met' if value <= 1.15 else 'NOT met'} |")
 
 
+READ_TITLE = "## 8. Curve: throughput against read percentage"
+FANOUT_TITLE = "## 9. Curve: watch fan-out against watchers"
+
+
+def curve_sections():
+    """Sections 8 and 9 from `zkstorm sweep` rows: medians over rounds per server and point."""
+    pts = collections.defaultdict(list)
+    for r in rows:
+        if r["group"] in ("curve-read", "curve-fanout"):
+            pts[(r["group"], r["server"], r.get("kind"), r["value"])].append(r)
+    floors = collections.defaultdict(list)
+    for r in rows:
+        if r["group"] == "curve-floor":
+            floors[r["for_watchers"]].append(r["last_p50_us"])
+    if not pts:
+        return None, []
+    m = lambda key, f: (lambda xs: statistics.median(xs) if xs else None)([x[f] for x in pts.get(key, []) if x.get(f) is not None])
+    f0 = lambda v: "n/a" if v is None else f"{v:,.0f}"
+    f2 = lambda v: "n/a" if v is None else f"{v:,.2f}"
+    fr = lambda a, b: "n/a" if ratio(a, b) is None else f"{ratio(a, b):.2f}×"
+    checks = []
+    out = [READ_TITLE + "\n"]
+    out.append("The ZooKeeper paper's figure on this machine: `zkstorm sweep --vary read-pct=0:100:10` of a closed loop (8 sessions")
+    out.append("× 16 requests in flight, 1,000 uniform keys of 100 bytes; reads are getData, writes setData), the three targets'")
+    out.append("points interleaved. Real ZooKeeper fsyncs every write to its log (on this machine's shared disk).\n")
+    out.append("| read % | built-in ops/s | real standalone ops/s | real 3-node quorum ops/s | built-in/standalone | quorum/standalone | built-in p99 ms | standalone p99 ms | quorum p99 ms |")
+    out.append("|---|---|---|---|---|---|---|---|---|")
+    for v in sorted({k[3] for k in pts if k[0] == "curve-read"}):
+        b, r, q = (m(("curve-read", s, None, v), "throughput") for s in ("builtin", "real", "quorum"))
+        bp, rp, qp = (m(("curve-read", s, None, v), "p99_us") for s in ("builtin", "real", "quorum"))
+        ms = lambda x: None if x is None else x / 1000
+        out.append(f"| {v:g} | {f0(b)} | {f0(r)} | {f0(q)} | {fr(b, r)} | {fr(q, r)} | {f2(ms(bp))} | {f2(ms(rp))} | {f2(ms(qp))} |")
+    out.append("\n" + FANOUT_TITLE + "\n")
+    out.append("`zkstorm sweep --vary watchers=N` of a watch storm (N sessions each watching one znode, one write per round from a")
+    out.append("dedicated writer, 11 rounds, the first a warm-up), on both servers, interleaved; fan-out = the write to the last")
+    out.append("watcher's notification, median of rounds. One-shot watches are getData watches re-armed as each event arrives;")
+    out.append("persistent is addWatch mode 0 on the znode; recursive is addWatch mode 1 on its parent with a child written. The")
+    out.append("floor is scripts/peers/fanout_floor.c at the same N (section 4). The largest N is what the open-files limit allows")
+    out.append("the watchers' process.\n")
+    out.append("| watches | watchers | built-in fan-out ms | real fan-out ms | loopback floor ms | built-in/floor | real/floor | built-in/real | built-in lag p99 ms | real lag p99 ms | missed (built-in, real) |")
+    out.append("|---|---|---|---|---|---|---|---|---|---|---|")
+    kinds = {"data": "one-shot", "persistent": "persistent", "recursive": "recursive"}
+    for kind in kinds:
+        for v in sorted({k[3] for k in pts if k[0] == "curve-fanout" and k[2] == kind}):
+            ms = lambda x: None if x is None else x / 1000
+            b, r = (ms(m(("curve-fanout", s, kind, v), "last_p50_us")) for s in ("builtin", "real"))
+            bl, rl = (ms(m(("curve-fanout", s, kind, v), "lag_p99_us")) for s in ("builtin", "real"))
+            fl = ms(statistics.median(floors[int(v)])) if floors.get(int(v)) else None
+            miss = lambda s: sum(x.get("missing", 0) for x in pts.get(("curve-fanout", s, kind, v), []))
+            out.append(f"| {kinds[kind]} | {int(v):,} | {f2(b)} | {f2(r)} | {f2(fl)} | {fr(b, fl)} | {fr(r, fl)} | {fr(b, r)} | {f2(bl)} | {f2(rl)} | {miss('builtin')}, {miss('real')} |")
+            checks.append((f"curve: built-in/floor fan-out, {kinds[kind]}, {int(v):,}", ratio(b, fl)))
+    return "\n".join(out), checks
+
+
+def replace_section(text, title, block, next_titles):
+    """Swaps the section headed `title` (up to the next of `next_titles` or '## Targets') for `block`."""
+    start = text.find(title)
+    if start < 0:
+        targets = text.find("## Targets")
+        return text[:targets] + block + "\n" + text[targets:] if targets >= 0 else text + "\n" + block
+    end = len(text)
+    for t in list(next_titles) + ["## Targets"]:
+        i = text.find(t, start + len(title))
+        if 0 <= i < end:
+            end = i
+    return text[:start] + block + "\n" + text[end:]
+
+
+if only == "curves":
+    section, checks = curve_sections()
+    if section is None:
+        sys.exit("bench_report: no curve rows")
+    print(section)
+    if write and not quick:
+        text = open("BENCHMARKS.md").read()
+        load = os.getloadavg()[2]
+        block = (f"{section}\n\nCurves measured by `{command.strip()}` on {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC"
+                 f" ({rounds} round(s) of the read sweep; load average {load:.1f} on {os.cpu_count()} cores when written).\n")
+        text = replace_section(text, READ_TITLE, block, [])
+        open("BENCHMARKS.md", "w").write(text)
+        print("\nwrote the curve sections of BENCHMARKS.md")
+    sys.exit(0)
+
+
 if only == "fidelity":
     section, checks = fidelity_section()
     if section is None:
@@ -166,8 +250,9 @@ for op in ("get", "set"):
         check("built-in getData p50 / TCP echo p50, 1 in flight", ratio(b1, floor), 1.5, higher_is_better=False)
 
 lines.append("\n## 4. Watch fan-out: sessions watching one znode, time to the last notification\n")
-lines.append("The floor is bare C on loopback TCP: one thread writes a 50-byte message to each of N server-side sockets,")
-lines.append("another reads them all with epoll (scripts/peers/fanout_floor.c); no ZooKeeper protocol, no watch bookkeeping.\n")
+lines.append("The floor is bare C on loopback TCP: one process writes a 50-byte message to each of N server-side sockets from")
+lines.append("one thread, another process reads them all with epoll (scripts/peers/fanout_floor.c); no ZooKeeper protocol, no")
+lines.append("watch bookkeeping.\n")
 lines.append("| watchers | real median µs | built-in median µs | built-in/real | loopback floor µs | built-in/floor | missing (real, built-in) |")
 lines.append("|---|---|---|---|---|---|---|")
 for w in (1000, 10000):
@@ -205,6 +290,12 @@ if section is not None:
     lines.append("\n" + section)
     for name, value in fidelity_checks:
         check_fidelity(name, value)
+
+section, curve_checks = curve_sections()
+if section is not None:
+    lines.append("\n" + section)
+    for name, value in curve_checks:
+        check(name, value, 1.2, higher_is_better=False)
 
 body = "\n".join(lines)
 summary = "\n".join(["| target | measured | goal | verdict |", "|---|---|---|---|"] + verdicts)
