@@ -190,6 +190,14 @@ struct SweepUnitTests {
         #expect(abs(p99[1][1] - 8) < 0.05 && abs(p99[0][0] - 2) < 0.05)
         let html = SweepReport.renderHTML(sweep)
         #expect(html.contains("<svg"))
+        // Every point is a run of its own: each chart marks it with a dot whose tooltip gives its value.
+        let dots = html.components(separatedBy: "<circle class=\"point\"").count - 1
+        var plotted = 0
+        for chart in charts where chart.hasData {
+            for series in chart.series { plotted += series.points.count }
+        }
+        #expect(dots == plotted)
+        #expect(html.contains("<title>b: 200 → "))
         let decoded = try JSONDecoder().decode(SweepResult.self, from: sweep.jsonData())
         #expect(decoded == sweep)
     }

@@ -8,6 +8,9 @@ struct SVGChart {
         var points: [(x: Double, y: Double)]
         /// Drawn dashed (the second run of a comparison).
         var dashed = false
+        /// A dot on every point, its value in a tooltip: for curves whose points are separate runs
+        /// (a sweep), where the line between two points is no measurement.
+        var showsPoints = false
     }
 
     enum Scale {
@@ -107,7 +110,12 @@ struct SVGChart {
                 for (i, p) in s.points.enumerated() {
                     d += (i == 0 ? "M" : " L") + "\(f(px(p.x))),\(f(py(p.y)))"
                 }
-                if s.points.count == 1 {
+                if s.showsPoints {
+                    for p in s.points {
+                        svg +=
+                            "<circle class=\"point\" cx=\"\(f(px(p.x)))\" cy=\"\(f(py(p.y)))\" r=\"3.5\" fill=\"\(color)\"><title>\(HTMLReport.escape(s.name)): \(Self.number(p.x)) → \(Self.number(p.y))</title></circle>\n"
+                    }
+                } else if s.points.count == 1 {
                     let p = s.points[0]
                     svg +=
                         "<circle class=\"series\" cx=\"\(f(px(p.x)))\" cy=\"\(f(py(p.y)))\" r=\"4\" fill=\"\(color)\"/>\n"

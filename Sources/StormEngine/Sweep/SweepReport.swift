@@ -94,7 +94,8 @@ public enum SweepReport {
                     name: target,
                     points: sweep.points(of: target).compactMap { point in
                         figure(point.figures).map { (x: point.value, y: $0) }
-                    }
+                    },
+                    showsPoints: true
                 )
             }
             var chart = SVGChart(title: title, xLabel: xLabel, yLabel: yLabel, series: series)
