@@ -604,6 +604,7 @@ final class ClientSession: @unchecked Sendable {
             return
         }
         if now > handler.lastSendAt && now - handler.lastSendAt >= timeout / 3 {
+            ClientCounters.raise(counters.maxPingLatenessNanos, to: now - handler.lastSendAt - timeout / 3)
             handler.sendSpecial(.ping, xid: SpecialXid.ping)
         }
     }

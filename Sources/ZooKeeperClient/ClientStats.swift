@@ -15,10 +15,19 @@ public struct ClientStats: Sendable, Hashable, CustomStringConvertible {
     public var eventsDelivered: Int
     /// Times socket reads were held because the `events` consumer fell behind (back-pressure).
     public var eventBackPressurePauses: Int
+    /// Pings sent while idle (one after a third of the negotiated timeout without sending).
+    public var pingsSent: Int = 0
+    /// Ping replies received.
+    public var pingsAnswered: Int = 0
+    /// The longest a ping left after it was due (a third of the timeout idle), in nanoseconds: how late
+    /// the client's own timer ran, at most one tick when its event loop keeps up.
+    public var maxPingLatenessNanos: UInt64 = 0
+    /// The longest round trip of a ping, in nanoseconds.
+    public var maxPingRoundTripNanos: UInt64 = 0
 
     /// The counters on one line.
     public var description: String {
-        "reconnects=\(reconnects) connectionLosses=\(connectionLosses) lastZxid=0x\(String(lastZxid, radix: 16)) outstanding=\(outstandingRequests) events=\(eventsDelivered) pauses=\(eventBackPressurePauses)"
+        "reconnects=\(reconnects) connectionLosses=\(connectionLosses) lastZxid=0x\(String(lastZxid, radix: 16)) outstanding=\(outstandingRequests) events=\(eventsDelivered) pauses=\(eventBackPressurePauses) pings=\(pingsAnswered)/\(pingsSent)"
     }
 }
 
@@ -30,6 +39,10 @@ final class ClientCounters: Sendable {
     let outstanding = ManagedAtomic<Int>(0)
     let events = ManagedAtomic<Int>(0)
     let readPauses = ManagedAtomic<Int>(0)
+    let pingsSent = ManagedAtomic<Int>(0)
+    let pingsAnswered = ManagedAtomic<Int>(0)
+    let maxPingLatenessNanos = ManagedAtomic<UInt64>(0)
+    let maxPingRoundTripNanos = ManagedAtomic<UInt64>(0)
     /// Set once the session is closed or expired.
     let finished = ManagedAtomic<Bool>(false)
     let sessionId = ManagedAtomic<Int64>(0)
@@ -44,8 +57,17 @@ final class ClientCounters: Sendable {
             lastZxid: lastZxid.load(ordering: .relaxed),
             outstandingRequests: outstanding.load(ordering: .relaxed),
             eventsDelivered: events.load(ordering: .relaxed),
-            eventBackPressurePauses: readPauses.load(ordering: .relaxed)
+            eventBackPressurePauses: readPauses.load(ordering: .relaxed),
+            pingsSent: pingsSent.load(ordering: .relaxed),
+            pingsAnswered: pingsAnswered.load(ordering: .relaxed),
+            maxPingLatenessNanos: maxPingLatenessNanos.load(ordering: .relaxed),
+            maxPingRoundTripNanos: maxPingRoundTripNanos.load(ordering: .relaxed)
         )
+    }
+
+    /// Raises `counter` to `value` if it is lower (written on the session's loop only, read anywhere).
+    static func raise(_ counter: ManagedAtomic<UInt64>, to value: UInt64) {
+        if value > counter.load(ordering: .relaxed) { counter.store(value, ordering: .relaxed) }
     }
 }
 

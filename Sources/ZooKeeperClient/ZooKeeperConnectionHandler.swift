@@ -26,6 +26,8 @@ final class ZooKeeperConnectionHandler: ChannelDuplexHandler {
     private var needsFlush = false
     private var readHeld = false
     private(set) var lastSendAt: UInt64 = 0
+    /// When the last ping left (pings are answered in order, one at a time in practice).
+    private var pingSentAt: UInt64 = 0
     private(set) var lastReceiveAt: UInt64 = 0
     private var closeReason: String?
 
@@ -148,7 +150,10 @@ final class ZooKeeperConnectionHandler: ChannelDuplexHandler {
             let event = try WatcherEvent(from: &frame)
             session.notificationReceived(event, receivedAt: receivedAt)
         case SpecialXid.ping:
-            break
+            session.counters.pingsAnswered.wrappingIncrement(ordering: .relaxed)
+            if receivedAt > pingSentAt {
+                ClientCounters.raise(session.counters.maxPingRoundTripNanos, to: receivedAt - pingSentAt)
+            }
         case SpecialXid.auth:
             let completion = pendingAuths.popFirst() ?? nil
             if header.err == .ok {
@@ -226,6 +231,10 @@ final class ZooKeeperConnectionHandler: ChannelDuplexHandler {
     /// A request with a special xid that is not matched against the FIFO (auth, setWatches, ping).
     func sendSpecial(_ request: ZooKeeperRequest, xid: Int32, authCompletion: ZooKeeperCompletion? = nil) {
         request.encodeFrame(xid: xid, into: &outbound)
+        if xid == SpecialXid.ping {
+            pingSentAt = NIODeadline.now().uptimeNanoseconds
+            session.counters.pingsSent.wrappingIncrement(ordering: .relaxed)
+        }
         if xid == SpecialXid.auth { pendingAuths.append(authCompletion) }
         writeOut()
     }

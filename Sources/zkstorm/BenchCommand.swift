@@ -170,7 +170,21 @@ struct FootprintBench: AsyncParsableCommand {
 
     @Option(help: "Connect string of the server to measure.") var target: String
     @Option(help: "Sessions to open, each with one exists watch.") var sessions: Int = 10_000
+    @Option(help: "How long to hold the sessions idle after opening them, counting their pings (e.g. 30s).")
+    var hold: String = "0s"
+    @Option(help: "Session timeout asked for; idle sessions ping after a third of it.")
+    var sessionTimeout: String = "30s"
     @OptionGroup(title: "Security (TLS, SASL, digest)") var security: SecurityOptions
+
+    func validate() throws {
+        guard sessions >= 1 else { throw ValidationError("--sessions must be at least 1") }
+        guard DurationText.parse(hold) != nil else {
+            throw ValidationError("--hold \(hold): expected a duration such as 30s")
+        }
+        guard let timeout = DurationText.parse(sessionTimeout), timeout >= .seconds(1) else {
+            throw ValidationError("--session-timeout \(sessionTimeout): expected a duration of at least 1s")
+        }
+    }
 
     func run() async throws {
         try await exitingOnRefusal(command: "bench footprint") { try await measure() }
@@ -178,6 +192,7 @@ struct FootprintBench: AsyncParsableCommand {
 
     func measure() async throws {
         var configuration = ZooKeeperConfiguration(connectString: target)
+        configuration.sessionTimeout = DurationText.parse(sessionTimeout) ?? .seconds(30)
         try security.resolve(command: "bench footprint").apply(to: &configuration)
         let setup = try await ZooKeeperClient.connect(configuration)
         _ = try? await setup.create("/zkbench")
@@ -191,12 +206,32 @@ struct FootprintBench: AsyncParsableCommand {
             clients.append(c)
         }
         let after = ProcessMemory.residentBytes()
+        // Idle, every session must keep itself alive with pings on its own schedule: count them, how late
+        // the latest left, the slowest answer, and any connection lost meanwhile.
+        let holdFor = DurationText.parse(hold) ?? .zero
+        if holdFor > .zero { try await Task.sleep(for: holdFor) }
+        let stats = clients.map(\.stats)
+        let negotiatedMs =
+            clients.first.map {
+                Int(
+                    $0.negotiatedTimeout.components.seconds * 1000 + $0.negotiatedTimeout.components.attoseconds
+                        / 1_000_000_000_000_000
+                )
+            } ?? 0
         for c in clients { try? await c.close() }
         try? await setup.close()
         printJSONLine([
             "tool": "zkstorm", "bench": "footprint", "sessions": sessions,
             "rss_before_bytes": before, "rss_after_bytes": after,
             "bytes_per_session": Double(after - before) / Double(sessions),
+            "hold_s": Double(holdFor.components.seconds) + Double(holdFor.components.attoseconds) / 1e18,
+            "negotiated_timeout_ms": negotiatedMs,
+            "pings_sent": stats.map(\.pingsSent).reduce(0, +),
+            "pings_answered": stats.map(\.pingsAnswered).reduce(0, +),
+            "max_ping_lateness_ms": Double(stats.map(\.maxPingLatenessNanos).max() ?? 0) / 1e6,
+            "max_ping_round_trip_ms": Double(stats.map(\.maxPingRoundTripNanos).max() ?? 0) / 1e6,
+            "connection_losses": stats.map(\.connectionLosses).reduce(0, +),
+            "reconnects": stats.map(\.reconnects).reduce(0, +),
         ])
     }
 }
