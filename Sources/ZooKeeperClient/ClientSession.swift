@@ -45,6 +45,7 @@ final class ClientSession: @unchecked Sendable {
     private var closePromises: [EventLoopPromise<Void>] = []
     private var closeTimeout: Scheduled<Void>?
     private let tls: ZooKeeperTLS?
+    private let sourceAddress: String?
     private let onConnectPhases: (@Sendable (ConnectPhaseTimings) -> Void)?
     /// Monotonic stamps of the current attempt's phases.
     private var phases = PhaseStamps()
@@ -65,6 +66,7 @@ final class ClientSession: @unchecked Sendable {
         self.connectString = connectString
         self.requestTimeoutNanos = UInt64(max(configuration.requestTimeout.nanoseconds, 1))
         self.tls = configuration.tls
+        self.sourceAddress = configuration.sourceAddress
         self.onConnectPhases = configuration.onConnectPhases
         self.authInfo = configuration.authInfo
         let timeoutMs = Int32(clamping: configuration.sessionTimeout.milliseconds)
@@ -498,6 +500,12 @@ final class ClientSession: @unchecked Sendable {
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(.nanoseconds(timeoutNanos + 1_000_000_000))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            // Reads start small (a notification or a reply is tens of bytes) and grow with the traffic:
+            // NIO's default 2 KiB first buffer, kept per connection, weighs on thousands of idle watchers.
+            .channelOption(
+                .recvAllocator,
+                value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 64 * 1024)
+            )
             .channelInitializer { [self, tls] channel in
                 channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
@@ -515,7 +523,22 @@ final class ClientSession: @unchecked Sendable {
                     try pipeline.addHandler(ZooKeeperConnectionHandler(session: self, attempt: attempt))
                 }
             }
-        bootstrap.connect(host: host.host, port: host.port).hop(to: eventLoop).whenComplete { [self] result in
+        var bound = bootstrap
+        if let sourceAddress {
+            do {
+                bound = bound.bind(to: try SocketAddress(ipAddress: sourceAddress, port: 0))
+            } catch {
+                perform(
+                    machine.connectFailed(
+                        attempt: attempt,
+                        reason: "source address \(sourceAddress): \(Self.describe(error))",
+                        now: NIODeadline.now().uptimeNanoseconds
+                    )
+                )
+                return
+            }
+        }
+        bound.connect(host: host.host, port: host.port).hop(to: eventLoop).whenComplete { [self] result in
             switch result {
             case .success(let channel):
                 if attempt == machine.attempt, !machine.isTerminal {

@@ -32,6 +32,11 @@ public struct ZooKeeperConfiguration: Sendable {
     public var sasl: ZooKeeperSASL?
     /// Auth packets (e.g. scheme "digest", "user:password") sent after every handshake (and SASL).
     public var authInfo: [AuthPacket] = []
+    /// The local address connections leave from (port chosen by the system); nil: the system's choice.
+    /// One source address has about 28,000 ephemeral ports toward one server port on Linux: a process
+    /// holding more loopback sessions than that (or reconnecting them while old ones sit in TIME_WAIT)
+    /// spreads them over 127.0.0.2, 127.0.0.3… (all of 127/8 is local on Linux).
+    public var sourceAddress: String?
     /// Called on the event loop after each successful connect (first and every reconnect) with the time
     /// each phase took; keep it cheap.
     public var onConnectPhases: (@Sendable (ConnectPhaseTimings) -> Void)?

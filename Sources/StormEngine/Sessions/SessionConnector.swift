@@ -77,6 +77,11 @@ public struct SessionConnector: Sendable {
     public var onConnectPhases: (@Sendable (ConnectPhaseTimings) -> Void)?
     /// Where the sessions' connections run (default: NIO's shared group).
     public var eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    /// Sessions opened so far, which picks each one's source address (`sourceAddress(forSession:)`).
+    private let opened = ManagedAtomic<Int>(0)
+    /// Sessions per loopback source address: well under the ~28,000 ephemeral ports one address has
+    /// toward one server port, leaving room for connections still in TIME_WAIT from an earlier run.
+    static let sessionsPerSourceAddress = 10_000
 
     public init(
         connectString: String,
@@ -101,6 +106,21 @@ public struct SessionConnector: Sendable {
         return configuration
     }
 
+    /// On Linux, against a loopback target, the first 10,000 sessions leave from the system's choice of
+    /// address and each further 10,000 from the next of 127.0.0.2, 127.0.0.3…, so one process can hold
+    /// as many sessions as its open-files limit allows (one source address runs out of ports first).
+    static func sourceAddress(forSession index: Int, connectString: String) -> String? {
+        #if os(Linux)
+        guard index >= sessionsPerSourceAddress,
+            let parsed = try? ConnectString(parsing: connectString),
+            parsed.hosts.allSatisfy({ $0.host.hasPrefix("127.") || $0.host == "localhost" })
+        else { return nil }
+        return "127.0.0.\(1 + (index / sessionsPerSourceAddress) % 250)"
+        #else
+        return nil
+        #endif
+    }
+
     /// Connects one session. `onEvent` gets watch events; session state events are counted here
     /// (failover accounting) and passed to `onStateChange`.
     public func connect(
@@ -108,6 +128,11 @@ public struct SessionConnector: Sendable {
         onStateChange: (@Sendable (KeeperState) -> Void)? = nil
     ) async throws -> ZooKeeperClient {
         let client: ZooKeeperClient
+        var configuration = self.configuration
+        configuration.sourceAddress = Self.sourceAddress(
+            forSession: opened.loadThenWrappingIncrement(ordering: .relaxed),
+            connectString: connectString
+        )
         do {
             client = try await ZooKeeperClient.connect(configuration, eventLoopGroup: eventLoopGroup)
         } catch let error as ZooKeeperError {
