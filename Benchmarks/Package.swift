@@ -18,6 +18,7 @@ let package = Package(
                 .product(name: "Benchmark", package: "package-benchmark"),
                 .product(name: "ZooKeeperProtocol", package: "zkstorm"),
                 .product(name: "StormMetrics", package: "zkstorm"),
+                .product(name: "ZooKeeperServer", package: "zkstorm"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Benchmarks/ZKStormBenchmarks",

@@ -273,7 +273,14 @@ for w in (1000, 10000):
 lines.append("\n## 5. Generator footprint\n")
 for r in (r for key, rs in groups.items() if key[0] == "footprint" for r in rs):
     lines.append(f"- {r['sessions']:,} idle sessions with one watch each: {r['bytes_per_session'] / 1024:.1f} KiB of zkstorm RSS per session")
-    check("generator KB per idle session with a watch", r["bytes_per_session"] / 1000, 20, higher_is_better=False)
+    check("generator KiB per idle session with a watch", r["bytes_per_session"] / 1024, 8, higher_is_better=False)
+    if r.get("hold_s"):
+        lines.append(f"- held idle {r['hold_s']:.0f} s (negotiated timeout {r['negotiated_timeout_ms']} ms, a ping due after a third of it idle):"
+                     f" {r['pings_answered']:,} of {r['pings_sent']:,} pings answered, the latest left {r['max_ping_lateness_ms']:.0f} ms after it was due,"
+                     f" the slowest answer took {r['max_ping_round_trip_ms']:.0f} ms; {r['connection_losses']} connections lost, {r['reconnects']} reconnects")
+        due = r["negotiated_timeout_ms"] / 3
+        check(f"{r['sessions']:,} idle sessions: latest ping lateness ÷ ping interval", r["max_ping_lateness_ms"] / due if due else None, 0.25, higher_is_better=False)
+        check(f"{r['sessions']:,} idle sessions: connections lost", r["connection_losses"], 0, higher_is_better=False)
 
 lines.append("\n## 6. Built-in server memory\n")
 for r in (r for key, rs in groups.items() if key[0] == "memory" for r in rs):
