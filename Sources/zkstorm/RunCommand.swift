@@ -46,13 +46,7 @@ struct RunCommand: AsyncParsableCommand {
     )
     var target: String?
 
-    // `.unconditional`: a value such as -5s is taken as the value (and refused with a clear message),
-    // not mistaken for an unknown flag.
-    @Option(parsing: .unconditional, help: "Measurement length, e.g. 30s, 2m (overrides the file).")
-    var duration: String?
-
-    @Option(parsing: .unconditional, help: "Warm-up before measuring, e.g. 2s (overrides the file).")
-    var warmup: String?
+    @OptionGroup var time: MeasurementTimeOptions<RunTimeWording>
 
     @Option(
         parsing: .unconditional,
@@ -381,7 +375,7 @@ struct RunCommand: AsyncParsableCommand {
         var overrides = WorkloadOverrides(target: target, sessions: sessions, rate: rate, seed: seed, root: root)
         if let requests {
             overrides.requests = requests
-            if duration == nil { overrides.duration = .seconds(3600) }
+            if time.duration == nil { overrides.duration = .seconds(3600) }
         }
         for text in thresholds {
             do {
@@ -390,14 +384,7 @@ struct RunCommand: AsyncParsableCommand {
                 throw failure("--threshold: \(error)")
             }
         }
-        if let duration {
-            guard let value = DurationText.parse(duration), value >= .milliseconds(100) else {
-                throw failure(
-                    "--duration \(duration): expected a duration of at least 100ms such as 30s, 500ms or 2m"
-                )
-            }
-            overrides.duration = value
-        }
+        try time.apply(to: &overrides, failure: { failure($0) })
         var timeout: Duration?
         if let sessionTimeout {
             guard let value = DurationText.parse(sessionTimeout), value >= .seconds(1) else {
@@ -406,12 +393,6 @@ struct RunCommand: AsyncParsableCommand {
                 )
             }
             timeout = value
-        }
-        if let warmup {
-            guard let value = DurationText.parse(warmup) else {
-                throw failure("--warmup \(warmup): expected a duration such as 2s or 500ms (0s for none)")
-            }
-            overrides.warmup = value
         }
         do {
             var workload = try parsed.applying(overrides)

@@ -33,6 +33,16 @@ struct ServeCommand: AsyncParsableCommand {
     )
     var maxRequestRate: Double?
 
+    @Option(
+        name: .customLong("handshake-timeout"),
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Close a connection that has not completed its session handshake within this long, e.g. 10s or 500ms (counted as zk_sessionless_connections_expired in mntr).",
+            valueName: "DURATION"
+        )
+    )
+    var handshakeTimeout: String = "10s"
+
     @OptionGroup(title: "Security")
     var security: ServeSecurityOptions
 
@@ -47,7 +57,17 @@ struct ServeCommand: AsyncParsableCommand {
                 "--max-request-rate must be a positive number of requests per second, got \(maxRequestRate)."
             )
         }
+        _ = try handshakeTimeoutValue()
         try security.validate()
+    }
+
+    func handshakeTimeoutValue() throws(ValidationError) -> Duration {
+        guard let value = DurationText.parse(handshakeTimeout), value >= .milliseconds(10) else {
+            throw ValidationError(
+                "--handshake-timeout \(handshakeTimeout): expected a duration of at least 10ms such as 10s or 500ms"
+            )
+        }
+        return value
     }
 
     func run() async throws {
@@ -56,6 +76,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.tickTime = .milliseconds(tick)
         configuration.maxSessions = maxSessions
         configuration.maxRequestRate = maxRequestRate
+        configuration.handshakeTimeout = try handshakeTimeoutValue()
         do {
             configuration.security = try security.configuration()
         } catch {
@@ -70,7 +91,7 @@ struct ServeCommand: AsyncParsableCommand {
             throw ExitCode(69)
         }
         logger.info(
-            "zkstorm serve listening on \(server.connectString) (tick \(tick) ms, max sessions \(maxSessions)\(maxRequestRate.map { ", at most \($0) requests/s" } ?? ""))"
+            "zkstorm serve listening on \(server.connectString) (tick \(tick) ms, max sessions \(maxSessions), handshake timeout \(DurationText.format(configuration.handshakeTimeout))\(maxRequestRate.map { ", at most \($0) requests/s" } ?? ""))"
         )
         if let securePort = server.securePort {
             logger.info("zkstorm serve: TLS on \(host):\(securePort) \(security.summary)")

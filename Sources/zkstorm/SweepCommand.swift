@@ -69,11 +69,7 @@ struct SweepCommand: AsyncParsableCommand {
     )
     var targets: [String] = []
 
-    @Option(parsing: .unconditional, help: "Measurement length of each point, e.g. 10s (overrides the file).")
-    var duration: String?
-
-    @Option(parsing: .unconditional, help: "Warm-up before each point's measurement, e.g. 2s (overrides the file).")
-    var warmup: String?
+    @OptionGroup var time: MeasurementTimeOptions<SweepTimeWording>
 
     @Option(parsing: .unconditional, help: "Sessions running the operation groups (when not the varied parameter).")
     var sessions: Int?
@@ -181,18 +177,7 @@ struct SweepCommand: AsyncParsableCommand {
     func plan() throws -> (Workload, SweepAxis?, CapacitySearch.Resolution?) {
         var workload = try WorkloadSource.load(file: file, preset: preset, failure: failure)
         var overrides = WorkloadOverrides(sessions: sessions, seed: seed)
-        if let duration {
-            guard let value = DurationText.parse(duration), value >= .milliseconds(100) else {
-                throw failure("--duration \(duration): expected a duration of at least 100ms such as 10s or 500ms")
-            }
-            overrides.duration = value
-        }
-        if let warmup {
-            guard let value = DurationText.parse(warmup) else {
-                throw failure("--warmup \(warmup): expected a duration such as 2s or 500ms (0s for none)")
-            }
-            overrides.warmup = value
-        }
+        try time.apply(to: &overrides, failure: { failure($0) })
         do {
             workload = try workload.applying(overrides)
         } catch {

@@ -458,8 +458,10 @@ public final class StormRun: Sendable {
             // Warm-up: run, then drop what was recorded.
             await Self.sleep(until: measureStart, stop: stop)
             let measuringFrom = RunClock.now()
+            // The budget opens with the measurement: warm-up replies stop being recorded, the warm-up
+            // is dropped, then every send is one of the N.
+            budget?.measurementBegins()
             collector.beginMeasurement(at: measuringFrom)
-            // The budget opens with the measurement: what is recorded from here on is what it counts.
             budget?.begin()
             let monitor = GeneratorMonitor(
                 loops: WatcherEventLoop.allLoops,

@@ -196,7 +196,8 @@ final class SessionWorker: Sendable {
     /// Sends the next operation. `intended` (open loop) times latency from the intended start and
     /// keeps service time too; otherwise latency runs from the send.
     func issue(intended: UInt64?, then continuation: Continuation) {
-        if let budget, !budget.take() {
+        let ticket = budget?.take()
+        if ticket == .spent {
             // The budget is spent and the run is stopping: end this slot (or tick) without sending.
             if case .callback(let done) = continuation { done(false) }
             return
@@ -206,7 +207,7 @@ final class SessionWorker: Sendable {
         case .churn:
             let start = intended ?? RunClock.now()
             Task {
-                await churn(start: start, openLoop: intended != nil)
+                await churn(start: start, openLoop: intended != nil, ticket: ticket)
                 outstanding.wrappingDecrement(ordering: .relaxed)
                 proceed(continuation, sent: true)
             }
@@ -223,7 +224,9 @@ final class SessionWorker: Sendable {
                 }
                 let end = receivedAt != 0 ? receivedAt : RunClock.now()
                 let sent = sentAt != 0 ? sentAt : end
-                if let intended {
+                if let budget, let ticket, !budget.records(ticket) {
+                    // Sent during warm-up, answered after the measurement began: not one of the N.
+                } else if let intended {
                     recorder.recordOpenLoop(
                         operation,
                         code: code,
@@ -259,7 +262,7 @@ final class SessionWorker: Sendable {
     }
 
     /// Session churn: open a new session and close it, timing both.
-    private func churn(start: UInt64, openLoop: Bool) async {
+    private func churn(start: UInt64, openLoop: Bool, ticket: RequestBudget.Ticket?) async {
         let begin = RunClock.now()
         do {
             let extra = try await pool.connect()
@@ -273,6 +276,7 @@ final class SessionWorker: Sendable {
             recordChurn(.connect, code: code, from: openLoop ? start : begin, sent: begin, to: RunClock.now())
         }
         func recordChurn(_ op: RecordedOperation, code: ErrorCode, from: UInt64, sent: UInt64, to: UInt64) {
+            if let budget, let ticket, !budget.records(ticket) { return }
             if openLoop {
                 recorder.recordOpenLoop(op, code: code, intendedNanoseconds: to &- from, serviceNanoseconds: to &- sent)
             } else {
