@@ -15,10 +15,15 @@ public struct ClientStats: Sendable, Hashable, CustomStringConvertible {
     public var eventsDelivered: Int
     /// Times socket reads were held because the `events` consumer fell behind (back-pressure).
     public var eventBackPressurePauses: Int
+    /// setWatches2 requests sent to restore watches after reconnects (several per reconnect when the
+    /// watches exceed ``ZooKeeperConfiguration/maxPacketSize``).
+    public var setWatchesBatchesSent: Int
+    /// Watches the server confirmed re-registered by those setWatches2 requests, over all reconnects.
+    public var watchesRestored: Int
 
     /// The counters on one line.
     public var description: String {
-        "reconnects=\(reconnects) connectionLosses=\(connectionLosses) lastZxid=0x\(String(lastZxid, radix: 16)) outstanding=\(outstandingRequests) events=\(eventsDelivered) pauses=\(eventBackPressurePauses)"
+        "reconnects=\(reconnects) connectionLosses=\(connectionLosses) lastZxid=0x\(String(lastZxid, radix: 16)) outstanding=\(outstandingRequests) events=\(eventsDelivered) pauses=\(eventBackPressurePauses) setWatchesBatches=\(setWatchesBatchesSent) watchesRestored=\(watchesRestored)"
     }
 }
 
@@ -30,6 +35,8 @@ final class ClientCounters: Sendable {
     let outstanding = ManagedAtomic<Int>(0)
     let events = ManagedAtomic<Int>(0)
     let readPauses = ManagedAtomic<Int>(0)
+    let setWatchesBatches = ManagedAtomic<Int>(0)
+    let watchesRestored = ManagedAtomic<Int>(0)
     /// Set once the session is closed or expired.
     let finished = ManagedAtomic<Bool>(false)
     let sessionId = ManagedAtomic<Int64>(0)
@@ -44,7 +51,9 @@ final class ClientCounters: Sendable {
             lastZxid: lastZxid.load(ordering: .relaxed),
             outstandingRequests: outstanding.load(ordering: .relaxed),
             eventsDelivered: events.load(ordering: .relaxed),
-            eventBackPressurePauses: readPauses.load(ordering: .relaxed)
+            eventBackPressurePauses: readPauses.load(ordering: .relaxed),
+            setWatchesBatchesSent: setWatchesBatches.load(ordering: .relaxed),
+            watchesRestored: watchesRestored.load(ordering: .relaxed)
         )
     }
 }

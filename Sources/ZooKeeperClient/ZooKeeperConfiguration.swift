@@ -32,6 +32,13 @@ public struct ZooKeeperConfiguration: Sendable {
     public var sasl: ZooKeeperSASL?
     /// Auth packets (e.g. scheme "digest", "user:password") sent after every handshake (and SASL).
     public var authInfo: [AuthPacket] = []
+    /// How long to wait before each connection attempt after a connection loss: ``ReconnectPolicy/immediate``
+    /// (the default), exponential back-off, or back-off with full jitter. See <doc:ReconnectPolicies>.
+    public var reconnectPolicy: ReconnectPolicy = .immediate
+    /// The largest frame the servers accept (their `jute.maxbuffer`, default 0xfffff bytes): the
+    /// setWatches2 requests that restore watches after a reconnect are split so none is longer. Lower it
+    /// to match servers started with a smaller `-Djute.maxbuffer`; values under 4 KiB count as 4 KiB.
+    public var maxPacketSize: Int = zooKeeperMaxFrameLength
     /// Called on the event loop after each successful connect (first and every reconnect) with the time
     /// each phase took; keep it cheap.
     public var onConnectPhases: (@Sendable (ConnectPhaseTimings) -> Void)?
