@@ -26,6 +26,8 @@ final class ClientSession: @unchecked Sendable {
     let connectString: ConnectString
     let counters = ClientCounters()
     private let requestTimeoutNanos: UInt64
+    /// The servers' frame limit (jute.maxbuffer) that each setWatches2 batch fits.
+    private let maxPacketSize: Int
     private var machine: SessionStateMachine
     private var handler: ZooKeeperConnectionHandler?
     private var channel: (any Channel)?
@@ -67,6 +69,7 @@ final class ClientSession: @unchecked Sendable {
         self.requestTimeoutNanos = UInt64(max(configuration.requestTimeout.nanoseconds, 1))
         self.tls = configuration.tls
         self.sourceAddress = configuration.sourceAddress
+        self.maxPacketSize = max(configuration.maxPacketSize, 4096)
         self.onConnectPhases = configuration.onConnectPhases
         self.authInfo = configuration.authInfo
         let timeoutMs = Int32(clamping: configuration.sessionTimeout.milliseconds)
@@ -76,6 +79,7 @@ final class ClientSession: @unchecked Sendable {
             hosts: connectString.hosts.shuffled(),
             requestedTimeoutMs: timeoutMs,
             connectTimeoutNanos: max(configuration.connectTimeout.nanoseconds, 1_000_000),
+            reconnectPolicy: configuration.reconnectPolicy,
             resuming: configuration.resumeSession,
             sasl: configuration.sasl
         )
@@ -391,7 +395,7 @@ final class ClientSession: @unchecked Sendable {
             logger.debug("session resumed", metadata: ["session": "0x\(String(machine.sessionId, radix: 16))"])
             connectCompleted(resumed: true)
             if let handler {
-                for batch in watches.setWatchesBatches(relativeZxid: lastZxid) {
+                for batch in watches.setWatchesBatches(relativeZxid: lastZxid, maxFrameLength: maxPacketSize) {
                     handler.sendSpecial(.setWatches2(batch), xid: SpecialXid.setWatches)
                 }
                 for auth in authInfo {

@@ -24,10 +24,15 @@ public struct ClientStats: Sendable, Hashable, CustomStringConvertible {
     public var maxPingLatenessNanos: UInt64 = 0
     /// The longest round trip of a ping, in nanoseconds.
     public var maxPingRoundTripNanos: UInt64 = 0
+    /// setWatches2 requests sent to restore watches after reconnects (several per reconnect when the
+    /// watches exceed ``ZooKeeperConfiguration/maxPacketSize``).
+    public var setWatchesBatchesSent: Int = 0
+    /// Watches the server confirmed re-registered by those setWatches2 requests, over all reconnects.
+    public var watchesRestored: Int = 0
 
     /// The counters on one line.
     public var description: String {
-        "reconnects=\(reconnects) connectionLosses=\(connectionLosses) lastZxid=0x\(String(lastZxid, radix: 16)) outstanding=\(outstandingRequests) events=\(eventsDelivered) pauses=\(eventBackPressurePauses) pings=\(pingsAnswered)/\(pingsSent)"
+        "reconnects=\(reconnects) connectionLosses=\(connectionLosses) lastZxid=0x\(String(lastZxid, radix: 16)) outstanding=\(outstandingRequests) events=\(eventsDelivered) pauses=\(eventBackPressurePauses) pings=\(pingsAnswered)/\(pingsSent) setWatchesBatches=\(setWatchesBatchesSent) watchesRestored=\(watchesRestored)"
     }
 }
 
@@ -43,6 +48,8 @@ final class ClientCounters: Sendable {
     let pingsAnswered = ManagedAtomic<Int>(0)
     let maxPingLatenessNanos = ManagedAtomic<UInt64>(0)
     let maxPingRoundTripNanos = ManagedAtomic<UInt64>(0)
+    let setWatchesBatches = ManagedAtomic<Int>(0)
+    let watchesRestored = ManagedAtomic<Int>(0)
     /// Set once the session is closed or expired.
     let finished = ManagedAtomic<Bool>(false)
     let sessionId = ManagedAtomic<Int64>(0)
@@ -61,7 +68,9 @@ final class ClientCounters: Sendable {
             pingsSent: pingsSent.load(ordering: .relaxed),
             pingsAnswered: pingsAnswered.load(ordering: .relaxed),
             maxPingLatenessNanos: maxPingLatenessNanos.load(ordering: .relaxed),
-            maxPingRoundTripNanos: maxPingRoundTripNanos.load(ordering: .relaxed)
+            maxPingRoundTripNanos: maxPingRoundTripNanos.load(ordering: .relaxed),
+            setWatchesBatchesSent: setWatchesBatches.load(ordering: .relaxed),
+            watchesRestored: watchesRestored.load(ordering: .relaxed)
         )
     }
 

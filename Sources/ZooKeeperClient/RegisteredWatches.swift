@@ -106,21 +106,29 @@ struct RegisteredWatches {
         self = RegisteredWatches()
     }
 
-    /// setWatches2 requests carrying every watch, each at most about `batchBytes` of paths (the Java
-    /// client's 128 KiB), so no frame nears jute.maxbuffer.
-    func setWatchesBatches(relativeZxid: Int64, batchBytes: Int = 128 * 1024) -> [SetWatches2Request] {
+    /// The length field of a setWatches2 frame with no paths: xid, type, relativeZxid and five vector
+    /// counts (4 + 4 + 8 + 5 × 4 bytes).
+    static let emptySetWatches2FrameLength = 36
+
+    /// setWatches2 requests carrying every watch, each frame's length field (everything after the 4-byte
+    /// length prefix, as the server checks it against `jute.maxbuffer`) at most `maxFrameLength`, so a
+    /// session with many watches never trips ZOOKEEPER-706. A path too long to share a frame goes alone.
+    func setWatchesBatches(relativeZxid: Int64, maxFrameLength: Int = zooKeeperMaxFrameLength)
+        -> [SetWatches2Request]
+    {
         var batches: [SetWatches2Request] = []
         var current = SetWatches2Request(relativeZxid: relativeZxid)
-        var size = 0
+        var length = Self.emptySetWatches2FrameLength
         func add(_ path: String, to keyPath: WritableKeyPath<SetWatches2Request, [String]>) {
-            let cost = path.utf8.count + 4
-            if size + cost > batchBytes && !current.isEmpty {
+            // A jute string: 4-byte length and the UTF-8 bytes.
+            let cost = 4 + path.utf8.count
+            if length + cost > maxFrameLength && !current.isEmpty {
                 batches.append(current)
                 current = SetWatches2Request(relativeZxid: relativeZxid)
-                size = 0
+                length = Self.emptySetWatches2FrameLength
             }
             current[keyPath: keyPath].append(path)
-            size += cost
+            length += cost
         }
         for p in dataWatches.sorted() { add(p, to: \.dataWatches) }
         for p in existWatches.sorted() { add(p, to: \.existWatches) }
@@ -129,6 +137,14 @@ struct RegisteredWatches {
         for p in persistentRecursiveWatches.sorted() { add(p, to: \.persistentRecursiveWatches) }
         if !current.isEmpty { batches.append(current) }
         return batches
+    }
+}
+
+extension SetWatches2Request {
+    /// Watches carried, over all five kinds.
+    var watchCount: Int {
+        dataWatches.count + existWatches.count + childWatches.count + persistentWatches.count
+            + persistentRecursiveWatches.count
     }
 }
 

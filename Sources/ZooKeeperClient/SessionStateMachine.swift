@@ -59,8 +59,13 @@ struct SessionStateMachine {
     let hosts: [HostPort]
     let requestedTimeoutMs: Int32
     let connectTimeoutNanos: Int64
-    /// Pause between attempts after every host was tried once in a row.
+    /// Pause between attempts after every host was tried once in a row (the ``ReconnectPolicy/immediate``
+    /// policy).
     let retryDelayNanos: Int64
+    /// The delay before each attempt after a connection loss.
+    let reconnectPolicy: ReconnectPolicy
+    /// The jitter's random source (injectable so tests see fixed delays).
+    private var random: any RandomNumberGenerator
     /// DIGEST-MD5 credentials; nil: no SASL after the handshake.
     let sasl: ZooKeeperSASL?
     /// Makes each exchange's cnonce (injectable so tests see fixed tokens).
@@ -85,6 +90,8 @@ struct SessionStateMachine {
         requestedTimeoutMs: Int32,
         connectTimeoutNanos: Int64,
         retryDelayNanos: Int64 = 100_000_000,
+        reconnectPolicy: ReconnectPolicy = .immediate,
+        random: any RandomNumberGenerator = SystemRandomNumberGenerator(),
         resuming credentials: SessionCredentials? = nil,
         sasl: ZooKeeperSASL? = nil,
         makeCnonce: @escaping @Sendable () -> String = { DigestMD5.randomNonce() }
@@ -98,6 +105,8 @@ struct SessionStateMachine {
         self.requestedTimeoutMs = requestedTimeoutMs
         self.connectTimeoutNanos = connectTimeoutNanos
         self.retryDelayNanos = retryDelayNanos
+        self.reconnectPolicy = reconnectPolicy
+        self.random = random
         self.sasl = sasl
         self.makeCnonce = makeCnonce
     }
@@ -326,8 +335,7 @@ struct SessionStateMachine {
         }
         failuresInRow += 1
         let next = (index + 1) % hosts.count
-        // Retry at once on the next host; pause once every host failed in a row.
-        let delay: Int64 = failuresInRow > hosts.count ? retryDelayNanos : 0
+        let delay = reconnectDelay(attempt: failuresInRow - 1, left: Int64(deadline - now))
         let remaining = Int64(deadline - now) - delay
         guard remaining > 0 else {
             state = .expired
@@ -344,6 +352,19 @@ struct SessionStateMachine {
             timeoutNanos: min(connectTimeoutNanos, remaining),
             delayNanos: delay
         )
+    }
+
+    /// The policy's delay before attempt `attempt` since the loss, at most half of the `left` nanoseconds
+    /// of the session timeout so a back-off alone cannot expire the session.
+    private mutating func reconnectDelay(attempt: Int, left: Int64) -> Int64 {
+        let wanted: Int64
+        if case .immediate = reconnectPolicy {
+            // Retry at once on the next host; pause once every host failed in a row.
+            wanted = attempt >= hosts.count ? retryDelayNanos : 0
+        } else {
+            wanted = reconnectPolicy.delayNanos(attempt: attempt, hostCount: hosts.count, using: &random)
+        }
+        return min(wanted, max(left / 2, 0))
     }
 
     private mutating func adopt(_ response: ConnectResponse) {

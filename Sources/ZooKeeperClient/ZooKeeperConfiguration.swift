@@ -37,6 +37,13 @@ public struct ZooKeeperConfiguration: Sendable {
     /// holding more loopback sessions than that (or reconnecting them while old ones sit in TIME_WAIT)
     /// spreads them over 127.0.0.2, 127.0.0.3… (all of 127/8 is local on Linux).
     public var sourceAddress: String?
+    /// How long to wait before each connection attempt after a connection loss: ``ReconnectPolicy/immediate``
+    /// (the default), exponential back-off, or back-off with full jitter. See <doc:ReconnectPolicies>.
+    public var reconnectPolicy: ReconnectPolicy = .immediate
+    /// The largest frame the servers accept (their `jute.maxbuffer`, default 0xfffff bytes): the
+    /// setWatches2 requests that restore watches after a reconnect are split so none is longer. Lower it
+    /// to match servers started with a smaller `-Djute.maxbuffer`; values under 4 KiB count as 4 KiB.
+    public var maxPacketSize: Int = zooKeeperMaxFrameLength
     /// Called on the event loop after each successful connect (first and every reconnect) with the time
     /// each phase took; keep it cheap.
     public var onConnectPhases: (@Sendable (ConnectPhaseTimings) -> Void)?

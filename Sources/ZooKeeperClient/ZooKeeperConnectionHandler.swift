@@ -18,6 +18,8 @@ final class ZooKeeperConnectionHandler: ChannelDuplexHandler {
     private var processor = NIOSingleStepByteToMessageProcessor(ZooKeeperFrameDecoder())
     private var pending = Deque<PendingRequest>()
     private var pendingAuths = Deque<ZooKeeperCompletion?>()
+    /// Watches carried by each setWatches2 sent and not yet answered, in order.
+    private var pendingSetWatches = Deque<Int>()
     private var context: ChannelHandlerContext?
     private var outbound = ByteBuffer()
     private var handshakeDone = false
@@ -165,7 +167,10 @@ final class ZooKeeperConnectionHandler: ChannelDuplexHandler {
                 session.authFailed(code: header.err, receivedAt: receivedAt)
             }
         case SpecialXid.setWatches:
-            if header.err != .ok {
+            let carried = pendingSetWatches.popFirst() ?? 0
+            if header.err == .ok {
+                session.counters.watchesRestored.wrappingIncrement(by: carried, ordering: .relaxed)
+            } else {
                 session.logger.debug("setWatches2 refused", metadata: ["err": "\(header.err)"])
             }
         default:
@@ -238,6 +243,10 @@ final class ZooKeeperConnectionHandler: ChannelDuplexHandler {
             session.counters.pingsSent.wrappingIncrement(ordering: .relaxed)
         }
         if xid == SpecialXid.auth { pendingAuths.append(authCompletion) }
+        if xid == SpecialXid.setWatches, case .setWatches2(let batch) = request {
+            pendingSetWatches.append(batch.watchCount)
+            session.counters.setWatchesBatches.wrappingIncrement(ordering: .relaxed)
+        }
         writeOut()
     }
 

@@ -59,6 +59,8 @@ final class ServerCore: @unchecked Sendable {
     var boundSecurePort = 0
     /// False from `closeAllConnections` until the next `start()`: `register` refuses new connections.
     var acceptingConnections = true
+    /// Between `ZooKeeperServer.pause()` and `resume()`: nothing is read, answered, expired or swept.
+    var paused = false
     /// Reused for every request's watch notifications (emptied after delivery).
     private var triggers = WatchTriggers()
     /// Connections that need a flush scheduled once the lock is released.

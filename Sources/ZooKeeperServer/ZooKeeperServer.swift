@@ -72,7 +72,7 @@ public final class ZooKeeperServer: Service, Sendable {
         case shutdown
     }
 
-    private let configuration: ZooKeeperServerConfiguration
+    let configuration: ZooKeeperServerConfiguration
     private let eventLoopGroup: any EventLoopGroup
     let core: ServerCore
     private let state = NIOLockedValueBox(State.initial)
@@ -207,10 +207,12 @@ public final class ZooKeeperServer: Service, Sendable {
         let loop = eventLoopGroup.next()
         let expiryEvery = TimeAmount.milliseconds(min(max(core.tickMs / 10, 10), 250))
         let expiry = loop.scheduleRepeatedTask(initialDelay: expiryEvery, delay: expiryEvery) { _ in
+            guard !core.isPaused else { return }
             core.expireSessions()
         }
         let sweepEvery = max(TimeAmount(configuration.containerSweepInterval), .milliseconds(10))
         let sweep = loop.scheduleRepeatedTask(initialDelay: sweepEvery, delay: sweepEvery) { _ in
+            guard !core.isPaused else { return }
             core.sweepContainersAndTTLs()
         }
         return [expiry, sweep]
@@ -325,6 +327,9 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         }
         self.connection = connection
         let core = self.core
+        // Accepted while paused: the kernel completed the TCP handshake, as it does for a stopped
+        // process; nothing is read until resume().
+        if core.isPaused { context.channel.setOption(.autoRead, value: false).whenComplete { _ in } }
         handshakeTimer = context.eventLoop.scheduleTask(in: handshakeTimeout) {
             core.handshakeTimedOut(connection)
         }

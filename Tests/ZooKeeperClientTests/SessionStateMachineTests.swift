@@ -252,7 +252,7 @@ struct RegisteredWatchesTests {
         var r = RegisteredWatches()
         for i in 0..<5000 { r.register(.data, path: "/some/longish/path/\(i)", result: .ok) }
         r.register(.persistentRecursive, path: "/rec", result: .ok)
-        let batches = r.setWatchesBatches(relativeZxid: 77, batchBytes: 16 * 1024)
+        let batches = r.setWatchesBatches(relativeZxid: 77, maxFrameLength: 16 * 1024)
         #expect(batches.count > 1)
         #expect(batches.allSatisfy { $0.relativeZxid == 77 })
         #expect(batches.reduce(0) { $0 + $1.dataWatches.count } == 5000)
