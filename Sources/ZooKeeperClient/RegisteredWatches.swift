@@ -113,7 +113,10 @@ struct RegisteredWatches {
     /// setWatches2 requests carrying every watch, each frame's length field (everything after the 4-byte
     /// length prefix, as the server checks it against `jute.maxbuffer`) at most `maxFrameLength`, so a
     /// session with many watches never trips ZOOKEEPER-706. A path too long to share a frame goes alone.
-    func setWatchesBatches(relativeZxid: Int64, maxFrameLength: Int = zooKeeperMaxFrameLength)
+    func setWatchesBatches(
+        relativeZxid: Int64,
+        maxFrameLength: Int = zooKeeperMaxFrameLength
+    )
         -> [SetWatches2Request]
     {
         var batches: [SetWatches2Request] = []

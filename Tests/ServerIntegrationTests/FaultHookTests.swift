@@ -23,7 +23,10 @@ private struct AttemptRecorder: LogHandler {
 
 @Suite("Built-in server fault hooks and client recovery", .serialized)
 struct FaultHookTests {
-    func connect(_ server: ZooKeeperServer, _ tune: (inout ZooKeeperConfiguration) -> Void = { _ in })
+    func connect(
+        _ server: ZooKeeperServer,
+        _ tune: (inout ZooKeeperConfiguration) -> Void = { _ in }
+    )
         async throws -> ZooKeeperClient
     {
         var configuration = ZooKeeperConfiguration(connectString: server.connectString)
