@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import ZooKeeperClient
 
 @testable import StormEngine
 
@@ -88,6 +89,20 @@ extension EngineTests {
                     )
             )
             #expect(try w.sessionPlan() == SessionPlan(groupSessions: [4, 6], watcherSessions: 30, writerSessions: 0))
+        }
+
+        @Test func reconnectPolicies() throws {
+            let groups = "groups:\n  - ops: {get: 1}\n"
+            #expect(try WorkloadParser.parse(groups, file: "r.yaml").reconnect == .immediate)
+            let immediate = try WorkloadParser.parse("reconnect: {policy: immediate}\n" + groups, file: "r.yaml")
+            #expect(immediate.reconnect == .immediate)
+            let backoff = try WorkloadParser.parse(
+                "reconnect: {policy: backoff, base: 20ms, max: 1s}\n" + groups,
+                file: "r.yaml"
+            )
+            #expect(backoff.reconnect == .exponentialBackoff(base: .milliseconds(20), max: .seconds(1)))
+            let jitter = try WorkloadParser.parse("reconnect: {policy: jitter}\n" + groups, file: "r.yaml")
+            #expect(jitter.reconnect == .exponentialBackoffWithJitter(base: .milliseconds(50), max: .seconds(2)))
         }
 
         @Test func defaults() throws {
@@ -194,6 +209,22 @@ extension EngineTests {
             ("watches:\n  storm: {writer: someone}\n", 2, 19, "watches.storm.writer", "dedicated, watcher"),
             ("watches:\n  watchers: 5\n  watchers: 6\n", 2, 3, "watchers", "given twice"),
             ("name: x\n", 1, 1, "", "nothing to run"),
+            (
+                "reconnect: {policy: backof}\ngroups:\n  - ops: {get: 1}\n", 1, 21, "reconnect.policy",
+                "did you mean \"backoff\""
+            ),
+            (
+                "reconnect: {base: 10ms}\ngroups:\n  - ops: {get: 1}\n", 1, 19, "reconnect.base",
+                "only for policy backoff or jitter"
+            ),
+            (
+                "reconnect: {policy: jitter, base: 1s, max: 10ms}\ngroups:\n  - ops: {get: 1}\n", 1, 44,
+                "reconnect.max", "at least 1s"
+            ),
+            (
+                "reconnect: {policy: jitter, cap: 1s}\ngroups:\n  - ops: {get: 1}\n", 1, 29, "reconnect.cap",
+                "policy, base, max"
+            ),
             ("groups:\n  - ops: {get: 1\n", 3, 1, "", "not valid YAML"),
         ]
 

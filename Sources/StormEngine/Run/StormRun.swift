@@ -155,6 +155,7 @@ public final class StormRun: Sendable {
             sessionTimeout: workload.sessionTimeout
         )
         configured.security = security
+        configured.reconnectPolicy = workload.reconnect
         let connectPhases = self.connectPhases
         configured.onConnectPhases = { connectPhases.record($0) }
         let pool = configured

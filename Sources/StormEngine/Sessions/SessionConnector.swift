@@ -73,6 +73,8 @@ public struct SessionConnector: Sendable {
     public var sessionTimeout: Duration
     /// TLS, SASL and digest auth for every session (re-done on every reconnect by the client).
     public var security = ClientSecurity()
+    /// How each session waits before reconnecting after a connection loss.
+    public var reconnectPolicy: ReconnectPolicy = .immediate
     /// Each successful connect's phase timings (TCP, TLS, handshake, SASL), for the run's histograms.
     public var onConnectPhases: (@Sendable (ConnectPhaseTimings) -> Void)?
     /// Where the sessions' connections run (default: NIO's shared group).
@@ -102,6 +104,7 @@ public struct SessionConnector: Sendable {
         configuration.requestTimeout = .seconds(15)
         configuration.logger = logger
         security.apply(to: &configuration)
+        configuration.reconnectPolicy = reconnectPolicy
         configuration.onConnectPhases = onConnectPhases
         return configuration
     }

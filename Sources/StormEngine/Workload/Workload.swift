@@ -1,3 +1,5 @@
+import ZooKeeperClient
+
 /// A complete workload: what to run, how hard, for how long, and which watches to storm.
 ///
 /// Built by `WorkloadParser` from YAML (workloads/README.md documents every field) and adjusted by
@@ -29,6 +31,9 @@ public struct Workload: Sendable, Equatable {
     public var security = TargetSecurity()
     /// Stages (open-loop rate and closed-loop sessions over time); their durations replace `duration`.
     public var stages: [Stage] = []
+    /// How every session of the run waits before reconnecting after a connection loss
+    /// (`reconnect: {policy, base, max}`).
+    public var reconnect: ReconnectPolicy = .immediate
 
     public init(
         name: String,

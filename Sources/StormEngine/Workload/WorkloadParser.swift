@@ -8,7 +8,7 @@ import ZooKeeperProtocol
 public enum WorkloadParser {
     static let topFields = [
         "name", "description", "target", "sessions", "duration", "warmup", "seed", "root", "keyspace", "groups",
-        "watches", "thresholds", "requests", "stages",
+        "watches", "thresholds", "requests", "stages", "reconnect",
     ]
     static let keyspaceFields = ["count", "value_size", "distribution"]
     static let targetFields = ["hosts", "tls", "sasl", "digest"]
@@ -22,6 +22,7 @@ public enum WorkloadParser {
     static let openFields = ["model", "rate", "arrivals", "max_in_flight"]
     static let watchFields = ["kind", "watchers", "znodes", "storm"]
     static let stormFields = ["rounds", "interval", "writer", "timeout", "rearm"]
+    static let reconnectFields = ["policy", "base", "max"]
 
     /// Reads and parses a file; `name` defaults to the file name without `.yaml`.
     public static func load(path: String) throws(WorkloadError) -> Workload {
@@ -152,6 +153,11 @@ public enum WorkloadParser {
         if top.has("requests") {
             workload.requests = try top.int("requests", default: 1, range: 1...Int(Int32.max))
         }
+        if let reconnect = top.value("reconnect") {
+            workload.reconnect = try parseReconnect(
+                YAMLFieldReader(file: file, field: "reconnect", node: reconnect, allowed: reconnectFields)
+            )
+        }
         if let thresholds = top.value("thresholds") {
             workload.thresholds = try parseThresholds(thresholds, file: file)
         }
@@ -172,6 +178,27 @@ public enum WorkloadParser {
         }
         try checkSessions(workload, top: top)
         return workload
+    }
+
+    /// `reconnect: {policy: immediate | backoff | jitter, base: 50ms, max: 2s}`: `base` and `max` only
+    /// for the back-off policies (`base` at least 1ms, `max` at least `base`).
+    static func parseReconnect(_ reader: YAMLFieldReader) throws(WorkloadError) -> ReconnectPolicy {
+        let policy = try reader.choice("policy", default: ReconnectPolicyName.immediate)
+        if policy == .immediate {
+            for key in ["base", "max"] where reader.has(key) {
+                throw reader.error(key, "only for policy backoff or jitter; immediate waits for nothing")
+            }
+            return .immediate
+        }
+        let base = try reader.duration("base", default: .milliseconds(50), minimum: .milliseconds(1))
+        let cap = try reader.duration("max", default: .seconds(2), minimum: base)
+        return policy == .backoff
+            ? .exponentialBackoff(base: base, max: cap) : .exponentialBackoffWithJitter(base: base, max: cap)
+    }
+
+    /// The `reconnect.policy` values.
+    enum ReconnectPolicyName: String, CaseIterable {
+        case immediate, backoff, jitter
     }
 
     /// `target: {hosts, tls: {ca, cert, key, server_name, insecure}, sasl: {user, password_file},
