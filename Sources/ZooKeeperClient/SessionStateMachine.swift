@@ -59,10 +59,8 @@ struct SessionStateMachine {
     let hosts: [HostPort]
     let requestedTimeoutMs: Int32
     let connectTimeoutNanos: Int64
-    /// Pause between attempts after every host was tried once in a row (the ``ReconnectPolicy/immediate``
-    /// policy).
-    let retryDelayNanos: Int64
-    /// The delay before each attempt after a connection loss.
+    /// The delay before each attempt after a connection loss (``ReconnectPolicy/immediate``: none until
+    /// every host failed in a row, then 100 ms).
     let reconnectPolicy: ReconnectPolicy
     /// The jitter's random source (injectable so tests see fixed delays).
     private var random: any RandomNumberGenerator
@@ -89,7 +87,6 @@ struct SessionStateMachine {
         hosts: [HostPort],
         requestedTimeoutMs: Int32,
         connectTimeoutNanos: Int64,
-        retryDelayNanos: Int64 = 100_000_000,
         reconnectPolicy: ReconnectPolicy = .immediate,
         random: any RandomNumberGenerator = SystemRandomNumberGenerator(),
         resuming credentials: SessionCredentials? = nil,
@@ -104,7 +101,6 @@ struct SessionStateMachine {
         self.hosts = hosts
         self.requestedTimeoutMs = requestedTimeoutMs
         self.connectTimeoutNanos = connectTimeoutNanos
-        self.retryDelayNanos = retryDelayNanos
         self.reconnectPolicy = reconnectPolicy
         self.random = random
         self.sasl = sasl
@@ -357,13 +353,7 @@ struct SessionStateMachine {
     /// The policy's delay before attempt `attempt` since the loss, at most half of the `left` nanoseconds
     /// of the session timeout so a back-off alone cannot expire the session.
     private mutating func reconnectDelay(attempt: Int, left: Int64) -> Int64 {
-        let wanted: Int64
-        if case .immediate = reconnectPolicy {
-            // Retry at once on the next host; pause once every host failed in a row.
-            wanted = attempt >= hosts.count ? retryDelayNanos : 0
-        } else {
-            wanted = reconnectPolicy.delayNanos(attempt: attempt, hostCount: hosts.count, using: &random)
-        }
+        let wanted = reconnectPolicy.delayNanos(attempt: attempt, hostCount: hosts.count, using: &random)
         return min(wanted, max(left / 2, 0))
     }
 

@@ -23,7 +23,6 @@ struct SessionStateMachineSASLTests {
             hosts: [a, b],
             requestedTimeoutMs: 4000,
             connectTimeoutNanos: second,
-            retryDelayNanos: 100_000_000,
             sasl: ZooKeeperSASL(user: "bob", password: "secret"),
             makeCnonce: { "client-nonce" }
         )
@@ -194,8 +193,7 @@ struct SessionStateMachineSASLTests {
         var m = SessionStateMachine(
             hosts: [a, b, HostPort(host: "c", port: 3)],
             requestedTimeoutMs: 4000,
-            connectTimeoutNanos: second,
-            retryDelayNanos: 100_000_000
+            connectTimeoutNanos: second
         )
         _ = m.start()
         _ = m.connectFailed(attempt: 1, reason: "a refused the connection", now: 0)

@@ -14,8 +14,7 @@ struct SessionStateMachineTests {
         SessionStateMachine(
             hosts: hosts ?? [a, b],
             requestedTimeoutMs: 4000,
-            connectTimeoutNanos: 1_000_000_000,
-            retryDelayNanos: 100_000_000
+            connectTimeoutNanos: 1_000_000_000
         )
     }
 
