@@ -165,6 +165,46 @@ def replace_section(text, title, block, next_titles):
     return text[:start] + block + "\n" + text[end:]
 
 
+TLS_TITLE = "## 10. TLS and SASL cost"
+
+
+def tls_section():
+    """Section 10 as scripts/peers/tls_bench.sh printed it (ZKSTORM_BENCH_TLS names the file), with the
+    issue's goal checked per server: TLS keeps at least 75% of plaintext getData throughput at 64 in flight."""
+    path = os.environ.get("ZKSTORM_BENCH_TLS")
+    if not path or not os.path.exists(path) or os.path.getsize(path) == 0:
+        return None, []
+    text = open(path).read().strip()
+    checks = []
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 8 and cells[1] in ("tls", "tls+sasl"):
+            try:
+                checks.append((f"{cells[1].upper()}/plaintext getData throughput, {cells[0]}, 64 in flight", float(cells[4])))
+            except ValueError:
+                pass
+    return text, checks
+
+
+if only == "tls":
+    section, checks = tls_section()
+    if section is None:
+        sys.exit("bench_report: no TLS section (scripts/peers/tls_bench.sh printed nothing)")
+    for name, value in checks:
+        check(name, value, 0.75)
+    summary = "\n".join(["| target | measured | goal | verdict |", "|---|---|---|---|"] + verdicts)
+    print(section + "\n\n" + summary)
+    if write and not quick:
+        text = open("BENCHMARKS.md").read()
+        load = os.getloadavg()[2]
+        block = (f"{section}\n\nMeasured by `{command.strip()}` on {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC"
+                 f" (load average {load:.1f} on {os.cpu_count()} cores when written).\n\n{summary}\n")
+        text = replace_section(text, TLS_TITLE, block, [])
+        open("BENCHMARKS.md", "w").write(text)
+        print("\nwrote the TLS section of BENCHMARKS.md")
+    sys.exit(0)
+
+
 if only == "curves":
     section, checks = curve_sections()
     if section is None:
@@ -303,6 +343,12 @@ if section is not None:
     lines.append("\n" + section)
     for name, value in curve_checks:
         check(name, value, 1.2, higher_is_better=False)
+
+section, tls_checks = tls_section()
+if section is not None:
+    lines.append("\n" + section)
+    for name, value in tls_checks:
+        check(name, value, 0.75)
 
 body = "\n".join(lines)
 summary = "\n".join(["| target | measured | goal | verdict |", "|---|---|---|---|"] + verdicts)

@@ -135,16 +135,25 @@ target_args() {
     tls+sasl) echo "--target 127.0.0.1:$tls_port ${tls[*]} ${sasl[*]}" ;;
   esac
 }
-declare -A ops p50
+declare -A ops p50 cpu
 if ((quick)); then count=20000; else count=100000; fi
-# getData on one znode, one session, 64 in flight: the same measurement as scripts/bench's client rows.
-run_get() { # server mode
-  local key="$1 $2" line
+# getData on one znode, one session, 64 in flight: the same measurement as scripts/bench's client rows,
+# with the client process's CPU time (user + system) per request.
+run_get() { # server mode [record]
+  local key="$1 $2" line t
+  TIMEFORMAT='%U %S'
   # shellcheck disable=SC2046
-  line=$("$bin" bench client --op get --inflight 64 --count "$count" $(target_args "$1" "$2"))
+  t=$( { time "$bin" bench client --op get --inflight 64 --count "$count" $(target_args "$1" "$2") >"$work/get.json"; } 2>&1 )
+  line=$(tail -n 1 "$work/get.json")
+  [[ ${3:-record} == record ]] || return 0
   ops[$key]+="$(python3 -c "import json,sys;print(json.loads(sys.argv[1])['ops_per_sec'])" "$line") "
   p50[$key]+="$(python3 -c "import json,sys;print(json.loads(sys.argv[1])['p50_us'])" "$line") "
+  cpu[$key]+="$(python3 -c "import sys;u,s=map(float,sys.argv[1].split());print((u+s)*1e6/(int(sys.argv[2])*1.1))" "$t" "$count") "
 }
+# One untimed pass first: the JVM compiles its TLS and request paths, both servers' caches warm.
+for server in $servers; do
+  for mode in plain tls tls+sasl; do run_get "$server" "$mode" warm-up; done
+done
 for round in $(seq "$rounds"); do
   for server in $servers; do
     for mode in plain tls tls+sasl; do run_get "$server" "$mode"; done
@@ -152,20 +161,23 @@ for round in $(seq "$rounds"); do
 done
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
-echo "## TLS and SASL cost (zkstorm client → real ZooKeeper 3.8 with Netty and clientAuth=need, and the built-in server)"
+echo "## 10. TLS and SASL cost: zkstorm client → real ZooKeeper 3.8 (Netty, clientAuth=need) and the built-in server"
 echo
-echo "getData of one 100-byte znode, 1 session, 64 in flight (zkstorm bench client), $count requests per run,"
-echo "median of $rounds interleaved rounds:"
+echo "getData of one 100-byte znode, 1 session, 64 in flight (zkstorm bench client), $count requests per run"
+echo "(+10% warm-up), after one untimed pass of each; median of $rounds interleaved rounds. Client CPU is the"
+echo "zkstorm process's user + system time per request, warm-up included: what security costs our client alone."
 echo
-echo "| server | transport | getData/s | p50 | throughput vs plaintext | each round (getData/s) |"
-echo "|---|---|---|---|---|---|"
+echo "| server | transport | getData/s | p50 | throughput vs plaintext | client CPU µs/op | client CPU vs plaintext | each round (getData/s) |"
+echo "|---|---|---|---|---|---|---|---|"
 for server in $servers; do
   base=$(echo "${ops[$server plain]}" | median)
+  cbase=$(echo "${cpu[$server plain]}" | median)
   for mode in plain tls tls+sasl; do
     o=$(echo "${ops[$server $mode]}" | median)
     p=$(echo "${p50[$server $mode]}" | median)
-    printf '| %s | %s | %.0f | %s µs | %.2f | %s |\n' "$server" "$mode" "$o" "$p" \
-      "$(python3 -c "print($o/$base)")" "$(printf '%.0f ' ${ops[$server $mode]})"
+    c=$(echo "${cpu[$server $mode]}" | median)
+    printf '| %s | %s | %.0f | %s µs | %.2f | %.2f | %.2f | %s|\n' "$server" "$mode" "$o" "$p" \
+      "$(python3 -c "print($o/$base)")" "$c" "$(python3 -c "print($c/$cbase)")" "$(printf '%.0f ' ${ops[$server $mode]})"
   done
 done
 echo
