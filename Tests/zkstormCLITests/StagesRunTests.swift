@@ -56,4 +56,59 @@ struct StagesRunTests {
         let page = try String(contentsOf: html, encoding: .utf8)
         #expect(page.contains("300 ops/s, 2 sessions"), "no stage marker on the charts")
     }
+
+    static let watcherRamp = """
+        name: watcher-ramp
+        sessions: 0
+        warmup: 0s
+        watches:
+          kind: data
+          watchers: 30
+          znodes: 1
+          storm: {rounds: 1000, interval: 150ms, writer: dedicated, timeout: 2s, rearm: immediate}
+        stages:
+          - {duration: 1500ms, watchers: 5}
+          - {duration: 1500ms, watchers: 30}
+          - {duration: 1500ms, watchers: 10}
+
+        """
+
+    /// Watcher stages: each round goes to the watchers its stage asks for (joiners arm, leavers remove
+    /// their watches), and the ledger is due exactly those: nothing missed, and no notification to a
+    /// watcher that left (it would be excess).
+    @Test(arguments: TestTarget.allCases)
+    func watcherStagesRampTheStorm(target: TestTarget) async throws {
+        let server = try await target.shared()
+        let file = try ZkstormProcess.workload(Self.watcherRamp)
+        let json = file.appendingPathExtension("json")
+        let html = file.appendingPathExtension("html")
+        defer {
+            for url in [file, json, html] { try? FileManager.default.removeItem(at: url) }
+        }
+        let result = try await ZkstormProcess.run([
+            "run", file.path, "--target", server.connectString, "--json", json.path, "--html", html.path, "--quiet",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: json)) as? [String: Any]
+        let rounds = object?["rounds"] as? [[String: Any]] ?? []
+        let watchers = rounds.compactMap { $0["watchers"] as? Int }
+        #expect(watchers.count == rounds.count && rounds.count >= 12, "rounds: \(rounds)")
+        // The stages in order: 5, then 30, then 10 (each stage holds several 150 ms rounds).
+        var order: [Int] = []
+        for count in watchers where order.last != count { order.append(count) }
+        #expect(order == [5, 30, 10], "watchers per round: \(watchers)")
+        for round in rounds {
+            #expect(round["expected"] as? Int == round["watchers"] as? Int, "\(round)")
+            #expect(round["missing"] as? Int == 0, "\(round)")
+        }
+        let ledger = (object?["failover"] as? [String: Any])?["watch"] as? [String: Any] ?? [:]
+        let expected = rounds.reduce(0) { $0 + ($1["expected"] as? Int ?? 0) }
+        #expect(ledger["due"] as? Int == expected, "ledger \(ledger), rounds due \(expected)")
+        #expect(ledger["missed"] as? Int == 0, "\(ledger)")
+        #expect(ledger["excess"] as? Int == 0, "a watcher that left was still notified: \(ledger)")
+        let stages = object?["stages"] as? [[String: Any]] ?? []
+        #expect(stages.map { $0["label"] as? String } == ["5 watchers", "30 watchers", "10 watchers"])
+        let page = try String(contentsOf: html, encoding: .utf8)
+        #expect(page.contains("30 watchers"), "no stage marker on the charts")
+    }
 }

@@ -388,7 +388,13 @@ public final class StormRun: Sendable {
         guard let spec = workload.watches, !stop.isSet else { return nil }
         let recorder = OperationRecorder()
         collector.add(recorder)
-        let watchStorm = WatchStorm(spec: spec, layout: layout, recorder: recorder, logger: logger)
+        let watchStorm = WatchStorm(
+            spec: spec,
+            layout: layout,
+            recorder: recorder,
+            logger: logger,
+            stages: StagePlan(workload.stages)
+        )
         try await watchStorm.connectWatchers(pool)
         opened += watchStorm.watcherSessions
         try await watchStorm.arm()
@@ -501,7 +507,14 @@ public final class StormRun: Sendable {
             }
             if let storm {
                 await withTaskGroup(of: Void.self) { inner in
-                    inner.addTask { await storm.storm.runRounds(writer: storm.writer, end: measureEnd, stop: stop) }
+                    inner.addTask {
+                        await storm.storm.runRounds(
+                            writer: storm.writer,
+                            measureStart: measureStart,
+                            end: measureEnd,
+                            stop: stop
+                        )
+                    }
                     if hasGroups {
                         inner.addTask { await Self.sleep(until: measureEnd, stop: stop) }
                     }
@@ -619,6 +632,7 @@ public final class StormRun: Sendable {
                 var parts: [String] = []
                 if let rate = step.stage.rate { parts.append("\(ReportFormat.rate(rate)) ops/s") }
                 if let sessions = step.stage.sessions { parts.append("\(sessions) sessions") }
+                if let watchers = step.stage.watchers { parts.append("\(watchers) watchers") }
                 return RunResult.StageMark(
                     startS: Double(step.start) / 1e9,
                     label: parts.isEmpty ? "stage" : parts.joined(separator: ", ")

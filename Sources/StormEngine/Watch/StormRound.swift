@@ -16,9 +16,11 @@ public struct StormRoundSummary: Sendable, Equatable, Codable {
     /// expected only if they arrive (the write may or may not have been applied); the watch ledger
     /// settles it by version.
     public var writesFailed: Int?
+    /// Watchers the round went to, when stages ramp the storm (nil: every watcher).
+    public var watchers: Int?
 
     enum CodingKeys: String, CodingKey {
-        case round, expected, notified, missing, duplicates
+        case round, expected, notified, missing, duplicates, watchers
         case writesFailed = "writes_failed"
         case firstNanoseconds = "first_ns"
         case medianNanoseconds = "median_ns"

@@ -15,7 +15,7 @@ public enum WatchLedger {
     public struct Summary: Codable, Sendable, Equatable {
         /// Writes applied to the watched znodes (sum of their final versions).
         public var writes: UInt64
-        /// writes × watchers.
+        /// writes × watchers (in a ramped storm: each write × the watchers active when it was sent).
         public var due: UInt64
         public var received: UInt64
         public var collapsed: UInt64
@@ -54,5 +54,45 @@ public enum WatchLedger {
             excess: accounted > due ? accounted - due : 0,
             versionsRead: versionsRead
         )
+    }
+
+    /// One storm write: the watchers holding a watch when it was sent, and whether its reply came back.
+    public struct Write: Sendable, Equatable {
+        public var watchers: Int
+        public var acknowledged: Bool
+
+        public init(watchers: Int, acknowledged: Bool) {
+            self.watchers = watchers
+            self.acknowledged = acknowledged
+        }
+    }
+
+    /// Notifications due when the watcher count changed between rounds (stages with `watchers`): per
+    /// znode, each acknowledged write is due to the watchers active when it was sent; writes whose reply
+    /// was lost count only as far as the znode's final version says they were applied (the earliest
+    /// of them first). Without final versions (`nil`), only acknowledged writes count.
+    public static func due(finalVersions: [Int32]?, writes: [[Write]]) -> UInt64 {
+        var due: UInt64 = 0
+        for (z, log) in writes.enumerated() {
+            let acknowledged = log.filter(\.acknowledged)
+            due += acknowledged.reduce(UInt64(0)) { $0 + UInt64($1.watchers) }
+            guard let finalVersions, z < finalVersions.count else { continue }
+            let unacknowledgedApplied = Int(max(finalVersions[z], 0)) - acknowledged.count
+            guard unacknowledgedApplied > 0 else { continue }
+            due += log.lazy.filter { !$0.acknowledged }.prefix(unacknowledgedApplied)
+                .reduce(UInt64(0)) { $0 + UInt64($1.watchers) }
+        }
+        return due
+    }
+}
+
+extension WatchLedger.Summary {
+    /// Replaces `due` (a ramped storm's, from ``WatchLedger/due(finalVersions:writes:)``) and settles
+    /// `missed` and `excess` against it.
+    public mutating func settle(due: UInt64) {
+        self.due = due
+        let accounted = received + collapsed
+        missed = due > accounted ? due - accounted : 0
+        excess = accounted > due ? accounted - due : 0
     }
 }

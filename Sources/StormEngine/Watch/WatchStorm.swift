@@ -17,8 +17,13 @@ import ZooKeeperProtocol
 /// inbox of the event loop that read them, and the loop records them (tracker, ledger) and sends the
 /// re-arms in one batch once it has drained every socket epoll reported ready, so the next watcher's
 /// socket is read before any bookkeeping or re-arm request of this one.
+///
+/// Stages with `watchers` ramp the storm: every watcher session is connected at setup, the first
+/// `watchers` of them hold a watch, and between rounds joining watchers arm and leaving ones remove their
+/// watches (removeWatches), so each round is due to exactly the watchers active in it.
 final class WatchStorm: Sendable {
     let spec: WatchSpec
+    let stagePlan: StagePlan
     let layout: RunLayout
     let recorder: OperationRecorder
     let logger: Logger
@@ -39,6 +44,11 @@ final class WatchStorm: Sendable {
     private let inboxes: [ObjectIdentifier: NIOLoopBoundBox<StormInbox>]
 
     struct State {
+        /// Watchers holding a watch: the first `active` sessions (all of them without watcher stages).
+        var active: Int
+        /// Per watched znode, every storm write in send order: the watchers active when it was sent and
+        /// whether its reply came back, so a ramped run's ledger knows what each applied write made due.
+        var writes: [[WatchLedger.Write]]
         var tracker: StormRoundTracker?
         /// Version (cversion for child watches) each watcher saw when it last armed, per znode.
         var armedVersion: [Int32]
@@ -50,15 +60,28 @@ final class WatchStorm: Sendable {
         var deferredRearms: [StormArrival] = []
     }
 
-    init(spec: WatchSpec, layout: RunLayout, recorder: OperationRecorder, logger: Logger) {
+    init(
+        spec: WatchSpec,
+        layout: RunLayout,
+        recorder: OperationRecorder,
+        logger: Logger,
+        stages: StagePlan = StagePlan([])
+    ) {
         self.spec = spec
+        self.stagePlan = stages
         self.layout = layout
         self.recorder = recorder
         self.logger = logger
         var index: [String: Int] = [:]
         for (i, path) in layout.watched.enumerated() { index[path] = i }
         znodeIndex = index
-        state = NIOLockedValueBox(State(armedVersion: Array(repeating: 0, count: spec.watchers * spec.znodes)))
+        state = NIOLockedValueBox(
+            State(
+                active: stages.watchers(at: -1, of: spec.watchers),
+                writes: Array(repeating: [], count: layout.watched.count),
+                armedVersion: Array(repeating: 0, count: spec.watchers * spec.znodes)
+            )
+        )
         var inboxes: [ObjectIdentifier: NIOLoopBoundBox<StormInbox>] = [:]
         for loop in WatcherEventLoop.allLoops {
             inboxes[ObjectIdentifier(loop)] = NIOLoopBoundBox.makeBoxSendingValue(StormInbox(), eventLoop: loop)
@@ -67,6 +90,9 @@ final class WatchStorm: Sendable {
     }
 
     var watcherSessions: [SupervisedSession] { sessions.withLockedValue { $0 } }
+
+    /// Watchers holding a watch now.
+    var activeWatchers: Int { state.withLockedValue { $0.active } }
 
     /// Connects the watcher sessions, routing their events here. A watcher whose session expires gets
     /// a new session with its watches set again.
@@ -80,6 +106,8 @@ final class WatchStorm: Sendable {
         }
         for (watcher, session) in connected.enumerated() {
             session.setOnReplaced { [self] client in
+                // A watcher a stage has let go holds no watch; it arms again if a later stage needs it.
+                guard watcher < activeWatchers else { return }
                 do {
                     let count = try await arm(watcher: watcher, client: client)
                     pool.counters.failover.watchesRecreated(count)
@@ -94,10 +122,12 @@ final class WatchStorm: Sendable {
         sessions.withLockedValue { $0 = connected }
     }
 
-    /// Sets every watch (before the rounds start).
+    /// Sets the watches of every watcher the first stage needs (all of them without stages), before the
+    /// rounds start.
     func arm() async throws {
+        let active = activeWatchers
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for (watcher, session) in watcherSessions.enumerated() {
+            for (watcher, session) in watcherSessions.prefix(active).enumerated() {
                 let client = session.client
                 group.addTask { _ = try await self.arm(watcher: watcher, client: client) }
             }
@@ -164,6 +194,12 @@ final class WatchStorm: Sendable {
         let late = state.withLockedValue { state -> UInt64 in
             var late: UInt64 = 0
             for arrival in batch {
+                if Int(arrival.watcher) >= state.active {
+                    // A watcher a stage let go: its watch was removed, nothing was due to it (the ledger
+                    // shows it as excess) and it is not set again.
+                    state.strayEvents += 1
+                    continue
+                }
                 if state.tracker == nil {
                     state.strayEvents += 1
                     late += 1
@@ -195,8 +231,57 @@ final class WatchStorm: Sendable {
         }
     }
 
+    /// Between rounds: arms the watchers joining (`target` above the active count) or removes the
+    /// watches of those leaving; re-arms of leaving watchers stop at once.
+    private func resize(to target: Int) async {
+        let sessions = watcherSessions
+        let active = activeWatchers
+        if target < active {
+            state.withLockedValue { $0.active = target }
+            let paths = spec.kind == .recursive ? [layout.watchedDirectory] : layout.watched
+            await withTaskGroup(of: Void.self) { group in
+                for watcher in target..<min(active, sessions.count) {
+                    let client = sessions[watcher].client
+                    group.addTask { [logger] in
+                        for path in paths {
+                            do {
+                                try await client.removeWatches(path, type: .any)
+                            } catch let error as ZooKeeperError where error.code == .noWatcher {
+                                // Nothing armed (a collapsed one-shot watch): nothing to remove.
+                            } catch {
+                                logger.debug(
+                                    "removing a leaving watcher's watch failed",
+                                    metadata: ["watcher": "\(watcher)", "error": "\(error)"]
+                                )
+                            }
+                        }
+                    }
+                }
+            }
+        } else if target > active {
+            await withTaskGroup(of: Void.self) { group in
+                for watcher in active..<min(target, sessions.count) {
+                    let client = sessions[watcher].client
+                    group.addTask { [self] in
+                        do {
+                            _ = try await arm(watcher: watcher, client: client)
+                        } catch {
+                            logger.debug(
+                                "arming a joining watcher failed",
+                                metadata: ["watcher": "\(watcher)", "error": "\(error)"]
+                            )
+                        }
+                    }
+                }
+            }
+            state.withLockedValue { $0.active = target }
+        }
+    }
+
     private func rearm(watcher: Int, znode z: Int, eventAt: UInt64, attempt: Int = 1) {
-        guard let session = sessions.withLockedValue({ watcher < $0.count ? $0[watcher] : nil }) else { return }
+        guard watcher < activeWatchers,
+            let session = sessions.withLockedValue({ watcher < $0.count ? $0[watcher] : nil })
+        else { return }
         let client = session.client
         let path = layout.watched[z]
         let request: ZooKeeperRequest =
@@ -243,8 +328,9 @@ final class WatchStorm: Sendable {
         }
     }
 
-    /// Runs rounds until `rounds` are done, `end` passes, or `stop` is set.
-    func runRounds(writer session: SupervisedSession, end: UInt64, stop: StopFlag) async {
+    /// Runs rounds until `rounds` are done, `end` passes, or `stop` is set; each round goes to the
+    /// watchers the stage running at its start asks for (`measureStart`: where stages count from).
+    func runRounds(writer session: SupervisedSession, measureStart: UInt64, end: UInt64, stop: StopFlag) async {
         let storm = spec.storm
         let interval = UInt64(storm.interval.nanoseconds)
         let timeout = UInt64(storm.timeout.nanoseconds)
@@ -256,10 +342,17 @@ final class WatchStorm: Sendable {
                     try? await Task.sleep(nanoseconds: 500_000)
                 }
             }
+            guard !stop.isSet, RunClock.now() < end else { break }
+            if stagePlan.rampsWatchers {
+                let offset = Int64(bitPattern: RunClock.now() &- measureStart)
+                let target = stagePlan.watchers(at: offset, of: spec.watchers)
+                if target != activeWatchers { await resize(to: target) }
+            }
             let roundStart = RunClock.now()
             guard !stop.isSet, roundStart < end else { break }
-            state.withLockedValue {
-                $0.tracker = StormRoundTracker(round: round, watchers: spec.watchers, znodes: spec.znodes)
+            let active = state.withLockedValue { state in
+                state.tracker = StormRoundTracker(round: round, watchers: state.active, znodes: spec.znodes)
+                return state.active
             }
             let writer = session.client
             let wall = UInt64(Date().timeIntervalSince1970 * 1e9)
@@ -273,9 +366,15 @@ final class WatchStorm: Sendable {
                     switch result {
                     case .success:
                         acknowledgedWrites.wrappingIncrement(ordering: .relaxed)
-                        state.withLockedValue { $0.tracker?.writeSent(znode: z, at: sentAt) }
+                        state.withLockedValue {
+                            $0.tracker?.writeSent(znode: z, at: sentAt)
+                            $0.writes[z].append(WatchLedger.Write(watchers: active, acknowledged: true))
+                        }
                     case .failure(let error):
-                        state.withLockedValue { $0.tracker?.writeFailed(znode: z) }
+                        state.withLockedValue {
+                            $0.tracker?.writeFailed(znode: z)
+                            $0.writes[z].append(WatchLedger.Write(watchers: active, acknowledged: false))
+                        }
                         logger.debug("storm write failed", metadata: ["path": "\(path)", "error": "\(error)"])
                     }
                 }
@@ -303,7 +402,9 @@ final class WatchStorm: Sendable {
                 rearm(watcher: Int(arrival.watcher), znode: Int(arrival.znode), eventAt: arrival.at)
             }
             for lag in tracker.lags { recorder.recordWatchEvent(spec.kind, lagNanoseconds: lag) }
-            recorder.recordRound(tracker.summary())
+            var summary = tracker.summary()
+            if stagePlan.rampsWatchers { summary.watchers = tracker.watchers }
+            recorder.recordRound(summary)
             let next = roundStart + interval
             let now = RunClock.now()
             if round < storm.rounds && next > now && !stop.isSet {
@@ -340,7 +441,7 @@ extension WatchStorm {
             // Without the server's versions, fall back to the writes the storm saw acknowledged.
             versions = Array(repeating: Int32(clamping: acknowledgedWrites.load(ordering: .relaxed)), count: 1)
         }
-        return WatchLedger.summarize(
+        var summary = WatchLedger.summarize(
             finalVersions: versions,
             watchers: spec.watchers,
             received: counts.received,
@@ -348,6 +449,12 @@ extension WatchStorm {
             late: counts.late,
             versionsRead: read
         )
+        if stagePlan.rampsWatchers {
+            // Each write was due to the watchers active when it was sent, not to every one connected.
+            let writes = state.withLockedValue { $0.writes }
+            summary.settle(due: WatchLedger.due(finalVersions: read ? versions : nil, writes: writes))
+        }
+        return summary
     }
 }
 

@@ -1,18 +1,22 @@
 /// One step of a staged run (k6's stages): for `duration`, open loops send `rate` operations per second
-/// in total (shared among open-loop groups in proportion to their own rates) and closed loops run on
-/// `sessions` of their sessions. Stages follow each other from the start of measurement; the warm-up
-/// runs at the first stage.
+/// in total (shared among open-loop groups in proportion to their own rates), closed loops run on
+/// `sessions` of their sessions and the watch storm's rounds go to `watchers` of its watchers (the
+/// others hold no watch). Stages follow each other from the start of measurement; the warm-up runs at
+/// the first stage.
 public struct Stage: Sendable, Equatable {
     public var duration: Duration
     /// Total open-loop rate during the stage; nil = the groups' own rates.
     public var rate: Double?
     /// Closed-loop sessions running during the stage; nil = all of them.
     public var sessions: Int?
+    /// Watch-storm watchers holding a watch during the stage (the first ones); nil = all of them.
+    public var watchers: Int?
 
-    public init(duration: Duration, rate: Double? = nil, sessions: Int? = nil) {
+    public init(duration: Duration, rate: Double? = nil, sessions: Int? = nil, watchers: Int? = nil) {
         self.duration = duration
         self.rate = rate
         self.sessions = sessions
+        self.watchers = watchers
     }
 }
 
@@ -41,6 +45,15 @@ public struct StagePlan: Sendable, Equatable {
     public func stage(at offset: Int64) -> Stage? {
         guard offset >= 0 else { return steps.first?.stage }
         return steps.last { $0.start <= UInt64(offset) }?.stage
+    }
+
+    /// Whether any stage sets the storm's watcher count.
+    public var rampsWatchers: Bool { steps.contains { $0.stage.watchers != nil } }
+
+    /// The watchers that hold a watch `offset` ns after measurement began, of `all` connected (a stage
+    /// without `watchers`, or no stage at all, means every one).
+    public func watchers(at offset: Int64, of all: Int) -> Int {
+        min(all, stage(at: offset)?.watchers ?? all)
     }
 
     /// Open-loop rate factors for a group set whose own rates sum to `baseRate`: `(offset from the

@@ -167,6 +167,7 @@ public enum WorkloadParser {
                 throw top.error("duration", "give either `duration` or `stages` (their durations add up to the run's)")
             }
             workload.duration = StagePlan(workload.stages).totalDuration
+            try checkWatcherStages(workload, stages: stages, file: file)
         }
         if workload.groups.isEmpty && workload.watches == nil {
             throw YAMLFieldReader.error(
@@ -424,9 +425,9 @@ public enum WorkloadParser {
         return spec
     }
 
-    static let stageFields = ["duration", "rate", "sessions"]
+    static let stageFields = ["duration", "rate", "sessions", "watchers"]
 
-    /// `stages: [{duration: 30s, rate: 1000}, {duration: 1m, sessions: 16}]`
+    /// `stages: [{duration: 30s, rate: 1000}, {duration: 1m, sessions: 16}, {duration: 20s, watchers: 500}]`
     static func parseStages(_ node: Node, file: String) throws(WorkloadError) -> [Stage] {
         guard case .sequence(let sequence) = node, !sequence.isEmpty else {
             throw YAMLFieldReader.error(
@@ -452,9 +453,36 @@ public enum WorkloadParser {
             )
             if reader.has("rate") { stage.rate = try reader.double("rate", default: 0, range: 0...100_000_000) }
             if reader.has("sessions") { stage.sessions = try reader.int("sessions", default: 0, range: 0...100_000) }
+            if reader.has("watchers") {
+                stage.watchers = try reader.int("watchers", default: 1, range: 1...100_000)
+            }
             stages.append(stage)
         }
         return stages
+    }
+
+    /// A stage's `watchers` needs a watch storm and may not ask for more watchers than it connects.
+    static func checkWatcherStages(_ workload: Workload, stages node: Node, file: String) throws(WorkloadError) {
+        guard case .sequence(let items) = node else { return }
+        for (index, (stage, item)) in zip(workload.stages, items).enumerated() {
+            guard let watchers = stage.watchers else { continue }
+            guard let spec = workload.watches else {
+                throw YAMLFieldReader.error(
+                    file: file,
+                    node: item,
+                    field: "stages[\(index)].watchers",
+                    "there is no watch storm to ramp: add a `watches:` section (its `watchers` is the most a stage may ask)"
+                )
+            }
+            if watchers > spec.watchers {
+                throw YAMLFieldReader.error(
+                    file: file,
+                    node: item,
+                    field: "stages[\(index)].watchers",
+                    "\(watchers) is more than the \(spec.watchers) watchers the storm connects: raise `watches.watchers` to \(watchers) or lower this stage"
+                )
+            }
+        }
     }
 
     static let thresholdFields = ["threshold", "abort_on_fail"]

@@ -18,6 +18,7 @@ public enum WorkloadYAML {
                 var fields = ["duration: \(DurationText.format(stage.duration))"]
                 if let rate = stage.rate { fields.append("rate: \(number(rate))") }
                 if let sessions = stage.sessions { fields.append("sessions: \(sessions)") }
+                if let watchers = stage.watchers { fields.append("watchers: \(watchers)") }
                 out += "  - {" + fields.joined(separator: ", ") + "}\n"
             }
         }
