@@ -270,6 +270,11 @@ final class ClientSession: @unchecked Sendable {
         phases.tlsVersion = version
     }
 
+    func tlsCipherSeen(attempt: Int, suite: UInt16) {
+        guard attempt == machine.attempt else { return }
+        phases.tlsCipher = ServerHelloSniffer.name(suite)
+    }
+
     func tlsFailed(attempt: Int, host: HostPort, error: any Error) {
         let failure = ZooKeeperError.tlsHandshake(
             host: host,
@@ -293,7 +298,8 @@ final class ClientSession: @unchecked Sendable {
             saslNanos: machine.sasl == nil ? nil : now &- received,
             resumed: resumed,
             host: p.host,
-            tlsVersion: p.tlsVersion
+            tlsVersion: p.tlsVersion,
+            tlsCipher: p.tlsCipher
         )
         counters.connectPhases.withLockedValue { $0 = timings }
         onConnectPhases?(timings)
@@ -515,6 +521,9 @@ final class ClientSession: @unchecked Sendable {
                     let pipeline = channel.pipeline.syncOperations
                     if let tls {
                         try pipeline.addHandler(
+                            ServerHelloSniffer { [self] suite in tlsCipherSeen(attempt: attempt, suite: suite) }
+                        )
+                        try pipeline.addHandler(
                             NIOSSLClientHandler(
                                 context: tls.context,
                                 serverHostname: tls.serverHostname(for: host.host)
@@ -705,5 +714,6 @@ struct PhaseStamps {
     var tcpConnected: UInt64?
     var tlsDone: UInt64?
     var tlsVersion: String?
+    var tlsCipher: String?
     var handshakeReceived: UInt64?
 }

@@ -132,6 +132,9 @@ public struct ConnectPhaseTimings: Sendable, Hashable {
     public var host: String
     /// Negotiated TLS version ("TLSv1.3"), nil without TLS.
     public var tlsVersion: String?
+    /// Negotiated cipher suite, IANA name ("TLS_AES_128_GCM_SHA256"), read from the ServerHello; nil
+    /// without TLS.
+    public var tlsCipher: String? = nil
 
     public var totalNanos: UInt64 { tcpNanos + (tlsNanos ?? 0) + handshakeNanos + (saslNanos ?? 0) }
 }

@@ -87,6 +87,7 @@ struct SecureRealZooKeeperTests {
         let phases = try #require(client.lastConnectPhases)
         #expect(phases.tlsNanos != nil && phases.saslNanos != nil && !phases.resumed)
         #expect(phases.tlsVersion?.hasPrefix("TLSv1.") == true, "\(String(describing: phases.tlsVersion))")
+        #expect(phases.tlsCipher?.hasPrefix("TLS_") == true, "\(String(describing: phases.tlsCipher))")
         try await client.delete(path)
         try await client.close()
     }

@@ -32,7 +32,7 @@ public enum SecurityProbe {
         let phases = client.lastConnectPhases
         if let tls = security.tls {
             var detail = phases?.tlsVersion ?? "unknown version"
-            detail += "; cipher suite not reported by swift-nio-ssl"
+            detail += ", " + (phases?.tlsCipher ?? "cipher suite unknown")
             detail +=
                 tls.insecure ? "; server certificate NOT verified (--tls-insecure)" : "; server certificate verified"
             findings.append(Finding(feature: "TLS", ok: true, detail: detail))
