@@ -2,7 +2,8 @@ import Foundation
 import StormMetrics
 
 /// A single self-contained HTML page: the text report's tables plus inline SVG charts — latency by
-/// percentile (log scale), throughput and p99 over time, watch-lag distribution and per-round fan-out.
+/// percentile (log scale), connect time by phase, throughput, errors and p99 over time, watch-lag
+/// distribution and per-round fan-out.
 public enum HTMLReport {
     public static func render(_ result: RunResult) -> String {
         var body = ""
@@ -135,6 +136,7 @@ public enum HTMLReport {
                 yTickLabel: milliseconds
             )
         )
+        charts.append(connectPhaseChart(result))
         let timeline = plottedTimeline(result.timeline)
         charts.append(
             SVGChart(
@@ -232,6 +234,27 @@ public enum HTMLReport {
             )
         )
         return charts
+    }
+
+    /// Where connect time goes (TCP, TLS, ConnectResponse, SASL, and the total), one percentile curve
+    /// per phase from the `connect:<phase>` histograms: a session-churn run over TLS shows each cost.
+    static func connectPhaseChart(_ result: RunResult) -> SVGChart {
+        let phases = [
+            ("tcp", "TCP connect"), ("tls", "TLS handshake"), ("handshake", "ConnectResponse"), ("sasl", "SASL"),
+            ("total", "total"),
+        ]
+        return SVGChart(
+            title: "Connect time by phase",
+            xLabel: "percentile",
+            yLabel: "time",
+            xScale: .log,
+            yScale: .log,
+            series: phases.compactMap { key, name in
+                result.histogram("connect:\(key)").map { SVGChart.Series(name: name, points: percentileCurve($0)) }
+            },
+            xTickLabel: percentileLabel,
+            yTickLabel: milliseconds
+        )
     }
 
     /// The intervals a chart may plot: each with its length (older results lack it: the gap to the

@@ -261,8 +261,8 @@ public enum ComparisonReport {
                 let va = pa[phase]?[keyPath: path]
                 let vb = pb[phase]?[keyPath: path]
                 out += line([
-                    "connect", "\(phase) \(label)", va.map(ReportFormat.latency) ?? "-",
-                    vb.map(ReportFormat.latency) ?? "-", ratio(va.map(Double.init), vb.map(Double.init)),
+                    "connect", "\(phase) \(label)", va.map(ReportFormat.latency) ?? missing,
+                    vb.map(ReportFormat.latency) ?? missing, ratio(va.map(Double.init), vb.map(Double.init)),
                 ])
             }
         }
