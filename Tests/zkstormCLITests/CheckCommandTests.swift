@@ -10,7 +10,7 @@ struct CheckCommandTests {
     @Test(arguments: TestTarget.allCases)
     func everyCoreFeatureIsSupported(target: TestTarget) async throws {
         let server = try await target.shared()
-        let result = try await ZkstormBinary.run(["check", "--target", server.connectString, "--json"])
+        let result = try await ZkstormProcess.run(["check", "--target", server.connectString, "--json"])
         #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
         let report = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
         #expect(report?["coreOK"] as? Bool == true)
@@ -26,7 +26,7 @@ struct CheckCommandTests {
     @Test(arguments: TestTarget.allCases)
     func leavesNothingBehind(target: TestTarget) async throws {
         let server = try await target.shared()
-        let result = try await ZkstormBinary.run(["check", "--target", server.connectString])
+        let result = try await ZkstormProcess.run(["check", "--target", server.connectString])
         #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
         #expect(result.stdout.contains("core features work"))
         // Every check-* root it made is gone again.
@@ -38,13 +38,13 @@ struct CheckCommandTests {
 
     @Test func unreachableTargetExits69NamingTheHost() async throws {
         let port = FreePort.allocate()
-        let result = try await ZkstormBinary.run(["check", "--target", "127.0.0.1:\(port)"])
+        let result = try await ZkstormProcess.run(["check", "--target", "127.0.0.1:\(port)"])
         #expect(result.status == 69)
         #expect(result.stderr.contains("127.0.0.1:\(port)"), "\(result.stderr)")
     }
 
     @Test func malformedTargetIsAUsageError() async throws {
-        let result = try await ZkstormBinary.run(["check", "--target", "host:notaport"])
+        let result = try await ZkstormProcess.run(["check", "--target", "host:notaport"])
         #expect(result.status == 64)
         #expect(result.stderr.contains("notaport"), "\(result.stderr)")
     }

@@ -21,7 +21,7 @@ struct RunCommandTests {
             "bad.yaml",
             "groups:\n  - ops: {get: 1}\n    load: {model: open, rate: 10, arivals: x}\n"
         )
-        let run = try await ZkstormBinary.run(["run", file])
+        let run = try await ZkstormProcess.run(["run", file])
         #expect(run.status == 65)
         #expect(
             run.stderr.contains(
@@ -32,22 +32,22 @@ struct RunCommandTests {
     }
 
     @Test func impossibleRequestsExit64BeforeConnecting() async throws {
-        let tooFast = try await ZkstormBinary.run([
+        let tooFast = try await ZkstormProcess.run([
             "run", "--preset", "read-heavy", "--sessions", "1", "--rate", "1000000", "--target", "127.0.0.1:1",
         ])
         #expect(tooFast.status == 64)
         #expect(tooFast.stderr.contains("more than they can issue"))
-        let noRoot = try await ZkstormBinary.run(["run", "--preset", "read-heavy", "--root", "/"])
+        let noRoot = try await ZkstormProcess.run(["run", "--preset", "read-heavy", "--root", "/"])
         #expect(noRoot.status == 64)
         let big = try Scratch.write("big.yaml", "keyspace: {value_size: 2MiB}\nwatches: {}\n")
-        let tooBig = try await ZkstormBinary.run(["run", big])
+        let tooBig = try await ZkstormProcess.run(["run", big])
         #expect(tooBig.status == 65)
         #expect(tooBig.stderr.contains("over 1 MiB"))
     }
 
     @Test func unreachableTargetExits69NamingTheHost() async throws {
         let port = FreePort.allocate()
-        let run = try await ZkstormBinary.run([
+        let run = try await ZkstormProcess.run([
             "run", "--preset", "read-heavy", "--target", "127.0.0.1:\(port)", "--quiet",
         ])
         #expect(run.status == 69)
@@ -57,9 +57,9 @@ struct RunCommandTests {
     @Test func interruptPrintsTheReportWritesTheResultAndExits130() async throws {
         let file = try Scratch.write("small.yaml", Self.small)
         let json = Scratch.path("interrupted.json")
-        let run = try await ZkstormBinary.run(
+        let run = try await ZkstormProcess.run(
             ["run", file, "--duration", "60s", "--json", json],
-            interruptAfter: 4
+            interruptAfter: .seconds(4)
         )
         #expect(run.status == 130, "\(run.stderr)")
         #expect(run.stdout.contains("zkstorm run ") && run.stdout.contains("sessions:"), "\(run.stdout)")
@@ -71,13 +71,13 @@ struct RunCommandTests {
     @Test func reportRerendersAndCompares() async throws {
         let file = try Scratch.write("small2.yaml", Self.small)
         let a = Scratch.path("a.json")
-        let first = try await ZkstormBinary.run(["run", file, "--duration", "1s", "--json", a, "--quiet"])
+        let first = try await ZkstormProcess.run(["run", file, "--duration", "1s", "--json", a, "--quiet"])
         #expect(first.status == 0, "\(first.stderr)")
-        let again = try await ZkstormBinary.run(["report", a])
+        let again = try await ZkstormProcess.run(["report", a])
         #expect(again.status == 0)
         #expect(again.stdout == first.stdout)
         let html = Scratch.path("a.html")
-        let compared = try await ZkstormBinary.run(["report", a, "--compare", a, "--html", html])
+        let compared = try await ZkstormProcess.run(["report", a, "--compare", a, "--html", html])
         #expect(compared.stdout.contains("B/A") && compared.stdout.contains("1.00"))
         #expect(try String(contentsOfFile: html, encoding: .utf8).contains("<svg class=\"chart\""))
     }

@@ -139,7 +139,7 @@ struct RunMessagesTests {
     @Test func liveLineIsClearedBeforeTheReport() async throws {
         let transcript = FileManager.default.temporaryDirectory.appendingPathComponent("zkstorm-tty-\(UUID())")
         defer { try? FileManager.default.removeItem(at: transcript) }
-        let binary = try ZkstormBinary.binary().path
+        let binary = try ZkstormProcess.binary().path
         let command =
             "\(binary) run --preset read-heavy --duration 2500ms --warmup 0s --sessions 2"
         let result = try await ExternalCommand.run(

@@ -9,10 +9,9 @@ import ZooKeeperTestSupport
 struct RunOnTargetTests {
     static let mix = "groups:\n  - ops: {get: 1, set: 1}\n    load: {model: closed, concurrency: 1, window: 1}\n"
 
-    // Built-in server only for now: in the merged suite of 2026-11-29 the test JVM of real ZooKeeper
-    // (-Xmx256m) exited within a second of the first 1 MiB writes, even on a server of its own with one
-    // session (the issue-16 note says so; the cause is not yet known).
-    @Test(arguments: [TestTarget.builtIn])
+    /// The largest value the validation allows (jute.maxbuffer less the framing of the largest write)
+    /// is written and read back on both servers, with no BADARGUMENTS.
+    @Test(arguments: TestTarget.allCases)
     func largestValueThatFitsRuns(target: TestTarget) async throws {
         // A server of its own: a shared server that dies takes every later test down with it.
         let server = try await target.dedicated()

@@ -24,36 +24,11 @@ actor SecureCLIServer {
 /// Integration tests: the built `zkstorm` binary against real ZooKeeper 3.8 over TLS and SASL.
 @Suite("zkstorm over TLS and SASL end to end", .serialized)
 struct SecureCLITests {
-    struct Outcome {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
-
-    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Outcome {
-        let process = Process()
-        process.executableURL = try ZkstormBinary.binary()
-        process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("ZKSTORM_") }
-        env.merge(environment) { _, new in new }
-        process.environment = env
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        // Read both pipes concurrently so a full stderr pipe cannot stall the child.
-        let errData = ThreadHandoff()
-        let reader = Thread { errData.set(err.fileHandleForReading.readDataToEndOfFile()) }
-        reader.start()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        while !errData.done { usleep(1000) }
-        return Outcome(
-            status: process.terminationStatus,
-            stdout: String(decoding: stdout, as: UTF8.self),
-            stderr: String(decoding: errData.value, as: UTF8.self)
-        )
+    static func run(
+        _ arguments: [String],
+        environment: [String: String] = [:]
+    ) async throws -> ZkstormProcess.Outcome {
+        try await ZkstormProcess.run(arguments, environment: environment)
     }
 
     /// The full set of flags for the shared secured server.
@@ -72,7 +47,7 @@ struct SecureCLITests {
 
     @Test func checkReportsTLSClientCertificateSASLAndIdentities() async throws {
         let s = try await SecureCLIServer.shared.get()
-        let result = try Self.run(["check", "--json"] + Self.secureFlags(s))
+        let result = try await Self.run(["check", "--json"] + Self.secureFlags(s))
         #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
         let report = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
         let rows = report?["results"] as? [[String: Any]] ?? []
@@ -80,6 +55,7 @@ struct SecureCLITests {
             rows.first { $0["feature"] as? String == feature }?["detail"] as? String ?? "<missing>"
         }
         #expect(detail("TLS").contains("TLSv1."), "\(detail("TLS"))")
+        #expect(detail("TLS").contains(", TLS_"), "no cipher suite: \(detail("TLS"))")
         #expect(detail("client certificate").contains("required"), "\(detail("client certificate"))")
         #expect(detail("SASL").contains("DIGEST-MD5") && detail("SASL").contains("bob"), "\(detail("SASL"))")
         #expect(detail("whoAmI").contains("sasl:bob") && detail("whoAmI").contains("x509:"), "\(detail("whoAmI"))")
@@ -102,7 +78,7 @@ struct SecureCLITests {
           znodes: 1
           storm: {rounds: 5, interval: 200ms, writer: dedicated, timeout: 3s}
         """.write(toFile: workload, atomically: true, encoding: .utf8)
-        let result = try Self.run(["run", workload, "--quiet", "--json", json] + Self.secureFlags(s))
+        let result = try await Self.run(["run", workload, "--quiet", "--json", json] + Self.secureFlags(s))
         #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
         #expect(result.stdout.contains("connect phases"), "\(result.stdout)")
         let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json)))
@@ -138,7 +114,7 @@ struct SecureCLITests {
             ops: {set: 60, create: {weight: 20, under: churn}, delete: {weight: 20, under: churn, target: own}}
             load: {model: closed, concurrency: 1, window: 2}
         """.write(toFile: workload, atomically: true, encoding: .utf8)
-        let result = try Self.run(["run", workload, "--quiet"])
+        let result = try await Self.run(["run", workload, "--quiet"])
         #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
         for op in ["get", "set", "create"] {
             #expect(result.stdout.contains("\n\(op) "), "\(op) missing:\n\(result.stdout)")
@@ -158,10 +134,10 @@ struct SecureCLITests {
             ["bench", "footprint", "--sessions", "3"],
         ]
         for command in commands {
-            let result = try Self.run(command + flags)
+            let result = try await Self.run(command + flags)
             #expect(result.status == 0, "\(command): \(result.stderr)")
             #expect(result.stdout.contains("\"bench\":\"\(command[1])\""), "\(command): \(result.stdout)")
-            let refused = try Self.run(command + Self.secureFlags(s, clientCertificate: false))
+            let refused = try await Self.run(command + Self.secureFlags(s, clientCertificate: false))
             #expect(refused.status == 77, "\(command): \(refused.stderr)")
             #expect(
                 refused.stderr.contains("zkstorm bench \(command[1])") && refused.stderr.contains("TLS"),
@@ -174,13 +150,13 @@ struct SecureCLITests {
         let s = try await SecureCLIServer.shared.get()
         var flags = Self.secureFlags(s)
         flags.removeLast(2)  // no password file: the environment variable supplies the wrong password
-        let result = try Self.run(["check"] + flags, environment: ["ZKSTORM_SASL_PASSWORD": "wrong"])
+        let result = try await Self.run(["check"] + flags, environment: ["ZKSTORM_SASL_PASSWORD": "wrong"])
         #expect(result.status == 77, "\(result.stdout)\n\(result.stderr)")
         #expect(
             result.stderr.contains("SASL") && result.stderr.contains(s.server.secureConnectString),
             "\(result.stderr)"
         )
-        let run = try Self.run(
+        let run = try await Self.run(
             ["run", "--preset", "read-heavy", "--duration", "1s", "--quiet"] + flags,
             environment: ["ZKSTORM_SASL_PASSWORD": "wrong"]
         )
@@ -190,7 +166,7 @@ struct SecureCLITests {
 
     @Test func untrustedCAExits77() async throws {
         let s = try await SecureCLIServer.shared.get()
-        let result = try Self.run(["check"] + Self.secureFlags(s, ca: s.pki.untrustedCACertificate))
+        let result = try await Self.run(["check"] + Self.secureFlags(s, ca: s.pki.untrustedCACertificate))
         #expect(result.status == 77, "\(result.stdout)\n\(result.stderr)")
         #expect(result.stderr.contains("TLS") && result.stderr.contains("unknown CA"), "\(result.stderr)")
         #expect(result.stderr.contains("--tls-ca"), "\(result.stderr)")
@@ -198,7 +174,7 @@ struct SecureCLITests {
 
     @Test func missingClientCertificateExits77() async throws {
         let s = try await SecureCLIServer.shared.get()
-        let result = try Self.run(["check"] + Self.secureFlags(s, clientCertificate: false))
+        let result = try await Self.run(["check"] + Self.secureFlags(s, clientCertificate: false))
         #expect(result.status == 77, "\(result.stdout)\n\(result.stderr)")
         #expect(
             result.stderr.contains("certificate required") && result.stderr.contains("--tls-cert"),
@@ -208,7 +184,7 @@ struct SecureCLITests {
 
     @Test func hostNameMismatchExits77() async throws {
         let s = try await SecureCLIServer.shared.get()
-        let result = try Self.run(["check"] + Self.secureFlags(s, serverName: "zk.elsewhere.example"))
+        let result = try await Self.run(["check"] + Self.secureFlags(s, serverName: "zk.elsewhere.example"))
         #expect(result.status == 77, "\(result.stdout)\n\(result.stderr)")
         #expect(result.stderr.contains("host name mismatch"), "\(result.stderr)")
     }
@@ -217,10 +193,10 @@ struct SecureCLITests {
         let s = try await SecureCLIServer.shared.get()
         var flags = Self.secureFlags(s)
         flags.removeLast(2)
-        let noPassword = try Self.run(["check"] + flags)
+        let noPassword = try await Self.run(["check"] + flags)
         #expect(noPassword.status == 64, "\(noPassword.stderr)")
         #expect(noPassword.stderr.contains("ZKSTORM_SASL_PASSWORD"), "\(noPassword.stderr)")
-        let noCA = try Self.run(["check"] + Self.secureFlags(s, ca: "/nonexistent/ca.pem"))
+        let noCA = try await Self.run(["check"] + Self.secureFlags(s, ca: "/nonexistent/ca.pem"))
         #expect(noCA.status == 66, "\(noCA.stderr)")
         #expect(noCA.stderr.contains("/nonexistent/ca.pem"), "\(noCA.stderr)")
     }
@@ -244,20 +220,4 @@ struct SecureCLITests {
         #expect(left.filter { !$0.hasPrefix("check-") }.isEmpty, "\(left)")
         try await client.close()
     }
-}
-
-/// Bytes handed from a reader thread to the test.
-final class ThreadHandoff: @unchecked Sendable {
-    // @unchecked: both fields are guarded by `lock`.
-    private let lock = NSLock()
-    private var data = Data()
-    private var finished = false
-    func set(_ value: Data) {
-        lock.withLock {
-            data = value
-            finished = true
-        }
-    }
-    var done: Bool { lock.withLock { finished } }
-    var value: Data { lock.withLock { data } }
 }

@@ -48,26 +48,14 @@ struct SignalExitTests {
         let file = try Self.workloadFile(duration: moment == .cleanup ? "1s" : "30s")
         defer { try? FileManager.default.removeItem(at: file) }
 
-        let process = Process()
-        process.executableURL = try ZkstormBinary.binary()
-        process.arguments = [
+        // Output goes to files (ZkstormProcess): reading pipes would block two of the (two-core)
+        // machine's cooperative threads, and with them this test's own polling, until zkstorm exits.
+        let started = ContinuousClock.now
+        let zkstorm = try ZkstormProcess([
             "run", file.path, "--target", ensemble.connectString, "--root", root, "--session-timeout", "4s",
             "--quiet",
-        ]
-        // Output goes to files: reading pipes would block two of the (two-core) machine's cooperative
-        // threads, and with them this test's own polling, until zkstorm exits.
-        let outURL = file.appendingPathExtension("stdout")
-        let errURL = file.appendingPathExtension("stderr")
-        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        defer {
-            try? FileManager.default.removeItem(at: outURL)
-            try? FileManager.default.removeItem(at: errURL)
-        }
-        process.standardOutput = try FileHandle(forWritingTo: outURL)
-        process.standardError = try FileHandle(forWritingTo: errURL)
-        let started = ContinuousClock.now
-        try process.run()
+        ])
+        let process = zkstorm.process
 
         // Aim at the moment by watching the run's tree on the server.
         let watched = root + "/watched/w0"
@@ -108,9 +96,7 @@ struct SignalExitTests {
         let exitTime = ContinuousClock.now - signalled
         #expect(!process.isRunning, "zkstorm did not exit within 10 s of the signal")
         if process.isRunning { process.terminate() }
-        process.waitUntilExit()
-        let report = (try? String(contentsOf: outURL, encoding: .utf8)) ?? ""
-        let messages = (try? String(contentsOf: errURL, encoding: .utf8)) ?? ""
+        let (_, report, messages) = try await zkstorm.finish(timeout: .seconds(5))
 
         #expect(process.terminationReason == .exit)
         #expect(process.terminationStatus == 128 + signal, "\(messages)")
