@@ -210,7 +210,8 @@ let package = Package(
         .testTarget(
             name: "FailoverTests",
             dependencies: [
-                "StormEngine", "StormMetrics", "ZooKeeperClient", "ZooKeeperProtocol", "ZooKeeperTestSupport",
+                "StormEngine", "StormMetrics", "ZooKeeperClient", "ZooKeeperProtocol", "ZooKeeperServer",
+                "ZooKeeperTestSupport",
             ]
         ),
         // End to end: the `zkstorm` binary as a person runs it. Depending on the executable target makes

@@ -2,12 +2,13 @@ import Logging
 import ServiceLifecycle
 import Testing
 import ZooKeeperServer
+import ZooKeeperTestSupport
 
 /// The TLS listener follows the `Service` lifecycle: a graceful shutdown closes it, and the connections
 /// it accepted, together with the plain listener.
 @Suite(.serialized) struct SecureListenerLifecycleTests {
     @Test func gracefulShutdownClosesTheSecureListenerAndItsConnections() async throws {
-        let pki = try await OpenSSLTestPKI.make()
+        let pki = try TestCertificates.make()
         defer { pki.remove() }
         var configuration = ZooKeeperServerConfiguration(host: "127.0.0.1", port: 0)
         configuration.security = ServerSecurityConfiguration(tls: try pki.serverTLS(clientAuth: .none))

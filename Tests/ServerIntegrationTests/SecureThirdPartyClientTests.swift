@@ -9,7 +9,10 @@ import ZooKeeperTestSupport
 /// (Netty, PEM, `ssl.clientAuth=need`, JAAS DigestLoginModule): the same script, the same outcome.
 @Suite(.serialized) struct SecureThirdPartyClientTests {
     static let users = ["bob": "secret"]
-    /// The client certificate's subject (OpenSSLTestPKI.clientSubject) as ZooKeeper's x509 provider names it.
+    /// The client certificate's subject, with the characters RFC 2253 escapes (first RDN first, as
+    /// `openssl -subj` takes it).
+    static let clientSubject = "/C=DE/O=zkstorm, tests/OU=load+UID=gen 42/CN=kazoo client #1"
+    /// That subject as ZooKeeper's x509 provider names it.
     static let clientX509Id = ##"CN=kazoo client \#1,OU=load+UID=gen 42,O=zkstorm\, tests,C=DE"##
 
     /// One server under test: its plaintext and TLS ports.
@@ -23,9 +26,9 @@ import ZooKeeperTestSupport
     func withBothTargets(
         requireAuth: Bool = false,
         clientAuth: ServerTLSConfiguration.ClientAuth = .need,
-        _ body: (Target, OpenSSLTestPKI) async throws -> Void
+        _ body: (Target, TestCertificates) async throws -> Void
     ) async throws {
-        let pki = try await OpenSSLTestPKI.make()
+        let pki = try TestCertificates.make(serverIPAddress: true, clientSubject: Self.clientSubject)
         defer { pki.remove() }
         var configuration = ZooKeeperServerConfiguration(host: "127.0.0.1", port: 0)
         configuration.security = ServerSecurityConfiguration(
@@ -46,18 +49,19 @@ import ZooKeeperTestSupport
             try? await server.shutdown()
             throw error
         }
-        let real = try await SecureRealZooKeeper.start(
-            keyStore: pki.serverKeyStore,
-            trustStore: pki.caCertificate,
-            saslUsers: Self.users,
-            clientAuth: clientAuth.rawValue,
-            extraConfiguration: requireAuth ? "enforce.auth.enabled=true\nenforce.auth.schemes=sasl,x509\n" : ""
+        let real = try await RealZooKeeper.start(
+            secure: SecureZooKeeperSettings(
+                certificates: pki,
+                clientAuth: clientAuth.rawValue,
+                saslUsers: Self.users,
+                extraConfiguration: requireAuth ? "enforce.auth.enabled=true\nenforce.auth.schemes=sasl,x509" : ""
+            )
         )
         do {
             try await body(Target(name: "ZooKeeper 3.8", port: real.port, securePort: real.securePort), pki)
-            await real.destroy()
+            try await real.destroy()
         } catch {
-            await real.destroy()
+            try? await real.destroy()
             throw error
         }
     }
@@ -215,7 +219,7 @@ import ZooKeeperTestSupport
                     "-Dzookeeper.clientCnxnSocket=org.apache.zookeeper.ClientCnxnSocketNetty",
                     "-Dzookeeper.ssl.keyStore.location=\(pki.clientKeyStore)", "-Dzookeeper.ssl.keyStore.type=PEM",
                     "-Dzookeeper.ssl.trustStore.location=\(pki.caCertificate)", "-Dzookeeper.ssl.trustStore.type=PEM",
-                    "-cp", SecureRealZooKeeper.classpath, "org.apache.zookeeper.ZooKeeperMain",
+                    "-cp", RealZooKeeper.secureClasspath, "org.apache.zookeeper.ZooKeeperMain",
                     "-server", "127.0.0.1:\(target.securePort)",
                 ],
                 input: "whoami\ncreate /java-tls hello\nget /java-tls\ndelete /java-tls\nquit\n",

@@ -15,6 +15,10 @@ public final class RealEnsemble: @unchecked Sendable {
     public let directory: URL
     /// Client port of node i at index i - 1.
     public let clientPorts: [Int]
+    /// TLS (`secureClientPort`, Netty) port of node i at index i - 1; empty unless started `secure`.
+    public let securePorts: [Int]
+    /// TLS and SASL users of every node (nil: plaintext only).
+    public let secure: SecureZooKeeperSettings?
     private let peerPorts: [(quorum: Int, election: Int)]
     private let lock = NSLock()
     private var pids: [Int: pid_t] = [:]
@@ -32,24 +36,36 @@ public final class RealEnsemble: @unchecked Sendable {
 
     public func connectString(node: Int) -> String { "127.0.0.1:\(clientPorts[node - 1])" }
 
-    private init(size: Int, tickTime: Int, directory: URL) {
+    /// The TLS ports: "127.0.0.1:s1,127.0.0.1:s2,127.0.0.1:s3" (started `secure` only).
+    public var secureConnectString: String { securePorts.map { "127.0.0.1:\($0)" }.joined(separator: ",") }
+
+    private init(size: Int, tickTime: Int, directory: URL, secure: SecureZooKeeperSettings?) {
         self.size = size
         self.tickTime = tickTime
         self.directory = directory
+        self.secure = secure
         var ports: [Int] = []
+        let perNode = secure == nil ? 3 : 4
         // FreePort releases each port at once; asking for all of them before binding any could hand
         // out the same one twice, so duplicates are drawn again.
-        while ports.count < 3 * size {
+        while ports.count < perNode * size {
             let port = FreePort.allocate()
             if !ports.contains(port) { ports.append(port) }
         }
         clientPorts = Array(ports[0..<size])
         peerPorts = (0..<size).map { (ports[size + $0], ports[2 * size + $0]) }
+        securePorts = secure == nil ? [] : Array(ports[(3 * size)..<(4 * size)])
     }
 
     /// Starts `size` nodes and waits until every one serves as leader or follower.
-    /// `tickTime` (ms) bounds session timeouts to 2–20 ticks, as in zoo.cfg.
-    public static func start(size: Int = 3, tickTime: Int = 500) async throws -> RealEnsemble {
+    /// `tickTime` (ms) bounds session timeouts to 2–20 ticks, as in zoo.cfg. With `secure`, every node
+    /// also serves TLS on its `securePorts` entry (Netty factory, PEM stores, `ssl.clientAuth` as given)
+    /// and SASL DIGEST-MD5 for `secure.saslUsers`, as secured production ensembles run.
+    public static func start(
+        size: Int = 3,
+        tickTime: Int = 500,
+        secure: SecureZooKeeperSettings? = nil
+    ) async throws -> RealEnsemble {
         for name in jarNames where !FileManager.default.fileExists(atPath: "\(javaDirectory)/\(name).jar") {
             throw TestServerError(
                 "\(javaDirectory)/\(name).jar is missing: run scripts/install-deps (installs Debian's zookeeper package)"
@@ -61,7 +77,7 @@ public final class RealEnsemble: @unchecked Sendable {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "zkstorm-ensemble-\(UUID().uuidString)"
         )
-        let ensemble = RealEnsemble(size: size, tickTime: tickTime, directory: directory)
+        let ensemble = RealEnsemble(size: size, tickTime: tickTime, directory: directory, secure: secure)
         EnsembleDirectories.removeAtExit(directory)
         do {
             for node in 1...size { try ensemble.writeConfig(node: node) }
@@ -90,6 +106,23 @@ public final class RealEnsemble: @unchecked Sendable {
         for (index, ports) in peerPorts.enumerated() {
             lines.append("server.\(index + 1)=127.0.0.1:\(ports.quorum):\(ports.election)")
         }
+        if let secure {
+            let certificates = secure.certificates
+            lines += [
+                "secureClientPort=\(securePorts[node - 1])", "secureClientPortAddress=127.0.0.1",
+                "serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory",
+                "ssl.keyStore.location=\(certificates.serverKeyStore)", "ssl.keyStore.type=PEM",
+                "ssl.trustStore.location=\(certificates.caCertificate)", "ssl.trustStore.type=PEM",
+                "ssl.clientAuth=\(secure.clientAuth)",
+            ]
+            if !secure.saslUsers.isEmpty {
+                lines.append("authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider")
+                let users = secure.saslUsers.sorted { $0.key < $1.key }.map { "user_\($0.key)=\"\($0.value)\"" }
+                let jaas =
+                    "Server {\n  org.apache.zookeeper.server.auth.DigestLoginModule required \(users.joined(separator: " "));\n};\n"
+                try jaas.write(to: nodeDir.appendingPathComponent("jaas.conf"), atomically: true, encoding: .utf8)
+            }
+        }
         try (lines.joined(separator: "\n") + "\n").write(
             to: nodeDir.appendingPathComponent("zoo.cfg"),
             atomically: true,
@@ -102,11 +135,12 @@ public final class RealEnsemble: @unchecked Sendable {
         let pidFile = "\(dir)/java.pid"
         try? FileManager.default.removeItem(atPath: pidFile)
         let classpath = Self.jarNames.map { "\(Self.javaDirectory)/\($0).jar" }.joined(separator: ":")
-        let javaArgs = [
+        var javaArgs = [
             "-Xmx192m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Dzookeeper.extendedTypesEnabled=true",
-            "-Dzookeeper.admin.enableServer=false", "-cp", classpath,
-            "org.apache.zookeeper.server.quorum.QuorumPeerMain", "\(dir)/zoo.cfg",
+            "-Dzookeeper.admin.enableServer=false",
         ]
+        if secure?.saslUsers.isEmpty == false { javaArgs.append("-Djava.security.auth.login.config=\(dir)/jaas.conf") }
+        javaArgs += ["-cp", classpath, "org.apache.zookeeper.server.quorum.QuorumPeerMain", "\(dir)/zoo.cfg"]
         let process = try startJVMWithWatchdog(arguments: javaArgs, logFile: "\(dir)/zookeeper.log", pidFile: pidFile)
         let started = Date()
         var pid: pid_t = 0

@@ -30,6 +30,9 @@ public final class RealZooKeeper: ZooKeeperTestServer, @unchecked Sendable {
         "/usr/share/java/slf4j-simple.jar", "/usr/share/java/netty-all.jar", "/usr/share/java/metrics-core.jar",
     ]
 
+    /// The class path of a secured server, and of the Java client over TLS (`ClientCnxnSocketNetty`).
+    public static var secureClasspath: String { (jars + nettyJars).joined(separator: ":") }
+
     /// The Netty server factory (the only one that serves TLS) needs the individual netty jars.
     static let nettyJars = [
         "netty-buffer", "netty-codec", "netty-common", "netty-handler", "netty-resolver", "netty-transport",
@@ -141,6 +144,7 @@ public final class RealZooKeeper: ZooKeeperTestServer, @unchecked Sendable {
                 """
             try jaas.write(to: dataDir.appendingPathComponent("jaas.conf"), atomically: true, encoding: .utf8)
         }
+        if !secure.extraConfiguration.isEmpty { lines += secure.extraConfiguration + "\n" }
         return lines
     }
 
@@ -218,7 +222,8 @@ public final class RealZooKeeper: ZooKeeperTestServer, @unchecked Sendable {
                     kill(pid, SIGKILL)
                     throw TestServerError("port \(port) is served by another process: Address already in use")
                 }
-                return
+                // The TLS port is bound after the plaintext one; the log says when.
+                if secure == nil || logTail(lines: 400).contains("bound to port \(securePort)") { return }
             }
             if ContinuousClock.now - started > .seconds(40) {
                 kill(pid, SIGKILL)
