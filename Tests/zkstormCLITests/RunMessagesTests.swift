@@ -161,13 +161,42 @@ struct RunMessagesTests {
 /// Runs a command to completion without blocking a cooperative thread.
 enum ExternalCommand {
     static func run(_ path: String, _ arguments: [String]) async throws -> Int32 {
+        try await output(path, arguments).status
+    }
+
+    /// Runs `path` with `environment` added to the test's own; returns its exit status and what it
+    /// printed (standard output and error together, through a file).
+    static func output(
+        _ path: String,
+        _ arguments: [String],
+        environment: [String: String] = [:]
+    ) async throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        let log = Scratch.path("command-\(UUID().uuidString).log")
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        process.standardOutput = handle
+        process.standardError = handle
         try process.run()
-        while process.isRunning { try await Task.sleep(for: .milliseconds(20)) }
-        return process.terminationStatus
+        // Reaped here as well as by Foundation: a script that leaves daemons behind (scripts/ensemble
+        // start) was seen to stay a zombie that Process never noticed.
+        var status: Int32 = 0
+        var exit: Int32?
+        while exit == nil {
+            let reaped = waitpid(process.processIdentifier, &status, WNOHANG)
+            if reaped == process.processIdentifier {
+                exit = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+            } else if reaped == -1 && !process.isRunning {
+                exit = process.terminationStatus
+            } else {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
+        try handle.close()
+        return (exit ?? -1, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
     }
 }

@@ -17,6 +17,11 @@ public final class FailoverAccounting: Sendable {
         var reconnectTime = LatencyHistogram()
         var replacementTime = LatencyHistogram()
         var intervals: [FailoverSummary.Interval] = []
+        /// The longest reconnect completed since the previous interval, ns.
+        var intervalReconnectMax: UInt64 = 0
+        /// Totals when the current fault window opened, and its longest reconnect (ns).
+        var windowStart = Totals()
+        var windowReconnectMax: UInt64 = 0
         /// Totals at the previous interval, to record each interval's share.
         var previous = Totals()
     }
@@ -42,6 +47,8 @@ public final class FailoverAccounting: Sendable {
         state.withLockedValue {
             $0.reconnects += 1
             $0.reconnectTime.record(nanoseconds: nanoseconds)
+            $0.intervalReconnectMax = max($0.intervalReconnectMax, nanoseconds)
+            $0.windowReconnectMax = max($0.windowReconnectMax, nanoseconds)
         }
     }
 
@@ -63,6 +70,36 @@ public final class FailoverAccounting: Sendable {
 
     func watchesRecreated(_ count: Int) {
         state.withLockedValue { $0.watchesRecreated += UInt64(count) }
+    }
+
+    /// What failed between two faults, counted exactly (not by one-second interval).
+    struct Window: Sendable, Equatable {
+        var connectionLosses: UInt64
+        var reconnects: UInt64
+        var expirations: UInt64
+        /// The longest reconnect completed in the window, ns (0: none).
+        var reconnectMaxNanos: UInt64
+    }
+
+    /// Closes the window opened by the previous call (or by the start) and opens the next.
+    func closeWindow() -> Window {
+        state.withLockedValue { state in
+            let start = state.windowStart
+            defer {
+                state.windowStart = Totals(
+                    connectionLosses: state.connectionLosses,
+                    reconnects: state.reconnects,
+                    expirations: state.expirations
+                )
+                state.windowReconnectMax = 0
+            }
+            return Window(
+                connectionLosses: state.connectionLosses - start.connectionLosses,
+                reconnects: state.reconnects - start.reconnects,
+                expirations: state.expirations - start.expirations,
+                reconnectMaxNanos: state.windowReconnectMax
+            )
+        }
     }
 
     public var connectionLosses: UInt64 { state.withLockedValue { $0.connectionLosses } }
@@ -89,9 +126,11 @@ public final class FailoverAccounting: Sendable {
                     reconnects: state.reconnects - previous.reconnects,
                     expirations: state.expirations - previous.expirations,
                     sessionsReplaced: state.replacements - previous.replacements,
-                    errorsByCode: intervalErrors
+                    errorsByCode: intervalErrors,
+                    reconnectMaxUs: state.intervalReconnectMax > 0 ? state.intervalReconnectMax / 1000 : nil
                 )
             )
+            state.intervalReconnectMax = 0
             state.previous = Totals(
                 connectionLosses: state.connectionLosses,
                 reconnects: state.reconnects,

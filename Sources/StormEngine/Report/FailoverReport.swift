@@ -46,4 +46,39 @@ public enum FailoverReport {
         }
         return out
     }
+
+    /// The workload's faults as they fired and what each cost until the next one (or the end).
+    public static func render(faults: [RunResult.FaultMark]) -> String {
+        var out = "faults (each until the next, or the end):\n"
+        for fault in faults {
+            var line = String(format: "  %6.1fs  %@", fault.atS, fault.label)
+            if let restored = fault.restoredAtS { line += String(format: ", undone at %.1fs", restored) }
+            if let error = fault.error { line += "; FAILED: \(error)" }
+            out += line + "\n"
+            guard let cost = fault.cost else { continue }
+            var figures = "          lost \(cost.connectionLosses), reconnected \(cost.reconnects)"
+            if let worst = cost.reconnectMaxUs { figures += " (slowest \(ReportFormat.latency(worst)))" }
+            figures += ", expired \(cost.expirations)"
+            let errors = cost.errorsByCode.values.reduce(0, +)
+            figures += ", errors \(errors)"
+            if errors > 0 {
+                figures +=
+                    " ("
+                    + cost.errorsByCode.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(
+                        separator: ", "
+                    ) + ")"
+            }
+            figures += ", missed notifications \(cost.missedNotifications)"
+            figures += ", \(ReportFormat.rate(cost.opsPerSecond)) ops/s"
+            if let steady = cost.steadyOpsPerSecond, steady > 0 {
+                figures += String(
+                    format: " (%.2f× the %@ ops/s before the first fault)",
+                    cost.opsPerSecond / steady,
+                    ReportFormat.rate(steady)
+                )
+            }
+            out += figures + "\n"
+        }
+        return out
+    }
 }

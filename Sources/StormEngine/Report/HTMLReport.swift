@@ -75,11 +75,18 @@ public enum HTMLReport {
         """
     }
 
-    /// Vertical lines for what happened during the run: stage changes, the target lost.
+    /// Vertical lines for what happened during the run: stage changes, faults (and their undoing), the
+    /// target lost.
     static func markers(_ result: RunResult) -> [SVGChart.Marker] {
         var markers: [SVGChart.Marker] = []
         for stage in result.stages ?? [] {
             markers.append(SVGChart.Marker(x: stage.startS, label: stage.label, color: "#2ca02c"))
+        }
+        for fault in result.faults ?? [] {
+            markers.append(SVGChart.Marker(x: fault.atS, label: fault.label, color: "#9467bd"))
+            if let restored = fault.restoredAtS {
+                markers.append(SVGChart.Marker(x: restored, label: "undone: \(fault.action)", color: "#bcbd22"))
+            }
         }
         if let lost = result.targetLost {
             markers.append(SVGChart.Marker(x: lost.atSeconds, label: "target lost", color: "#d62728"))

@@ -41,6 +41,7 @@ public enum TextReport {
         out +=
             "\nsessions: \(result.sessions.connected) connected, \(result.sessions.reconnects) reconnects, \(result.sessions.expired) expired\n"
         if let failover = result.failover { out += FailoverReport.render(failover) }
+        if let faults = result.faults, !faults.isEmpty { out += FailoverReport.render(faults: faults) }
         if let lost = result.targetLost {
             out += String(
                 format: "\ntarget lost %.1f s into the measurement: the figures cover what ran until then\n",

@@ -30,12 +30,15 @@ public struct FailoverSummary: Codable, Sendable, Equatable {
         public var sessionsReplaced: UInt64
         /// Failed requests in this interval by ZooKeeper result name ("CONNECTIONLOSS", "SESSIONEXPIRED").
         public var errorsByCode: [String: UInt64]
+        /// The longest reconnect that completed in this interval (µs); nil when none did.
+        public var reconnectMaxUs: UInt64? = nil
 
         enum CodingKeys: String, CodingKey {
             case t, reconnects, expirations
             case connectionLosses = "connection_losses"
             case sessionsReplaced = "sessions_replaced"
             case errorsByCode = "errors_by_code"
+            case reconnectMaxUs = "reconnect_max_us"
         }
     }
 

@@ -237,7 +237,8 @@ public enum ResultMerge {
                 reconnects: points.reduce(0) { $0 + $1.reconnects },
                 expirations: points.reduce(0) { $0 + $1.expirations },
                 sessionsReplaced: points.reduce(0) { $0 + $1.sessionsReplaced },
-                errorsByCode: errors
+                errorsByCode: errors,
+                reconnectMaxUs: points.compactMap(\.reconnectMaxUs).max()
             )
         }
         return joined

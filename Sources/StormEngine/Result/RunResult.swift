@@ -36,6 +36,8 @@ public struct RunResult: Codable, Sendable, Equatable {
     public var effectiveWorkload: String?
     /// Where each stage began (seconds since measurement began) and what it asked; absent without stages.
     public var stages: [StageMark]?
+    /// The workload's faults as they fired, each with what it cost (FaultMark.swift); absent without.
+    public var faults: [FaultMark]?
 
     public struct StageMark: Codable, Sendable, Equatable {
         public var startS: Double
@@ -128,7 +130,7 @@ public struct RunResult: Codable, Sendable, Equatable {
         case zkstormVersion = "zkstorm_version"
         case targetLost = "target_lost"
         case effectiveWorkload = "effective_workload"
-        case thresholds, stages
+        case thresholds, stages, faults
         case groupRates = "group_rates"
         case security
         case connectPhasesUs = "connect_phases_us"

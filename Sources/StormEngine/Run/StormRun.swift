@@ -34,6 +34,8 @@ public final class StormRun: Sendable {
     private let targetGone = NIOLockedValueBox<Bool>(false)
     /// The `abort_on_fail` threshold that ended the run early.
     private let abortedBy = NIOLockedValueBox<String?>(nil)
+    /// The workload's faults, checked against the target before the run (nil without faults).
+    private let faultInjector = NIOLockedValueBox<FaultInjector?>(nil)
     /// TLS, SASL and digest auth for every session; the run's znodes get `security.runACL`.
     public let security: ClientSecurity
     /// `zkstorm run --secure`: the built-in server's TLS listener and SASL users; sessions connect to
@@ -134,6 +136,13 @@ public final class StormRun: Sendable {
             targetLabel = embedded.label
         }
         do {
+            let injector = try await FaultInjector.prepare(
+                workload.faults,
+                server: server,
+                connectString: connectString,
+                logger: logger
+            )
+            faultInjector.withLockedValue { $0 = injector }
             let outcome = try await runAgainst(connectString: connectString, targetLabel: targetLabel, plan: plan)
             if let server { try? await server.shutdown() }
             server = nil
@@ -477,6 +486,11 @@ public final class StormRun: Sendable {
             )
             monitor.start()
             monitorBox.withLockedValue { $0 = monitor }
+            if let injector = faultInjector.withLockedValue({ $0 }) {
+                group.addTask {
+                    await injector.run(measureStart: measuringFrom, stop: stop, failover: counters.failover)
+                }
+            }
             let collectorStop = StopFlag()
             group.addTask {
                 await collector.run(stop: collectorStop) { tick in
@@ -624,6 +638,10 @@ public final class StormRun: Sendable {
         result.interrupted = measured.interrupted ? true : nil
         result.effectiveWorkload = WorkloadYAML.render(workload)
         if let lostAt = measured.lostAt { result.targetLost = RunResult.TargetLost(atSeconds: lostAt) }
+        if let fired = faultInjector.withLockedValue({ $0?.fired }), !fired.isEmpty {
+            result.faults = fired.map(\.mark)
+            result.attributeFaultCosts(windows: fired.map(\.window))
+        }
         let rates = groupRates(load: load, collector: collector, seconds: measured.seconds)
         if !rates.isEmpty { result.groupRates = rates }
         let stagePlan = load.stagePlan

@@ -18,9 +18,12 @@ public struct StormRoundSummary: Sendable, Equatable, Codable {
     public var writesFailed: Int?
     /// Watchers the round went to, when stages ramp the storm (nil: every watcher).
     public var watchers: Int?
+    /// When the round's writes went out, seconds since measurement began.
+    public var atS: Double?
 
     enum CodingKeys: String, CodingKey {
         case round, expected, notified, missing, duplicates, watchers
+        case atS = "at_s"
         case writesFailed = "writes_failed"
         case firstNanoseconds = "first_ns"
         case medianNanoseconds = "median_ns"

@@ -404,6 +404,7 @@ final class WatchStorm: Sendable {
             for lag in tracker.lags { recorder.recordWatchEvent(spec.kind, lagNanoseconds: lag) }
             var summary = tracker.summary()
             if stagePlan.rampsWatchers { summary.watchers = tracker.watchers }
+            summary.atS = Double(Int64(bitPattern: roundStart &- measureStart)) / 1e9
             recorder.recordRound(summary)
             let next = roundStart + interval
             let now = RunClock.now()

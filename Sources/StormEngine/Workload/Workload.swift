@@ -34,6 +34,8 @@ public struct Workload: Sendable, Equatable {
     /// How every session of the run waits before reconnecting after a connection loss
     /// (`reconnect: {policy, base, max}`).
     public var reconnect: ReconnectPolicy = .immediate
+    /// Timed faults against the target (`faults:`), in firing order.
+    public var faults: [FaultSpec] = []
 
     public init(
         name: String,

@@ -8,7 +8,7 @@ import ZooKeeperProtocol
 public enum WorkloadParser {
     static let topFields = [
         "name", "description", "target", "sessions", "duration", "warmup", "seed", "root", "keyspace", "groups",
-        "watches", "thresholds", "requests", "stages", "reconnect",
+        "watches", "thresholds", "requests", "stages", "reconnect", "faults",
     ]
     static let keyspaceFields = ["count", "value_size", "distribution"]
     static let targetFields = ["hosts", "tls", "sasl", "digest"]
@@ -168,6 +168,9 @@ public enum WorkloadParser {
             }
             workload.duration = StagePlan(workload.stages).totalDuration
             try checkWatcherStages(workload, stages: stages, file: file)
+        }
+        if let faults = top.value("faults") {
+            workload.faults = try parseFaults(faults, file: file, duration: workload.duration)
         }
         if workload.groups.isEmpty && workload.watches == nil {
             throw YAMLFieldReader.error(

@@ -1,4 +1,5 @@
 import Foundation
+import ZooKeeperClient
 
 /// A workload written back as the YAML `WorkloadParser` reads: what `zkstorm run --dry-run` prints, what
 /// `presets show` prints and what a result file carries as `effective_workload`. Parsing the output
@@ -50,6 +51,23 @@ public enum WorkloadYAML {
             let storm = watches.storm
             out +=
                 "  storm: {rounds: \(storm.rounds), interval: \(DurationText.format(storm.interval)), writer: \(storm.writer.rawValue), timeout: \(DurationText.format(storm.timeout))}\n"
+        }
+        switch workload.reconnect {
+        case .immediate: break
+        case .exponentialBackoff(let base, let cap):
+            out +=
+                "reconnect: {policy: backoff, base: \(DurationText.format(base)), max: \(DurationText.format(cap))}\n"
+        case .exponentialBackoffWithJitter(let base, let cap):
+            out += "reconnect: {policy: jitter, base: \(DurationText.format(base)), max: \(DurationText.format(cap))}\n"
+        }
+        if !workload.faults.isEmpty {
+            out += "faults:\n"
+            for fault in workload.faults {
+                var fields = ["at: \(DurationText.format(fault.at))", "action: \(fault.action.rawValue)"]
+                if let member = fault.member { fields.append("node: \(member)") }
+                if let duration = fault.duration { fields.append("for: \(DurationText.format(duration))") }
+                out += "  - {" + fields.joined(separator: ", ") + "}\n"
+            }
         }
         if !workload.thresholds.isEmpty {
             out += "thresholds:\n"

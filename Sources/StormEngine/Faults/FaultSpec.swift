@@ -1,0 +1,56 @@
+/// One timed action of a workload's `faults:` list, against a target zkstorm can control: the
+/// built-in server (drop every connection, pause) or a quorum run by `scripts/ensemble` (kill, stop,
+/// resume, restart a member chosen by role or id).
+public struct FaultSpec: Sendable, Equatable {
+    public enum Action: String, Sendable, CaseIterable {
+        /// Built-in server: close every client connection (sessions and ephemerals stay, as when a
+        /// network blip hits every client at once).
+        case drop
+        /// Built-in server: stop reading and answering (SIGSTOP-like); `for` resumes it.
+        case pause
+        /// Ensemble member: SIGKILL; `for` restarts it on the same ports and data.
+        case kill
+        /// Ensemble member: SIGSTOP (its sessions time out if it stays stopped); `for` resumes it.
+        case stop
+        /// Ensemble member: SIGCONT after `stop`.
+        case resume
+        /// Ensemble member: start it again after `kill` (or kill and start it).
+        case restart
+
+        /// Whether the action is the built-in server's (otherwise an ensemble member's).
+        public var isBuiltIn: Bool { self == .drop || self == .pause }
+        /// Whether `for` may undo it.
+        public var isRestorable: Bool { self == .pause || self == .kill || self == .stop }
+    }
+
+    /// Which ensemble member: the one that is leader, the follower with the lowest id, or a node id
+    /// (1-based, as `scripts/ensemble` numbers them), resolved when the fault fires.
+    public enum Member: Sendable, Equatable, CustomStringConvertible {
+        case leader
+        case follower
+        case id(Int)
+
+        public var description: String {
+            switch self {
+            case .leader: "leader"
+            case .follower: "follower"
+            case .id(let id): "\(id)"
+            }
+        }
+    }
+
+    /// When it fires, from the start of measurement.
+    public var at: Duration
+    public var action: Action
+    /// The member (ensemble actions only).
+    public var member: Member?
+    /// `for`: undo the action after this long (pause → resume, kill → restart, stop → resume).
+    public var duration: Duration?
+
+    public init(at: Duration, action: Action, member: Member? = nil, duration: Duration? = nil) {
+        self.at = at
+        self.action = action
+        self.member = member
+        self.duration = duration
+    }
+}

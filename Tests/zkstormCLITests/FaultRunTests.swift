@@ -1,0 +1,157 @@
+import Foundation
+import Testing
+import ZooKeeperTestSupport
+
+/// `faults:` in a workload, end to end: on the built-in server (drop every connection, pause for a
+/// while) and on a real quorum run by scripts/ensemble (the leader killed, restarted after `for`); each
+/// fault in the JSON with when it fired, what it acted on, when it was undone and what it cost, marked
+/// on the charts, and refused before the run when it cannot act on the target.
+@Suite("zkstorm run with faults end to end", .serialized)
+struct FaultRunTests {
+    static func workload(duration: String, faults: String) -> String {
+        """
+        name: faulted
+        sessions: 2
+        duration: \(duration)
+        warmup: 0s
+        keyspace: {count: 50}
+        groups:
+          - ops: {get: 1}
+            load: {model: closed, concurrency: 1, window: 1}
+        watches:
+          kind: data
+          watchers: 10
+          storm: {rounds: 1000, interval: 200ms, writer: dedicated, timeout: 2s, rearm: immediate}
+        faults:
+        \(faults)
+
+        """
+    }
+
+    /// Runs `text` with JSON and HTML outputs; returns the exit, stdout, the decoded JSON and the page.
+    static func run(
+        _ text: String,
+        _ extra: [String] = [],
+        environment: [String: String] = [:]
+    ) async throws -> (status: Int32, stdout: String, stderr: String, json: [String: Any], html: String) {
+        let file = try ZkstormProcess.workload(text)
+        let json = file.appendingPathExtension("json")
+        let html = file.appendingPathExtension("html")
+        defer {
+            for url in [file, json, html] { try? FileManager.default.removeItem(at: url) }
+        }
+        let result = try await ZkstormProcess.run(
+            ["run", file.path, "--json", json.path, "--html", html.path, "--quiet"] + extra,
+            environment: environment,
+            timeout: .seconds(90)
+        )
+        let object = (try? JSONSerialization.jsonObject(with: Data(contentsOf: json))) as? [String: Any] ?? [:]
+        return (
+            result.status, result.stdout, result.stderr, object, (try? String(contentsOf: html, encoding: .utf8)) ?? ""
+        )
+    }
+
+    static func ledgerBalances(_ json: [String: Any]) {
+        let ledger = (json["failover"] as? [String: Any])?["watch"] as? [String: Any] ?? [:]
+        let due = ledger["due"] as? Int ?? -1
+        let accounted =
+            (ledger["received"] as? Int ?? 0) + (ledger["collapsed"] as? Int ?? 0) + (ledger["missed"] as? Int ?? 0)
+        #expect(due > 0 && accounted == due, "\(ledger)")
+        #expect(ledger["excess"] as? Int == 0, "\(ledger)")
+    }
+
+    @Test func builtInServerDropAndPause() async throws {
+        let run = try await Self.run(
+            Self.workload(
+                duration: "5s",
+                faults: "  - {at: 1s, action: drop}\n  - {at: 2500ms, action: pause, for: 1s}"
+            )
+        )
+        #expect(run.status == 0, "\(run.stderr)")
+        let faults = run.json["faults"] as? [[String: Any]] ?? []
+        #expect(faults.count == 2, "\(faults)")
+        guard faults.count == 2 else { return }
+        let drop = faults[0]
+        #expect((drop["label"] as? String)?.hasPrefix("drop ") == true, "\(drop)")
+        let dropCost = drop["cost"] as? [String: Any] ?? [:]
+        // Every session lost its connection once: 2 workers, 10 watchers, the writer, the control session.
+        #expect(dropCost["connection_losses"] as? Int ?? 0 >= 14, "\(dropCost)")
+        #expect(dropCost["reconnects"] as? Int == dropCost["connection_losses"] as? Int, "\(dropCost)")
+        #expect(dropCost["reconnect_max_us"] != nil, "\(dropCost)")
+        let pause = faults[1]
+        #expect(pause["action"] as? String == "pause")
+        let at = pause["at_s"] as? Double ?? 0
+        let restored = pause["restored_at_s"] as? Double ?? 0
+        #expect((2.4...2.9).contains(at), "\(pause)")
+        #expect(restored - at >= 0.95 && restored - at < 1.6, "\(pause)")
+        Self.ledgerBalances(run.json)
+        #expect(run.stdout.contains("faults (each until the next, or the end):"), "\(run.stdout)")
+        #expect(run.stdout.contains("pause the server for 1s, undone at"), "\(run.stdout)")
+        #expect(run.html.contains("pause the server for 1s") && run.html.contains("undone: pause"), "no fault markers")
+    }
+
+    @Test func faultsThatCannotActOnTheTargetAreRefusedBeforeTheRun() async throws {
+        let member = try await Self.run(
+            Self.workload(duration: "3s", faults: "  - {at: 1s, action: kill, node: leader}")
+        )
+        #expect(member.status == 64, "\(member.stderr)")
+        #expect(member.stderr.contains("acts on an ensemble member"), "\(member.stderr)")
+        let server = try await TestTarget.builtIn.shared()
+        let builtIn = try await Self.run(
+            Self.workload(duration: "3s", faults: "  - {at: 1s, action: drop}"),
+            ["--target", server.connectString]
+        )
+        #expect(builtIn.status == 64, "\(builtIn.stderr)")
+        #expect(builtIn.stderr.contains("acts on the built-in server"), "\(builtIn.stderr)")
+        let empty = Scratch.path("no-ensemble")
+        let foreign = try await Self.run(
+            Self.workload(duration: "3s", faults: "  - {at: 1s, action: kill, node: 1}"),
+            ["--target", server.connectString],
+            environment: ["ZKSTORM_ENSEMBLE_DIR": empty, "ZKSTORM_ENSEMBLE_CONTROL": Self.ensembleScript]
+        )
+        #expect(foreign.status == 64, "\(foreign.stderr)")
+        #expect(foreign.stderr.contains("faults need a target that"), "\(foreign.stderr)")
+    }
+
+    static var ensembleScript: String { FileManager.default.currentDirectoryPath + "/scripts/ensemble" }
+
+    @Test func quorumLeaderKilledAndRestarted() async throws {
+        let directory = Scratch.path("ensemble-\(UUID().uuidString)")
+        var environment = ["ZKSTORM_ENSEMBLE_DIR": directory, "ZKSTORM_ENSEMBLE_CONTROL": Self.ensembleScript]
+        var started: (status: Int32, output: String) = (1, "")
+        for _ in 0..<5 {
+            environment["ZKSTORM_ENSEMBLE_BASE_PORT"] = String(Int.random(in: 30_000...45_000))
+            started = try await ExternalCommand.output(Self.ensembleScript, ["start", "3"], environment: environment)
+            if started.status == 0 { break }
+        }
+        #expect(started.status == 0, "\(started.output)")
+        defer { _ = try? FileManager.default.removeItem(atPath: directory) }
+        let connectString = started.output.split(separator: "\n").last.map(String.init) ?? ""
+        do {
+            let run = try await Self.run(
+                Self.workload(duration: "8s", faults: "  - {at: 2s, action: kill, node: leader, for: 2s}"),
+                ["--target", connectString],
+                environment: environment
+            )
+            #expect(run.status == 0, "\(run.stderr)")
+            let fault = (run.json["faults"] as? [[String: Any]])?.first ?? [:]
+            #expect((1...3).contains(fault["node"] as? Int ?? 0), "\(fault)")
+            #expect((fault["label"] as? String)?.contains("(leader) for 2s") == true, "\(fault)")
+            #expect(fault["restored_at_s"] as? Double ?? 0 >= 4, "\(fault)")
+            #expect(fault["error"] == nil, "\(fault)")
+            let cost = fault["cost"] as? [String: Any] ?? [:]
+            #expect(cost["connection_losses"] as? Int ?? 0 >= 1, "\(cost)")
+            Self.ledgerBalances(run.json)
+            // The run leaves the quorum as it found it: the killed member serves again.
+            let status = try await ExternalCommand.output(Self.ensembleScript, ["status"], environment: environment)
+            let modes = status.output.split(separator: "\n").filter {
+                $0.hasSuffix("leader") || $0.hasSuffix("follower")
+            }
+            #expect(modes.count == 3, "\(status.output)")
+        } catch {
+            _ = try? await ExternalCommand.output(Self.ensembleScript, ["stop"], environment: environment)
+            throw error
+        }
+        _ = try await ExternalCommand.output(Self.ensembleScript, ["stop"], environment: environment)
+    }
+}
