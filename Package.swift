@@ -129,13 +129,15 @@ let package = Package(
         .target(name: "StormMetricsTestSupport", dependencies: ["StormMetrics"], path: "Tests/StormMetricsTestSupport"),
         // glibc's heap statistics, for the tests that check a hot path keeps no memory.
         .target(name: "CMallocStats", path: "Tests/CMallocStats"),
+        // A seeded generator for tests that draw random inputs (one copy for every test target).
+        .target(name: "TestRandom", path: "Tests/TestRandom"),
 
         // Unit tests: no socket, no process, no JVM, no timing bound. They run in parallel, and under
         // `--sanitize=thread` (scripts/test --tsan).
         .testTarget(
             name: "ZooKeeperProtocolTests",
             dependencies: [
-                "ZooKeeperProtocol",
+                "ZooKeeperProtocol", "TestRandom",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -144,7 +146,7 @@ let package = Package(
         .testTarget(
             name: "ZooKeeperClientTests",
             dependencies: [
-                "ZooKeeperClient", "ZooKeeperProtocol",
+                "ZooKeeperClient", "ZooKeeperProtocol", "TestRandom",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
@@ -174,7 +176,7 @@ let package = Package(
         .testTarget(
             name: "ServerIntegrationTests",
             dependencies: [
-                "ZooKeeperServer", "ZooKeeperClient", "ZooKeeperProtocol", "ZooKeeperTestSupport",
+                "ZooKeeperServer", "ZooKeeperClient", "ZooKeeperProtocol", "ZooKeeperTestSupport", "TestRandom",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

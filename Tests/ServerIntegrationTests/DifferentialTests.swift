@@ -1,4 +1,5 @@
 import NIOConcurrencyHelpers
+import TestRandom
 import Testing
 import ZooKeeperClient
 import ZooKeeperProtocol

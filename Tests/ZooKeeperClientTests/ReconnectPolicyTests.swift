@@ -1,20 +1,9 @@
 import NIOCore
+import TestRandom
 import Testing
 import ZooKeeperProtocol
 
 @testable import ZooKeeperClient
-
-/// A deterministic generator (SplitMix64), so jittered delays are checkable.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Always the largest value: jitter at its ceiling.
 struct MaxGenerator: RandomNumberGenerator {
@@ -26,21 +15,21 @@ struct ReconnectPolicyTests {
     let ms: Int64 = 1_000_000
 
     @Test func immediateRetriesAtOnceThenPausesOnceEveryHostFailed() {
-        var random = SeededGenerator(state: 1)
+        var random = SplitMix64(seed: 1)
         let policy = ReconnectPolicy.immediate
         let delays = (0..<5).map { policy.delayNanos(attempt: $0, hostCount: 3, using: &random) }
         #expect(delays == [0, 0, 0, 100 * ms, 100 * ms])
     }
 
     @Test func exponentialBackoffDoublesUpToTheCap() {
-        var random = SeededGenerator(state: 1)
+        var random = SplitMix64(seed: 1)
         let policy = ReconnectPolicy.exponentialBackoff(base: .milliseconds(50), max: .milliseconds(1000))
         let delays = (0..<8).map { policy.delayNanos(attempt: $0, hostCount: 1, using: &random) }
         #expect(delays == [50, 100, 200, 400, 800, 1000, 1000, 1000].map { $0 * ms })
     }
 
     @Test func exponentialBackoffNeverOverflows() {
-        var random = SeededGenerator(state: 1)
+        var random = SplitMix64(seed: 1)
         let policy = ReconnectPolicy.exponentialBackoff(base: .seconds(3), max: .seconds(30))
         for attempt in [40, 62, 63, 64, 1000, Int.max] {
             #expect(policy.delayNanos(attempt: attempt, hostCount: 1, using: &random) == 30_000 * ms)
@@ -50,7 +39,7 @@ struct ReconnectPolicyTests {
     }
 
     @Test func fullJitterStaysUnderTheExponentialCeilingAndSpreads() {
-        var random = SeededGenerator(state: 42)
+        var random = SplitMix64(seed: 42)
         let policy = ReconnectPolicy.exponentialBackoffWithJitter(base: .milliseconds(100), max: .milliseconds(800))
         for attempt in 0..<6 {
             let ceiling = min(100 * ms << attempt, 800 * ms)

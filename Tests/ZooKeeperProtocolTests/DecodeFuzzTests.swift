@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import TestRandom
 import Testing
 import ZooKeeperProtocol
 
@@ -7,18 +8,6 @@ import ZooKeeperProtocol
 /// random frames and mutations of the captured fixtures through ProtocolDecodePath.
 @Suite("Decode fuzzing (seeded, bounded)")
 struct DecodeFuzzTests {
-    /// SplitMix64: a fixed seed gives the same inputs on every run, so a failure reproduces.
-    struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static let seeds: [[UInt8]] = CapturedFixtures.all.flatMap { [$0.requestFrame] + $0.replyFrames }
 
     static let interestingInts: [Int32] = [
@@ -28,7 +17,7 @@ struct DecodeFuzzTests {
 
     /// One input: a mutated fixture or random bytes; the length prefix is usually repaired so the
     /// mutation reaches the record decoders instead of stopping at the frame decoder.
-    static func input(_ rng: inout SeededGenerator) -> [UInt8] {
+    static func input(_ rng: inout SplitMix64) -> [UInt8] {
         var bytes: [UInt8]
         if Int.random(in: 0..<16, using: &rng) == 0 {
             bytes = (0..<Int.random(in: 0..<96, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
@@ -46,7 +35,7 @@ struct DecodeFuzzTests {
         return bytes
     }
 
-    static func mutate(_ bytes: inout [UInt8], _ rng: inout SeededGenerator) {
+    static func mutate(_ bytes: inout [UInt8], _ rng: inout SplitMix64) {
         guard !bytes.isEmpty else {
             bytes.append(UInt8.random(in: 0...255, using: &rng))
             return
@@ -94,7 +83,7 @@ struct DecodeFuzzTests {
     @Test(arguments: 0..<4)
     func mutatedFrames(slice: Int) throws {
         let count = Int(ProcessInfo.processInfo.environment["ZKSTORM_FUZZ_INPUTS"] ?? "") ?? 12_500
-        var rng = SeededGenerator(state: 0x5EED_2C00_0000_0001 &+ UInt64(slice) &* 0x1_0000_0001)
+        var rng = SplitMix64(seed: 0x5EED_2C00_0000_0001 &+ UInt64(slice) &* 0x1_0000_0001)
         var total = ProtocolDecodePath.Outcome()
         let clock = ContinuousClock()
         let start = clock.now

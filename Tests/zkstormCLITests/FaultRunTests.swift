@@ -65,8 +65,11 @@ struct FaultRunTests {
             Self.workload(
                 duration: "5s",
                 faults: "  - {at: 1s, action: drop}\n  - {at: 2500ms, action: pause, for: 1s}"
-            )
+            ) + "reconnect: {policy: jitter, base: 20ms, max: 200ms}\n"
         )
+        // The policy the sessions reconnected with is in the result and the report.
+        #expect(run.json["reconnect"] as? String == "jitter base 20ms max 200ms", "\(run.json["reconnect"] ?? "none")")
+        #expect(run.stdout.contains("(reconnect policy: jitter base 20ms max 200ms)"), "\(run.stdout)")
         #expect(run.status == 0, "\(run.stderr)")
         let faults = run.json["faults"] as? [[String: Any]] ?? []
         #expect(faults.count == 2, "\(faults)")

@@ -39,7 +39,8 @@ public enum TextReport {
             out += "\n" + renderWatch(result)
         }
         out +=
-            "\nsessions: \(result.sessions.connected) connected, \(result.sessions.reconnects) reconnects, \(result.sessions.expired) expired\n"
+            "\nsessions: \(result.sessions.connected) connected, \(result.sessions.reconnects) reconnects, \(result.sessions.expired) expired"
+            + (result.reconnect.map { " (reconnect policy: \($0))" } ?? "") + "\n"
         if let failover = result.failover { out += FailoverReport.render(failover) }
         if let faults = result.faults, !faults.isEmpty { out += FailoverReport.render(faults: faults) }
         if let lost = result.targetLost {

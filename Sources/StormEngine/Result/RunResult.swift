@@ -114,6 +114,9 @@ public struct RunResult: Codable, Sendable, Equatable {
     public var security: String?
     /// One-shot storms: when watchers re-armed (`immediate` or `after-round`).
     public var rearm: String?
+    /// How sessions waited before reconnecting ("immediate", "jitter base 50ms max 2s"); absent in
+    /// results of versions before it was recorded.
+    public var reconnect: String?
     /// The generator's view of itself: stretches whose figures are generator-bound.
     public var generator: GeneratorSummary?
     /// The slice of a sharded run this result covers (absent for a run of one process).
@@ -134,7 +137,7 @@ public struct RunResult: Codable, Sendable, Equatable {
         case groupRates = "group_rates"
         case security
         case connectPhasesUs = "connect_phases_us"
-        case rearm, generator, shard, merged
+        case rearm, reconnect, generator, shard, merged
         case runId = "run_id"
         case startedAt = "started_at"
         case durationSeconds = "duration_s"

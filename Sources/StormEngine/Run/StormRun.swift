@@ -631,6 +631,7 @@ public final class StormRun: Sendable {
         result.failover = counters.failover.summary(watch: ledger)
         result.generator = monitor?.summary()
         if let spec = workload.watches, spec.kind.isOneShot { result.rearm = spec.storm.rearm.rawValue }
+        result.reconnect = WorkloadYAML.reconnectText(workload.reconnect)
         result.histograms.merge(counters.failover.histograms) { current, _ in current }
         result.addConnectPhases(connectPhases.snapshot)
         if !security.isEmpty { result.security = security.summary }

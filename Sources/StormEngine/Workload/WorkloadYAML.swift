@@ -79,6 +79,18 @@ public enum WorkloadYAML {
         return out
     }
 
+    /// The reconnect policy as the report and the result name it: "immediate", "backoff base 50ms max
+    /// 2s", "jitter base 50ms max 2s" (the workload file's policy names).
+    static func reconnectText(_ policy: ReconnectPolicy) -> String {
+        switch policy {
+        case .immediate: "immediate"
+        case .exponentialBackoff(let base, let cap):
+            "backoff base \(DurationText.format(base)) max \(DurationText.format(cap))"
+        case .exponentialBackoffWithJitter(let base, let cap):
+            "jitter base \(DurationText.format(base)) max \(DurationText.format(cap))"
+        }
+    }
+
     static func distribution(_ spec: KeyDistributionSpec) -> String {
         switch spec {
         case .uniform: "uniform"
