@@ -28,27 +28,12 @@ struct FaultRunTests {
         """
     }
 
-    /// Runs `text` with JSON and HTML outputs; returns the exit, stdout, the decoded JSON and the page.
     static func run(
         _ text: String,
         _ extra: [String] = [],
         environment: [String: String] = [:]
-    ) async throws -> (status: Int32, stdout: String, stderr: String, json: [String: Any], html: String) {
-        let file = try ZkstormProcess.workload(text)
-        let json = file.appendingPathExtension("json")
-        let html = file.appendingPathExtension("html")
-        defer {
-            for url in [file, json, html] { try? FileManager.default.removeItem(at: url) }
-        }
-        let result = try await ZkstormProcess.run(
-            ["run", file.path, "--json", json.path, "--html", html.path, "--quiet"] + extra,
-            environment: environment,
-            timeout: .seconds(90)
-        )
-        let object = (try? JSONSerialization.jsonObject(with: Data(contentsOf: json))) as? [String: Any] ?? [:]
-        return (
-            result.status, result.stdout, result.stderr, object, (try? String(contentsOf: html, encoding: .utf8)) ?? ""
-        )
+    ) async throws -> ZkstormProcess.WorkloadRun {
+        try await ZkstormProcess.runWorkload(text, extra, environment: environment)
     }
 
     static func ledgerBalances(_ json: [String: Any]) {

@@ -29,17 +29,9 @@ struct StagesRunTests {
     @Test(arguments: TestTarget.allCases)
     func stagesDriveRateAndSessions(target: TestTarget) async throws {
         let server = try await target.shared()
-        let file = try ZkstormProcess.workload(Self.workload)
-        let json = file.appendingPathExtension("json")
-        let html = file.appendingPathExtension("html")
-        defer {
-            for url in [file, json, html] { try? FileManager.default.removeItem(at: url) }
-        }
-        let result = try await ZkstormProcess.run([
-            "run", file.path, "--target", server.connectString, "--json", json.path, "--html", html.path, "--quiet",
-        ])
+        let result = try await ZkstormProcess.runWorkload(Self.workload, ["--target", server.connectString])
         #expect(result.status == 0, "\(result.stderr)")
-        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: json)) as? [String: Any]
+        let object: [String: Any]? = result.json
         let operations = object?["operations"] as? [String: Any] ?? [:]
         let gets = (operations["get"] as? [String: Any])?["count"] as? Int ?? 0
         // 2 s at 100/s and 2 s at 300/s.
@@ -53,7 +45,7 @@ struct StagesRunTests {
         let stages = object?["stages"] as? [[String: Any]] ?? []
         #expect(stages.count == 2)
         #expect(stages.last?["start_s"] as? Double == 2)
-        let page = try String(contentsOf: html, encoding: .utf8)
+        let page = result.html
         #expect(page.contains("300 ops/s, 2 sessions"), "no stage marker on the charts")
     }
 
@@ -79,17 +71,9 @@ struct StagesRunTests {
     @Test(arguments: TestTarget.allCases)
     func watcherStagesRampTheStorm(target: TestTarget) async throws {
         let server = try await target.shared()
-        let file = try ZkstormProcess.workload(Self.watcherRamp)
-        let json = file.appendingPathExtension("json")
-        let html = file.appendingPathExtension("html")
-        defer {
-            for url in [file, json, html] { try? FileManager.default.removeItem(at: url) }
-        }
-        let result = try await ZkstormProcess.run([
-            "run", file.path, "--target", server.connectString, "--json", json.path, "--html", html.path, "--quiet",
-        ])
+        let result = try await ZkstormProcess.runWorkload(Self.watcherRamp, ["--target", server.connectString])
         #expect(result.status == 0, "\(result.stderr)")
-        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: json)) as? [String: Any]
+        let object: [String: Any]? = result.json
         let rounds = object?["rounds"] as? [[String: Any]] ?? []
         let watchers = rounds.compactMap { $0["watchers"] as? Int }
         #expect(watchers.count == rounds.count && rounds.count >= 12, "rounds: \(rounds)")
@@ -108,7 +92,7 @@ struct StagesRunTests {
         #expect(ledger["excess"] as? Int == 0, "a watcher that left was still notified: \(ledger)")
         let stages = object?["stages"] as? [[String: Any]] ?? []
         #expect(stages.map { $0["label"] as? String } == ["5 watchers", "30 watchers", "10 watchers"])
-        let page = try String(contentsOf: html, encoding: .utf8)
+        let page = result.html
         #expect(page.contains("30 watchers"), "no stage marker on the charts")
     }
 }

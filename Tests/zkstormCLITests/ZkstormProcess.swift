@@ -68,6 +68,44 @@ struct ZkstormProcess {
             .finish(timeout: timeout, interruptAfter: interruptAfter)
     }
 
+    /// What `run` of a workload left: its exit, output, the result JSON (decoded) and the HTML page.
+    struct WorkloadRun {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+        var json: [String: Any]
+        var html: String
+    }
+
+    /// Runs the workload `text` with `--json` and `--html` (and `extra`), removing every file after.
+    static func runWorkload(
+        _ text: String,
+        _ extra: [String] = [],
+        environment: [String: String] = [:],
+        timeout: Duration = .seconds(90)
+    ) async throws -> WorkloadRun {
+        let file = try workload(text)
+        let json = file.appendingPathExtension("json")
+        let html = file.appendingPathExtension("html")
+        defer {
+            for url in [file, json, html] { try? FileManager.default.removeItem(at: url) }
+        }
+        let result = try await run(
+            ["run", file.path, "--json", json.path, "--html", html.path, "--quiet"] + extra,
+            environment: environment,
+            timeout: timeout
+        )
+        let object = (try? JSONSerialization.jsonObject(with: Data(contentsOf: json))) as? [String: Any] ?? [:]
+        let page = (try? String(contentsOf: html, encoding: .utf8)) ?? ""
+        return WorkloadRun(
+            status: result.status,
+            stdout: result.stdout,
+            stderr: result.stderr,
+            json: object,
+            html: page
+        )
+    }
+
     /// A workload file in the temporary directory.
     static func workload(_ text: String) throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("zkstorm-wl-\(UUID()).yaml")

@@ -186,6 +186,15 @@ def tls_section():
     return text, checks
 
 
+def write_block(title, section, what, summary=""):
+    """Replaces section `title` of BENCHMARKS.md with `section`, when it was measured, and `summary`."""
+    text = open("BENCHMARKS.md").read()
+    load = os.getloadavg()[2]
+    block = (f"{section}\n\n{what} by `{command.strip()}` on {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC"
+             f" (load average {load:.1f} on {os.cpu_count()} cores when written).\n" + (f"\n{summary}\n" if summary else ""))
+    open("BENCHMARKS.md", "w").write(replace_section(text, title, block, []))
+
+
 if only == "tls":
     section, checks = tls_section()
     if section is None:
@@ -195,12 +204,7 @@ if only == "tls":
     summary = "\n".join(["| target | measured | goal | verdict |", "|---|---|---|---|"] + verdicts)
     print(section + "\n\n" + summary)
     if write and not quick:
-        text = open("BENCHMARKS.md").read()
-        load = os.getloadavg()[2]
-        block = (f"{section}\n\nMeasured by `{command.strip()}` on {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC"
-                 f" (load average {load:.1f} on {os.cpu_count()} cores when written).\n\n{summary}\n")
-        text = replace_section(text, TLS_TITLE, block, [])
-        open("BENCHMARKS.md", "w").write(text)
+        write_block(TLS_TITLE, section, "Measured", summary)
         print("\nwrote the TLS section of BENCHMARKS.md")
     sys.exit(0)
 
@@ -211,12 +215,7 @@ if only == "curves":
         sys.exit("bench_report: no curve rows")
     print(section)
     if write and not quick:
-        text = open("BENCHMARKS.md").read()
-        load = os.getloadavg()[2]
-        block = (f"{section}\n\nCurves measured by `{command.strip()}` on {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC"
-                 f" ({rounds} round(s) of the read sweep; load average {load:.1f} on {os.cpu_count()} cores when written).\n")
-        text = replace_section(text, READ_TITLE, block, [])
-        open("BENCHMARKS.md", "w").write(text)
+        write_block(READ_TITLE, section, f"Curves ({rounds} round(s) of the read sweep) measured")
         print("\nwrote the curve sections of BENCHMARKS.md")
     sys.exit(0)
 
