@@ -1,4 +1,5 @@
 import Testing
+import ZooKeeperClient
 
 @testable import StormEngine
 
@@ -67,5 +68,40 @@ struct FaultsUnitTests {
             ]
         )
         #expect(EnsembleControl.parseStatus("no ensemble in /tmp/x\n").isEmpty)
+    }
+
+    @Test func herdSplitsItsSessionsAmongPoliciesWithTheReconnectTimings() throws {
+        let workload = try WorkloadParser.parse(
+            """
+            duration: 10s
+            reconnect: {policy: backoff, base: 10ms, max: 1s}
+            herd: {sessions: 5, znodes: 7, rate: 3, policies: [immediate, jitter]}
+
+            """,
+            file: "w.yaml"
+        )
+        let herd = try #require(workload.herd)
+        #expect(
+            herd.policies == [.immediate, .exponentialBackoffWithJitter(base: .milliseconds(10), max: .seconds(1))]
+        )
+        #expect((herd.sessions(ofShare: 0), herd.sessions(ofShare: 1)) == (3, 2))
+        #expect(herd.znodes == 7 && herd.rate == 3)
+        #expect(try WorkloadParser.parse(WorkloadYAML.render(workload), file: "again.yaml") == workload)
+        // Without `policies`, the workload's own reconnect policy.
+        let own = try WorkloadParser.parse("reconnect: {policy: jitter}\nherd: {sessions: 2}\n", file: "w.yaml")
+        #expect(own.herd?.policies == [.exponentialBackoffWithJitter(base: .milliseconds(50), max: .seconds(2))])
+        for (text, field, message) in [
+            ("herd: {sessions: 1, policies: [immediate, jitter]}\n", "herd.policies", "at least as many sessions"),
+            ("herd: {policies: [jiter]}\n", "herd.policies[0]", "did you mean \"jitter\""),
+            ("herd: {sessions: 0}\n", "herd.sessions", "out of range"),
+        ] {
+            do {
+                _ = try WorkloadParser.parse(text, file: "w.yaml")
+                Issue.record("accepted: \(text)")
+            } catch {
+                #expect(error.field == field, "\(error)")
+                #expect(error.description.contains(message), "\(error)")
+            }
+        }
     }
 }

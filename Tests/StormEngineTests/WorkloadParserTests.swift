@@ -254,7 +254,7 @@ extension EngineTests {
             let files = try FileManager.default.contentsOfDirectory(atPath: Self.workloadsDirectory.path).filter {
                 $0.hasSuffix(".yaml")
             }.sorted()
-            #expect(files.count == 12)
+            #expect(files.count == 13)
             #expect(
                 Set(files.map { String($0.dropLast(5)) }) == Set(Presets.names),
                 "run workloads/generate-presets.sh"

@@ -103,7 +103,9 @@ struct FaultRunTests {
 
     static var ensembleScript: String { FileManager.default.currentDirectoryPath + "/scripts/ensemble" }
 
-    @Test func quorumLeaderKilledAndRestarted() async throws {
+    /// A scripts/ensemble quorum in a directory of its own on random free ports: its environment and
+    /// connect string. Stop it with `stopEnsemble`.
+    static func startEnsemble() async throws -> (environment: [String: String], connectString: String) {
         let directory = Scratch.path("ensemble-\(UUID().uuidString)")
         var environment = ["ZKSTORM_ENSEMBLE_DIR": directory, "ZKSTORM_ENSEMBLE_CONTROL": Self.ensembleScript]
         var started: (status: Int32, output: String) = (1, "")
@@ -112,9 +114,16 @@ struct FaultRunTests {
             started = try await ExternalCommand.output(Self.ensembleScript, ["start", "3"], environment: environment)
             if started.status == 0 { break }
         }
-        #expect(started.status == 0, "\(started.output)")
-        defer { _ = try? FileManager.default.removeItem(atPath: directory) }
-        let connectString = started.output.split(separator: "\n").last.map(String.init) ?? ""
+        guard started.status == 0 else { throw TestServerError("scripts/ensemble start failed: \(started.output)") }
+        return (environment, started.output.split(separator: "\n").last.map(String.init) ?? "")
+    }
+
+    static func stopEnsemble(_ environment: [String: String]) async {
+        _ = try? await ExternalCommand.output(Self.ensembleScript, ["stop"], environment: environment)
+    }
+
+    @Test func quorumLeaderKilledAndRestarted() async throws {
+        let (environment, connectString) = try await Self.startEnsemble()
         do {
             let run = try await Self.run(
                 Self.workload(duration: "8s", faults: "  - {at: 2s, action: kill, node: leader, for: 2s}"),
@@ -137,9 +146,67 @@ struct FaultRunTests {
             }
             #expect(modes.count == 3, "\(status.output)")
         } catch {
-            _ = try? await ExternalCommand.output(Self.ensembleScript, ["stop"], environment: environment)
+            await Self.stopEnsemble(environment)
             throw error
         }
-        _ = try await ExternalCommand.output(Self.ensembleScript, ["stop"], environment: environment)
+        await Self.stopEnsemble(environment)
+    }
+
+    static func herd(fault: String) -> String {
+        """
+        name: herd
+        sessions: 0
+        duration: 7s
+        warmup: 1s
+        reconnect: {policy: jitter, base: 20ms, max: 500ms}
+        herd: {sessions: 20, znodes: 10, rate: 20, policies: [immediate, jitter]}
+        faults:
+          - \(fault)
+
+        """
+    }
+
+    /// The herd's figures for each policy: the steady read rate its writer causes, every cache reading
+    /// its tree again after the fault, an amplification above 1, and cache lag before and after.
+    static func expectHerd(_ run: ZkstormProcess.WorkloadRun) {
+        #expect(run.status == 0, "\(run.stderr)")
+        let herd = run.json["herd"] as? [String: Any] ?? [:]
+        let groups = herd["groups"] as? [[String: Any]] ?? []
+        #expect(groups.map { $0["policy"] as? String } == ["immediate", "jitter base 20ms max 500ms"], "\(groups)")
+        for group in groups {
+            let policy = group["policy"] as? String ?? "?"
+            #expect(group["sessions"] as? Int == 10, "\(policy)")
+            // 10 caches, 20 writes a second: each write is read once by each cache.
+            let steady = group["steady_reads_per_s"] as? Double ?? 0
+            #expect((100...260).contains(steady), "\(policy): steady \(steady) reads/s")
+            #expect(group["reread"] as? Int == 10, "\(policy): every cache read its tree again: \(group)")
+            #expect(group["amplification"] as? Double ?? 0 > 1.5, "\(policy): \(group)")
+            #expect((group["lag_us"] as? [String: Any])?["p50"] != nil, "\(policy)")
+            #expect((group["lag_after_fault_us"] as? [String: Any])?["p50"] != nil, "\(policy)")
+            #expect((group["reads_per_s"] as? [Double])?.count ?? 0 >= 60, "\(policy)")
+        }
+        #expect(run.stdout.contains("reconnect herd: 20 tree caches of 10 znodes"), "\(run.stdout)")
+        #expect(run.html.contains("Reconnect herd: cache reads per second"), "no herd chart")
+    }
+
+    @Test func reconnectHerdOnTheBuiltInServer() async throws {
+        Self.expectHerd(try await Self.run(Self.herd(fault: "{at: 3s, action: drop}")))
+    }
+
+    @Test func reconnectHerdAcrossALeaderElection() async throws {
+        let (environment, connectString) = try await Self.startEnsemble()
+        do {
+            Self.expectHerd(
+                try await Self.run(
+                    Self.herd(fault: "{at: 3s, action: kill, node: leader, for: 2s}"),
+                    ["--target", connectString],
+                    environment: environment
+                )
+            )
+        } catch {
+            await Self.stopEnsemble(environment)
+            throw error
+        }
+        await Self.stopEnsemble(environment)
     }
 }

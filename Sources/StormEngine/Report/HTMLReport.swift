@@ -144,6 +144,7 @@ public enum HTMLReport {
             )
         )
         charts.append(connectPhaseChart(result))
+        charts.append(herdChart(result))
         let timeline = plottedTimeline(result.timeline)
         charts.append(
             SVGChart(
@@ -241,6 +242,23 @@ public enum HTMLReport {
             )
         )
         return charts
+    }
+
+    /// The reconnect herd's reads per second, one line per reconnect policy, with the faults marked.
+    static func herdChart(_ result: RunResult) -> SVGChart {
+        let bucket = result.herd?.bucketS ?? 0.1
+        return SVGChart(
+            title: "Reconnect herd: cache reads per second by reconnect policy",
+            xLabel: "seconds since measurement began",
+            yLabel: "reads / s",
+            series: (result.herd?.groups ?? []).map { group in
+                SVGChart.Series(
+                    name: group.policy,
+                    points: group.readsPerSecond.enumerated().map { (x: Double($0.offset) * bucket, y: $0.element) }
+                )
+            },
+            markers: markers(result)
+        )
     }
 
     /// Where connect time goes (TCP, TLS, ConnectResponse, SASL, and the total), one percentile curve

@@ -43,6 +43,7 @@ public enum TextReport {
             + (result.reconnect.map { " (reconnect policy: \($0))" } ?? "") + "\n"
         if let failover = result.failover { out += FailoverReport.render(failover) }
         if let faults = result.faults, !faults.isEmpty { out += FailoverReport.render(faults: faults) }
+        if let herd = result.herd { out += HerdReport.render(herd) }
         if let lost = result.targetLost {
             out += String(
                 format: "\ntarget lost %.1f s into the measurement: the figures cover what ran until then\n",

@@ -38,6 +38,8 @@ public struct RunResult: Codable, Sendable, Equatable {
     public var stages: [StageMark]?
     /// The workload's faults as they fired, each with what it cost (FaultMark.swift); absent without.
     public var faults: [FaultMark]?
+    /// The reconnect herd's figures (HerdSummary.swift); absent without `herd:`.
+    public var herd: HerdSummary?
 
     public struct StageMark: Codable, Sendable, Equatable {
         public var startS: Double
@@ -133,7 +135,7 @@ public struct RunResult: Codable, Sendable, Equatable {
         case zkstormVersion = "zkstorm_version"
         case targetLost = "target_lost"
         case effectiveWorkload = "effective_workload"
-        case thresholds, stages, faults
+        case thresholds, stages, faults, herd
         case groupRates = "group_rates"
         case security
         case connectPhasesUs = "connect_phases_us"

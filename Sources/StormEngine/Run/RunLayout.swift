@@ -6,6 +6,7 @@ import ZooKeeperProtocol
 /// ```
 /// <root>/keys/k<i>          the key space
 /// <root>/watched/w<i>       storm targets (children c<round> for child watches)
+/// <root>/herd/h<i>          the tree the herd's caches follow
 /// <root>/<under>/...        directories named by ops' `under`
 /// ```
 public final class RunLayout: Sendable {
@@ -14,6 +15,8 @@ public final class RunLayout: Sendable {
     public let keys: [String]
     public let watchedDirectory: String
     public let watched: [String]
+    public let herdDirectory: String
+    public let herd: [String]
     /// `under` → absolute directory, for every directory an op names.
     public let directories: [String: String]
     /// The value written by set/create/multi: `valueSize` bytes.
@@ -29,6 +32,8 @@ public final class RunLayout: Sendable {
         keys = workload.groups.isEmpty ? [] : (0..<workload.keyspace.count).map { "\(root)/keys/k\($0)" }
         watchedDirectory = root + "/watched"
         watched = (0..<(workload.watches?.znodes ?? 0)).map { "\(root)/watched/w\($0)" }
+        herdDirectory = root + "/herd"
+        herd = (0..<(workload.herd?.znodes ?? 0)).map { "\(root)/herd/h\($0)" }
         var directories: [String: String] = [:]
         for group in workload.groups {
             for op in group.operations {
@@ -54,6 +59,7 @@ public final class RunLayout: Sendable {
     public var setupDirectories: [String] {
         var result: [String] = keys.isEmpty ? [] : [keysDirectory]
         if !watched.isEmpty { result.append(watchedDirectory) }
+        if !herd.isEmpty { result.append(herdDirectory) }
         for (under, _) in directories.sorted(by: { $0.key < $1.key }) {
             var path = root
             for component in under.split(separator: "/") {

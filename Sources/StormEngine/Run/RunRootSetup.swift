@@ -76,6 +76,10 @@ struct RunRootSetup {
             await PipelinedRequests.codes(client, watched),
             "create the watched znodes under \(layout.watchedDirectory)"
         )
+        let herd = layout.herd.map {
+            ZooKeeperRequest.create(CreateRequest(path: $0, data: layout.value, acl: layout.acl), opCode: .create)
+        }
+        try check(await PipelinedRequests.codes(client, herd), "create the herd's tree under \(layout.herdDirectory)")
         logger.debug("run tree created", metadata: ["root": "\(layout.root)", "keys": "\(layout.keys.count)"])
     }
 

@@ -36,6 +36,8 @@ public final class StormRun: Sendable {
     private let abortedBy = NIOLockedValueBox<String?>(nil)
     /// The workload's faults, checked against the target before the run (nil without faults).
     private let faultInjector = NIOLockedValueBox<FaultInjector?>(nil)
+    /// The reconnect herd and its writer (nil without `herd:`).
+    private let herd = NIOLockedValueBox<(herd: ReconnectHerd, writer: SupervisedSession)?>(nil)
     /// TLS, SASL and digest auth for every session; the run's znodes get `security.runACL`.
     public let security: ClientSecurity
     /// `zkstorm run --secure`: the built-in server's TLS listener and SASL users; sessions connect to
@@ -204,11 +206,13 @@ public final class StormRun: Sendable {
                 opened: &sessions
             )
         } catch {
+            await herd.withLockedValue({ $0?.herd })?.close()
             await sessions.close()
             try? await setup.cleaner(await control.readyClient(timeout: cleanupWait)).removeAll()
             await control.close()
             throw error
         }
+        await herd.withLockedValue({ $0?.herd })?.close()
         await sessions.close()
         var finished = outcome
         if outcome.targetLostAt != nil {
@@ -265,6 +269,14 @@ public final class StormRun: Sendable {
             opened: &opened
         )
         let storm = try await openStorm(pool: pool, layout: layout, collector: collector, opened: &opened)
+        if let spec = workload.herd, !stop.isSet {
+            // Step 2b: the herd's writer and caches, each cache's tree read once before measuring.
+            let writer = try await SupervisedSession.connect(pool: pool)
+            opened.append(writer)
+            let reconnectHerd = ReconnectHerd(spec: spec, layout: layout, logger: logger)
+            herd.withLockedValue { $0 = (reconnectHerd, writer) }
+            try await reconnectHerd.open(pool: pool, stop: stop)
+        }
         logger.debug(
             "sessions ready",
             metadata: [
@@ -486,6 +498,9 @@ public final class StormRun: Sendable {
             )
             monitor.start()
             monitorBox.withLockedValue { $0 = monitor }
+            if let (reconnectHerd, writer) = herd.withLockedValue({ $0 }) {
+                group.addTask { await reconnectHerd.run(writer: writer, measureStart: measuringFrom, stop: stop) }
+            }
             if let injector = faultInjector.withLockedValue({ $0 }) {
                 group.addTask {
                     await injector.run(measureStart: measuringFrom, stop: stop, failover: counters.failover)
@@ -642,6 +657,9 @@ public final class StormRun: Sendable {
         if let fired = faultInjector.withLockedValue({ $0?.fired }), !fired.isEmpty {
             result.faults = fired.map(\.mark)
             result.attributeFaultCosts(windows: fired.map(\.window))
+        }
+        if let reconnectHerd = herd.withLockedValue({ $0?.herd }) {
+            result.herd = reconnectHerd.summary(faultAt: result.faults?.first?.atS, durationSeconds: measured.seconds)
         }
         let rates = groupRates(load: load, collector: collector, seconds: measured.seconds)
         if !rates.isEmpty { result.groupRates = rates }

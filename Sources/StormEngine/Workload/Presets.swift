@@ -124,6 +124,23 @@ public enum Presets {
             ops: {get: 85, exists: 5, children: 5, set: 5}
             load: {model: closed, concurrency: 1, window: 4}
         """#,
+        "reconnect-herd": #"""
+        # Reconnect herd (kazoo #664): tree caches that read their whole tree again after every reconnect.
+        # Half the caches reconnect at once, half with jittered back-off, against the same fault: one run
+        # compares the read amplification, time to drain and cache lag of the two. On the built-in server the
+        # fault drops every connection; against a scripts/ensemble quorum use
+        #   faults: [{at: 5s, action: kill, node: leader, for: 3s}]
+        name: reconnect-herd
+        description: 100 tree caches of 50 znodes (immediate vs jittered reconnects), every connection dropped mid-run
+        sessions: 0
+        duration: 12s
+        warmup: 1s
+        seed: 1
+        reconnect: {policy: jitter, base: 50ms, max: 2s}
+        herd: {sessions: 100, znodes: 50, rate: 20, policies: [immediate, jitter]}
+        faults:
+          - {at: 5s, action: drop}
+        """#,
         "recursive-watch": #"""
         # Recursive watches (ZooKeeper 3.6+): one watch per session covers a subtree; writes land below it.
         name: recursive-watch

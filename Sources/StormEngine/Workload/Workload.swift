@@ -34,6 +34,8 @@ public struct Workload: Sendable, Equatable {
     /// How every session of the run waits before reconnecting after a connection loss
     /// (`reconnect: {policy, base, max}`).
     public var reconnect: ReconnectPolicy = .immediate
+    /// Tree-cache clients that re-read on reconnect (`herd:`); nil without.
+    public var herd: HerdSpec?
     /// Timed faults against the target (`faults:`), in firing order.
     public var faults: [FaultSpec] = []
 

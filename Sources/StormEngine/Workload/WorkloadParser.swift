@@ -8,7 +8,7 @@ import ZooKeeperProtocol
 public enum WorkloadParser {
     static let topFields = [
         "name", "description", "target", "sessions", "duration", "warmup", "seed", "root", "keyspace", "groups",
-        "watches", "thresholds", "requests", "stages", "reconnect", "faults",
+        "watches", "thresholds", "requests", "stages", "reconnect", "faults", "herd",
     ]
     static let keyspaceFields = ["count", "value_size", "distribution"]
     static let targetFields = ["hosts", "tls", "sasl", "digest"]
@@ -158,6 +158,12 @@ public enum WorkloadParser {
                 YAMLFieldReader(file: file, field: "reconnect", node: reconnect, allowed: reconnectFields)
             )
         }
+        if let herd = top.value("herd") {
+            workload.herd = try parseHerd(
+                YAMLFieldReader(file: file, field: "herd", node: herd, allowed: herdFields),
+                reconnect: workload.reconnect
+            )
+        }
         if let thresholds = top.value("thresholds") {
             workload.thresholds = try parseThresholds(thresholds, file: file)
         }
@@ -172,12 +178,12 @@ public enum WorkloadParser {
         if let faults = top.value("faults") {
             workload.faults = try parseFaults(faults, file: file, duration: workload.duration)
         }
-        if workload.groups.isEmpty && workload.watches == nil {
+        if workload.groups.isEmpty && workload.watches == nil && workload.herd == nil {
             throw YAMLFieldReader.error(
                 file: file,
                 node: node,
                 field: "",
-                "nothing to run: give `groups` (operations), `watches` (a watch storm) or both"
+                "nothing to run: give `groups` (operations), `watches` (a watch storm), `herd` (tree caches) or several"
             )
         }
         try checkSessions(workload, top: top)

@@ -51,8 +51,10 @@ public struct SessionPlan: Sendable, Equatable {
     public var watcherSessions: Int
     /// 1 when the storm has a dedicated writer session.
     public var writerSessions: Int
+    /// The herd's cache sessions and its writer.
+    public var herdSessions: Int = 0
 
-    public var total: Int { groupSessions.reduce(0, +) + watcherSessions + writerSessions }
+    public var total: Int { groupSessions.reduce(0, +) + watcherSessions + writerSessions + herdSessions }
 }
 
 extension Workload {
@@ -102,7 +104,8 @@ extension Workload {
         return SessionPlan(
             groupSessions: counts,
             watcherSessions: watches?.watchers ?? 0,
-            writerSessions: watches == nil ? 0 : writer
+            writerSessions: watches == nil ? 0 : writer,
+            herdSessions: herd.map { $0.sessions + 1 } ?? 0
         )
     }
 

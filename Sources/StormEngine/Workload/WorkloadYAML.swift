@@ -60,6 +60,17 @@ public enum WorkloadYAML {
         case .exponentialBackoffWithJitter(let base, let cap):
             out += "reconnect: {policy: jitter, base: \(DurationText.format(base)), max: \(DurationText.format(cap))}\n"
         }
+        if let herd = workload.herd {
+            let names = herd.policies.map { policy in
+                switch policy {
+                case .immediate: "immediate"
+                case .exponentialBackoff: "backoff"
+                case .exponentialBackoffWithJitter: "jitter"
+                }
+            }
+            out +=
+                "herd: {sessions: \(herd.sessions), znodes: \(herd.znodes), rate: \(number(herd.rate)), policies: [\(names.joined(separator: ", "))]}\n"
+        }
         if !workload.faults.isEmpty {
             out += "faults:\n"
             for fault in workload.faults {
