@@ -288,6 +288,11 @@ struct RunCommand: AsyncParsableCommand {
             seed: try seedSnapshot.seed()
         )
         holder.run = stormRun
+        do {
+            try FaultSpec.check(workload.faults, target: workload.target)
+        } catch {
+            throw failure(error.message, error.exitCode)
+        }
         pusher?.start()
         if !quiet {
             let target = workload.target ?? "the built-in server"

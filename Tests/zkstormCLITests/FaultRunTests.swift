@@ -84,6 +84,7 @@ struct FaultRunTests {
         )
         #expect(member.status == 64, "\(member.stderr)")
         #expect(member.stderr.contains("acts on an ensemble member"), "\(member.stderr)")
+        #expect(!member.stderr.contains("warm-up"), "refused before the start banner: \(member.stderr)")
         let server = try await TestTarget.builtIn.shared()
         let builtIn = try await Self.run(
             Self.workload(duration: "3s", faults: "  - {at: 1s, action: drop}"),

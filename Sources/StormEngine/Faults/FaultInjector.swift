@@ -34,23 +34,8 @@ final class FaultInjector: Sendable {
         logger: Logger
     ) async throws(RunError) -> FaultInjector? {
         guard !faults.isEmpty else { return nil }
-        if let server {
-            if let fault = faults.first(where: { !$0.action.isBuiltIn }) {
-                throw RunError(
-                    .usage,
-                    "faults: `\(fault.action.rawValue)` acts on an ensemble member, and this run's target is the built-in "
-                        + "server: use drop or pause, or give --target an ensemble started by scripts/ensemble"
-                )
-            }
-            return FaultInjector(faults: faults, target: .builtIn(server), logger: logger)
-        }
-        if let fault = faults.first(where: \.action.isBuiltIn) {
-            throw RunError(
-                .usage,
-                "faults: `\(fault.action.rawValue)` acts on the built-in server, and this run targets \(connectString): "
-                    + "use kill, stop, resume or restart with a node, or run without --target"
-            )
-        }
+        try FaultSpec.check(faults, target: server == nil ? connectString : nil)
+        if let server { return FaultInjector(faults: faults, target: .builtIn(server), logger: logger) }
         let control = EnsembleControl.fromEnvironment()
         try await control.validate(connectString: connectString)
         return FaultInjector(faults: faults, target: .ensemble(control), logger: logger)

@@ -53,4 +53,26 @@ public struct FaultSpec: Sendable, Equatable {
         self.member = member
         self.duration = duration
     }
+
+    /// Checks, before anything starts, that each fault suits the kind of target: drop and pause the
+    /// built-in server (`target` nil), the others an ensemble's members.
+    public static func check(_ faults: [FaultSpec], target: String?) throws(RunError) {
+        guard let target else {
+            if let fault = faults.first(where: { !$0.action.isBuiltIn }) {
+                throw RunError(
+                    .usage,
+                    "faults: `\(fault.action.rawValue)` acts on an ensemble member, and this run's target is the built-in "
+                        + "server: use drop or pause, or give --target an ensemble started by scripts/ensemble"
+                )
+            }
+            return
+        }
+        if let fault = faults.first(where: \.action.isBuiltIn) {
+            throw RunError(
+                .usage,
+                "faults: `\(fault.action.rawValue)` acts on the built-in server, and this run targets \(target): "
+                    + "use kill, stop, resume or restart with a node, or run without --target"
+            )
+        }
+    }
 }
