@@ -37,6 +37,20 @@ extension EngineTests {
                 watches.storm.interval = .milliseconds(150)
                 w.watches = watches
             }
+            if var herd = w.herd {
+                herd.sessions = min(herd.sessions, 10)
+                herd.znodes = min(herd.znodes, 10)
+                w.herd = herd
+            }
+            // A fault fires within the shortened run; a built-in-server fault (drop, pause) has nothing to
+            // act on against real ZooKeeper (FaultRunTests runs member faults on a scripts/ensemble quorum).
+            w.faults =
+                target == nil
+                ? w.faults.map { fault in
+                    var fault = fault
+                    fault.at = .milliseconds(600)
+                    return fault
+                } : w.faults.filter { !$0.action.isBuiltIn }
             return w
         }
 
@@ -58,6 +72,10 @@ extension EngineTests {
                 #expect(result.watch.missed == 0, "\(workload.name): \(result.watch.missed) notifications missed")
                 #expect(result.watch.lagUs.max > 0)
                 if watches.kind.isOneShot { #expect(result.watch.rearmUs != nil) }
+            }
+            if let herd = workload.herd {
+                #expect(result.herd?.groups.map(\.sessions).reduce(0, +) == herd.sessions, "\(workload.name)")
+                #expect(result.herd?.groups.allSatisfy { $0.steadyReadsPerSecond != nil } == true)
             }
             // The result renders and survives its JSON form.
             #expect(TextReport.render(result).contains("sessions:"))
