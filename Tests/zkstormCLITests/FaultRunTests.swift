@@ -140,12 +140,20 @@ struct FaultRunTests {
             let cost = fault["cost"] as? [String: Any] ?? [:]
             #expect(cost["connection_losses"] as? Int ?? 0 >= 1, "\(cost)")
             Self.ledgerBalances(run.json)
-            // The run leaves the quorum as it found it: the killed member serves again.
-            let status = try await ExternalCommand.output(Self.ensembleScript, ["status"], environment: environment)
-            let modes = status.output.split(separator: "\n").filter {
-                $0.hasSuffix("leader") || $0.hasSuffix("follower")
+            // The run leaves the quorum as it found it: the restarted member serves again (it may still be
+            // syncing with the leader when the run ends: up to 30 s).
+            var status: (status: Int32, output: String) = (1, "")
+            var serving = 0
+            let deadline = ContinuousClock.now + .seconds(30)
+            while serving < 3 && ContinuousClock.now < deadline {
+                status = try await ExternalCommand.output(Self.ensembleScript, ["status"], environment: environment)
+                serving =
+                    status.output.split(separator: "\n").filter {
+                        $0.hasSuffix("leader") || $0.hasSuffix("follower")
+                    }.count
+                if serving < 3 { try await Task.sleep(for: .milliseconds(200)) }
             }
-            #expect(modes.count == 3, "\(status.output)")
+            #expect(serving == 3, "\(status.output)")
         } catch {
             await Self.stopEnsemble(environment)
             throw error
