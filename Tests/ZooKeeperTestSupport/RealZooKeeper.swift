@@ -153,7 +153,7 @@ public final class RealZooKeeper: ZooKeeperTestServer, @unchecked Sendable {
         let pidFile = "\(dir)/java.pid"
         try? FileManager.default.removeItem(atPath: pidFile)
         var javaArgs = [
-            "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+            "-Xmx768m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
             "-Dzookeeper.admin.enableServer=false", "-Dzookeeper.4lw.commands.whitelist=*",
             "-Dznode.container.checkIntervalMs=500",
         ]
