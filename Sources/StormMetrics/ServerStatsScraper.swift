@@ -82,15 +82,11 @@ public enum ServerStatsScraper {
     public static func parseMntr(_ text: String, server: String) -> ServerStats? {
         var stats = ServerStats(host: server)
         var sawMntr = false
-        for line in text.split(whereSeparator: \.isNewline) {
-            let fields = line.split(separator: "\t", maxSplits: 1)
-            guard fields.count == 2, fields[0].hasPrefix("zk_") else { continue }
+        for (key, value) in FourLetterWordClient.monitorValues(text) where key.hasPrefix("zk_") {
             sawMntr = true
-            let key = String(fields[0])
-            let value = fields[1].trimmingPrefix(" ")
             switch key {
-            case "zk_server_state": stats.state = String(value)
-            case "zk_version": stats.version = shortVersion(value)
+            case "zk_server_state": stats.state = value
+            case "zk_version": stats.version = shortVersion(Substring(value))
             default:
                 if let number = Double(value), number.isFinite { stats.values[key] = number }
             }

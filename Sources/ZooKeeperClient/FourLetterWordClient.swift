@@ -143,3 +143,33 @@ public enum FourLetterWordClient {
         }
     }
 }
+
+extension FourLetterWordClient {
+    /// Sends `mntr` and returns its answer as key → value.
+    ///
+    /// - Parameters:
+    ///   - host: The server's host name or address.
+    ///   - port: The server's client port.
+    ///   - timeout: As for ``send(_:host:port:timeout:eventLoopGroup:)``.
+    /// - Returns: ``monitorValues(_:)`` of the answer (empty when `mntr` is not on the server's whitelist).
+    /// - Throws: ``FourLetterWordError``, as ``send(_:host:port:timeout:eventLoopGroup:)`` does.
+    public static func monitor(
+        host: String,
+        port: Int,
+        timeout: Duration = .seconds(5)
+    ) async throws(FourLetterWordError) -> [String: String] {
+        monitorValues(try await send("mntr", host: host, port: port, timeout: timeout))
+    }
+
+    /// `mntr`'s `key<TAB>value` lines as key → value (the value as written, without leading blanks);
+    /// other lines are skipped.
+    public static func monitorValues(_ text: String) -> [String: String] {
+        var values: [String: String] = [:]
+        for line in text.split(whereSeparator: \.isNewline) {
+            let fields = line.split(separator: "\t", maxSplits: 1)
+            guard fields.count == 2 else { continue }
+            values[String(fields[0])] = String(fields[1].trimmingPrefix(" "))
+        }
+        return values
+    }
+}

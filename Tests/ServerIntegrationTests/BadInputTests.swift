@@ -1,6 +1,7 @@
 import NIOCore
 import TestRandom
 import Testing
+import ZooKeeperClient
 import ZooKeeperProtocol
 import ZooKeeperServer
 
@@ -70,7 +71,7 @@ import ZooKeeperServer
             #expect(try sloppy.call(.exists(path: "/alive", watch: false)).0.err == .ok)
 
             #expect(try bystander.call(.getData(path: "/alive", watch: false)).0.err == .ok)
-            #expect(try WireSocket.fourLetterWord("ruok", port: server.port) == "imok")
+            #expect(try await FourLetterWordClient.send("ruok", host: "127.0.0.1", port: server.port) == "imok")
         }
     }
 
@@ -117,7 +118,7 @@ import ZooKeeperServer
             var values: [String: String] = [:]
             let settle = ContinuousClock.now + .seconds(10)
             while ContinuousClock.now < settle {
-                values = monitorValues(try WireSocket.fourLetterWord("mntr", port: server.port))
+                values = try await FourLetterWordClient.monitor(host: "127.0.0.1", port: server.port)
                 if values["zk_num_alive_connections"] == "1" && values["zk_global_sessions"] == "0" { break }
                 try await Task.sleep(for: .milliseconds(200))
             }

@@ -109,7 +109,7 @@ struct FaultHookTests {
             let stats = client.stats
             #expect(stats.setWatchesBatchesSent >= 2)
             #expect(stats.watchesRestored == count)
-            let watchMetric = monitorValues(server.fourLetterWord("mntr") ?? "")["zk_watch_count"]
+            let watchMetric = FourLetterWordClient.monitorValues(server.fourLetterWord("mntr") ?? "")["zk_watch_count"]
             #expect(watchMetric == String(count))
             // Every restored watch fires.
             let writer = try await connect(server)

@@ -1,4 +1,5 @@
 import Testing
+import ZooKeeperClient
 import ZooKeeperProtocol
 import ZooKeeperServer
 
@@ -6,8 +7,8 @@ import ZooKeeperServer
     @Test func wordsAnswerInZooKeeperFormats() async throws {
         try await withServer { server in
             let port = server.port
-            #expect(try WireSocket.fourLetterWord("ruok", port: port) == "imok")
-            #expect(try WireSocket.fourLetterWord("isro", port: port) == "rw")
+            #expect(try await FourLetterWordClient.send("ruok", host: "127.0.0.1", port: port) == "imok")
+            #expect(try await FourLetterWordClient.send("isro", host: "127.0.0.1", port: port) == "rw")
 
             let client = try WireSocket(port: port)
             let session = try client.handshake()
@@ -17,7 +18,7 @@ import ZooKeeperServer
             _ = try client.call(.getData(path: "/w", watch: true))
             _ = try client.call(.exists(path: "/missing", watch: true))
 
-            let srvr = try WireSocket.fourLetterWord("srvr", port: port)
+            let srvr = try await FourLetterWordClient.send("srvr", host: "127.0.0.1", port: port)
             let lines = srvr.split(separator: "\n").map(String.init)
             #expect(lines.count == 9)
             #expect(lines[0].hasPrefix("Zookeeper version: 3.8.0-zkstorm, built on "))
@@ -29,31 +30,42 @@ import ZooKeeperServer
             #expect(lines[7] == "Mode: standalone")
             #expect(lines[8] == "Node count: 7")
 
-            let stat = try WireSocket.fourLetterWord("stat", port: port)
+            let stat = try await FourLetterWordClient.send("stat", host: "127.0.0.1", port: port)
             #expect(stat.contains("Clients:\n /127.0.0.1:"))
             #expect(stat.contains("Mode: standalone\n"))
-            let cons = try WireSocket.fourLetterWord("cons", port: port)
+            let cons = try await FourLetterWordClient.send("cons", host: "127.0.0.1", port: port)
             #expect(cons.contains("sid=\(sid),lop=EXIS"))
             #expect(cons.hasSuffix("\n\n"))
 
             #expect(
-                try WireSocket.fourLetterWord("wchs", port: port) == "1 connections watching 2 paths\nTotal watches:2\n"
+                try await FourLetterWordClient.send("wchs", host: "127.0.0.1", port: port)
+                    == "1 connections watching 2 paths\nTotal watches:2\n"
             )
-            #expect(try WireSocket.fourLetterWord("wchc", port: port) == "\(sid)\n\t/missing\n\t/w\n\n")
-            #expect(try WireSocket.fourLetterWord("wchp", port: port) == "/missing\n\t\(sid)\n/w\n\t\(sid)\n\n")
-            #expect(try WireSocket.fourLetterWord("envi", port: port).contains("\nzookeeper.version=3.8.0-zkstorm"))
-            let conf = try WireSocket.fourLetterWord("conf", port: port)
+            #expect(
+                try await FourLetterWordClient.send("wchc", host: "127.0.0.1", port: port)
+                    == "\(sid)\n\t/missing\n\t/w\n\n"
+            )
+            #expect(
+                try await FourLetterWordClient.send("wchp", host: "127.0.0.1", port: port)
+                    == "/missing\n\t\(sid)\n/w\n\t\(sid)\n\n"
+            )
+            #expect(
+                try await FourLetterWordClient.send("envi", host: "127.0.0.1", port: port).contains(
+                    "\nzookeeper.version=3.8.0-zkstorm"
+                )
+            )
+            let conf = try await FourLetterWordClient.send("conf", host: "127.0.0.1", port: port)
             #expect(conf.contains("clientPort=\(port)\n") && conf.contains("tickTime=2000\n"))
             #expect(conf.contains("minSessionTimeout=4000\n") && conf.contains("maxSessionTimeout=40000\n"))
-            let dump = try WireSocket.fourLetterWord("dump", port: port)
+            let dump = try await FourLetterWordClient.send("dump", host: "127.0.0.1", port: port)
             #expect(dump.hasPrefix("SessionTracker dump:\nSession Sets (1)/(1):\n"))
             #expect(dump.contains("Sessions with Ephemerals (1):\n\(sid):\n\t/w/e\n"))
             #expect(
-                try WireSocket.fourLetterWord("gtmk", port: port)
+                try await FourLetterWordClient.send("gtmk", host: "127.0.0.1", port: port)
                     == "gtmk is not executed because it is not in the whitelist.\n"
             )
 
-            let mntr = monitorValues(try WireSocket.fourLetterWord("mntr", port: port))
+            let mntr = try await FourLetterWordClient.monitor(host: "127.0.0.1", port: port)
             #expect(mntr["zk_server_state"] == "standalone")
             #expect(mntr["zk_znode_count"] == "7")
             #expect(mntr["zk_ephemerals_count"] == "1")
@@ -66,11 +78,11 @@ import ZooKeeperServer
 
     @Test func packetCountersAreExact() async throws {
         try await withServer { server in
-            let before = monitorValues(try WireSocket.fourLetterWord("mntr", port: server.port))
+            let before = try await FourLetterWordClient.monitor(host: "127.0.0.1", port: server.port)
             let client = try WireSocket(port: server.port)
             try client.handshake()
             for i in 0..<10 { _ = try client.call(.exists(path: "/n\(i)", watch: false)) }
-            let after = monitorValues(try WireSocket.fourLetterWord("mntr", port: server.port))
+            let after = try await FourLetterWordClient.monitor(host: "127.0.0.1", port: server.port)
             let received = (Int(before["zk_packets_received"]!)!, Int(after["zk_packets_received"]!)!)
             let sent = (Int(before["zk_packets_sent"]!)!, Int(after["zk_packets_sent"]!)!)
             // Handshake + 10 requests + the second mntr in; first mntr's answer + handshake + 10 replies out.

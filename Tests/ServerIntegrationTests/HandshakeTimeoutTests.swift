@@ -1,6 +1,6 @@
-import Logging
 import NIOCore
 import Testing
+import ZooKeeperClient
 import ZooKeeperProtocol
 import ZooKeeperServer
 
@@ -10,21 +10,7 @@ import ZooKeeperServer
     static let timeout: Duration = .milliseconds(600)
 
     private func withShortTimeoutServer<T>(_ body: (ZooKeeperServer) async throws -> T) async throws -> T {
-        var configuration = ZooKeeperServerConfiguration(host: "127.0.0.1", port: 0)
-        configuration.handshakeTimeout = Self.timeout
-        var logger = Logger(label: "zkstorm.server.test")
-        logger.logLevel = .warning
-        configuration.logger = logger
-        let server = ZooKeeperServer(configuration: configuration)
-        try await server.start()
-        do {
-            let result = try await body(server)
-            try await server.shutdown()
-            return result
-        } catch {
-            try? await server.shutdown()
-            throw error
-        }
+        try await withServer(configure: { $0.handshakeTimeout = Self.timeout }, body)
     }
 
     /// Seconds until the server closes `socket` (nil if it is still open after the socket's read timeout).
@@ -56,7 +42,7 @@ import ZooKeeperServer
             #expect(header.err == .ok)
             #expect(response != nil)
 
-            let mntr = monitorValues(try WireSocket.fourLetterWord("mntr", port: server.port))
+            let mntr = try await FourLetterWordClient.monitor(host: "127.0.0.1", port: server.port)
             #expect(mntr["zk_sessionless_connections_expired"] == "2")
             #expect(mntr["zk_num_alive_connections"] == "2", "the client and the mntr connection")
         }
@@ -64,9 +50,9 @@ import ZooKeeperServer
 
     @Test func aFourLetterWordIsNotCountedAsExpired() async throws {
         try await withShortTimeoutServer { server in
-            #expect(try WireSocket.fourLetterWord("ruok", port: server.port) == "imok")
+            #expect(try await FourLetterWordClient.send("ruok", host: "127.0.0.1", port: server.port) == "imok")
             try await Task.sleep(for: Self.timeout * 2)
-            let mntr = monitorValues(try WireSocket.fourLetterWord("mntr", port: server.port))
+            let mntr = try await FourLetterWordClient.monitor(host: "127.0.0.1", port: server.port)
             #expect(mntr["zk_sessionless_connections_expired"] == "0")
         }
     }

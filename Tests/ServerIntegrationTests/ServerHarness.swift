@@ -1,11 +1,13 @@
 import Logging
 import ZooKeeperServer
 
-/// Starts a built-in server on an ephemeral loopback port for the duration of `body`.
+/// Starts a built-in server on an ephemeral loopback port for the duration of `body`; `configure` adjusts
+/// the configuration (security, timeouts) before it starts.
 func withServer<T>(
     tickMs: Int = 2000,
     sweep: Duration = .seconds(60),
     maxSessions: Int = 60_000,
+    configure: (inout ZooKeeperServerConfiguration) -> Void = { _ in },
     _ body: (ZooKeeperServer) async throws -> T
 ) async throws -> T {
     var configuration = ZooKeeperServerConfiguration(host: "127.0.0.1", port: 0)
@@ -15,6 +17,7 @@ func withServer<T>(
     var logger = Logger(label: "zkstorm.server.test")
     logger.logLevel = .warning
     configuration.logger = logger
+    configure(&configuration)
     let server = ZooKeeperServer(configuration: configuration)
     try await server.start()
     do {
@@ -25,14 +28,4 @@ func withServer<T>(
         try? await server.shutdown()
         throw error
     }
-}
-
-/// Parses `mntr` output into key → value.
-func monitorValues(_ text: String) -> [String: String] {
-    var values: [String: String] = [:]
-    for line in text.split(separator: "\n") {
-        let parts = line.split(separator: "\t", maxSplits: 1)
-        if parts.count == 2 { values[String(parts[0])] = String(parts[1]) }
-    }
-    return values
 }

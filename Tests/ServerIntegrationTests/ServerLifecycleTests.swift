@@ -1,6 +1,7 @@
 import Logging
 import ServiceLifecycle
 import Testing
+import ZooKeeperClient
 import ZooKeeperProtocol
 import ZooKeeperServer
 
@@ -44,7 +45,7 @@ import ZooKeeperServer
             try await Task.sleep(for: .milliseconds(10))
             if server.port != 0 { port = server.port }
         }
-        #expect(try WireSocket.fourLetterWord("ruok", port: port) == "imok")
+        #expect(try await FourLetterWordClient.send("ruok", host: "127.0.0.1", port: port) == "imok")
         running.cancel()
         try await running.value
         #expect(throws: (any Error).self) { try WireSocket(port: port) }

@@ -1,4 +1,3 @@
-import Logging
 import NIOCore
 import Testing
 import ZooKeeperProtocol
@@ -12,21 +11,12 @@ import ZooKeeperServer
         users: [String: String] = ["bob": "secret"],
         _ body: (ZooKeeperServer) async throws -> T
     ) async throws -> T {
-        var configuration = ZooKeeperServerConfiguration(host: "127.0.0.1", port: 0)
-        configuration.security = ServerSecurityConfiguration(saslUsers: users, requireAuthentication: requireAuth)
-        var logger = Logger(label: "zkstorm.server.test")
-        logger.logLevel = .warning
-        configuration.logger = logger
-        let server = ZooKeeperServer(configuration: configuration)
-        try await server.start()
-        do {
-            let result = try await body(server)
-            try await server.shutdown()
-            return result
-        } catch {
-            try? await server.shutdown()
-            throw error
-        }
+        try await withServer(
+            configure: {
+                $0.security = ServerSecurityConfiguration(saslUsers: users, requireAuthentication: requireAuth)
+            },
+            body
+        )
     }
 
     /// One GetSASLRequest with xid `xid`; the reply header and the raw body (a SetSASLResponse).

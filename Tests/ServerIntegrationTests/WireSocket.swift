@@ -155,11 +155,4 @@ final class WireSocket {
         }
         return try WatcherEvent(from: &frame)
     }
-
-    /// Sends a four-letter word on a fresh connection and returns the answer.
-    static func fourLetterWord(_ word: String, port: Int) throws -> String {
-        let socket = try WireSocket(port: port)
-        try socket.send(Array(word.utf8))
-        return try socket.readToEnd()
-    }
 }

@@ -95,21 +95,38 @@ struct RunOnTargetTests {
         try await client.close()
     }
 
-    /// A standalone target killed 2 s into a 4 s run with --json: the report and the JSON survive,
-    /// marked target_lost, the root left behind is named with the command that removes it, exit 69.
-    @Test(arguments: TestTarget.allCases)
-    func targetKilledMidRunKeepsWhatWasMeasured(target: TestTarget) async throws {
+    /// What a run whose target was stopped mid-run left: the process result, how long it went on after
+    /// the stop, the JSON result, the run root and the target's connect string.
+    private struct LostTargetRun {
+        var result: ZkstormProcess.Outcome
+        var tookAfterStop: Duration
+        var json: [String: Any]?
+        var root: String
+        var connectString: String
+    }
+
+    /// Runs a 4-session mixed workload named `name` for `duration` with `--json` (plus `options`), stops
+    /// the dedicated target 2 s after the run's key space exists, and waits up to `timeout` for the end.
+    private func runAndStopTarget(
+        _ target: TestTarget,
+        name: String,
+        duration: String,
+        options: [String] = [],
+        timeout: Duration
+    ) async throws -> LostTargetRun {
         let server = try await target.dedicated()
-        let json = FileManager.default.temporaryDirectory.appendingPathComponent("zkstorm-lost-\(UUID()).json")
+        let json = FileManager.default.temporaryDirectory.appendingPathComponent("zkstorm-\(name)-\(UUID()).json")
         defer { try? FileManager.default.removeItem(at: json) }
-        let root = "/zkstorm" + TestTarget.uniqueRoot("lost")
-        let file = try ZkstormProcess.workload("name: lost\nsessions: 4\nkeyspace: {count: 100}\n" + Self.mix)
+        let root = "/zkstorm" + TestTarget.uniqueRoot(name)
+        let file = try ZkstormProcess.workload("name: \(name)\nsessions: 4\nkeyspace: {count: 100}\n" + Self.mix)
         defer { try? FileManager.default.removeItem(at: file) }
-        let process = try ZkstormProcess([
-            "run", file.path, "--target", server.connectString, "--root", root, "--duration", "4s", "--warmup", "0s",
-            "--json", json.path,
-        ])
-        // 2 s into the measurement: the banner is printed once the tree exists and sessions connect.
+        let process = try ZkstormProcess(
+            [
+                "run", file.path, "--target", server.connectString, "--root", root, "--duration", duration,
+                "--warmup", "0s", "--json", json.path,
+            ] + options
+        )
+        // The banner is printed once the tree exists and sessions connect; the stop comes 2 s after.
         let observer = try await ZooKeeperClient.connect(
             ZooKeeperConfiguration(connectString: server.connectString)
         )
@@ -119,59 +136,57 @@ struct RunOnTargetTests {
         }
         try? await observer.close()
         try await Task.sleep(for: .seconds(2))
-        let killedAt = ContinuousClock.now
+        let stoppedAt = ContinuousClock.now
         try await server.stop()
-        let result = try await process.finish(timeout: .seconds(40))
-        let took = ContinuousClock.now - killedAt
+        let result = try await process.finish(timeout: timeout)
+        let took = ContinuousClock.now - stoppedAt
+        let object = try? JSONSerialization.jsonObject(with: Data(contentsOf: json)) as? [String: Any]
+        let run = LostTargetRun(
+            result: result,
+            tookAfterStop: took,
+            json: object,
+            root: root,
+            connectString: server.connectString
+        )
+        try await server.destroy()
+        return run
+    }
+
+    /// A standalone target killed 2 s into a 4 s run with --json: the report and the JSON survive,
+    /// marked target_lost, the root left behind is named with the command that removes it, exit 69.
+    @Test(arguments: TestTarget.allCases)
+    func targetKilledMidRunKeepsWhatWasMeasured(target: TestTarget) async throws {
+        let run = try await runAndStopTarget(target, name: "lost", duration: "4s", timeout: .seconds(40))
+        let result = run.result
         #expect(result.status == 69, "\(result.stderr)")
         #expect(result.stdout.contains("operation "), "no report: \(result.stdout)")
         #expect(result.stdout.contains("target lost"), "\(result.stdout)")
-        #expect(result.stderr.contains(root), "the root left behind is not named: \(result.stderr)")
-        #expect(result.stderr.contains("zkstorm clean --target \(server.connectString)"), "\(result.stderr)")
-        #expect(took < .seconds(15), "ending took \(took)")
-        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: json)) as? [String: Any]
-        let lost = object?["target_lost"] as? [String: Any]
+        #expect(result.stderr.contains(run.root), "the root left behind is not named: \(result.stderr)")
+        #expect(result.stderr.contains("zkstorm clean --target \(run.connectString)"), "\(result.stderr)")
+        #expect(run.tookAfterStop < .seconds(15), "ending took \(run.tookAfterStop)")
+        let lost = run.json?["target_lost"] as? [String: Any]
         #expect(lost != nil, "the JSON does not say the target was lost")
         #expect((lost?["at_s"] as? Double ?? -1) >= 1, "\(String(describing: lost))")
-        #expect(lost?["root_left"] as? String == root)
-        let operations = object?["operations"] as? [String: Any] ?? [:]
+        #expect(lost?["root_left"] as? String == run.root)
+        let operations = run.json?["operations"] as? [String: Any] ?? [:]
         #expect((operations["get"] as? [String: Any])?["count"] as? Int ?? 0 > 0, "nothing measured survived")
-        try await server.destroy()
     }
 
     /// A 30 s run whose target dies 2 s in: the measurement ends once the target has been gone for the
     /// session timeout, not at the planned end, and what it measured is kept.
     @Test(arguments: TestTarget.allCases)
     func targetGonePastTheSessionTimeoutEndsTheMeasurement(target: TestTarget) async throws {
-        let server = try await target.dedicated()
-        let json = FileManager.default.temporaryDirectory.appendingPathComponent("zkstorm-gone-\(UUID()).json")
-        defer { try? FileManager.default.removeItem(at: json) }
-        let root = "/zkstorm" + TestTarget.uniqueRoot("gone")
-        let file = try ZkstormProcess.workload("name: gone\nsessions: 4\nkeyspace: {count: 100}\n" + Self.mix)
-        defer { try? FileManager.default.removeItem(at: file) }
-        let process = try ZkstormProcess([
-            "run", file.path, "--target", server.connectString, "--root", root, "--duration", "30s", "--warmup", "0s",
-            "--session-timeout", "4s", "--json", json.path, "--quiet",
-        ])
-        let observer = try await ZooKeeperClient.connect(
-            ZooKeeperConfiguration(connectString: server.connectString)
+        let run = try await runAndStopTarget(
+            target,
+            name: "gone",
+            duration: "30s",
+            options: ["--session-timeout", "4s", "--quiet"],
+            timeout: .seconds(60)
         )
-        let start = ContinuousClock.now
-        while try await observer.exists(root + "/keys/k99") == nil, ContinuousClock.now - start < .seconds(20) {
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        try? await observer.close()
-        try await Task.sleep(for: .seconds(2))
-        let killedAt = ContinuousClock.now
-        try await server.stop()
-        let result = try await process.finish(timeout: .seconds(60))
-        let took = ContinuousClock.now - killedAt
-        #expect(result.status == 69, "\(result.stderr)")
-        #expect(took < .seconds(20), "the run went on for \(took) after its target died")
-        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: json)) as? [String: Any]
-        #expect(object?["target_lost"] != nil)
-        #expect((object?["duration_s"] as? Double ?? 99) < 20)
-        #expect(result.stderr.contains("zkstorm clean --target \(server.connectString)"), "\(result.stderr)")
-        try await server.destroy()
+        #expect(run.result.status == 69, "\(run.result.stderr)")
+        #expect(run.tookAfterStop < .seconds(20), "the run went on for \(run.tookAfterStop) after its target died")
+        #expect(run.json?["target_lost"] != nil)
+        #expect((run.json?["duration_s"] as? Double ?? 99) < 20)
+        #expect(run.result.stderr.contains("zkstorm clean --target \(run.connectString)"), "\(run.result.stderr)")
     }
 }
