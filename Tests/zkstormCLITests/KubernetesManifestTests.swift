@@ -200,4 +200,77 @@ struct KubernetesManifestTests {
         ])
         #expect(badTarget.status == 64 && badTarget.stderr.contains("--target zk:99999:"), "\(badTarget.stderr)")
     }
+
+    /// The Job's container as a pod would run it: its args with `$(VAR)` expanded from its env (the
+    /// ConfigMap's values, the index Kubernetes gives pod 1), the ConfigMap's workload file and a
+    /// results directory in place of the mounts, against the built-in server and a real Pushgateway.
+    @Test func thePodsCommandRunsAndPushesUnderItsShardsGroup() async throws {
+        let server = try await TestTarget.builtIn.shared()
+        let gateway = try await Pushgateway.start()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("zkstorm-k8s-pod-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        do {
+            let workload = try Self.write(
+                "name: pod\nsessions: 2\nduration: 2s\nwarmup: 300ms\nkeyspace: {count: 20}\n"
+                    + "groups:\n  - ops: {get: 3, set: 1}\n    load: {model: closed, concurrency: 1}\n",
+                "pod.yaml"
+            )
+            defer { try? FileManager.default.removeItem(at: workload) }
+            let printed = try await ZkstormProcess.run([
+                "k8s", "--shards", "2", "--workload", workload.path, "--target", server.connectString,
+                "--pushgateway", gateway.url, "--run-id", "pod-e2e",
+            ])
+            try #require(printed.status == 0, "\(printed.stderr)")
+            let manifest = try Self.write(printed.stdout, "pod-manifests.yaml")
+            defer { try? FileManager.default.removeItem(at: manifest) }
+            let documents = try await Self.documents(manifest)
+            let data = try #require(documents.first?["data"] as? [String: String])
+            let spec = try #require(documents.last?["spec"] as? [String: Any])
+            let template = try #require((spec["template"] as? [String: Any])?["spec"] as? [String: Any])
+            let container = try #require((template["containers"] as? [[String: Any]])?.first)
+            var environment: [String: String] = [:]
+            for variable in container["env"] as? [[String: Any]] ?? [] {
+                let name = try #require(variable["name"] as? String)
+                let source = variable["valueFrom"] as? [String: Any]
+                if let value = variable["value"] as? String {
+                    environment[name] = value
+                } else if let key = (source?["configMapKeyRef"] as? [String: Any])?["key"] as? String {
+                    environment[name] = data[key]
+                } else if name == "JOB_COMPLETION_INDEX" {
+                    environment[name] = "1"
+                } else if name == "POD_NAME" {
+                    environment[name] = "zkstorm-pod-e2e-1-x7k2q"
+                }
+            }
+            let podWorkload = directory.appendingPathComponent("workload.yaml")
+            try #require(data["workload.yaml"]).write(to: podWorkload, atomically: true, encoding: .utf8)
+            let arguments = try #require(container["args"] as? [String]).map { argument in
+                var expanded = argument
+                for (name, value) in environment {
+                    expanded = expanded.replacingOccurrences(of: "$(\(name))", with: value)
+                }
+                return expanded.replacingOccurrences(of: "/etc/zkstorm/workload.yaml", with: podWorkload.path)
+                    .replacingOccurrences(of: "/results/", with: directory.path + "/")
+            }
+            #expect(!arguments.contains { $0.contains("$(") }, "every variable of the args is set: \(arguments)")
+            let run = try await ZkstormProcess.run(arguments, environment: environment)
+            #expect(run.status == 0, "\(run.stderr)")
+            let result = directory.appendingPathComponent("shard-1.json")
+            let json = try JSONSerialization.jsonObject(with: Data(contentsOf: result)) as? [String: Any]
+            #expect((json?["operations"] as? [String: Any])?.isEmpty == false, "pod 1 wrote shard-1.json")
+            let metrics = try await gateway.metricsText()
+            let runInfo = metrics.split(separator: "\n").filter { $0.hasPrefix("zkstorm_run_info{") }
+            #expect(
+                runInfo.contains {
+                    $0.contains(#"instance="zkstorm-pod-e2e-1-x7k2q""#) && $0.contains(#"shard="1""#)
+                        && $0.contains(#"shards="2""#)
+                },
+                "the pod pushed under its shard's group: \(runInfo)"
+            )
+        } catch {
+            Issue.record("\(error)")
+        }
+        await gateway.stop()
+    }
 }
