@@ -273,4 +273,20 @@ struct KubernetesManifestTests {
         }
         await gateway.stop()
     }
+
+    /// A pod whose shard variables are wrong stops before it connects, naming the variable (exit 64).
+    @Test func aBadShardEnvironmentIsRefusedBeforeTheRun() async throws {
+        let gateway = "http://127.0.0.1:\(FreePort.allocate())"
+        for environment in [["ZKSTORM_SHARDS": "three"], ["ZKSTORM_SHARDS": "3", "JOB_COMPLETION_INDEX": "3"]] {
+            let run = try await ZkstormProcess.run(
+                ["run", "--preset", "mixed", "--push-gateway", gateway, "--duration", "1s", "--quiet"],
+                environment: environment
+            )
+            #expect(run.status == 64, "\(environment): \(run.stderr)")
+            #expect(
+                run.stderr.contains("ZKSTORM_SHARDS") || run.stderr.contains("JOB_COMPLETION_INDEX"),
+                "\(run.stderr)"
+            )
+        }
+    }
 }
