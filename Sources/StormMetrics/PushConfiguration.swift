@@ -20,6 +20,9 @@ public struct PushConfiguration: Sendable, Equatable {
     public var job: String = "zkstorm"
     public var instance: String
     public var run: String
+    /// The shard of a sharded run (`zkstorm run --shard I/N`); nil for a run of one process. It joins the
+    /// grouping key, so N shards of one run never overwrite each other's group on the gateway.
+    public var shard: Shard?
     public var interval: Duration = .seconds(5)
     /// DELETE the run's group when the run ends, so finished runs don't linger as stale series.
     public var deleteOnExit: Bool = false
@@ -39,11 +42,18 @@ public struct PushConfiguration: Sendable, Equatable {
         self.run = run
     }
 
-    /// The grouping key's path: `/metrics/job/<job>/instance/<instance>/run/<run>`.
+    /// The grouping key's labels in path order: job, instance, run, then shard and shards for a sharded run.
+    /// The Pushgateway adds them to every pushed series.
+    public var groupingLabels: [(label: String, value: String)] {
+        var labels = [("job", job), ("instance", instance), ("run", run)]
+        if let shard { labels += [("shard", String(shard.index)), ("shards", String(shard.count))] }
+        return labels
+    }
+
+    /// The grouping key's path: `/metrics/job/<job>/instance/<instance>/run/<run>`, followed by
+    /// `/shard/<index>/shards/<count>` for a sharded run.
     public var groupingPath: String {
-        "/metrics"
-            + [("job", job), ("instance", instance), ("run", run)].map { Self.pathSegment(label: $0.0, value: $0.1) }
-            .joined()
+        "/metrics" + groupingLabels.map { Self.pathSegment(label: $0.label, value: $0.value) }.joined()
     }
 
     /// The URL PUT and DELETE go to.
@@ -119,6 +129,12 @@ public struct PushConfiguration: Sendable, Equatable {
             throw PushConfigurationError(
                 setting: "--push-bearer-token (ZKSTORM_PUSH_BEARER_TOKEN)",
                 message: "give either basic auth or a bearer token, not both: both use the Authorization header"
+            )
+        }
+        if let shard, shard.count < 1 || !(0..<shard.count).contains(shard.index) {
+            throw PushConfigurationError(
+                setting: "--shard (\(Shard.Variable.index), \(Shard.Variable.count))",
+                message: "shard \(shard.index)/\(shard.count) does not exist; give I/N with N >= 1 and 0 <= I < N"
             )
         }
         if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {

@@ -246,10 +246,15 @@ struct RunCommand: AsyncParsableCommand {
         let pusher: MetricsPusher?
         do {
             let pushOverrides = try self.pushOverrides()
-            pusher = try PushConfiguration.fromEnvironment(instance: instanceName, run: runId, overrides: pushOverrides)
-                .map {
-                    MetricsPusher(configuration: $0)
-                }
+            var push = try PushConfiguration.fromEnvironment(
+                instance: instanceName,
+                run: runId,
+                overrides: pushOverrides
+            )
+            // The shard labels of the pushed group. At merge: the parsed `--shard I/N` (flag or environment).
+            push?.shard = try PushConfiguration.Shard.fromEnvironment()
+            try push?.validate()
+            pusher = push.map { MetricsPusher(configuration: $0) }
         } catch {
             throw failure("\(error)")
         }

@@ -14,7 +14,7 @@ struct Zkstorm: AsyncParsableCommand {
         subcommands: [
             RunCommand.self, ReportCommand.self, CheckCommand.self, ServeCommand.self, CleanCommand.self,
             PresetsCommand.self, TxnLogCommand.self, ReplayCommand.self, SweepCommand.self,
-            BenchCommand.self,
+            BenchCommand.self, K8sCommand.self,
         ]
     )
 }

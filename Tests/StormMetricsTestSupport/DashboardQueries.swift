@@ -45,7 +45,9 @@ public enum DashboardQueries {
             guard let definition = variable["definition"] as? String else {
                 throw Malformed(description: "\(file.path): variable \(variable["name"] ?? "?") has no definition")
             }
-            let inner = definition.dropFirst("label_values(".count).prefix { $0 != "," }
+            // label_values(METRIC{a=~"x",b=~"y"}, LABEL): the selector ends at the last comma.
+            let arguments = definition.dropFirst("label_values(".count)
+            let inner = arguments.lastIndex(of: ",").map { arguments[..<$0] } ?? arguments
             queries.append(Query(panel: "variable \(variable["name"] ?? "")", expression: String(inner)))
         }
         return queries

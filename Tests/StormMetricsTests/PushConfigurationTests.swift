@@ -101,4 +101,41 @@ import Testing
         #expect(throws: PushConfigurationError.self) { try PushConfiguration.parseDuration("0s", setting: "x") }
         #expect(throws: PushConfigurationError.self) { try PushConfiguration.parseDuration("-1s", setting: "x") }
     }
+
+    @Test func aShardJoinsTheGroupingKeySoShardsOfOneRunKeepTheirOwnGroups() throws {
+        var configuration = PushConfiguration(url: "http://127.0.0.1:9091", instance: "pod-a", run: "run-7")
+        #expect(configuration.groupingPath == "/metrics/job/zkstorm/instance/pod-a/run/run-7")
+        configuration.shard = .init(index: 2, count: 3)
+        #expect(configuration.groupingPath == "/metrics/job/zkstorm/instance/pod-a/run/run-7/shard/2/shards/3")
+        #expect(configuration.groupingLabels.map(\.label) == ["job", "instance", "run", "shard", "shards"])
+        try configuration.validate()
+        var other = configuration
+        other.shard = .init(index: 1, count: 3)
+        #expect(other.groupURL != configuration.groupURL)
+        configuration.shard = .init(index: 3, count: 3)
+        #expect(throws: PushConfigurationError.self) { try configuration.validate() }
+    }
+
+    @Test func theShardComesFromAnIndexedJobsEnvironment() throws {
+        #expect(try PushConfiguration.Shard.fromEnvironment([:]) == nil)
+        #expect(try PushConfiguration.Shard.fromEnvironment(["JOB_COMPLETION_INDEX": "1"]) == nil)
+        #expect(
+            try PushConfiguration.Shard.fromEnvironment(["ZKSTORM_SHARDS": "3", "JOB_COMPLETION_INDEX": "2"])
+                == .init(index: 2, count: 3)
+        )
+        func message(_ environment: [String: String]) -> String? {
+            do {
+                _ = try PushConfiguration.Shard.fromEnvironment(environment)
+                return nil
+            } catch {
+                return error.description
+            }
+        }
+        #expect(
+            message(["ZKSTORM_SHARDS": "0", "JOB_COMPLETION_INDEX": "0"])?.hasPrefix("ZKSTORM_SHARDS: \"0\"") == true
+        )
+        #expect(message(["ZKSTORM_SHARDS": "three"])?.hasPrefix("ZKSTORM_SHARDS:") == true)
+        #expect(message(["ZKSTORM_SHARDS": "3"])?.hasPrefix("JOB_COMPLETION_INDEX: ZKSTORM_SHARDS=3 is set") == true)
+        #expect(message(["ZKSTORM_SHARDS": "3", "JOB_COMPLETION_INDEX": "3"])?.contains("give 0…2") == true)
+    }
 }

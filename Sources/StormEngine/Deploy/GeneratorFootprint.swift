@@ -1,0 +1,69 @@
+/// What one shard of a workload needs from its pod: its share of the sessions, and the CPU and memory
+/// requested for them, from the generator's footprint measured per session.
+///
+/// Measured with a debug build of `zkstorm run` (open loop, 1,000 ops/s of get/set, 2 s warm-up + 20 s)
+/// against `zkstorm serve` on one 2-core machine, `/usr/bin/time -v` (deploy/kubernetes/README.md has
+/// the command): 500 sessions peaked at 673 MiB RSS and used 21.9 CPU-seconds, 5,000 sessions at
+/// 5,393 MiB and 183.2 CPU-seconds. The line through both points gives the constants below; CPU is the
+/// CPU-seconds over the run's nominal 22 s, what the generator needs to keep up instead of falling
+/// behind. A release build needs less, so these requests err on the safe side.
+public struct GeneratorFootprint: Sendable, Equatable {
+    /// Resident memory of a run apart from its sessions, MiB.
+    public static let baseMemoryMiB = 149.0
+    /// Resident memory per session (its connection, buffers and lossless histograms), MiB.
+    public static let memoryMiBPerSession = 1.05
+    /// CPU apart from the sessions, millicores.
+    public static let baseMilliCPU = 185.0
+    /// CPU per session at the measured load, millicores.
+    public static let milliCPUPerSession = 1.63
+    /// The memory limit is this many times the request: room for bursts (reconnect storms) before
+    /// the pod is killed, which would lose the shard's result.
+    public static let memoryLimitFactor = 2.0
+
+    /// Sessions of the busiest shard (the workload's sessions divided among the shards, rounded up).
+    public var sessionsPerShard: Int
+    /// The workload's open-loop operations per second divided among the shards.
+    public var openLoopRatePerShard: Double
+    public var memoryRequestMiB: Int
+    public var memoryLimitMiB: Int
+    public var milliCPURequest: Int
+
+    public init(sessionsPerShard: Int, openLoopRatePerShard: Double) {
+        self.sessionsPerShard = sessionsPerShard
+        self.openLoopRatePerShard = openLoopRatePerShard
+        let sessions = Double(sessionsPerShard)
+        let memory = (Self.baseMemoryMiB + Self.memoryMiBPerSession * sessions).rounded(.up)
+        memoryRequestMiB = Int(memory)
+        memoryLimitMiB = Int((memory * Self.memoryLimitFactor).rounded(.up))
+        milliCPURequest = Int((Self.baseMilliCPU + Self.milliCPUPerSession * sessions).rounded(.up))
+    }
+
+    /// One shard's footprint of `workload`, whose sessions are `plan` (a control session per shard added).
+    public init(workload: Workload, plan: SessionPlan, shards: Int) {
+        let perShard = (plan.total + shards - 1) / shards + 1
+        let rate = workload.groups.reduce(0.0) { sum, group in
+            if case .open(let rate, _, _) = group.load { return sum + rate }
+            return sum
+        }
+        self.init(sessionsPerShard: perShard, openLoopRatePerShard: rate / Double(shards))
+    }
+
+    /// The container's `resources`: CPU and memory requested, memory limited (no CPU limit, since
+    /// throttling would show up as latency that is the generator's, not the target's).
+    public var resources: ManifestYAML {
+        .map([
+            (
+                "requests",
+                .map([("cpu", .string("\(milliCPURequest)m")), ("memory", .string("\(memoryRequestMiB)Mi"))])
+            ),
+            ("limits", .map([("memory", .string("\(memoryLimitMiB)Mi"))])),
+        ])
+    }
+
+    /// One line for the manifests' header.
+    public var summary: String {
+        var text = "\(sessionsPerShard) sessions"
+        if openLoopRatePerShard > 0 { text += ", \(Int(openLoopRatePerShard.rounded())) open-loop ops/s" }
+        return text + "; requests \(milliCPURequest)m CPU, \(memoryRequestMiB)Mi memory (limit \(memoryLimitMiB)Mi)"
+    }
+}
