@@ -143,7 +143,8 @@ public struct RecordedInterval: Sendable {
     }
 }
 
-/// A per-session (or per-task) recorder. Recording takes an uncontended lock and allocates nothing
+/// A recorder shared by the sessions of one group on one event loop (or one task's). Recording takes a
+/// lock that is mostly uncontended and allocates nothing
 /// once a key has been seen; the interval collector drains it once a second.
 public final class OperationRecorder: Sendable {
     private let interval = NIOLockedValueBox(RecordedInterval())

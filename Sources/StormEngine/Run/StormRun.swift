@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
+import NIOCore
 import NIOPosix
 import StormMetrics
 import ZooKeeperClient
@@ -359,13 +360,13 @@ public final class StormRun: Sendable {
             let clients = try await SupervisedSession.connect(pool: pool, count: plan.groupSessions[index])
             opened += clients
             let budget = load.budget
-            let workers = clients.map { client in
+            let recorders = Self.sharedRecorders(sessions: clients.count)
+            for recorder in recorders { collector.add(recorder, group: index) }
+            let workers = clients.enumerated().map { position, client in
                 stream += 1
-                let recorder = OperationRecorder()
-                collector.add(recorder, group: index)
                 return SessionWorker(
                     session: client,
-                    recorder: recorder,
+                    recorder: recorders[position % recorders.count],
                     layout: layout,
                     group: group,
                     keys: distribution.chooser(seed: workload.seed, stream: stream),
@@ -397,6 +398,15 @@ public final class StormRun: Sendable {
             }
         }
         return load
+    }
+
+    /// The recorders a group's `sessions` share: one per event loop of the client group (sessions are
+    /// handed out round robin over the loops, so each recorder's lock is mostly taken from one thread).
+    /// A recorder per session cost about 1 MiB of histograms per session (one lossless 1 µs–60 s
+    /// histogram per operation and result, and per operation for service time): a release build running
+    /// `mixed` with 5,000 sessions peaked at 5.1 GiB resident.
+    static func sharedRecorders(sessions: Int) -> [OperationRecorder] {
+        (0..<max(1, min(sessions, System.coreCount))).map { _ in OperationRecorder() }
     }
 
     /// Step 2: connects and arms the storm's watchers and picks its writer (nil without a storm).
