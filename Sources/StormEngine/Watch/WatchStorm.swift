@@ -39,7 +39,10 @@ final class WatchStorm: Sendable {
         var collapsed: UInt64 = 0
         var late: UInt64 = 0
     }
-    private let state: NIOLockedValueBox<State>
+    let state: NIOLockedValueBox<State>
+    /// A shard that watches another shard's writes: each round opens on its first notification and is
+    /// timed against the writer's payload (WatchStorm+Follower.swift).
+    let follows: Bool
     /// One inbox per event loop of the client group, keyed by the loop's identity.
     private let inboxes: [ObjectIdentifier: NIOLoopBoundBox<StormInbox>]
 
@@ -58,6 +61,10 @@ final class WatchStorm: Sendable {
         var pendingRearms = 0
         /// `rearm: after-round`: watches that fired in this round, re-armed once it is over.
         var deferredRearms: [StormArrival] = []
+        /// Following another shard's writes: rounds opened so far, and when the open one's first
+        /// notification arrived.
+        var followedRounds = 0
+        var roundOpenedAt: UInt64?
     }
 
     init(
@@ -65,8 +72,10 @@ final class WatchStorm: Sendable {
         layout: RunLayout,
         recorder: OperationRecorder,
         logger: Logger,
-        stages: StagePlan = StagePlan([])
+        stages: StagePlan = StagePlan([]),
+        follows: Bool = false
     ) {
+        self.follows = follows
         self.spec = spec
         self.stagePlan = stages
         self.layout = layout
@@ -200,6 +209,7 @@ final class WatchStorm: Sendable {
                     state.strayEvents += 1
                     continue
                 }
+                if state.tracker == nil && follows { openFollowedRound(&state, at: arrival.at) }
                 if state.tracker == nil {
                     state.strayEvents += 1
                     late += 1
@@ -278,7 +288,7 @@ final class WatchStorm: Sendable {
         }
     }
 
-    private func rearm(watcher: Int, znode z: Int, eventAt: UInt64, attempt: Int = 1) {
+    func rearm(watcher: Int, znode z: Int, eventAt: UInt64, attempt: Int = 1) {
         guard watcher < activeWatchers,
             let session = sessions.withLockedValue({ watcher < $0.count ? $0[watcher] : nil })
         else { return }
