@@ -121,7 +121,7 @@ extension StormRun {
                 await withTaskGroup(of: Void.self) { inner in
                     inner.addTask {
                         if let follow, storm.storm.follows {
-                            await self.follow(storm.storm, follow, measureStart: measureStart, end: measureEnd)
+                            await self.follow(follow, end: measureEnd)
                         } else {
                             await storm.storm.runRounds(
                                 writer: storm.writer,

@@ -335,7 +335,17 @@ public final class StormRun: Sendable {
         if let barrier, let shard {
             // Everyone done (or gone) before the ledger: the writer's last write is in.
             let quick = measured.interrupted || measured.lostAt != nil
+            if let storm { await shareStormStamps(storm.storm, barrier: barrier, control: control) }
             shard.lost = await barrier.finish(await control.readyClient(timeout: .seconds(1)), quick: quick)
+            if let storm {
+                await recordFollowedRounds(
+                    storm.storm,
+                    barrier: barrier,
+                    control: control,
+                    toWriter: shard.toWriter ?? .zero,
+                    measureStart: collector.measureStart ?? 0
+                )
+            }
         }
         let ledger = await watchLedger(storm, quick: measured.interrupted || measured.lostAt != nil)
         return finish(

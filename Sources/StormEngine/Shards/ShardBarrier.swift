@@ -195,6 +195,30 @@ public struct ShardBarrier: Sendable {
         }
     }
 
+    var stampsPath: String { directory + "/stamps" }
+
+    /// Shard 0, the storm's writer, after its rounds: each round's payload stamp (round → wall ns).
+    public func publishStamps(_ client: ZooKeeperClient, _ stamps: [Int: UInt64]) async {
+        let encoded =
+            (try? JSONEncoder().encode(Dictionary(uniqueKeysWithValues: stamps.map { (String($0.key), $0.value) }))).map
+        { Array($0) } ?? []
+        do {
+            _ = try await client.create(stampsPath, data: encoded, acl: acl)
+        } catch {
+            logger.debug("could not publish the storm's stamps", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// The writer's round stamps (empty when it published none: it died, or the run had no storm).
+    public func stamps(_ client: ZooKeeperClient) async -> [Int: UInt64] {
+        guard let (data, _) = try? await client.getData(stampsPath),
+            let decoded = try? JSONDecoder().decode([String: UInt64].self, from: Data(data))
+        else { return [:] }
+        var stamps: [Int: UInt64] = [:]
+        for (key, value) in decoded { if let round = Int(key) { stamps[round] = value } }
+        return stamps
+    }
+
     /// Whether shard `index` has marked itself done.
     public func isDone(_ client: ZooKeeperClient, shard index: Int) async -> Bool {
         (try? await client.exists(donePath(index))) != nil

@@ -64,6 +64,12 @@ extension Workload {
                         "stages with `watchers` ramp the storm from its writer's process: they do not split over shards; remove `watchers` from the stages or leave out --shard"
                 )
             }
+            if watches?.kind.isOneShot == true && watches?.storm.rearm == .afterRound {
+                throw WorkloadPlanError(
+                    message:
+                        "`rearm: after-round` waits for the writer's round to end, which only the writing shard sees: use `rearm: immediate` (the default) or leave out --shard"
+                )
+            }
             let groupSessions = plan.groupSessions.reduce(0, +)
             if !groups.isEmpty && groupSessions < n {
                 throw WorkloadPlanError(

@@ -31,18 +31,38 @@ extension StormRun {
 }
 
 extension StormRun {
-    /// The storm of a shard that does not write: follows the writer's rounds until shard 0 is done.
-    func follow(_ storm: WatchStorm, _ follow: StormFollow, measureStart: UInt64, end: UInt64) async {
-        let barrier = follow.barrier
-        let reader = follow.reader
-        await storm.followRounds(
-            reader: reader.client,
-            toWriter: follow.toWriter,
+    /// The storm of a shard that does not write, during the measurement: its watchers' notifications
+    /// are filed by round as they arrive (WatchStorm+Follower.swift); this waits until shard 0 is done
+    /// writing (checked every 100 ms), the measurement ends, or the run is stopped.
+    func follow(_ follow: StormFollow, end: UInt64) async {
+        while !stop.isSet && RunClock.now() < end {
+            if await follow.barrier.isDone(follow.reader.client, shard: 0) { return }
+            await Self.sleep(until: min(end, RunClock.now() + 100_000_000), stop: stop)
+        }
+    }
+
+    /// After the measurement, before the done mark: shard 0 publishes its rounds' stamps; after the
+    /// barrier's end, every other shard times its followed rounds against them.
+    func shareStormStamps(_ storm: WatchStorm, barrier: ShardBarrier, control: SupervisedSession) async {
+        guard !storm.follows else { return }
+        await barrier.publishStamps(control.client, storm.sentWallStamps)
+    }
+
+    /// A following shard, once every shard is done: its rounds timed against the writer's stamps.
+    func recordFollowedRounds(
+        _ storm: WatchStorm,
+        barrier: ShardBarrier,
+        control: SupervisedSession,
+        toWriter: ClockOffset,
+        measureStart: UInt64
+    ) async {
+        guard storm.follows else { return }
+        let stamps = await barrier.stamps(control.client)
+        storm.recordFollowedRounds(
+            stamps: stamps,
+            toWriter: toWriter,
             wallMinusMonotonic: ShardClock.wallMinusMonotonic(),
-            measureStart: measureStart,
-            end: end,
-            stop: stop,
-            writerDone: { await barrier.isDone(reader.client, shard: 0) }
+            measureStart: measureStart
         )
     }
 }

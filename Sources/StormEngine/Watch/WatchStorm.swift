@@ -40,8 +40,8 @@ final class WatchStorm: Sendable {
         var late: UInt64 = 0
     }
     let state: NIOLockedValueBox<State>
-    /// A shard that watches another shard's writes: each round opens on its first notification and is
-    /// timed against the writer's payload (WatchStorm+Follower.swift).
+    /// A shard that watches another shard's writes: each notification is attributed to its round by
+    /// version and timed, once the writer is done, against its wall-clock stamp (WatchStorm+Follower.swift).
     let follows: Bool
     /// One inbox per event loop of the client group, keyed by the loop's identity.
     private let inboxes: [ObjectIdentifier: NIOLoopBoundBox<StormInbox>]
@@ -61,10 +61,12 @@ final class WatchStorm: Sendable {
         var pendingRearms = 0
         /// `rearm: after-round`: watches that fired in this round, re-armed once it is over.
         var deferredRearms: [StormArrival] = []
-        /// Following another shard's writes: rounds opened so far, and when the open one's first
-        /// notification arrived.
-        var followedRounds = 0
-        var roundOpenedAt: UInt64?
+        /// Following another shard's writes: a tracker per round (the round is the version the write
+        /// made), and per watcher and znode the last version a persistent watch reported.
+        var followed: [Int: StormRoundTracker] = [:]
+        var seenVersion: [Int32] = []
+        /// Writing: the wall-clock stamp of each round's payload (ns since 1970), for the other shards.
+        var sentWall: [Int: UInt64] = [:]
     }
 
     init(
@@ -209,7 +211,10 @@ final class WatchStorm: Sendable {
                     state.strayEvents += 1
                     continue
                 }
-                if state.tracker == nil && follows { openFollowedRound(&state, at: arrival.at) }
+                if follows {
+                    followed(&state, arrival)
+                    continue
+                }
                 if state.tracker == nil {
                     state.strayEvents += 1
                     late += 1
@@ -366,6 +371,7 @@ final class WatchStorm: Sendable {
             }
             let writer = session.client
             let wall = UInt64(Date().timeIntervalSince1970 * 1e9)
+            state.withLockedValue { $0.sentWall[round] = wall }
             let payload = StormPayload(writer: writerId, sequence: UInt64(round), wallClockNanoseconds: wall).bytes
             for (z, path) in layout.watched.enumerated() {
                 let request: ZooKeeperRequest =
