@@ -152,9 +152,37 @@ struct ShardRunTests {
 
     @Test func threeShardsOfAMixedWorkloadMeasureTogetherAndMergeExactly() async throws {
         let serve = try await Serve()
+        try await Self.mixedShards(target: serve.connectString)
+        try await serve.stop()
+    }
+
+    @Test func threeShardsOfAWatchStormCountEveryWatcherOfEveryShard() async throws {
+        let serve = try await Serve()
+        try await Self.stormShards(target: serve.connectString)
+        try await serve.stop()
+    }
+
+    /// The same two runs against a real 3-node ZooKeeper quorum: the shards' sessions spread over its
+    /// members, and their clocks are compared through the leader's mtime.
+    @Test func threeShardsAgainstARealQuorum() async throws {
+        let ensemble = try await RealEnsemble.start(size: 3, tickTime: 500)
+        do {
+            try await ensemble.waitForQuorum()
+            try await Self.mixedShards(target: ensemble.connectString)
+            try await Self.stormShards(target: ensemble.connectString)
+        } catch {
+            await ensemble.stop()
+            throw error
+        }
+        await ensemble.stop()
+    }
+
+    /// Three shards of `mixed` started 1.5 s apart (2, 0, 1): they start measuring within 200 ms, merge
+    /// exactly, and the root is gone afterwards.
+    static func mixedShards(target: String) async throws {
         let workload = try ZkstormProcess.workload(Self.mixed)
         let runId = "shard-mixed-\(UInt16.random(in: 0...UInt16.max))"
-        let shards = try await Self.start(workload, runId: runId, target: serve.connectString, order: [2, 0, 1])
+        let shards = try await Self.start(workload, runId: runId, target: target, order: [2, 0, 1])
         defer {
             try? FileManager.default.removeItem(at: workload)
             for shard in shards { try? FileManager.default.removeItem(at: shard.json) }
@@ -178,15 +206,15 @@ struct ShardRunTests {
         let merged = try await Self.checkMerge(results, files: shards.map(\.json))
         #expect(merged.merged?.startSpreadMs.map { $0 < 200 } == true)
         #expect(merged.merged?.lost == nil)
-        #expect(try await Self.rootIsGone("/zkstorm/\(runId)", target: serve.connectString))
-        try await serve.stop()
+        #expect(try await Self.rootIsGone("/zkstorm/\(runId)", target: target))
     }
 
-    @Test func threeShardsOfAWatchStormCountEveryWatcherOfEveryShard() async throws {
-        let serve = try await Serve()
+    /// Three shards of a storm started 1.5 s apart (1, 2, 0): every shard's watchers hear every write,
+    /// in the right round, and the merge counts them all.
+    static func stormShards(target: String) async throws {
         let workload = try ZkstormProcess.workload(Self.storm)
         let runId = "shard-storm-\(UInt16.random(in: 0...UInt16.max))"
-        let shards = try await Self.start(workload, runId: runId, target: serve.connectString, order: [1, 2, 0])
+        let shards = try await Self.start(workload, runId: runId, target: target, order: [1, 2, 0])
         defer {
             try? FileManager.default.removeItem(at: workload)
             for shard in shards { try? FileManager.default.removeItem(at: shard.json) }
@@ -216,8 +244,7 @@ struct ShardRunTests {
         let merged = try await Self.checkMerge(results, files: shards.map(\.json))
         #expect(merged.watch.notifications == 31 * 2 * 8 && merged.watch.missed == 0)
         #expect(merged.merged?.watchLagErrorUs != nil)
-        #expect(try await Self.rootIsGone("/zkstorm/\(runId)", target: serve.connectString))
-        try await serve.stop()
+        #expect(try await Self.rootIsGone("/zkstorm/\(runId)", target: target))
     }
 
     @Test func aKilledShardIsNamedByTheOthersWhichStillCleanUp() async throws {
@@ -255,6 +282,39 @@ struct ShardRunTests {
             files: shards[..<2].map(\.json)
         )
         #expect(merged.merged?.lost == [2])
+        #expect(try await Self.rootIsGone("/zkstorm/\(runId)", target: serve.connectString))
+        try await serve.stop()
+    }
+
+    @Test func ctrlCInOneShardReportsItsPartAndTheLastOneOutRemovesTheRoot() async throws {
+        let serve = try await Serve()
+        let workload = try ZkstormProcess.workload(
+            Self.mixed.replacingOccurrences(of: "duration: 4s", with: "duration: 6s")
+        )
+        let runId = "shard-int-\(UInt16.random(in: 0...UInt16.max))"
+        let shards = try await Self.start(
+            workload,
+            runId: runId,
+            target: serve.connectString,
+            order: [0, 1, 2],
+            stagger: .milliseconds(300)
+        )
+        defer {
+            try? FileManager.default.removeItem(at: workload)
+            for shard in shards { try? FileManager.default.removeItem(at: shard.json) }
+        }
+        // Shard 1 gets SIGINT during the measurement: it reports what it ran, exits 130 and leaves.
+        let interrupted = try await shards[1].process.finish(timeout: .seconds(60), interruptAfter: .seconds(4))
+        #expect(interrupted.status == 130, "\(interrupted.stderr)")
+        #expect(interrupted.stdout.contains("interrupted: the figures cover what ran until the signal"))
+        let partial = try Self.decode(shards[1].json)
+        #expect(partial.interrupted == true && (partial.operations["get"]?.count ?? 0) > 0)
+        for shard in [shards[0], shards[2]] {
+            let outcome = try await shard.process.finish(timeout: .seconds(60))
+            #expect(outcome.status == 0, "shard \(shard.index): \(outcome.stderr)")
+            // An interrupted shard marked itself done: it is not lost.
+            #expect(try Self.decode(shard.json).shard?.lost == nil)
+        }
         #expect(try await Self.rootIsGone("/zkstorm/\(runId)", target: serve.connectString))
         try await serve.stop()
     }
