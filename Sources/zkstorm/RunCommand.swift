@@ -22,6 +22,9 @@ struct RunCommand: AsyncParsableCommand {
             With no --target, zkstorm starts its built-in server on 127.0.0.1 (over real TCP) and runs \
             against it. Everything the run creates lives under one root (default /zkstorm/<run-id>) and \
             is deleted at the end, also on Ctrl-C, which still prints the report for what ran.
+            Shards: --shard I/N --run-id ID on N processes (or an Indexed Job's JOB_COMPLETION_INDEX with \
+            ZKSTORM_SHARDS and ZKSTORM_RUN_ID) split the workload and meet at a barrier under the run root; \
+            merge their results with `zkstorm report --merge` (README: Several machines).
             Presets: \(Presets.names.joined(separator: ", ")). Fields: workloads/README.md.
             Exit codes: 0 done, 64 impossible request, 65 bad workload file, 69 target unreachable, \
             66 workload file missing or an unreadable certificate or password file, 70 internal error, 73 an output file cannot be written, 69 also when \

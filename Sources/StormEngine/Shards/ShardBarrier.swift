@@ -10,6 +10,7 @@ import ZooKeeperProtocol
 /// <root>/shards/clock-<i>   shard i's clock samples (ShardClock)
 /// <root>/shards/ready-<i>   ephemeral: shard i's sessions are open (data: its clock offset to the target)
 /// <root>/shards/start       shard 0 saw every shard ready (data: the start wall clock, its clock offset)
+/// <root>/shards/stamps      the storm's writer (shard 0): each round's payload stamp, once it is done
 /// <root>/shards/done-<i>    shard i ended its measurement
 /// <root>/shards/cleanup     the last shard out claims the cleanup
 /// ```
