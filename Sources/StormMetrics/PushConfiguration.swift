@@ -133,7 +133,7 @@ public struct PushConfiguration: Sendable, Equatable {
         }
         if let shard, shard.count < 1 || !(0..<shard.count).contains(shard.index) {
             throw PushConfigurationError(
-                setting: "--shard (\(Shard.Variable.index), \(Shard.Variable.count))",
+                setting: "--shard (JOB_COMPLETION_INDEX, ZKSTORM_SHARDS)",
                 message: "shard \(shard.index)/\(shard.count) does not exist; give I/N with N >= 1 and 0 <= I < N"
             )
         }

@@ -22,6 +22,9 @@ struct RunCommand: AsyncParsableCommand {
             With no --target, zkstorm starts its built-in server on 127.0.0.1 (over real TCP) and runs \
             against it. Everything the run creates lives under one root (default /zkstorm/<run-id>) and \
             is deleted at the end, also on Ctrl-C, which still prints the report for what ran.
+            Shards: --shard I/N --run-id ID on N processes (or an Indexed Job's JOB_COMPLETION_INDEX with \
+            ZKSTORM_SHARDS and ZKSTORM_RUN_ID) split the workload and meet at a barrier under the run root; \
+            merge their results with `zkstorm report --merge` (README: Several machines).
             Presets: \(Presets.names.joined(separator: ", ")). Fields: workloads/README.md.
             Exit codes: 0 done, 64 impossible request, 65 bad workload file, 69 target unreachable, \
             66 workload file missing or an unreadable certificate or password file, 70 internal error, 73 an output file cannot be written, 69 also when \
@@ -88,6 +91,26 @@ struct RunCommand: AsyncParsableCommand {
 
     @Option(help: "Run root znode; a root outside /zkstorm/ is accepted only here.")
     var root: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Run as shard I (from 0) of N processes that split the workload and meet at a barrier under the run root (or set JOB_COMPLETION_INDEX and ZKSTORM_SHARDS).",
+            valueName: "I/N"
+        )
+    )
+    var shard: String?
+
+    @Option(
+        name: .customLong("run-id"),
+        help: "The run id every shard shares; the root is /zkstorm/ID (or set ZKSTORM_RUN_ID)."
+    )
+    var runId: String?
+
+    @Option(
+        name: .customLong("shard-wait"),
+        help: "How long a shard waits for the others at each barrier step, e.g. 2m (default 2m)."
+    )
+    var shardWait: String?
 
     @Option(help: "Write the result (schema 1, with lossless histograms) to this JSON file (- for standard output).")
     var json: String?
@@ -212,7 +235,10 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         TerminalOutput.ignoreBrokenPipes()
         LoggingSystem.bootstrap { label in OneLineLogHandler(label: label) }
-        let workload = try loadWorkload()
+        let fullWorkload = try loadWorkload()
+        let sharding = try resolveShard(fullWorkload)
+        // A shard runs its slice of the workload (ShardPlan).
+        let workload = sharding.context?.plan.workload ?? fullWorkload
         var clientSecurity = try security.resolve(command: "run", workload: workload.security)
         let errorOutput = StandardError()
         var embeddedServerSecurity: ServerSecurityConfiguration?
@@ -240,7 +266,7 @@ struct RunCommand: AsyncParsableCommand {
         let outputs = try checkOutputs()
         if let hlog, let problem = RunOutputs.fileProblem(hlog) { throw failure("--hlog \(hlog): \(problem)", 73) }
         let hlogRecorder = hlog.map(HlogRecorder.init(path:))
-        let runId = RunIdentifier.make()
+        let runId = sharding.runId ?? RunIdentifier.make()
         let instanceName =
             instance ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
         let pusher: MetricsPusher?
@@ -251,15 +277,15 @@ struct RunCommand: AsyncParsableCommand {
                 run: runId,
                 overrides: pushOverrides
             )
-            // The shard labels of the pushed group. At merge: the parsed `--shard I/N` (flag or environment).
-            push?.shard = try PushConfiguration.Shard.fromEnvironment()
+            // A shard pushes to a group of its own: `shard` and `shards` labels beside the run's.
+            push?.shard = sharding.context.map { .init(index: $0.shard.index, count: $0.shard.count) }
             try push?.validate()
             pusher = push.map { MetricsPusher(configuration: $0) }
         } catch {
             throw failure("\(error)")
         }
         let holder = TargetHolder()
-        var onTick: (@Sendable (IntervalCollector.Tick, StormRun.SessionStatus) -> Void)?
+        var onTick: (@Sendable (IntervalCollector.Tick, StormRun.IntervalStatus) -> Void)?
         if let pusher {
             let workloadName = workload.name
             let fallbackTarget = workload.target ?? "built-in"
@@ -290,7 +316,8 @@ struct RunCommand: AsyncParsableCommand {
             onTick: onTick,
             security: clientSecurity,
             embeddedServerSecurity: embeddedServerSecurity,
-            seed: try seedSnapshot.seed()
+            seed: try seedSnapshot.seed(),
+            shard: sharding.context
         )
         holder.run = stormRun
         do {
@@ -301,8 +328,9 @@ struct RunCommand: AsyncParsableCommand {
         pusher?.start()
         if !quiet {
             let target = workload.target ?? "the built-in server"
+            let shardText = sharding.context.map { " as shard \($0.shard.index)/\($0.shard.count)" } ?? ""
             TerminalOutput.printError(
-                "zkstorm: \(workload.name) on \(target): root \(stormRun.root), warm-up \(DurationText.format(workload.warmup)), measuring \(measurementPlan(workload))\n"
+                "zkstorm: \(workload.name) on \(target)\(shardText): root \(stormRun.root), warm-up \(DurationText.format(workload.warmup)), measuring \(measurementPlan(workload))\n"
             )
         }
         // A second signal more than a second after the first quits at once (see TerminationSignals).
@@ -341,6 +369,9 @@ struct RunCommand: AsyncParsableCommand {
             }
         }
         let written = outputs.write(outcome.result, quiet: quiet)
+        if let lost = outcome.result.shard?.lost, !lost.isEmpty {
+            TerminalOutput.printError("zkstorm run: \(ShardReport.lostSentence(lost))\n")
+        }
         if let problem = hlogRecorder?.finish() { throw failure(problem, 73) }
         if let lostAt = outcome.targetLostAt {
             var message = String(
@@ -467,4 +498,38 @@ func measurementPlan(_ workload: Workload) -> String {
         return "\(rounds) storm rounds (at most \(duration))"
     }
     return duration
+}
+
+extension RunCommand {
+    /// `--shard`, `--run-id`, `--shard-wait` and their variables: the shard's slice of `workload` (nil
+    /// context for a single-process run) and the run id (nil: a new one).
+    func resolveShard(_ workload: Workload) throws -> (context: ShardContext?, runId: String?) {
+        let resolved: (shard: ShardSpec?, runId: String?)
+        do {
+            resolved = try ShardSpec.resolve(
+                flag: shard,
+                runId: runId,
+                environment: ProcessInfo.processInfo.environment
+            )
+        } catch {
+            throw failure(error.message)
+        }
+        var wait = ShardContext.defaultWait
+        if let shardWait {
+            guard let value = DurationText.parse(shardWait), value > .zero else {
+                throw failure("--shard-wait \(shardWait): expected a duration such as 30s or 2m")
+            }
+            guard resolved.shard != nil else {
+                throw failure("--shard-wait applies to a sharded run: give --shard I/N (or set ZKSTORM_SHARDS)")
+            }
+            wait = value
+        }
+        guard let spec = resolved.shard else { return (nil, resolved.runId) }
+        do {
+            let plan = try workload.sliced(for: spec)
+            return (ShardContext(plan: plan, fullWorkload: workload, wait: wait), spec.runId)
+        } catch {
+            throw failure("shard \(spec.index)/\(spec.count): \(error.message)")
+        }
+    }
 }

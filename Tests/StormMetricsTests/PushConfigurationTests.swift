@@ -115,27 +115,4 @@ import Testing
         configuration.shard = .init(index: 3, count: 3)
         #expect(throws: PushConfigurationError.self) { try configuration.validate() }
     }
-
-    @Test func theShardComesFromAnIndexedJobsEnvironment() throws {
-        #expect(try PushConfiguration.Shard.fromEnvironment([:]) == nil)
-        #expect(try PushConfiguration.Shard.fromEnvironment(["JOB_COMPLETION_INDEX": "1"]) == nil)
-        #expect(
-            try PushConfiguration.Shard.fromEnvironment(["ZKSTORM_SHARDS": "3", "JOB_COMPLETION_INDEX": "2"])
-                == .init(index: 2, count: 3)
-        )
-        func message(_ environment: [String: String]) -> String? {
-            do {
-                _ = try PushConfiguration.Shard.fromEnvironment(environment)
-                return nil
-            } catch {
-                return error.description
-            }
-        }
-        #expect(
-            message(["ZKSTORM_SHARDS": "0", "JOB_COMPLETION_INDEX": "0"])?.hasPrefix("ZKSTORM_SHARDS: \"0\"") == true
-        )
-        #expect(message(["ZKSTORM_SHARDS": "three"])?.hasPrefix("ZKSTORM_SHARDS:") == true)
-        #expect(message(["ZKSTORM_SHARDS": "3"])?.hasPrefix("JOB_COMPLETION_INDEX: ZKSTORM_SHARDS=3 is set") == true)
-        #expect(message(["ZKSTORM_SHARDS": "3", "JOB_COMPLETION_INDEX": "3"])?.contains("give 0…2") == true)
-    }
 }

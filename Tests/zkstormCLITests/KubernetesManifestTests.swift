@@ -201,9 +201,10 @@ struct KubernetesManifestTests {
         #expect(badTarget.status == 64 && badTarget.stderr.contains("--target zk:99999:"), "\(badTarget.stderr)")
     }
 
-    /// The Job's container as a pod would run it: its args with `$(VAR)` expanded from its env (the
-    /// ConfigMap's values, the index Kubernetes gives pod 1), the ConfigMap's workload file and a
-    /// results directory in place of the mounts, against the built-in server and a real Pushgateway.
+    /// The Job's two pods as Kubernetes would run them: the container's args with `$(VAR)` expanded from
+    /// its env (the ConfigMap's values, the index each pod gets), the ConfigMap's workload file and a
+    /// results directory in place of the mounts, against the built-in server and a real Pushgateway:
+    /// they meet at the barrier, each writes its shard's result and pushes under its shard's group.
     @Test func thePodsCommandRunsAndPushesUnderItsShardsGroup() async throws {
         let server = try await TestTarget.builtIn.shared()
         let gateway = try await Pushgateway.start()
@@ -229,36 +230,44 @@ struct KubernetesManifestTests {
             let spec = try #require(documents.last?["spec"] as? [String: Any])
             let template = try #require((spec["template"] as? [String: Any])?["spec"] as? [String: Any])
             let container = try #require((template["containers"] as? [[String: Any]])?.first)
-            var environment: [String: String] = [:]
-            for variable in container["env"] as? [[String: Any]] ?? [] {
-                let name = try #require(variable["name"] as? String)
-                let source = variable["valueFrom"] as? [String: Any]
-                if let value = variable["value"] as? String {
-                    environment[name] = value
-                } else if let key = (source?["configMapKeyRef"] as? [String: Any])?["key"] as? String {
-                    environment[name] = data[key]
-                } else if name == "JOB_COMPLETION_INDEX" {
-                    environment[name] = "1"
-                } else if name == "POD_NAME" {
-                    environment[name] = "zkstorm-pod-e2e-1-x7k2q"
-                }
-            }
             let podWorkload = directory.appendingPathComponent("workload.yaml")
             try #require(data["workload.yaml"]).write(to: podWorkload, atomically: true, encoding: .utf8)
-            let arguments = try #require(container["args"] as? [String]).map { argument in
-                var expanded = argument
-                for (name, value) in environment {
-                    expanded = expanded.replacingOccurrences(of: "$(\(name))", with: value)
+            // Both pods of the Job, as Kubernetes would start them: the same spec, their own index.
+            var pods: [ZkstormProcess] = []
+            for index in 0..<2 {
+                var environment: [String: String] = [:]
+                for variable in container["env"] as? [[String: Any]] ?? [] {
+                    let name = try #require(variable["name"] as? String)
+                    let source = variable["valueFrom"] as? [String: Any]
+                    if let value = variable["value"] as? String {
+                        environment[name] = value
+                    } else if let key = (source?["configMapKeyRef"] as? [String: Any])?["key"] as? String {
+                        environment[name] = data[key]
+                    } else if name == "JOB_COMPLETION_INDEX" {
+                        environment[name] = "\(index)"
+                    } else if name == "POD_NAME" {
+                        environment[name] = "zkstorm-pod-e2e-\(index)-x7k2q"
+                    }
                 }
-                return expanded.replacingOccurrences(of: "/etc/zkstorm/workload.yaml", with: podWorkload.path)
-                    .replacingOccurrences(of: "/results/", with: directory.path + "/")
+                let arguments = try #require(container["args"] as? [String]).map { argument in
+                    var expanded = argument
+                    for (name, value) in environment {
+                        expanded = expanded.replacingOccurrences(of: "$(\(name))", with: value)
+                    }
+                    return expanded.replacingOccurrences(of: "/etc/zkstorm/workload.yaml", with: podWorkload.path)
+                        .replacingOccurrences(of: "/results/", with: directory.path + "/")
+                }
+                #expect(!arguments.contains { $0.contains("$(") }, "every variable of the args is set: \(arguments)")
+                pods.append(try ZkstormProcess(arguments, environment: environment))
             }
-            #expect(!arguments.contains { $0.contains("$(") }, "every variable of the args is set: \(arguments)")
-            let run = try await ZkstormProcess.run(arguments, environment: environment)
-            #expect(run.status == 0, "\(run.stderr)")
-            let result = directory.appendingPathComponent("shard-1.json")
-            let json = try JSONSerialization.jsonObject(with: Data(contentsOf: result)) as? [String: Any]
-            #expect((json?["operations"] as? [String: Any])?.isEmpty == false, "pod 1 wrote shard-1.json")
+            for (index, pod) in pods.enumerated() {
+                let run = try await pod.finish(timeout: .seconds(90))
+                #expect(run.status == 0, "pod \(index): \(run.stderr)")
+                let result = directory.appendingPathComponent("shard-\(index).json")
+                let json = try JSONSerialization.jsonObject(with: Data(contentsOf: result)) as? [String: Any]
+                #expect((json?["operations"] as? [String: Any])?.isEmpty == false, "pod \(index) wrote its result")
+                #expect((json?["shard"] as? [String: Any])?["run_id"] as? String == "pod-e2e")
+            }
             let metrics = try await gateway.metricsText()
             let runInfo = metrics.split(separator: "\n").filter { $0.hasPrefix("zkstorm_run_info{") }
             #expect(

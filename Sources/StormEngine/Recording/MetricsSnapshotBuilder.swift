@@ -8,7 +8,7 @@ package enum MetricsSnapshotBuilder {
         workload: String,
         target: String,
         cumulative: RecordedInterval,
-        status: StormRun.SessionStatus
+        status: StormRun.IntervalStatus
     ) -> MetricsSnapshot {
         var snapshot = MetricsSnapshot(runId: runId, instance: instance, workload: workload, target: target)
         for (key, histogram) in cumulative.requests {

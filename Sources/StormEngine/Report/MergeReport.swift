@@ -29,6 +29,15 @@ public enum MergeReport {
         if let spread = merged.startSpreadMs {
             lines.append(String(format: "  measurement starts spread over %.1f ms", spread))
         }
+        if let error = merged.watchLagErrorUs {
+            lines.append(
+                String(
+                    format: "  watch lags exact to ± %.3f ms (the largest shard clock error bar against the writer)",
+                    error / 1000
+                )
+            )
+        }
+        if let lost = merged.lost { lines.append("  " + ShardReport.lostSentence(lost)) }
         lines.append("  (timeline p99 per interval: the highest shard's, an upper bound)")
         return lines.joined(separator: "\n")
     }
@@ -49,6 +58,13 @@ public enum MergeReport {
         if let spread = merged.startSpreadMs {
             table += String(format: "<p>Measurement starts spread over %.1f ms.</p>", spread)
         }
+        if let error = merged.watchLagErrorUs {
+            table += String(
+                format: "<p>Watch lags exact to ± %.3f ms (the largest shard clock error bar).</p>",
+                error / 1000
+            )
+        }
+        if let lost = merged.lost { table += "<p>\(escape(ShardReport.lostSentence(lost)))</p>" }
         table += "</section>"
         guard let end = page.range(of: "</body>", options: .backwards) else { return page + table }
         return page.replacingCharacters(in: end.lowerBound..<end.lowerBound, with: table)

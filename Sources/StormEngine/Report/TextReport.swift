@@ -29,6 +29,7 @@ public enum TextReport {
         out += "zkstorm run \(result.runId): workload \(result.workload) on \(result.target)\n"
         out +=
             "started \(result.startedAt), measured \(String(format: "%.1f", result.durationSeconds)) s, seed \(result.seed)\n"
+        if let shard = result.shard { out += ShardReport.render(shard) }
         out += "\n"
         if result.operations.isEmpty {
             out += "operations: none\n"

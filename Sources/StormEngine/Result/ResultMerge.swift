@@ -5,6 +5,12 @@ public struct MergedShards: Codable, Sendable, Equatable {
     public var shards: [Row]
     /// Latest minus earliest measurement start over the shards that recorded one (ms).
     public var startSpreadMs: Double?
+    /// Shards an input names as not finished (died, or still running) and whose result is not among
+    /// the inputs (absent when none).
+    public var lost: [Int]? = nil
+    /// The largest clock error bar of any shard against the writer (µs): the merged watch lags are
+    /// exact up to it (absent without clock figures).
+    public var watchLagErrorUs: Double? = nil
 
     public struct Row: Codable, Sendable, Equatable {
         /// The file the row came from, as given on the command line.
@@ -31,7 +37,9 @@ public struct MergedShards: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case shards
+        case lost
         case startSpreadMs = "start_spread_ms"
+        case watchLagErrorUs = "watch_lag_error_us"
     }
 }
 
@@ -74,7 +82,12 @@ public enum ResultMerge {
         merged.groupRates = groupRates(inputs.compactMap(\.result.groupRates))
         merged.connectPhasesUs = connectPhases(merged)
         merged.generator = generator(inputs.compactMap(\.result.generator))
-        merged.merged = MergedShards(shards: inputs.map(row), startSpreadMs: startSpread(inputs))
+        merged.merged = MergedShards(
+            shards: inputs.map(row),
+            startSpreadMs: startSpread(inputs),
+            lost: lost(inputs),
+            watchLagErrorUs: inputs.compactMap(\.result.shard?.clockErrorNs).max().map { Double($0) / 1000 }
+        )
         return merged
     }
 
@@ -320,6 +333,13 @@ public enum ResultMerge {
             p99Us: result.mergedHistogram(prefix: "request:").value(atPercentile: 99),
             interrupted: result.interrupted == true
         )
+    }
+
+    /// Shards named lost by any input, less those whose result is merged after all.
+    static func lost(_ inputs: [(file: String, result: RunResult)]) -> [Int]? {
+        let present = Set(inputs.compactMap(\.result.shard?.index))
+        let named = Set(inputs.flatMap { $0.result.shard?.lost ?? [] }).subtracting(present)
+        return named.isEmpty ? nil : named.sorted()
     }
 
     static func startSpread(_ inputs: [(file: String, result: RunResult)]) -> Double? {

@@ -39,7 +39,10 @@ final class WatchStorm: Sendable {
         var collapsed: UInt64 = 0
         var late: UInt64 = 0
     }
-    private let state: NIOLockedValueBox<State>
+    let state: NIOLockedValueBox<State>
+    /// A shard that watches another shard's writes: each notification is attributed to its round by
+    /// version and timed, once the writer is done, against its wall-clock stamp (WatchStorm+Follower.swift).
+    let follows: Bool
     /// One inbox per event loop of the client group, keyed by the loop's identity.
     private let inboxes: [ObjectIdentifier: NIOLoopBoundBox<StormInbox>]
 
@@ -58,6 +61,12 @@ final class WatchStorm: Sendable {
         var pendingRearms = 0
         /// `rearm: after-round`: watches that fired in this round, re-armed once it is over.
         var deferredRearms: [StormArrival] = []
+        /// Following another shard's writes: a tracker per round (the round is the version the write
+        /// made), and per watcher and znode the last version a persistent watch reported.
+        var followed: [Int: StormRoundTracker] = [:]
+        var seenVersion: [Int32] = []
+        /// Writing: the wall-clock stamp of each round's payload (ns since 1970), for the other shards.
+        var sentWall: [Int: UInt64] = [:]
     }
 
     init(
@@ -65,8 +74,10 @@ final class WatchStorm: Sendable {
         layout: RunLayout,
         recorder: OperationRecorder,
         logger: Logger,
-        stages: StagePlan = StagePlan([])
+        stages: StagePlan = StagePlan([]),
+        follows: Bool = false
     ) {
+        self.follows = follows
         self.spec = spec
         self.stagePlan = stages
         self.layout = layout
@@ -200,6 +211,10 @@ final class WatchStorm: Sendable {
                     state.strayEvents += 1
                     continue
                 }
+                if follows {
+                    followed(&state, arrival)
+                    continue
+                }
                 if state.tracker == nil {
                     state.strayEvents += 1
                     late += 1
@@ -278,7 +293,7 @@ final class WatchStorm: Sendable {
         }
     }
 
-    private func rearm(watcher: Int, znode z: Int, eventAt: UInt64, attempt: Int = 1) {
+    func rearm(watcher: Int, znode z: Int, eventAt: UInt64, attempt: Int = 1) {
         guard watcher < activeWatchers,
             let session = sessions.withLockedValue({ watcher < $0.count ? $0[watcher] : nil })
         else { return }
@@ -356,6 +371,7 @@ final class WatchStorm: Sendable {
             }
             let writer = session.client
             let wall = UInt64(Date().timeIntervalSince1970 * 1e9)
+            state.withLockedValue { $0.sentWall[round] = wall }
             let payload = StormPayload(writer: writerId, sequence: UInt64(round), wallClockNanoseconds: wall).bytes
             for (z, path) in layout.watched.enumerated() {
                 let request: ZooKeeperRequest =
