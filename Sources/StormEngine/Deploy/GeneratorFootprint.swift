@@ -1,21 +1,21 @@
 /// What one shard of a workload needs from its pod: its share of the sessions, and the CPU and memory
 /// requested for them, from the generator's footprint measured per session.
 ///
-/// Measured with a debug build of `zkstorm run` (open loop, 1,000 ops/s of get/set, 2 s warm-up + 20 s)
-/// against `zkstorm serve` on one 2-core machine, `/usr/bin/time -v` (deploy/kubernetes/README.md has
-/// the command): 500 sessions peaked at 673 MiB RSS and used 21.9 CPU-seconds, 5,000 sessions at
-/// 5,393 MiB and 183.2 CPU-seconds. The line through both points gives the constants below; CPU is the
-/// CPU-seconds over the run's nominal 22 s, what the generator needs to keep up instead of falling
-/// behind. A release build needs less, so these requests err on the safe side.
+/// Measured with a release build of `zkstorm run` (open loop, 1,000 ops/s of get/set in all, 2 s warm-up +
+/// 20 s) against `zkstorm serve` on one quiet 2-core machine, `/usr/bin/time` (deploy/kubernetes/README.md
+/// has the command): 500 sessions peaked at 59 MiB RSS and used 3.1 CPU-seconds, 5,000 sessions at
+/// 111 MiB and 4.6 CPU-seconds. The line through both points gives the constants below; CPU is the
+/// CPU-seconds over the run's nominal 22 s. Most of the CPU is the requests (1,000 ops/s), not the
+/// sessions: a heavier workload needs more, so re-measure with yours before a large run.
 public struct GeneratorFootprint: Sendable, Equatable {
     /// Resident memory of a run apart from its sessions, MiB.
-    public static let baseMemoryMiB = 149.0
-    /// Resident memory per session (its connection, buffers and lossless histograms), MiB.
-    public static let memoryMiBPerSession = 1.05
+    public static let baseMemoryMiB = 53.0
+    /// Resident memory per session (its connection, buffers and its share of the lossless histograms), MiB.
+    public static let memoryMiBPerSession = 0.0116
     /// CPU apart from the sessions, millicores.
-    public static let baseMilliCPU = 185.0
+    public static let baseMilliCPU = 135.0
     /// CPU per session at the measured load, millicores.
-    public static let milliCPUPerSession = 1.63
+    public static let milliCPUPerSession = 0.015
     /// The memory limit is this many times the request: room for bursts (reconnect storms) before
     /// the pod is killed, which would lose the shard's result.
     public static let memoryLimitFactor = 2.0
