@@ -142,9 +142,9 @@ public final class FailoverAccounting: Sendable {
     }
 
     /// The run's failover figures; `watch` comes from the watch storm when the run had one.
-    func summary(watch: WatchLedger.Summary?) -> FailoverSummary {
+    func summary(watch: WatchLedger.Summary?, restores: WatchRestoreTally.Figures = .init()) -> FailoverSummary {
         state.withLockedValue { state in
-            FailoverSummary(
+            var summary = FailoverSummary(
                 connectionLosses: state.connectionLosses,
                 reconnects: state.reconnects,
                 reconnectUs: state.reconnectTime.isEmpty ? nil : RunResult.Percentiles(state.reconnectTime),
@@ -156,6 +156,11 @@ public final class FailoverAccounting: Sendable {
                 watch: watch,
                 intervals: state.intervals
             )
+            if restores.batches > 0 {
+                summary.setWatchesBatches = restores.batches
+                summary.watchesRestored = restores.watches
+            }
+            return summary
         }
     }
 

@@ -18,6 +18,8 @@ final class FaultInjector: Sendable {
     private let marks = NIOLockedValueBox<[RunResult.FaultMark]>([])
     /// Per mark: what failover counted from its firing to the next fault's (or the run's end).
     private let windows = NIOLockedValueBox<[FailoverAccounting.Window]>([])
+    /// The members each mark acted on (several for `node: all`), by mark index, for its undo.
+    private let actedOn = NIOLockedValueBox<[Int: [Int]]>([:])
 
     init(faults: [FaultSpec], target: Target, logger: Logger) {
         self.faults = faults
@@ -84,6 +86,7 @@ final class FaultInjector: Sendable {
             label: fault.action.rawValue
         )
         var applied = true
+        var nodes: [Int] = []
         do {
             switch target {
             case .builtIn(let server):
@@ -96,14 +99,17 @@ final class FaultInjector: Sendable {
                     mark.label = "pause the server"
                 }
             case .ensemble(let control):
-                let node = try await control.resolve(fault.member ?? .leader)
-                mark.node = node
-                try await control.act(Self.verb(fault.action), node: node)
-                let role = fault.member.map { member in
-                    if case .id = member { return "" }
-                    return " (\(member))"
+                let member = fault.member ?? .leader
+                nodes = try await control.resolveAll(member)
+                if member != .all { mark.node = nodes[0] }
+                // Every member within moments of the others: a frozen quorum, not a rolling one.
+                let verb = Self.verb(fault.action)
+                try await Self.concurrently(nodes) { node throws(RunError) in try await control.act(verb, node: node) }
+                switch member {
+                case .all: mark.label = "\(fault.action.rawValue) all \(nodes.count) nodes"
+                case .id: mark.label = "\(fault.action.rawValue) node \(nodes[0])"
+                default: mark.label = "\(fault.action.rawValue) node \(nodes[0]) (\(member))"
                 }
-                mark.label = "\(fault.action.rawValue) node \(node)\(role ?? "")"
             }
         } catch {
             applied = false
@@ -111,10 +117,35 @@ final class FaultInjector: Sendable {
             logger.warning("fault \(fault.action.rawValue) failed: \(error.message)")
         }
         if let duration = fault.duration, applied { mark.label += " for \(DurationText.format(duration))" }
-        return marks.withLockedValue { marks in
+        let index = marks.withLockedValue { marks in
             marks.append(mark)
-            return applied ? marks.count - 1 : nil
+            return marks.count - 1
         }
+        actedOn.withLockedValue { $0[index] = nodes }
+        return applied ? index : nil
+    }
+
+    /// Runs `body` on every node at once; the first failure is thrown once all are done.
+    static func concurrently(
+        _ nodes: [Int],
+        _ body: @escaping @Sendable (Int) async throws(RunError) -> Void
+    ) async throws(RunError) {
+        let failures = await withTaskGroup(of: RunError?.self) { group in
+            for node in nodes {
+                group.addTask {
+                    do throws(RunError) {
+                        try await body(node)
+                        return nil
+                    } catch {
+                        return error
+                    }
+                }
+            }
+            var failures: [RunError] = []
+            for await failure in group { if let failure { failures.append(failure) } }
+            return failures
+        }
+        if let first = failures.first { throw first }
     }
 
     /// Undoes the fault of mark `index`: resume the built-in server, restart a killed member, resume a
@@ -126,13 +157,14 @@ final class FaultInjector: Sendable {
         case .builtIn(let server):
             await server.resume()
         case .ensemble(let control):
-            if let node = mark.node {
-                do {
+            let nodes = actedOn.withLockedValue { $0[index] ?? [] }
+            do {
+                try await Self.concurrently(nodes) { node throws(RunError) in
                     try await control.act(mark.action == "kill" ? "restart" : "resume", node: node)
-                } catch {
-                    failure = error.message
-                    logger.warning("undoing \(mark.label) failed: \(error.message)")
                 }
+            } catch {
+                failure = error.message
+                logger.warning("undoing \(mark.label) failed: \(error.message)")
             }
         }
         let at = Self.seconds(since: measureStart)

@@ -46,6 +46,10 @@ extension RunResult {
         /// Operations per second in the window, and in the seconds before the first fault.
         public var opsPerSecond: Double
         public var steadyOpsPerSecond: Double?
+        /// Seconds from the fault's undo (or its firing, without `for`) to the end of the first
+        /// one-second interval after it in which requests succeeded and none failed: how long the
+        /// target took to serve again. Nil when no such interval came before the window's end.
+        public var recoveredAfterS: Double? = nil
 
         enum CodingKeys: String, CodingKey {
             case reconnects, expirations
@@ -57,6 +61,7 @@ extension RunResult {
             case missedNotifications = "missed_notifications"
             case opsPerSecond = "ops_per_second"
             case steadyOpsPerSecond = "steady_ops_per_second"
+            case recoveredAfterS = "recovered_after_s"
         }
     }
 
@@ -97,6 +102,14 @@ extension RunResult {
                 opsPerSecond: seconds > 0 ? Double(points.reduce(0) { $0 + $1.ops }) / seconds : 0,
                 steadyOpsPerSecond: steady
             )
+            let back = marks[index].restoredAtS ?? from
+            let failing = intervals.filter { !$0.errorsByCode.isEmpty }.map(\.t)
+            let recovered = points.first { point in
+                point.t > back && point.ops > 0 && !failing.contains { abs($0 - point.t) < 0.05 }
+            }
+            if let first = recovered {
+                marks[index].cost?.recoveredAfterS = first.t - back
+            }
         }
         faults = marks
     }

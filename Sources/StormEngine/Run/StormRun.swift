@@ -643,7 +643,7 @@ public final class StormRun: Sendable {
             ),
             timeline: collector.timeline
         )
-        result.failover = counters.failover.summary(watch: ledger)
+        result.failover = counters.failover.summary(watch: ledger, restores: counters.watchRestores.figures)
         result.generator = monitor?.summary()
         if let spec = workload.watches, spec.kind.isOneShot { result.rearm = spec.storm.rearm.rawValue }
         result.reconnect = WorkloadYAML.reconnectText(workload.reconnect)
