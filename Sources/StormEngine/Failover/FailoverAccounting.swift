@@ -79,6 +79,9 @@ public final class FailoverAccounting: Sendable {
         var expirations: UInt64
         /// The longest reconnect completed in the window, ns (0: none).
         var reconnectMaxNanos: UInt64
+        /// When the last request failed before the window closed (RunClock ns, 0: none), set by the
+        /// fault injector.
+        var lastFailureAt: UInt64 = 0
     }
 
     /// Closes the window opened by the previous call (or by the start) and opens the next.

@@ -55,17 +55,26 @@ final class FaultInjector: Sendable {
     /// Fires every fault at `measureStart + at` until `stop` is set; returns when every undo is done.
     /// `failover`'s windows delimit each fault's cost: one opens as a fault fires, the last closes
     /// when the measurement is over.
-    func run(measureStart: UInt64, stop: StopFlag, failover: FailoverAccounting) async {
+    /// `lastFailureAt` tells when a request last failed, so each fault's window knows how long after
+    /// it requests still failed.
+    func run(
+        measureStart: UInt64,
+        stop: StopFlag,
+        failover: FailoverAccounting,
+        lastFailureAt: @escaping @Sendable () -> UInt64 = { 0 }
+    ) async {
         _ = failover.closeWindow()
         defer {
-            let last = failover.closeWindow()
+            var last = failover.closeWindow()
+            last.lastFailureAt = lastFailureAt()
             if !marks.withLockedValue({ $0.isEmpty }) { windows.withLockedValue { $0.append(last) } }
         }
         await withTaskGroup(of: Void.self) { group in
             for fault in faults {
                 await StormRun.sleep(until: measureStart + UInt64(fault.at.nanoseconds), stop: stop)
                 if stop.isSet { break }
-                let window = failover.closeWindow()
+                var window = failover.closeWindow()
+                window.lastFailureAt = lastFailureAt()
                 if !marks.withLockedValue({ $0.isEmpty }) { windows.withLockedValue { $0.append(window) } }
                 let index = await fire(fault, measureStart: measureStart)
                 guard let index, let duration = fault.duration else { continue }
@@ -100,19 +109,22 @@ final class FaultInjector: Sendable {
                 }
             case .ensemble(let control):
                 let member = fault.member ?? .leader
-                nodes = try await control.resolveAll(member)
-                if member != .all { mark.node = nodes[0] }
-                // Every member within moments of the others: a frozen quorum, not a rolling one.
-                let verb = Self.verb(fault.action)
-                try await Self.concurrently(nodes) { node throws(RunError) in try await control.act(verb, node: node) }
+                let targets = try await control.resolveAll(member)
+                if member != .all { mark.node = targets[0] }
                 switch member {
-                case .all: mark.label = "\(fault.action.rawValue) all \(nodes.count) nodes"
-                case .id: mark.label = "\(fault.action.rawValue) node \(nodes[0])"
-                default: mark.label = "\(fault.action.rawValue) node \(nodes[0]) (\(member))"
+                case .all: mark.label = "\(fault.action.rawValue) all \(targets.count) nodes"
+                case .id: mark.label = "\(fault.action.rawValue) node \(targets[0])"
+                default: mark.label = "\(fault.action.rawValue) node \(targets[0]) (\(member))"
+                }
+                // One after the other (scripts/ensemble is not run twice at once), within moments.
+                for node in targets {
+                    try await control.act(Self.verb(fault.action), node: node)
+                    nodes.append(node)
                 }
             }
         } catch {
-            applied = false
+            // Members already acted on (of `node: all`) are still undone after `for`.
+            applied = !nodes.isEmpty
             mark.error = error.message
             logger.warning("fault \(fault.action.rawValue) failed: \(error.message)")
         }
@@ -125,29 +137,6 @@ final class FaultInjector: Sendable {
         return applied ? index : nil
     }
 
-    /// Runs `body` on every node at once; the first failure is thrown once all are done.
-    static func concurrently(
-        _ nodes: [Int],
-        _ body: @escaping @Sendable (Int) async throws(RunError) -> Void
-    ) async throws(RunError) {
-        let failures = await withTaskGroup(of: RunError?.self) { group in
-            for node in nodes {
-                group.addTask {
-                    do throws(RunError) {
-                        try await body(node)
-                        return nil
-                    } catch {
-                        return error
-                    }
-                }
-            }
-            var failures: [RunError] = []
-            for await failure in group { if let failure { failures.append(failure) } }
-            return failures
-        }
-        if let first = failures.first { throw first }
-    }
-
     /// Undoes the fault of mark `index`: resume the built-in server, restart a killed member, resume a
     /// stopped one.
     private func undo(_ index: Int, measureStart: UInt64) async {
@@ -158,13 +147,13 @@ final class FaultInjector: Sendable {
             await server.resume()
         case .ensemble(let control):
             let nodes = actedOn.withLockedValue { $0[index] ?? [] }
-            do {
-                try await Self.concurrently(nodes) { node throws(RunError) in
+            for node in nodes {
+                do {
                     try await control.act(mark.action == "kill" ? "restart" : "resume", node: node)
+                } catch {
+                    failure = error.message
+                    logger.warning("undoing \(mark.label) on node \(node) failed: \(error.message)")
                 }
-            } catch {
-                failure = error.message
-                logger.warning("undoing \(mark.label) failed: \(error.message)")
             }
         }
         let at = Self.seconds(since: measureStart)

@@ -84,7 +84,7 @@ public enum FailoverReport {
             }
             if let recovered = cost.recoveredAfterS {
                 figures += String(
-                    format: ", requests all succeed again %.0f s after the %@",
+                    format: ", requests all succeed again %.1f s after the %@",
                     recovered,
                     fault.restoredAtS == nil ? "fault" : "undo"
                 )

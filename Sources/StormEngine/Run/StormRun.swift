@@ -331,6 +331,8 @@ public final class StormRun: Sendable {
         /// Seconds since measurement began when the target was last seen (every session disconnected).
         var lostAt: Double?
         var monitor: GeneratorMonitor?
+        /// When the measurement began (RunClock ns).
+        var start: UInt64? = nil
     }
 
     /// Step 1: connects each group's sessions and builds a worker per session and the group's driver.
@@ -503,7 +505,9 @@ public final class StormRun: Sendable {
             }
             if let injector = faultInjector.withLockedValue({ $0 }) {
                 group.addTask {
-                    await injector.run(measureStart: measuringFrom, stop: stop, failover: counters.failover)
+                    await injector.run(measureStart: measuringFrom, stop: stop, failover: counters.failover) {
+                        collector.lastFailureAt
+                    }
                 }
             }
             let collectorStop = StopFlag()
@@ -568,7 +572,8 @@ public final class StormRun: Sendable {
             seconds: seconds,
             interrupted: wasInterrupted,
             lostAt: lostAt,
-            monitor: monitorBox.withLockedValue { $0 }
+            monitor: monitorBox.withLockedValue { $0 },
+            start: collector.measureStart
         )
     }
 
@@ -656,7 +661,7 @@ public final class StormRun: Sendable {
         if let lostAt = measured.lostAt { result.targetLost = RunResult.TargetLost(atSeconds: lostAt) }
         if let fired = faultInjector.withLockedValue({ $0?.fired }), !fired.isEmpty {
             result.faults = fired.map(\.mark)
-            result.attributeFaultCosts(windows: fired.map(\.window))
+            result.attributeFaultCosts(windows: fired.map(\.window), measureStart: measured.start)
         }
         if let reconnectHerd = herd.withLockedValue({ $0?.herd }) {
             result.herd = reconnectHerd.summary(faultAt: result.faults?.first?.atS, durationSeconds: measured.seconds)
