@@ -23,12 +23,7 @@ struct ExpiryStormRunTests {
 
         """
 
-    @Test(
-        .disabled(
-            "not yet passing: its one run (2026-12-07) hung in scripts/ensemble status behind a stopped member; enable once it passes"
-        )
-    )
-    func everyMemberStoppedPastTheTimeoutExpiresAndReplacesEverySession() async throws {
+    @Test func everyMemberStoppedPastTheTimeoutExpiresAndReplacesEverySession() async throws {
         let (environment, connectString) = try await FaultRunTests.startEnsemble()
         do {
             let run = try await FaultRunTests.run(Self.workload, ["--target", connectString], environment: environment)
