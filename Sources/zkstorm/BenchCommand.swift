@@ -13,7 +13,7 @@ struct BenchCommand: AsyncParsableCommand {
         commandName: "bench",
         abstract: "Peer micro-benchmarks (used by scripts/bench); each prints one JSON line.",
         shouldDisplay: false,
-        subcommands: [ClientBench.self, FanoutBench.self, FootprintBench.self, ZnodesBench.self]
+        subcommands: [ClientBench.self, FanoutBench.self, FootprintBench.self, ZnodesBench.self, WatchScaleBench.self]
     )
 }
 

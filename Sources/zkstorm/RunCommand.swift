@@ -130,7 +130,8 @@ struct RunCommand: AsyncParsableCommand {
     @Option(
         name: .customLong("session-timeout"),
         parsing: .unconditional,
-        help: "Session timeout each session asks for, e.g. 4s (default 30s); sessions of a dead server move within it."
+        help:
+            "Session timeout each session asks for, e.g. 4s (default: the workload's session_timeout, else 30s); sessions of a dead server move within it."
     )
     var sessionTimeout: String?
 

@@ -17,6 +17,8 @@ struct FaultsUnitTests {
                   - {at: 1s, action: drop}
                   - {at: 3s, action: pause, for: 500ms}
                   - {at: 8s, action: stop, node: 2}
+                  - {at: 9s, action: stop, node: all, for: 500ms}
+                session_timeout: 4s
 
                 """,
             file: "w.yaml"
@@ -27,17 +29,21 @@ struct FaultsUnitTests {
                 FaultSpec(at: .seconds(3), action: .pause, duration: .milliseconds(500)),
                 FaultSpec(at: .seconds(6), action: .kill, member: .leader, duration: .seconds(2)),
                 FaultSpec(at: .seconds(8), action: .stop, member: .id(2)),
+                FaultSpec(at: .seconds(9), action: .stop, member: .all, duration: .milliseconds(500)),
             ]
         )
+        #expect(workload.sessionTimeout == .seconds(4))
+        #expect(WorkloadYAML.render(workload).contains("session_timeout: 4s\n"))
         #expect(try WorkloadParser.parse(WorkloadYAML.render(workload), file: "again.yaml") == workload)
     }
 
     @Test(arguments: [
         ("  - {at: 1s, action: drop, node: 1}\n", "faults[0].node", "leave `node` out"),
-        ("  - {at: 1s, action: kill}\n", "faults[0].node", "leader, follower or a node id"),
+        ("  - {at: 1s, action: kill}\n", "faults[0].node", "leader, follower, all or a node id"),
         ("  - {at: 1s, action: restart, node: 1, for: 2s}\n", "faults[0].for", "goes with pause, kill or stop"),
         ("  - {at: 10s, action: drop}\n", "faults[0].at", "not before the end of the measurement"),
         ("  - {at: 1s, action: kill, node: leder}\n", "faults[0].node", "did you mean \"leader\""),
+        ("  - {at: 1s, action: stop, node: al}\n", "faults[0].node", "did you mean \"all\""),
         ("  - {at: 1s, action: explode}\n", "faults[0].action", "allowed: drop, pause, kill"),
         ("  - {action: drop}\n", "faults[0].at", "missing"),
         ("  - {at: 1s, action: pause, for: 10ms}\n", "faults[0].for", "too short"),

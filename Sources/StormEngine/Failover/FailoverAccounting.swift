@@ -79,6 +79,9 @@ public final class FailoverAccounting: Sendable {
         var expirations: UInt64
         /// The longest reconnect completed in the window, ns (0: none).
         var reconnectMaxNanos: UInt64
+        /// When the last request failed before the window closed (RunClock ns, 0: none), set by the
+        /// fault injector.
+        var lastFailureAt: UInt64 = 0
     }
 
     /// Closes the window opened by the previous call (or by the start) and opens the next.
@@ -142,9 +145,9 @@ public final class FailoverAccounting: Sendable {
     }
 
     /// The run's failover figures; `watch` comes from the watch storm when the run had one.
-    func summary(watch: WatchLedger.Summary?) -> FailoverSummary {
+    func summary(watch: WatchLedger.Summary?, restores: WatchRestoreTally.Figures = .init()) -> FailoverSummary {
         state.withLockedValue { state in
-            FailoverSummary(
+            var summary = FailoverSummary(
                 connectionLosses: state.connectionLosses,
                 reconnects: state.reconnects,
                 reconnectUs: state.reconnectTime.isEmpty ? nil : RunResult.Percentiles(state.reconnectTime),
@@ -156,6 +159,11 @@ public final class FailoverAccounting: Sendable {
                 watch: watch,
                 intervals: state.intervals
             )
+            if restores.batches > 0 {
+                summary.setWatchesBatches = restores.batches
+                summary.watchesRestored = restores.watches
+            }
+            return summary
         }
     }
 

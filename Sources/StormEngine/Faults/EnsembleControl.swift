@@ -62,10 +62,21 @@ struct EnsembleControl: Sendable {
         }
     }
 
-    /// The node a fault means now: the leader, the follower with the lowest id, or the id itself.
+    /// The nodes a fault means now: the leader, the follower with the lowest id, the id itself, or every
+    /// node `status` lists.
+    func resolveAll(_ member: FaultSpec.Member) async throws(RunError) -> [Int] {
+        guard member == .all else { return [try await resolve(member)] }
+        let ids = try await status().map(\.id).sorted()
+        guard !ids.isEmpty else { throw RunError(.unavailable, "\(command) status lists no node to act on") }
+        return ids
+    }
+
+    /// The node a fault means now: the leader, the follower with the lowest id, or the id itself
+    /// (`all`: the lowest id; `resolveAll` gives every one).
     func resolve(_ member: FaultSpec.Member) async throws(RunError) -> Int {
         switch member {
         case .id(let id): return id
+        case .all: return try await resolveAll(.all)[0]
         case .leader, .follower:
             let mode = member == .leader ? "leader" : "follower"
             let members = try await status()

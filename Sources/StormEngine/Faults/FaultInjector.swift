@@ -18,6 +18,8 @@ final class FaultInjector: Sendable {
     private let marks = NIOLockedValueBox<[RunResult.FaultMark]>([])
     /// Per mark: what failover counted from its firing to the next fault's (or the run's end).
     private let windows = NIOLockedValueBox<[FailoverAccounting.Window]>([])
+    /// The members each mark acted on (several for `node: all`), by mark index, for its undo.
+    private let actedOn = NIOLockedValueBox<[Int: [Int]]>([:])
 
     init(faults: [FaultSpec], target: Target, logger: Logger) {
         self.faults = faults
@@ -53,17 +55,26 @@ final class FaultInjector: Sendable {
     /// Fires every fault at `measureStart + at` until `stop` is set; returns when every undo is done.
     /// `failover`'s windows delimit each fault's cost: one opens as a fault fires, the last closes
     /// when the measurement is over.
-    func run(measureStart: UInt64, stop: StopFlag, failover: FailoverAccounting) async {
+    /// `lastFailureAt` tells when a request last failed, so each fault's window knows how long after
+    /// it requests still failed.
+    func run(
+        measureStart: UInt64,
+        stop: StopFlag,
+        failover: FailoverAccounting,
+        lastFailureAt: @escaping @Sendable () -> UInt64 = { 0 }
+    ) async {
         _ = failover.closeWindow()
         defer {
-            let last = failover.closeWindow()
+            var last = failover.closeWindow()
+            last.lastFailureAt = lastFailureAt()
             if !marks.withLockedValue({ $0.isEmpty }) { windows.withLockedValue { $0.append(last) } }
         }
         await withTaskGroup(of: Void.self) { group in
             for fault in faults {
                 await StormRun.sleep(until: measureStart + UInt64(fault.at.nanoseconds), stop: stop)
                 if stop.isSet { break }
-                let window = failover.closeWindow()
+                var window = failover.closeWindow()
+                window.lastFailureAt = lastFailureAt()
                 if !marks.withLockedValue({ $0.isEmpty }) { windows.withLockedValue { $0.append(window) } }
                 let index = await fire(fault, measureStart: measureStart)
                 guard let index, let duration = fault.duration else { continue }
@@ -84,6 +95,7 @@ final class FaultInjector: Sendable {
             label: fault.action.rawValue
         )
         var applied = true
+        var nodes: [Int] = []
         do {
             switch target {
             case .builtIn(let server):
@@ -96,25 +108,33 @@ final class FaultInjector: Sendable {
                     mark.label = "pause the server"
                 }
             case .ensemble(let control):
-                let node = try await control.resolve(fault.member ?? .leader)
-                mark.node = node
-                try await control.act(Self.verb(fault.action), node: node)
-                let role = fault.member.map { member in
-                    if case .id = member { return "" }
-                    return " (\(member))"
+                let member = fault.member ?? .leader
+                let targets = try await control.resolveAll(member)
+                if member != .all { mark.node = targets[0] }
+                switch member {
+                case .all: mark.label = "\(fault.action.rawValue) all \(targets.count) nodes"
+                case .id: mark.label = "\(fault.action.rawValue) node \(targets[0])"
+                default: mark.label = "\(fault.action.rawValue) node \(targets[0]) (\(member))"
                 }
-                mark.label = "\(fault.action.rawValue) node \(node)\(role ?? "")"
+                // One after the other (scripts/ensemble is not run twice at once), within moments.
+                for node in targets {
+                    try await control.act(Self.verb(fault.action), node: node)
+                    nodes.append(node)
+                }
             }
         } catch {
-            applied = false
+            // Members already acted on (of `node: all`) are still undone after `for`.
+            applied = !nodes.isEmpty
             mark.error = error.message
             logger.warning("fault \(fault.action.rawValue) failed: \(error.message)")
         }
         if let duration = fault.duration, applied { mark.label += " for \(DurationText.format(duration))" }
-        return marks.withLockedValue { marks in
+        let index = marks.withLockedValue { marks in
             marks.append(mark)
-            return applied ? marks.count - 1 : nil
+            return marks.count - 1
         }
+        actedOn.withLockedValue { $0[index] = nodes }
+        return applied ? index : nil
     }
 
     /// Undoes the fault of mark `index`: resume the built-in server, restart a killed member, resume a
@@ -126,12 +146,13 @@ final class FaultInjector: Sendable {
         case .builtIn(let server):
             await server.resume()
         case .ensemble(let control):
-            if let node = mark.node {
+            let nodes = actedOn.withLockedValue { $0[index] ?? [] }
+            for node in nodes {
                 do {
                     try await control.act(mark.action == "kill" ? "restart" : "resume", node: node)
                 } catch {
                     failure = error.message
-                    logger.warning("undoing \(mark.label) failed: \(error.message)")
+                    logger.warning("undoing \(mark.label) on node \(node) failed: \(error.message)")
                 }
             }
         }

@@ -23,18 +23,22 @@ public struct FaultSpec: Sendable, Equatable {
         public var isRestorable: Bool { self == .pause || self == .kill || self == .stop }
     }
 
-    /// Which ensemble member: the one that is leader, the follower with the lowest id, or a node id
-    /// (1-based, as `scripts/ensemble` numbers them), resolved when the fault fires.
+    /// Which ensemble member: the one that is leader, the follower with the lowest id, a node id
+    /// (1-based, as `scripts/ensemble` numbers them), or every member at once (`all`: a whole quorum
+    /// stopped past the session timeout expires every session, ZOOKEEPER-1669), resolved when the
+    /// fault fires.
     public enum Member: Sendable, Equatable, CustomStringConvertible {
         case leader
         case follower
         case id(Int)
+        case all
 
         public var description: String {
             switch self {
             case .leader: "leader"
             case .follower: "follower"
             case .id(let id): "\(id)"
+            case .all: "all"
             }
         }
     }

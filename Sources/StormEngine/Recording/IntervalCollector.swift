@@ -1,3 +1,4 @@
+import Atomics
 import Foundation
 import NIOConcurrencyHelpers
 import StormMetrics
@@ -22,6 +23,11 @@ public final class IntervalCollector: Sendable {
     private let state = NIOLockedValueBox(State())
 
     public init() {}
+
+    /// When (RunClock ns) any recorder last recorded a failed request (0: none yet).
+    var lastFailureAt: UInt64 {
+        state.withLockedValue { $0.recorders.map { $0.lastFailureAt.load(ordering: .relaxed) }.max() ?? 0 }
+    }
 
     public func add(_ recorder: OperationRecorder, group: Int? = nil) {
         state.withLockedValue {

@@ -1,3 +1,4 @@
+import Atomics
 import NIOConcurrencyHelpers
 import StormMetrics
 import ZooKeeperProtocol
@@ -148,11 +149,15 @@ public struct RecordedInterval: Sendable {
 /// once a key has been seen; the interval collector drains it once a second.
 public final class OperationRecorder: Sendable {
     private let interval = NIOLockedValueBox(RecordedInterval())
+    /// When (RunClock ns) the last failed request was recorded (0: none): how long after a fault
+    /// requests still failed.
+    @usableFromInline let lastFailureAt = ManagedAtomic<UInt64>(0)
 
     public init() {}
 
     @inlinable
     public func record(_ operation: RecordedOperation, code: ErrorCode, nanoseconds: UInt64) {
+        if code != .ok { lastFailureAt.store(RunClock.now(), ordering: .relaxed) }
         recordLocked { RecordedInterval.record(nanoseconds, in: &$0.requests, at: RecordKey(operation, code)) }
     }
 
@@ -164,6 +169,7 @@ public final class OperationRecorder: Sendable {
         intendedNanoseconds: UInt64,
         serviceNanoseconds: UInt64
     ) {
+        if code != .ok { lastFailureAt.store(RunClock.now(), ordering: .relaxed) }
         recordLocked {
             RecordedInterval.record(intendedNanoseconds, in: &$0.requests, at: RecordKey(operation, code))
             RecordedInterval.record(serviceNanoseconds, in: &$0.serviceTime, at: operation)

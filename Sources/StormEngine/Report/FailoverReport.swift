@@ -17,6 +17,11 @@ public enum FailoverReport {
             }
             if failover.watchesRecreated > 0 { out += ", \(failover.watchesRecreated) watches re-created" }
             out += "\n"
+            if let batches = failover.setWatchesBatches {
+                out +=
+                    "watches restored after reconnects: \(failover.watchesRestored ?? 0) in \(batches) setWatches2 "
+                    + "batch\(batches == 1 ? "" : "es") (each within jute.maxbuffer)\n"
+            }
             let eventful = failover.intervals.filter {
                 $0.connectionLosses + $0.reconnects + $0.expirations + $0.sessionsReplaced > 0
                     || !$0.errorsByCode.isEmpty
@@ -75,6 +80,13 @@ public enum FailoverReport {
                     format: " (%.2f× the %@ ops/s before the first fault)",
                     cost.opsPerSecond / steady,
                     ReportFormat.rate(steady)
+                )
+            }
+            if let recovered = cost.recoveredAfterS {
+                figures += String(
+                    format: ", requests all succeed again %.1f s after the %@",
+                    recovered,
+                    fault.restoredAtS == nil ? "fault" : "undo"
                 )
             }
             out += figures + "\n"

@@ -16,6 +16,11 @@ public struct FailoverSummary: Codable, Sendable, Equatable {
     public var replacementUs: RunResult.Percentiles?
     /// Watches set again on replacement sessions.
     public var watchesRecreated: UInt64
+    /// setWatches2 requests the sessions sent to restore their watches after reconnects (each fits the
+    /// server's `jute.maxbuffer`, so a session with many watches sends several); nil when none was sent.
+    public var setWatchesBatches: UInt64? = nil
+    /// Watches the servers confirmed restored by those requests; nil when none was sent.
+    public var watchesRestored: UInt64? = nil
     /// Watch notifications accounted for by znode version (nil without a watch storm).
     public var watch: WatchLedger.Summary?
     /// One entry per measured interval (1 s).
@@ -50,5 +55,7 @@ public struct FailoverSummary: Codable, Sendable, Equatable {
         case replacementFailures = "replacement_failures"
         case replacementUs = "replacement_us"
         case watchesRecreated = "watches_recreated"
+        case setWatchesBatches = "set_watches_batches"
+        case watchesRestored = "watches_restored"
     }
 }

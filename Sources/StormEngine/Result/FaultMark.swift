@@ -46,6 +46,10 @@ extension RunResult {
         /// Operations per second in the window, and in the seconds before the first fault.
         public var opsPerSecond: Double
         public var steadyOpsPerSecond: Double?
+        /// Seconds from the fault's undo (or its firing, without `for`) to the last request that failed
+        /// before the next fault (or the end): how long until requests all succeeded again (0: none
+        /// failed after it). Nil when not measured.
+        public var recoveredAfterS: Double? = nil
 
         enum CodingKeys: String, CodingKey {
             case reconnects, expirations
@@ -57,6 +61,7 @@ extension RunResult {
             case missedNotifications = "missed_notifications"
             case opsPerSecond = "ops_per_second"
             case steadyOpsPerSecond = "steady_ops_per_second"
+            case recoveredAfterS = "recovered_after_s"
         }
     }
 
@@ -64,7 +69,7 @@ extension RunResult {
     /// exactly as failover counted them between the faults (`windows`, one per fault; nil: from the
     /// one-second intervals), errors and throughput from the intervals (one counts for the window its
     /// end falls in), missed notifications from the rounds that started in the window.
-    mutating func attributeFaultCosts(windows: [FailoverAccounting.Window?]) {
+    mutating func attributeFaultCosts(windows: [FailoverAccounting.Window?], measureStart: UInt64? = nil) {
         guard var marks = faults, !marks.isEmpty else { return }
         let intervals = failover?.intervals ?? []
         let plotted = timeline
@@ -97,6 +102,13 @@ extension RunResult {
                 opsPerSecond: seconds > 0 ? Double(points.reduce(0) { $0 + $1.ops }) / seconds : 0,
                 steadyOpsPerSecond: steady
             )
+            if let measureStart, let exact, exact.lastFailureAt > 0 {
+                let back = marks[index].restoredAtS ?? from
+                let lastFailure = Double(Int64(bitPattern: exact.lastFailureAt &- measureStart)) / 1e9
+                marks[index].cost?.recoveredAfterS = max(0, lastFailure - back)
+            } else if measureStart != nil, exact != nil {
+                marks[index].cost?.recoveredAfterS = 0
+            }
         }
         faults = marks
     }

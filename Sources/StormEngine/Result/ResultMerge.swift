@@ -236,6 +236,10 @@ public enum ResultMerge {
         joined.sessionsReplaced = sum(\.sessionsReplaced)
         joined.replacementFailures = sum(\.replacementFailures)
         joined.watchesRecreated = sum(\.watchesRecreated)
+        if all.contains(where: { $0.setWatchesBatches != nil }) {
+            joined.setWatchesBatches = all.reduce(0) { $0 + ($1.setWatchesBatches ?? 0) }
+            joined.watchesRestored = all.reduce(0) { $0 + ($1.watchesRestored ?? 0) }
+        }
         joined.reconnectUs = merged.histogram("reconnect").map(RunResult.Percentiles.init)
         joined.replacementUs = merged.histogram("session_replacement").map(RunResult.Percentiles.init)
         joined.watch = ledger(all.compactMap(\.watch))

@@ -86,7 +86,9 @@ extension StormRun {
             }
             if let injector = faultInjector.withLockedValue({ $0 }) {
                 group.addTask {
-                    await injector.run(measureStart: measuringFrom, stop: stop, failover: counters.failover)
+                    await injector.run(measureStart: measuringFrom, stop: stop, failover: counters.failover) {
+                        collector.lastFailureAt
+                    }
                 }
             }
             let collectorStop = StopFlag()
@@ -156,7 +158,8 @@ extension StormRun {
             interrupted: wasInterrupted,
             lostAt: lostAt,
             monitor: monitorBox.withLockedValue { $0 },
-            startUnixNanoseconds: startWall.withLockedValue { $0 }
+            startUnixNanoseconds: startWall.withLockedValue { $0 },
+            start: collector.measureStart
         )
     }
 

@@ -41,7 +41,7 @@ extension StormRun {
             ),
             timeline: collector.timeline
         )
-        result.failover = counters.failover.summary(watch: ledger)
+        result.failover = counters.failover.summary(watch: ledger, restores: counters.watchRestores.figures)
         result.generator = monitor?.summary()
         if let spec = workload.watches, spec.kind.isOneShot { result.rearm = spec.storm.rearm.rawValue }
         result.reconnect = WorkloadYAML.reconnectText(workload.reconnect)
@@ -58,7 +58,7 @@ extension StormRun {
         if let lostAt = measured.lostAt { result.targetLost = RunResult.TargetLost(atSeconds: lostAt) }
         if let fired = faultInjector.withLockedValue({ $0?.fired }), !fired.isEmpty {
             result.faults = fired.map(\.mark)
-            result.attributeFaultCosts(windows: fired.map(\.window))
+            result.attributeFaultCosts(windows: fired.map(\.window), measureStart: measured.start)
         }
         if let reconnectHerd = herd.withLockedValue({ $0?.herd }) {
             result.herd = reconnectHerd.summary(faultAt: result.faults?.first?.atS, durationSeconds: measured.seconds)

@@ -397,6 +397,8 @@ public final class StormRun: Sendable {
         var monitor: GeneratorMonitor?
         /// Wall clock when measurement began (ns since 1970).
         var startUnixNanoseconds: Int64?
+        /// When the measurement began (RunClock ns).
+        var start: UInt64? = nil
     }
 
 }

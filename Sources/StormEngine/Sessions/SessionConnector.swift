@@ -14,6 +14,8 @@ public final class SessionCounters: Sendable {
     let opened = ManagedAtomic<UInt64>(0)
     /// Connection losses, reconnects and expirations of every session, with their timing.
     public let failover = FailoverAccounting()
+    /// setWatches2 batches sent and watches restored after reconnects, by every client.
+    let watchRestores = WatchRestoreTally()
 
     public init() {}
 
@@ -149,6 +151,7 @@ public struct SessionConnector: Sendable {
         }
         let counters = self.counters
         counters.didOpen()
+        counters.watchRestores.opened(client)
         let tracker = ReconnectTracker(accounting: counters.failover)
         let identity = ObjectIdentifier(client)
         client.setEventHandler { event in
@@ -221,6 +224,7 @@ public struct SessionConnector: Sendable {
         await withTaskGroup(of: Void.self) { group in
             for client in clients {
                 group.addTask {
+                    counters.watchRestores.closing(client)
                     do {
                         try await client.close()
                     } catch {

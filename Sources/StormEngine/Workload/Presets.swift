@@ -49,6 +49,29 @@ public enum Presets {
               exists: 20
             load: {model: closed, concurrency: 1, window: 2}
         """#,
+        "expiry-storm": #"""
+        # Expiry storm (ZOOKEEPER-1669): every session expires at once and is replaced at once. The server is
+        # frozen (SIGSTOP-like) past the 4 s session timeout; each session gives up, and on resume all of them
+        # open replacements together. The report gives the replacement time and how long until requests all
+        # succeed again. On the built-in server the fault pauses it; against a scripts/ensemble quorum use
+        #   faults: [{at: 4s, action: stop, node: all, for: 8s}]
+        name: expiry-storm
+        description: 1000 sessions (4 s timeout) all expire while the server is paused 8 s, then are replaced at once
+        sessions: 1000
+        duration: 20s
+        warmup: 1s
+        seed: 1
+        session_timeout: 4s
+        keyspace:
+          count: 1000
+          value_size: 64
+        groups:
+          - name: clients
+            ops: {get: 80, exists: 10, set: 10}
+            load: {model: open, rate: 2000, arrivals: poisson, max_in_flight: 256}
+        faults:
+          - {at: 4s, action: pause, for: 8s}
+        """#,
         "lock-contention": #"""
         # The lock recipe under contention: ephemeral sequential candidates, listing, release.
         name: lock-contention

@@ -22,7 +22,7 @@ public struct Workload: Sendable, Equatable {
     public var watches: WatchSpec?
     /// Session timeout every session asks for. A session whose server dies moves to another one
     /// within it; past it, ZooKeeper expires the session and the run opens a new one.
-    public var sessionTimeout: Duration = .seconds(30)
+    public var sessionTimeout: Duration = Defaults.sessionTimeout
     /// Pass/fail criteria evaluated at the end (and, with `abort_on_fail`, during the run).
     public var thresholds: [Threshold] = []
     /// Operations the measurement sends before it ends (`duration` stays the upper bound); nil = by time.
@@ -70,6 +70,8 @@ public struct Workload: Sendable, Equatable {
         public static let duration: Duration = .seconds(30)
         public static let warmup: Duration = .seconds(2)
         public static let seed: UInt64 = 1
+        /// `session_timeout` (and `--session-timeout`) when not given.
+        public static let sessionTimeout: Duration = .seconds(30)
     }
 
     /// ZooKeeper's default `jute.maxbuffer`: no znode value may exceed it.

@@ -51,7 +51,7 @@ extension WorkloadParser {
                     file: file,
                     node: item,
                     field: "\(field).node",
-                    "missing: which member to \(fault.action.rawValue): leader, follower or a node id (1, 2, ...)"
+                    "missing: which member to \(fault.action.rawValue): leader, follower, all or a node id (1, 2, ...)"
                 )
             }
             if reader.has("for") {
@@ -72,12 +72,13 @@ extension WorkloadParser {
         switch text {
         case "leader": return .leader
         case "follower": return .follower
+        case "all": return .all
         default:
             guard let id = Int(text), (1...255).contains(id) else {
                 throw reader.error(
                     "node",
-                    "unknown member \"\(text)\"\(Spelling.suggestion(for: text, in: ["leader", "follower"])); "
-                        + "give leader, follower or a node id (1, 2, ...) as scripts/ensemble numbers them"
+                    "unknown member \"\(text)\"\(Spelling.suggestion(for: text, in: ["leader", "follower", "all"])); "
+                        + "give leader, follower, all or a node id (1, 2, ...) as scripts/ensemble numbers them"
                 )
             }
             return .id(id)

@@ -8,7 +8,7 @@ import ZooKeeperProtocol
 public enum WorkloadParser {
     static let topFields = [
         "name", "description", "target", "sessions", "duration", "warmup", "seed", "root", "keyspace", "groups",
-        "watches", "thresholds", "requests", "stages", "reconnect", "faults", "herd",
+        "watches", "thresholds", "requests", "stages", "reconnect", "faults", "herd", "session_timeout",
     ]
     static let keyspaceFields = ["count", "value_size", "distribution"]
     static let targetFields = ["hosts", "tls", "sasl", "digest"]
@@ -123,6 +123,11 @@ public enum WorkloadParser {
             minimum: .milliseconds(100)
         )
         workload.warmup = try top.duration("warmup", default: Workload.Defaults.warmup)
+        workload.sessionTimeout = try top.duration(
+            "session_timeout",
+            default: workload.sessionTimeout,
+            minimum: .seconds(1)
+        )
         if let seed = try top.string("seed") {
             guard let value = UInt64(seed) else {
                 throw top.error("seed", "expected a whole number 0...\(UInt64.max), found \"\(seed)\"")

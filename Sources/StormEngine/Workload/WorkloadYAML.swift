@@ -27,7 +27,11 @@ public enum WorkloadYAML {
         if let requests = workload.requests { out += "requests: \(requests)\n" }
         out += "seed: \(workload.seed)\n"
         if let root = workload.root { out += "root: \(scalar(root))\n" }
-        out += "# session timeout (--session-timeout): \(DurationText.format(workload.sessionTimeout))\n"
+        if workload.sessionTimeout == Workload.Defaults.sessionTimeout {
+            out += "# session timeout (--session-timeout): \(DurationText.format(workload.sessionTimeout))\n"
+        } else {
+            out += "session_timeout: \(DurationText.format(workload.sessionTimeout))\n"
+        }
         let keyspace = workload.keyspace
         out += "keyspace:\n"
         out += "  count: \(keyspace.count)\n"
