@@ -20,6 +20,12 @@ final class FaultInjector: Sendable {
     private let windows = NIOLockedValueBox<[FailoverAccounting.Window]>([])
     /// The members each mark acted on (several for `node: all`), by mark index, for its undo.
     private let actedOn = NIOLockedValueBox<[Int: [Int]]>([:])
+    /// Faults with a `for` that are firing or in force (not yet undone).
+    private let inForceCount = NIOLockedValueBox(0)
+
+    /// Whether a fault with a `for` is firing or in force: the run's target-lost watchdog does not give
+    /// up on a target the run itself stopped and will bring back.
+    var faultInForce: Bool { inForceCount.withLockedValue { $0 > 0 } }
 
     init(faults: [FaultSpec], target: Target, logger: Logger) {
         self.faults = faults
@@ -76,12 +82,18 @@ final class FaultInjector: Sendable {
                 var window = failover.closeWindow()
                 window.lastFailureAt = lastFailureAt()
                 if !marks.withLockedValue({ $0.isEmpty }) { windows.withLockedValue { $0.append(window) } }
+                if fault.duration != nil { inForceCount.withLockedValue { $0 += 1 } }
                 let index = await fire(fault, measureStart: measureStart)
-                guard let index, let duration = fault.duration else { continue }
+                guard let duration = fault.duration else { continue }
+                guard let index else {
+                    inForceCount.withLockedValue { $0 -= 1 }
+                    continue
+                }
                 group.addTask {
                     let due = measureStart + UInt64(fault.at.nanoseconds) + UInt64(duration.nanoseconds)
                     await StormRun.sleep(until: due, stop: stop)
                     await self.undo(index, measureStart: measureStart)
+                    self.inForceCount.withLockedValue { $0 -= 1 }
                 }
             }
         }

@@ -168,25 +168,35 @@ extension StormRun {
     /// the result keeps what ran. Polls every 25 ms until `until` is set.
     func watchTarget(counters: SessionCounters, connectString: String, until collectorStop: StopFlag) async {
         let sessionTimeout = UInt64(workload.sessionTimeout.nanoseconds)
+        // `since`: when every session was first seen without a connection; `counting`: from when the
+        // session timeout counts (moved on while a fault of the run's own holds the target down, and
+        // while a frozen or electing ensemble still accepts connections).
         var since: UInt64?
+        var counting: UInt64?
         while !collectorStop.isSet && !Task.isCancelled {
             let now = RunClock.now()
             if counters.allDisconnected {
                 let start = since ?? now
                 since = start
                 targetLost.withLockedValue { $0 = start }
-                if now - start > sessionTimeout {
-                    // A frozen or electing ensemble still accepts connections: wait for it.
-                    if await TargetReachability.anyAccepts(connectString) {
-                        since = RunClock.now()
-                    } else {
-                        targetGone.withLockedValue { $0 = true }
-                        stop.set()
-                        return
+                if faultInjector.withLockedValue({ $0?.faultInForce }) == true {
+                    counting = now
+                } else {
+                    let from = counting ?? start
+                    counting = from
+                    if now - from > sessionTimeout {
+                        if await TargetReachability.anyAccepts(connectString) {
+                            counting = RunClock.now()
+                        } else {
+                            targetGone.withLockedValue { $0 = true }
+                            stop.set()
+                            return
+                        }
                     }
                 }
             } else {
                 since = nil
+                counting = nil
                 targetLost.withLockedValue { $0 = nil }
             }
             try? await Task.sleep(for: .milliseconds(25))
