@@ -210,7 +210,7 @@ public final class StormRun: Sendable {
             await sessions.close()
             try? await setup.cleaner(await control.readyClient(timeout: cleanupWait)).removeAll()
             await control.close()
-            throw error
+            throw await ThrottleDetector.diagnose(error, connectString: connectString, upTo: workload.sessionsWanted)
         }
         await herd.withLockedValue({ $0?.herd })?.close()
         await sessions.close()
@@ -284,6 +284,7 @@ public final class StormRun: Sendable {
             ]
         )
         let startedAt = Date().addingTimeInterval(workload.warmup.seconds)
+        let statsBefore = await ServerStatsScraper.scrape(connectString: pool.connectString)
         let measured = await runMeasurement(
             load: load,
             storm: storm,
@@ -293,7 +294,7 @@ public final class StormRun: Sendable {
             startedAt: startedAt
         )
         let ledger = await watchLedger(storm, quick: measured.interrupted || measured.lostAt != nil)
-        return finish(
+        var outcome = finish(
             measured: measured,
             load: load,
             ledger: ledger,
@@ -303,6 +304,14 @@ public final class StormRun: Sendable {
             startedAt: startedAt,
             layout: layout
         )
+        outcome.result.slowConsumers = storm?.storm.stall?.summary()
+        outcome.result.throttles = ThrottleDetector.findings(
+            result: outcome.result,
+            stages: workload.stages,
+            before: statsBefore,
+            after: await ServerStatsScraper.scrape(connectString: pool.connectString)
+        )
+        return outcome
     }
 
     /// The operation groups' sessions, workers and load drivers, not yet started, with the request
