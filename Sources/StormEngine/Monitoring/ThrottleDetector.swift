@@ -149,28 +149,37 @@ enum ThrottleDetector {
         else { return error }
         return RunError(
             .unavailable,
-            runError.message
-                + ". The server closes connections from this address at accept: it admitted \(admitted) at once from here and reset or closed the next as soon as it was accepted, so it limits connections per client address (suspected: ZooKeeper's maxClientCnxns ≈ \(admitted)). Raise maxClientCnxns in zoo.cfg (0: no limit) or run fewer sessions (sessions + watchers + 2) from one address."
+            "cannot open the run's sessions on \(host.host):\(host.port): the server closes connections from this address at accept: it admitted \(admitted) at once from here and reset or closed the next as soon as it was accepted, so it limits connections per client address (suspected: ZooKeeper's maxClientCnxns ≈ \(admitted)). Raise maxClientCnxns in zoo.cfg (0: no limit) or run fewer sessions (sessions + watchers + 2) from one address. The session that failed saw: \(runError.message)"
         )
     }
 
-    /// Opens up to `upTo + 1` TCP connections to host:port, holds them 500 ms, and counts the ones the
-    /// server kept; nil when it kept them all (no per-address limit within reach) or none could open.
+    /// Opens up to `upTo + 1` TCP connections to host:port one at a time, holds them 500 ms, and counts
+    /// the ones the server kept; nil when it kept them all (no per-address limit within reach) or none
+    /// could open. A connect that fails after others succeeded counts as a refusal (a reset at accept).
     static func admittedConnections(host: String, port: Int, upTo: Int) async -> Int? {
         let group = MultiThreadedEventLoopGroup.singleton
+        // The run's own connections were just closed: give the server a moment to let go of them.
+        try? await Task.sleep(for: .milliseconds(300))
         var channels: [any Channel] = []
+        // A connection reset as soon as it is accepted may fail the connect itself.
+        var connectFailed = false
         for _ in 0...min(upTo, 2000) {
             let bootstrap = ClientBootstrap(group: group).connectTimeout(.seconds(2))
-            guard let channel = try? await bootstrap.connect(host: host, port: port).get() else { break }
+            guard let channel = try? await bootstrap.connect(host: host, port: port).get() else {
+                connectFailed = true
+                break
+            }
             channels.append(channel)
-            // The server closes a refused connection at once; stop opening more after the first.
-            try? await Task.sleep(for: .milliseconds(5))
+            // The server closes a refused connection at once; stop opening more after the first. One at a
+            // time, each given a moment: ZooKeeper counts a connection only once a selector thread has
+            // registered it, so a burst is admitted past its own limit.
+            try? await Task.sleep(for: .milliseconds(25))
             if !channel.isActive { break }
         }
         try? await Task.sleep(for: .milliseconds(500))
         let kept = channels.filter(\.isActive).count
         for channel in channels { try? await channel.close() }
-        guard !channels.isEmpty, kept < channels.count else { return nil }
+        guard !channels.isEmpty, kept < channels.count || connectFailed else { return nil }
         return kept
     }
 }
@@ -191,16 +200,13 @@ extension ThrottleDetector {
                 stages: zip(marks, stages).map { (startS: $0.startS, rate: $1.rate) },
                 timeline: result.timeline
             )
-            if let plateau = plateau(loads, generatorBound: result.generatorBound) { findings.append(plateau) }
+            // Generator-bound only counts where the shortfall was measured (a slow start does not).
+            let spans = result.generator?.spans ?? []
+            let bound = spans.contains { span in
+                loads.contains { $0.achieved < $0.offered * 0.9 && span.toSeconds > $0.startS + 1 }
+            }
+            if let plateau = plateau(loads, generatorBound: bound) { findings.append(plateau) }
         }
         return findings.isEmpty ? nil : findings
-    }
-}
-
-extension Workload {
-    /// The most sessions a run of it opens at once: the groups', the watchers, the herd's caches, and
-    /// the control session and writers (what the accept probe tries to hold).
-    var sessionsWanted: Int {
-        sessions + groups.compactMap(\.sessions).reduce(0, +) + (watches?.watchers ?? 0) + (herd?.sessions ?? 0) + 3
     }
 }

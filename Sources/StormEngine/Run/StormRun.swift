@@ -152,7 +152,9 @@ public final class StormRun: Sendable {
         } catch {
             if let server { try? await server.shutdown() }
             server = nil
-            throw error
+            // A target that refuses connections from this address at accept is named as such.
+            guard workload.target != nil else { throw error }
+            throw await ThrottleDetector.diagnose(error, connectString: connectString, upTo: plan.total + 3)
         }
     }
 
@@ -210,7 +212,7 @@ public final class StormRun: Sendable {
             await sessions.close()
             try? await setup.cleaner(await control.readyClient(timeout: cleanupWait)).removeAll()
             await control.close()
-            throw await ThrottleDetector.diagnose(error, connectString: connectString, upTo: workload.sessionsWanted)
+            throw error
         }
         await herd.withLockedValue({ $0?.herd })?.close()
         await sessions.close()
