@@ -58,6 +58,36 @@ struct ThrottleRunTests {
         try await server.destroy()
     }
 
+    /// ZooKeeper's RequestThrottler at 2 requests in flight (`request_throttle_max_requests=2` in
+    /// zoo.cfg becomes the `zookeeper.` system property), under 3000 ops/s: its mntr counts the waits.
+    @Test func realZooKeepersRequestThrottlerIsReported() async throws {
+        let server = try await RealZooKeeper.start(extraConfiguration: "request_throttle_max_requests=2")
+        defer { Task { try? await server.destroy() } }
+        let result = try await ZkstormProcess.runWorkload(
+            """
+            name: throttled
+            sessions: 8
+            duration: 3s
+            warmup: 0s
+            keyspace: {count: 50}
+            groups:
+              - name: open
+                ops: {get: 1, set: 1}
+                load: {model: open, rate: 3000, arrivals: constant}
+
+            """,
+            ["--target", server.connectString]
+        )
+        let throttles = result.json["throttles"] as? [[String: Any]] ?? []
+        let throttled = throttles.first { $0["kind"] as? String == "server_throttled" }
+        let evidence = throttled?["evidence"] as? String ?? ""
+        #expect(evidence.contains("zk_request_throttle_wait_count"), "\(throttles) \(result.stderr)")
+        #expect(evidence.contains("throttler queue time p99"), "\(evidence)")
+        let suspect = throttled?["suspect"] as? String ?? ""
+        #expect(suspect.contains("request_throttle_max_requests"), "\(suspect)")
+        try await server.destroy()
+    }
+
     static let risingLoad = """
         name: rising-load
         sessions: 4

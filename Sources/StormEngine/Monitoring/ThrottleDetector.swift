@@ -52,12 +52,15 @@ enum ThrottleDetector {
                 )
             )
         }
+        // ZooKeeper 3.8 also times the throttler's queue (since the server started).
+        let queueP99 = after.compactMap { $0.values["zk_p99_request_throttle_queue_time_ms"] }.max()
         if let waits = growth(throttleWaitKey, before: before, after: after), waits > 0 {
             findings.append(
                 ThrottleFinding(
                     kind: .serverThrottled,
                     evidence:
-                        "requests waited \(Int(waits)) times in the server's request throttler (\(throttleWaitKey))",
+                        "requests waited \(Int(waits)) times in the server's request throttler (\(throttleWaitKey))"
+                        + (queueP99.map { ", throttler queue time p99 \(Int($0)) ms" } ?? ""),
                     suspect:
                         "zookeeper.request_throttle_max_requests (ZooKeeper's RequestThrottler), or zkstorm serve --max-request-rate; the latency above it is queueing in the server"
                 )
