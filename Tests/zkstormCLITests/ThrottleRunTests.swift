@@ -31,6 +31,16 @@ struct ThrottleRunTests {
         return Int(stderr[range.upperBound...].prefix { $0.isNumber })
     }
 
+    @Test(arguments: [
+        (["--max-outbox", "lots"], "--max-outbox lots: expected a size in bytes such as 4MiB"),
+        (["--max-client-cnxns=-1"], "--max-client-cnxns must be 0 (no limit) or a positive count"),
+    ])
+    func badServeLimitsExit64(_ flags: [String], _ message: String) async throws {
+        let result = try await ZkstormProcess.run(["serve", "--port", "0"] + flags)
+        #expect(result.status == 64, "\(result.stderr)")
+        #expect(result.stderr.contains(message), "\(result.stderr)")
+    }
+
     @Test func builtInServerWithMaxClientCnxns() async throws {
         let port = FreePort.allocate()
         let serve = try ZkstormProcess(["serve", "--port", "\(port)", "--max-client-cnxns", "10"])
