@@ -58,6 +58,8 @@ final class ClientSession: @unchecked Sendable {
     private var eventHandler: (@Sendable (WatchEvent) -> Void)?
     private var sequenceTerminated = false
     private(set) var readsPaused = false
+    /// `ZooKeeperClient.setReadsStalled(true)`: reads held on purpose (a simulated stalled consumer).
+    private(set) var readsStalled = false
     /// Events buffered while nobody iterates `events`; bounded so an unread sequence cannot grow forever.
     private var unconsumedEvents = 0
     private static let unconsumedEventLimit = 100_000
@@ -631,7 +633,7 @@ final class ClientSession: @unchecked Sendable {
         let timeout = UInt64(machine.negotiatedTimeoutNanos)
         guard timeout > 0 else { return }
         // While reads are held for a slow event consumer, silence is ours, not the server's.
-        if readsPaused {
+        if readsPaused || readsStalled {
             handler.noteReceiveNow(now)
         } else if now > handler.lastReceiveAt && now - handler.lastReceiveAt > timeout * 2 / 3 {
             handler.close(
@@ -686,7 +688,7 @@ final class ClientSession: @unchecked Sendable {
         eventLoop.execute { [self] in
             guard readsPaused else { return }
             readsPaused = false
-            handler?.resumeReads()
+            if !readsStalled { handler?.resumeReads() }
         }
     }
 
@@ -695,9 +697,15 @@ final class ClientSession: @unchecked Sendable {
             sequenceTerminated = true
             if readsPaused {
                 readsPaused = false
-                handler?.resumeReads()
+                if !readsStalled { handler?.resumeReads() }
             }
         }
+    }
+
+    func setReadsStalled(_ stalled: Bool) {
+        eventLoop.assertInEventLoop()
+        readsStalled = stalled
+        if !stalled && !readsPaused { handler?.resumeReads() }
     }
 }
 

@@ -106,6 +106,20 @@ public final class ZooKeeperClient: Sendable {
         }
     }
 
+    /// Stops (`true`) or resumes (`false`) reading this client's socket, as a consumer whose reading
+    /// thread is stuck: replies and watch notifications wait in the kernel and then on the server, which
+    /// may close the connection for it (ZooKeeper buffers without bound; zkstorm's server closes it past
+    /// its outbox limit). While stalled the client does not time itself out for silence; it still sends
+    /// requests and pings, and sees the connection lost when the server has closed it. A reconnect's
+    /// handshake is read, then reads stop again. Nothing is sent on the wire to stall; resuming reads
+    /// what waited. zkstorm's slow-consumer scenario (`watches.stall`) uses it.
+    ///
+    /// - Parameter stalled: Whether to stop reading.
+    public func setReadsStalled(_ stalled: Bool) {
+        let session = self.session
+        eventLoop.execute { session.setReadsStalled(stalled) }
+    }
+
     /// Ends the session: the server removes its ephemeral nodes and watches at once.
     ///
     /// On the wire: `closeSession` (opcode -11), then the connection is closed after the reply or after at

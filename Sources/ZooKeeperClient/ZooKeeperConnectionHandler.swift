@@ -112,7 +112,7 @@ final class ZooKeeperConnectionHandler: ChannelDuplexHandler {
     /// Holds socket reads while the event consumer is behind (back-pressure).
     /// The handshake is always read: a reconnect must not wait for the event consumer.
     func read(context: ChannelHandlerContext) {
-        if handshakeDone && session.readsPaused {
+        if handshakeDone && (session.readsPaused || session.readsStalled) {
             readHeld = true
         } else {
             context.read()

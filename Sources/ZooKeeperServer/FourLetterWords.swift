@@ -118,6 +118,8 @@ extension ServerCore {
             ("zk_unsuccessful_handshake", "\(counters.unsuccessfulHandshakes)"),
             ("zk_sessionless_connections_expired", "\(counters.sessionlessConnectionsExpired)"),
             ("zk_large_requests_rejected", "\(counters.largeRequestsRejected)"),
+            ("zk_connections_closed_slow", "\(counters.connectionsClosedSlow)"),
+            ("zk_request_throttle_wait_count", "\(counters.requestThrottleWaits)"),
         ]
         return lines.map { "\($0.0)\t\($0.1)\n" }.joined()
     }

@@ -50,6 +50,8 @@ extension ServerConnectionHandler {
             }
             guard buffer.readableBytes >= 4 + Int(length) else { break }
             if let wait = limiter.take() {
+                // What ZooKeeper's RequestThrottler counts as zk_request_throttle_wait_count.
+                core.lock.withLock { core.counters.requestThrottleWaits += 1 }
                 let loop = context.eventLoop.assumeIsolated()
                 pacedRetry = loop.scheduleTask(in: wait) { [self] in
                     pacedRetry = nil

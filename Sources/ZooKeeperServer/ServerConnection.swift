@@ -24,6 +24,11 @@ final class ServerConnection: @unchecked Sendable {
     var auth: ConnectionAuth
     /// Replies and notifications waiting to be written, in linearization order.
     var outbox: ByteBuffer
+    /// The channel takes more output (below its high-water mark). While false, output stays in `outbox`,
+    /// which `ServerCore.maxOutboxBytes` bounds.
+    var writable = true
+    /// Monotonic ms when `writable` last turned false.
+    var unwritableSince: Int64 = 0
     /// A flush task is queued on the connection's event loop.
     var flushScheduled = false
     /// After the outbox is written, close (bad frame, closeSession, rejection, 4lw answered).

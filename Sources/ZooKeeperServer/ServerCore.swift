@@ -29,6 +29,10 @@ struct ServerCounters {
     var largeRequestsRejected = 0
     var connectionsDropped = 0
     var authFailures = 0
+    /// Connections closed because their outbox passed `maxOutboxBytes` (a client that stopped reading).
+    var connectionsClosedSlow = 0
+    /// Times a request waited for `maxRequestRate`'s next token (ZooKeeper's throttler wait count).
+    var requestThrottleWaits = 0
 }
 
 /// The acting half of the server: it frames input, runs the `RequestApplier` (which decides) under
@@ -63,6 +67,8 @@ final class ServerCore: @unchecked Sendable {
     var paused = false
     /// Reused for every request's watch notifications (emptied after delivery).
     private var triggers = WatchTriggers()
+    /// Open connections per client address (`maxClientConnectionsPerHost`).
+    var connectionsPerHost: [String: Int] = [:]
     /// Connections that need a flush scheduled once the lock is released.
     private var pendingFlushes: [ServerConnection] = []
     /// The connection whose input is being processed (flushed at its read-complete instead).
@@ -101,6 +107,7 @@ final class ServerCore: @unchecked Sendable {
                 channel: channel,
                 establishedAt: wallClockMilliseconds()
             )
+            guard admitFromHost(connection) else { return nil }
             nextConnectionID += 1
             connections[connection.id] = connection
             return connection
@@ -112,6 +119,7 @@ final class ServerCore: @unchecked Sendable {
         let flushes: [ServerConnection] = lock.withLock {
             connection.closed = true
             guard connections.removeValue(forKey: connection.id) != nil else { return [] }
+            releaseFromHost(connection)
             applier.connectionClosed(connection.id, session: connection.sessionID)
             return takePendingFlushes()
         }
@@ -364,6 +372,7 @@ final class ServerCore: @unchecked Sendable {
         counters.packetsSent += 1
         connection.packetsSent += 1
         markForFlush(connection)
+        enforceOutboxLimit(connection)
     }
 
     /// Appends the reply an outcome describes, encoded by ZooKeeperProtocol's response encoder.
@@ -389,7 +398,7 @@ final class ServerCore: @unchecked Sendable {
         pendingFlushes.append(connection)
     }
 
-    private func takePendingFlushes() -> [ServerConnection] {
+    func takePendingFlushes() -> [ServerConnection] {
         guard !pendingFlushes.isEmpty else { return [] }
         defer { pendingFlushes.removeAll(keepingCapacity: true) }
         return pendingFlushes
@@ -438,7 +447,9 @@ final class ServerCore: @unchecked Sendable {
         connection.flushScheduled = false
         let close = connection.closeAfterFlush && !connection.closed
         if close { connection.closed = true }
-        guard connection.outbox.readableBytes > 0 else { return (nil, close) }
+        // A channel past its high-water mark keeps its output here, where the outbox limit sees it,
+        // rather than in the channel's unbounded write queue; `writabilityChanged` flushes it later.
+        guard connection.outbox.readableBytes > 0, connection.writable || close else { return (nil, close) }
         return (connection.outbox.readSlice(length: connection.outbox.readableBytes), close)
     }
 
@@ -464,11 +475,13 @@ final class ServerCore: @unchecked Sendable {
             for watcher in triggers.watchers(of: event) {
                 guard let connection = connections[watcher] else { continue }
                 if frame == nil { frame = Self.notificationFrame(path: event.path, type: event.type) }
+                guard !connection.closed else { continue }
                 connection.reuseEmptyOutbox()
                 connection.outbox.writeImmutableBuffer(frame!)
                 counters.packetsSent += 1
                 connection.packetsSent += 1
                 markForFlush(connection)
+                enforceOutboxLimit(connection)
             }
         }
         triggers.removeAll()

@@ -34,6 +34,15 @@ public struct ZooKeeperServerConfiguration: Sendable {
     /// rather than fail, as on a saturated server; for testing capacity searches (`zkstorm serve
     /// --max-request-rate`).
     public var maxRequestRate: Double?
+    /// The most bytes of replies and notifications a connection may have waiting for its socket (beyond
+    /// what the channel holds while it is writable). A client that stops reading fills it; once its socket
+    /// has not drained for 200 ms and the outbox is over this, the server closes that connection, so one stalled peer cannot exhaust memory or hold back the others. Counted
+    /// in `mntr` as `zk_connections_closed_slow` (`zkstorm serve --max-outbox`; 4 MiB by default).
+    public var maxOutboxBytes: Int = 4 * 1024 * 1024
+    /// At most this many connections at once from one client address; a further one is closed at accept,
+    /// as ZooKeeper's `maxClientCnxns` does (counted as `zk_connection_rejected`). 0: no limit, the
+    /// default here (ZooKeeper's own default is 60). `zkstorm serve --max-client-cnxns`.
+    public var maxClientConnectionsPerHost: Int = 0
 
     /// A configuration with ZooKeeper's defaults (tickTime 2 s, container sweep every 60 s).
     ///
@@ -359,6 +368,11 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     func channelReadComplete(context: ChannelHandlerContext) {
         if let connection { core.flush(connection) }
         context.fireChannelReadComplete()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if let connection { core.writabilityChanged(connection, writable: context.channel.isWritable) }
+        context.fireChannelWritabilityChanged()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {

@@ -34,6 +34,24 @@ struct ServeCommand: AsyncParsableCommand {
     var maxRequestRate: Double?
 
     @Option(
+        name: .customLong("max-outbox"),
+        help: ArgumentHelp(
+            "Close a connection whose client stops reading once this much output waits for it, e.g. 4MiB or 65536 (counted as zk_connections_closed_slow in mntr; 0: no limit).",
+            valueName: "BYTES"
+        )
+    )
+    var maxOutbox: String = "4MiB"
+
+    @Option(
+        name: .customLong("max-client-cnxns"),
+        help: ArgumentHelp(
+            "At most this many connections at once from one client address; further ones are closed at accept, as ZooKeeper's maxClientCnxns (0: no limit).",
+            valueName: "N"
+        )
+    )
+    var maxClientCnxns: Int = 0
+
+    @Option(
         name: .customLong("handshake-timeout"),
         parsing: .unconditional,
         help: ArgumentHelp(
@@ -58,6 +76,10 @@ struct ServeCommand: AsyncParsableCommand {
             )
         }
         _ = try handshakeTimeoutValue()
+        _ = try maxOutboxValue()
+        guard maxClientCnxns >= 0 else {
+            throw ValidationError("--max-client-cnxns must be 0 (no limit) or a positive count, got \(maxClientCnxns).")
+        }
         try security.validate()
     }
 
@@ -70,6 +92,15 @@ struct ServeCommand: AsyncParsableCommand {
         return value
     }
 
+    func maxOutboxValue() throws(ValidationError) -> Int {
+        guard let value = ByteSizeText.parse(maxOutbox) else {
+            throw ValidationError(
+                "--max-outbox \(maxOutbox): expected a size in bytes such as 4MiB, 512KiB or 65536 (0: no limit)"
+            )
+        }
+        return value
+    }
+
     func run() async throws {
         let logger = Logger(label: "zkstorm.serve")
         var configuration = ZooKeeperServerConfiguration(host: host, port: port)
@@ -77,6 +108,8 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.maxSessions = maxSessions
         configuration.maxRequestRate = maxRequestRate
         configuration.handshakeTimeout = try handshakeTimeoutValue()
+        configuration.maxOutboxBytes = try maxOutboxValue()
+        configuration.maxClientConnectionsPerHost = maxClientCnxns
         do {
             configuration.security = try security.configuration()
         } catch {
@@ -91,7 +124,7 @@ struct ServeCommand: AsyncParsableCommand {
             throw ExitCode(69)
         }
         logger.info(
-            "zkstorm serve listening on \(server.connectString) (tick \(tick) ms, max sessions \(maxSessions), handshake timeout \(DurationText.format(configuration.handshakeTimeout))\(maxRequestRate.map { ", at most \($0) requests/s" } ?? ""))"
+            "zkstorm serve listening on \(server.connectString) (tick \(tick) ms, max sessions \(maxSessions), handshake timeout \(DurationText.format(configuration.handshakeTimeout)), max outbox \(maxOutbox)\(maxClientCnxns > 0 ? ", at most \(maxClientCnxns) connections per address" : "")\(maxRequestRate.map { ", at most \($0) requests/s" } ?? ""))"
         )
         if let securePort = server.securePort {
             logger.info("zkstorm serve: TLS on \(host):\(securePort) \(security.summary)")

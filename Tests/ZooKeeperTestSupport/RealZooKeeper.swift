@@ -17,6 +17,8 @@ public final class RealZooKeeper: ZooKeeperTestServer, @unchecked Sendable {
     public let secure: SecureZooKeeperSettings?
     /// `secureClientPort` (0 when not secured).
     public let securePort: Int
+    /// zoo.cfg lines appended after the defaults (a later key wins), e.g. `maxClientCnxns=10`.
+    public let extraConfiguration: String
     private let lock = NSLock()
     private var javaPid: pid_t = 0
     private var watcher: Process?
@@ -45,8 +47,10 @@ public final class RealZooKeeper: ZooKeeperTestServer, @unchecked Sendable {
         tickTime: Int,
         extendedTypes: Bool,
         secure: SecureZooKeeperSettings? = nil,
-        securePort: Int = 0
+        securePort: Int = 0,
+        extraConfiguration: String = ""
     ) {
+        self.extraConfiguration = extraConfiguration
         self.secure = secure
         self.securePort = securePort
         self.port = port
@@ -55,11 +59,13 @@ public final class RealZooKeeper: ZooKeeperTestServer, @unchecked Sendable {
         self.extendedTypes = extendedTypes
     }
 
-    /// Starts a server and waits until it answers `ruok` with `imok`.
+    /// Starts a server and waits until it answers `ruok` with `imok`. `extraConfiguration`: zoo.cfg lines
+    /// that override the defaults (e.g. `maxClientCnxns=10`).
     public static func start(
         extendedTypes: Bool = true,
         tickTime: Int = 2000,
-        secure: SecureZooKeeperSettings? = nil
+        secure: SecureZooKeeperSettings? = nil,
+        extraConfiguration: String = ""
     ) async throws -> RealZooKeeper {
         for jar in jars where !FileManager.default.fileExists(atPath: jar) {
             throw TestServerError("\(jar) is missing: run scripts/install-deps (installs Debian's zookeeper package)")
@@ -84,7 +90,8 @@ public final class RealZooKeeper: ZooKeeperTestServer, @unchecked Sendable {
                 tickTime: tickTime,
                 extendedTypes: extendedTypes,
                 secure: secure,
-                securePort: secure == nil ? 0 : FreePort.allocate()
+                securePort: secure == nil ? 0 : FreePort.allocate(),
+                extraConfiguration: extraConfiguration
             )
             try server.writeConfig()
             do {
@@ -111,7 +118,8 @@ public final class RealZooKeeper: ZooKeeperTestServer, @unchecked Sendable {
             maxSessionTimeout=\(20 * tickTime)
 
             """
-        try (config + secureConfig()).write(
+        let extra = extraConfiguration.isEmpty ? "" : extraConfiguration + "\n"
+        try (config + secureConfig() + extra).write(
             to: dataDir.appendingPathComponent("zoo.cfg"),
             atomically: true,
             encoding: .utf8

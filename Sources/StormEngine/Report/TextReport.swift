@@ -45,6 +45,13 @@ public enum TextReport {
         if let failover = result.failover { out += FailoverReport.render(failover) }
         if let faults = result.faults, !faults.isEmpty { out += FailoverReport.render(faults: faults) }
         if let herd = result.herd { out += HerdReport.render(herd) }
+        if let slow = result.slowConsumers { out += SlowConsumerReport.render(slow) }
+        if let throttles = result.throttles, !throttles.isEmpty {
+            out += "\nthrottles suspected:\n"
+            for finding in throttles {
+                out += "  \(finding.kind.rawValue): \(finding.evidence); suspect \(finding.suspect)\n"
+            }
+        }
         if let lost = result.targetLost {
             out += String(
                 format: "\ntarget lost %.1f s into the measurement: the figures cover what ran until then\n",

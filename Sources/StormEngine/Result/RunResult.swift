@@ -40,6 +40,10 @@ public struct RunResult: Codable, Sendable, Equatable {
     public var faults: [FaultMark]?
     /// The reconnect herd's figures (HerdSummary.swift); absent without `herd:`.
     public var herd: HerdSummary?
+    /// Slow consumers (SlowConsumerSummary.swift); absent without `watches.stall`.
+    public var slowConsumers: SlowConsumerSummary?
+    /// Limits the run suspects capped it (ThrottleFinding.swift); absent when none.
+    public var throttles: [ThrottleFinding]?
 
     public struct StageMark: Codable, Sendable, Equatable {
         public var startS: Double
@@ -136,6 +140,8 @@ public struct RunResult: Codable, Sendable, Equatable {
         case targetLost = "target_lost"
         case effectiveWorkload = "effective_workload"
         case thresholds, stages, faults, herd
+        case slowConsumers = "slow_consumers"
+        case throttles
         case groupRates = "group_rates"
         case security
         case connectPhasesUs = "connect_phases_us"

@@ -156,7 +156,9 @@ public final class StormRun: Sendable {
         } catch {
             if let server { try? await server.shutdown() }
             server = nil
-            throw error
+            // A target that refuses connections from this address at accept is named as such.
+            guard workload.target != nil else { throw error }
+            throw await ThrottleDetector.diagnose(error, connectString: connectString, upTo: plan.total + 3)
         }
     }
 
@@ -321,6 +323,7 @@ public final class StormRun: Sendable {
         )
         if let barrier, let shard { try await meet(barrier, shard: shard, layout: layout, control: control) }
         let startedAt = Date().addingTimeInterval(workload.warmup.seconds)
+        let statsBefore = await ServerStatsScraper.scrape(connectString: pool.connectString)
         let measured = await runMeasurement(
             load: load,
             storm: storm,
@@ -348,7 +351,7 @@ public final class StormRun: Sendable {
             }
         }
         let ledger = await watchLedger(storm, quick: measured.interrupted || measured.lostAt != nil)
-        return finish(
+        var outcome = finish(
             measured: measured,
             load: load,
             ledger: ledger,
@@ -358,6 +361,14 @@ public final class StormRun: Sendable {
             startedAt: startedAt,
             layout: layout
         )
+        outcome.result.slowConsumers = storm?.storm.stall?.summary()
+        outcome.result.throttles = ThrottleDetector.findings(
+            result: outcome.result,
+            stages: workload.stages,
+            before: statsBefore,
+            after: await ServerStatsScraper.scrape(connectString: pool.connectString)
+        )
+        return outcome
     }
 
     /// The operation groups' sessions, workers and load drivers, not yet started, with the request

@@ -45,6 +45,8 @@ final class WatchStorm: Sendable {
     let follows: Bool
     /// One inbox per event loop of the client group, keyed by the loop's identity.
     private let inboxes: [ObjectIdentifier: NIOLoopBoundBox<StormInbox>]
+    /// `watches.stall`: the watchers that stop reading mid-storm (StalledWatchers.swift).
+    let stall: StalledWatchers?
 
     struct State {
         /// Watchers holding a watch: the first `active` sessions (all of them without watcher stages).
@@ -98,6 +100,9 @@ final class WatchStorm: Sendable {
             inboxes[ObjectIdentifier(loop)] = NIOLoopBoundBox.makeBoxSendingValue(StormInbox(), eventLoop: loop)
         }
         self.inboxes = inboxes
+        stall = spec.stall.map {
+            StalledWatchers(spec: $0, watchers: spec.watchers, layout: layout, logger: logger)
+        }
     }
 
     var watcherSessions: [SupervisedSession] { sessions.withLockedValue { $0 } }
@@ -131,6 +136,7 @@ final class WatchStorm: Sendable {
             }
         }
         sessions.withLockedValue { $0 = connected }
+        stall?.setConnectString(pool.connectString)
     }
 
     /// Sets the watches of every watcher the first stage needs (all of them without stages), before the
@@ -219,6 +225,9 @@ final class WatchStorm: Sendable {
                     state.strayEvents += 1
                     late += 1
                     if deferRearm { rearmNow.append(arrival) }
+                } else if Int(arrival.watcher) >= state.tracker!.watchers {
+                    // A stalled watcher (`watches.stall`): the round does not wait for it.
+                    state.strayEvents += 1
                 } else {
                     state.tracker!.notification(
                         watcher: Int(arrival.watcher),
@@ -365,8 +374,11 @@ final class WatchStorm: Sendable {
             }
             let roundStart = RunClock.now()
             guard !stop.isSet, roundStart < end else { break }
+            let atS = Double(Int64(bitPattern: roundStart &- measureStart)) / 1e9
+            await stall?.roundStarting(round, sessions: watcherSessions, writer: session.client, atS: atS)
             let active = state.withLockedValue { state in
-                state.tracker = StormRoundTracker(round: round, watchers: state.active, znodes: spec.znodes)
+                let watchers = stall?.roundWatchers(round: round, active: state.active) ?? state.active
+                state.tracker = StormRoundTracker(round: round, watchers: watchers, znodes: spec.znodes)
                 return state.active
             }
             let writer = session.client
@@ -420,14 +432,16 @@ final class WatchStorm: Sendable {
             for lag in tracker.lags { recorder.recordWatchEvent(spec.kind, lagNanoseconds: lag) }
             var summary = tracker.summary()
             if stagePlan.rampsWatchers { summary.watchers = tracker.watchers }
-            summary.atS = Double(Int64(bitPattern: roundStart &- measureStart)) / 1e9
+            summary.atS = atS
             recorder.recordRound(summary)
+            stall?.roundDone(round, tracker: tracker, summary: summary)
             let next = roundStart + interval
             let now = RunClock.now()
             if round < storm.rounds && next > now && !stop.isSet {
                 try? await Task.sleep(nanoseconds: min(next - now, end > now ? end - now : 0))
             }
         }
+        await stall?.end()
     }
 }
 

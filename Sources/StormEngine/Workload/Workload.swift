@@ -268,6 +268,8 @@ public struct WatchSpec: Sendable, Equatable {
     /// Watched znodes: `<root>/watched/w<index>`; each round writes all of them.
     public var znodes: Int
     public var storm: StormSpec
+    /// Slow consumers: watchers that stop reading their socket mid-storm (WorkloadParser+Stall.swift).
+    public var stall: StallSpec?
 
     public init(kind: WatchKind = .data, watchers: Int = 100, znodes: Int = 1, storm: StormSpec = StormSpec()) {
         self.kind = kind

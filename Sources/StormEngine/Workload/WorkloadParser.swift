@@ -20,7 +20,7 @@ public enum WorkloadParser {
     static let opFields = ["weight", "under", "mode", "watch", "target", "size"]
     static let closedFields = ["model", "concurrency", "window"]
     static let openFields = ["model", "rate", "arrivals", "max_in_flight"]
-    static let watchFields = ["kind", "watchers", "znodes", "storm"]
+    static let watchFields = ["kind", "watchers", "znodes", "storm", "stall"]
     static let stormFields = ["rounds", "interval", "writer", "timeout", "rearm"]
     static let reconnectFields = ["policy", "base", "max"]
 
@@ -179,6 +179,7 @@ public enum WorkloadParser {
             }
             workload.duration = StagePlan(workload.stages).totalDuration
             try checkWatcherStages(workload, stages: stages, file: file)
+            try checkStallStages(workload, top: top)
         }
         if let faults = top.value("faults") {
             workload.faults = try parseFaults(faults, file: file, duration: workload.duration)
@@ -435,6 +436,15 @@ public enum WorkloadParser {
             spec.storm.writer = try storm.choice("writer", default: .dedicated)
             spec.storm.timeout = try storm.duration("timeout", default: spec.storm.timeout, minimum: .milliseconds(10))
             spec.storm.rearm = try storm.choice("rearm", default: .immediate)
+        }
+        if let stallNode = reader.value("stall") {
+            let stall = try YAMLFieldReader(
+                file: reader.file,
+                field: reader.path("stall"),
+                node: stallNode,
+                allowed: stallFields
+            )
+            spec.stall = try parseStall(stall, watches: spec)
         }
         return spec
     }

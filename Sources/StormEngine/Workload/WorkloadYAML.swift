@@ -55,6 +55,7 @@ public enum WorkloadYAML {
             let storm = watches.storm
             out +=
                 "  storm: {rounds: \(storm.rounds), interval: \(DurationText.format(storm.interval)), writer: \(storm.writer.rawValue), timeout: \(DurationText.format(storm.timeout))}\n"
+            if let stall = watches.stall { out += stall.yaml }
         }
         switch workload.reconnect {
         case .immediate: break

@@ -213,8 +213,10 @@ public enum DurationText {
     }
 }
 
-enum ByteSizeText {
-    static func parse(_ text: String) -> Int? {
+/// `128`, `4KiB`, `1MiB`, `1_000`: a byte count.
+public enum ByteSizeText {
+    /// The bytes `text` names, nil when it is not a size.
+    public static func parse(_ text: String) -> Int? {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         let units: [(String, Int)] = [("KiB", 1024), ("MiB", 1_048_576), ("KB", 1000), ("MB", 1_000_000), ("B", 1)]
         for (suffix, scale) in units where trimmed.hasSuffix(suffix) {
