@@ -41,7 +41,7 @@ import ZooKeeperServer
     }
 
     private func counter(_ server: ZooKeeperServer, _ key: String) -> Int {
-        Int(monitorValues(server.fourLetterWord("mntr") ?? "")[key] ?? "") ?? -1
+        Int(FourLetterWordClient.monitorValues(server.fourLetterWord("mntr") ?? "")[key] ?? "") ?? -1
     }
 
     @Test func aStalledReaderIsClosedPastTheLimitWhileAnotherWatcherKeepsItsNotifications() async throws {
