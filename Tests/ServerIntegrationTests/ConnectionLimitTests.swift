@@ -1,5 +1,4 @@
 import Foundation
-import Logging
 import NIOConcurrencyHelpers
 import Testing
 import ZooKeeperClient
@@ -15,22 +14,13 @@ import ZooKeeperServer
         maxPerHost: Int = 0,
         _ body: (ZooKeeperServer) async throws -> T
     ) async throws -> T {
-        var configuration = ZooKeeperServerConfiguration(host: "127.0.0.1", port: 0)
-        configuration.maxOutboxBytes = maxOutbox
-        configuration.maxClientConnectionsPerHost = maxPerHost
-        var logger = Logger(label: "zkstorm.server.test")
-        logger.logLevel = .warning
-        configuration.logger = logger
-        let server = ZooKeeperServer(configuration: configuration)
-        try await server.start()
-        do {
-            let result = try await body(server)
-            try await server.shutdown()
-            return result
-        } catch {
-            try? await server.shutdown()
-            throw error
-        }
+        try await withServer(
+            configure: {
+                $0.maxOutboxBytes = maxOutbox
+                $0.maxClientConnectionsPerHost = maxPerHost
+            },
+            body
+        )
     }
 
     private func client(_ server: ZooKeeperServer) async throws -> ZooKeeperClient {
