@@ -220,7 +220,9 @@ let package = Package(
         // every build of these tests build the binary too, so a filtered run never runs a stale one.
         .testTarget(
             name: "zkstormCLITests",
-            dependencies: ["zkstorm", "StormEngine", "StormMetrics", "ZooKeeperClient", "ZooKeeperTestSupport"]
+            dependencies: [
+                "zkstorm", "StormEngine", "StormMetrics", "ZooKeeperClient", "ZooKeeperFiles", "ZooKeeperTestSupport",
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -59,6 +59,14 @@ struct ReplayCommand: AsyncParsableCommand {
     @Option(help: "Write a self-contained HTML report (latency by percentile per op, schedule lag) to this file.")
     var html: String?
 
+    @Option(
+        help: """
+            Write HdrHistogram's interval log (V2 compressed) to this file, one line each second per tag: every \
+            replayed op (latency from the intended time), schedule_lag, and watch_lag with watchers.
+            """
+    )
+    var hlog: String?
+
     @OptionGroup(title: "Security (TLS, SASL, digest)")
     var security: SecurityOptions
 
@@ -117,6 +125,13 @@ struct ReplayCommand: AsyncParsableCommand {
         }
         configuration.keep = keep
         configuration.watchersPerPath = watchersPerPath
+        if let hlog {
+            if let problem = RunOutputs.fileProblem(hlog) {
+                errorOutput.write("zkstorm replay: --hlog \(hlog): \(problem)\n")
+                throw ExitCode(73)
+            }
+            configuration.hlog = HlogRecorder(path: hlog)
+        }
         configuration.options.pacing = rate.map { .rate($0) } ?? .speed(speed ?? 1)
         configuration.options.fromZxid = try Self.zxid(fromZxid, "--from-zxid")
         configuration.options.toZxid = try Self.zxid(toZxid, "--to-zxid")
@@ -142,6 +157,10 @@ struct ReplayCommand: AsyncParsableCommand {
         }
         signals.cancel()
         print(result.text, terminator: "")
+        if let problem = configuration.hlog?.finish() {
+            errorOutput.write("zkstorm replay: \(problem)\n")
+            throw ExitCode(73)
+        }
         if let json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

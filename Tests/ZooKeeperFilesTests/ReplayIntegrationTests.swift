@@ -83,7 +83,7 @@ import ZooKeeperTestSupport
         #expect(result.skipped["failed multi"] == 1)
         #expect(result.replayed == UInt64(plan.writeSteps))
         // Each watcher hears every node change once: each op of every write, and each ephemeral a close removed.
-        let changes = plan.steps.reduce(0) { sum, step in
+        let changes = TxnLogReplay.steps(of: plan).reduce(0) { sum, step in
             switch step.action {
             case .request(.multi(let ops), _): sum + ops.count
             case .request: sum + 1

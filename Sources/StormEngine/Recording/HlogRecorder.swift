@@ -30,6 +30,12 @@ public final class HlogRecorder: Sendable {
 
     /// Appends the interval that ends at `tick`; the first tick also writes the headers.
     public func record(_ tick: IntervalCollector.Tick) {
+        record(elapsedSeconds: tick.elapsedSeconds, Self.tagged(tick.cumulative))
+    }
+
+    /// Appends the interval that ends `elapsedSeconds` after the start, from each tag's cumulative
+    /// histogram (`zkstorm replay --hlog` has tags of its own); the first call writes the headers.
+    public func record(elapsedSeconds: Double, _ tagged: [(String, LatencyHistogram)]) {
         state.withLockedValue { state in
             guard state.failure == nil else { return }
             do {
@@ -37,11 +43,11 @@ public final class HlogRecorder: Sendable {
                 if let existing = state.writer {
                     writer = existing
                 } else {
-                    writer = try HdrIntervalLogWriter(path: path, start: Date() - tick.elapsedSeconds)
+                    writer = try HdrIntervalLogWriter(path: path, start: Date() - elapsedSeconds)
                     state.writer = writer
                 }
-                let length = max(0, tick.elapsedSeconds - state.previousElapsed)
-                for (tag, cumulative) in Self.tagged(tick.cumulative) {
+                let length = max(0, elapsedSeconds - state.previousElapsed)
+                for (tag, cumulative) in tagged {
                     let interval = state.previous[tag].map { cumulative.subtracting($0) } ?? cumulative
                     try writer.append(
                         tag: tag,
@@ -51,7 +57,7 @@ public final class HlogRecorder: Sendable {
                     )
                     state.previous[tag] = cumulative
                 }
-                state.previousElapsed = tick.elapsedSeconds
+                state.previousElapsed = elapsedSeconds
             } catch {
                 state.failure = "\(error)"
             }

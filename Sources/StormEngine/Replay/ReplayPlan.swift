@@ -41,7 +41,18 @@ public struct ReplayStep: Sendable, Equatable {
 ///   segments) is skipped; every request path is checked to lie under the root.
 public struct ReplayPlan: Sendable {
     public var root: String
+    /// The steps, when the plan was built in memory (`build`); empty for a plan read from log files
+    /// (`TxnLogReplay.plan`), whose steps are streamed from `logFiles` during the replay.
     public var steps: [ReplayStep] = []
+    /// Log files the steps are streamed from (in order), when `steps` is empty.
+    public var logFiles: [String] = []
+    /// The highest zxid read when the plan was made: a streamed replay stops there, so writes appended
+    /// to a live log in the meantime are not replayed.
+    public var scannedThroughZxid: Int64?
+    public var options = Options()
+    /// Steps and writes in the plan (counted as they are made, kept or streamed).
+    public private(set) var stepCount = 0
+    public private(set) var writeSteps = 0
     /// Logged client ids in order of first appearance; the index is the replay session.
     public var clientIds: [Int64] = []
     /// Sessions to open before the first step (no createSession in the replayed range).
@@ -83,16 +94,16 @@ public struct ReplayPlan: Sendable {
         options: Options
     ) -> ReplayPlan {
         var plan = ReplayPlan(root: root)
-        for entry in entries {
-            if let from = options.fromZxid, entry.header.zxid < from { continue }
-            if let to = options.toZxid, entry.header.zxid > to { continue }
-            plan.add(entry, options: options)
-        }
+        plan.options = options
+        for entry in entries { plan.add(entry) }
         return plan
     }
 
-    public var writeSteps: Int {
-        steps.reduce(0) { if case .request = $1.action { $0 + 1 } else { $0 } }
+    /// Adds one entry's steps (at the end of `steps`) when it lies in the zxid range.
+    mutating func add(_ entry: TxnLogEntry) {
+        if let from = options.fromZxid, entry.header.zxid < from { return }
+        if let to = options.toZxid, entry.header.zxid > to { return }
+        add(entry, options: options)
     }
 
     func contains(_ path: String) -> Bool { path == root || path.hasPrefix(root + "/") }
@@ -116,7 +127,7 @@ public struct ReplayPlan: Sendable {
 
     mutating func skip(_ reason: String) { skipped[reason, default: 0] += 1 }
 
-    mutating func add(_ entry: TxnLogEntry, options: Options) {
+    private mutating func add(_ entry: TxnLogEntry, options: Options) {
         let header = entry.header
         if firstZxid == nil { firstZxid = header.zxid }
         lastZxid = header.zxid
@@ -126,10 +137,12 @@ public struct ReplayPlan: Sendable {
         let offset: UInt64
         switch options.pacing {
         case .speed(let speed): offset = UInt64(Double(logged) * 1e6 / speed)
-        case .rate(let rate): offset = UInt64(Double(steps.count) * 1e9 / rate)
+        case .rate(let rate): offset = UInt64(Double(stepCount) * 1e9 / rate)
         }
         let session = session(for: header.clientId)
         func append(_ action: ReplayStep.Action, _ dependencies: (waitsOn: [String], holds: [String])) {
+            stepCount += 1
+            if case .request = action { writeSteps += 1 }
             steps.append(
                 ReplayStep(
                     offset: offset,

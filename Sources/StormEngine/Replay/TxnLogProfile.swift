@@ -90,7 +90,8 @@ public enum TxnLogProfile {
 
     static func pct(_ x: Double) -> String { String(format: "%.1f%%", x * 100) }
 
-    static func median(_ buckets: [TxnLogInspection.Bucket]) -> Int { percentile(buckets, 0.5) }
+    /// The lower bound of the bucket holding the median (a power of two for value sizes).
+    public static func median(_ buckets: [TxnLogInspection.Bucket]) -> Int { percentile(buckets, 0.5) }
 
     /// The bucket bound at which the cumulative count reaches `p` (buckets hold lower bounds).
     static func percentile(_ buckets: [TxnLogInspection.Bucket], _ p: Double) -> Int {

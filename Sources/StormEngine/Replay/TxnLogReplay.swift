@@ -1,6 +1,9 @@
+import Atomics
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
 import StormMetrics
 import ZooKeeperClient
 import ZooKeeperFiles
@@ -24,6 +27,10 @@ public struct ReplayConfiguration: Sendable {
     public var lateThreshold: Duration = .milliseconds(1)
     /// Requests in flight across all sessions; a step waits while the window is full.
     public var maxInFlight = 16384
+    /// Event loops the replay sessions (and their pacers) run on.
+    public var eventLoops = 1
+    /// Writes an HdrHistogram interval log once a second: per op, `schedule_lag` and `watch_lag`.
+    public var hlog: HlogRecorder?
     /// Watcher sessions, each holding a persistent recursive watch on the root, so every path the log
     /// writes is watched K times; each event's lag is measured from the send of the write that fired it.
     public var watchersPerPath = 0
@@ -46,33 +53,42 @@ public struct ReplayConfiguration: Sendable {
 /// replayed and how; this type reads the files, opens and closes sessions, paces the steps on the
 /// run clock and records latency from each step's intended time.
 public enum TxnLogReplay {
-    /// Reads every log (in zxid order), noting torn tails; throws `RunError(.data)` for a file that is
-    /// not a log or an entry that cannot be decoded.
+    /// Reads every log once (in zxid order, one file at a time), noting torn tails, and returns the
+    /// plan's sessions and counts; the steps themselves are streamed from the files during the replay
+    /// (`steps(of:)`). Throws `RunError(.data)` for a file that is not a log or an entry that cannot be
+    /// decoded.
     public static func plan(_ configuration: ReplayConfiguration) throws -> (ReplayPlan, [String]) {
-        var entries: [TxnLogEntry] = []
-        var notes: [String] = []
-        let files: [String]
+        let files: TxnLogFiles
         do {
-            files = try DataDirectory.files(configuration.files, kind: .log).sorted {
-                (ZooKeeperDataFile(path: $0)?.zxid ?? 0) < (ZooKeeperDataFile(path: $1)?.zxid ?? 0)
+            files = TxnLogFiles(
+                paths: try DataDirectory.files(configuration.files, kind: .log).sorted {
+                    (ZooKeeperDataFile(path: $0)?.zxid ?? 0) < (ZooKeeperDataFile(path: $1)?.zxid ?? 0)
+                }
+            )
+        } catch {
+            throw RunError(.data, error.description)
+        }
+        var plan = ReplayPlan(root: configuration.resolvedRoot)
+        plan.options = configuration.options
+        do {
+            while let entry = try files.next() {
+                plan.add(entry)
+                plan.steps.removeAll(keepingCapacity: true)
             }
         } catch {
             throw RunError(.data, error.description)
         }
-        for file in files {
-            do {
-                let reader = try TxnLogReader(path: file)
-                while let entry = try reader.next() { entries.append(entry) }
-                if case .torn(let offset, let reason, let skipped) = reader.end {
-                    notes.append("\(file): torn tail at byte \(offset) (\(reason)); \(skipped) bytes skipped")
-                }
-            } catch {
-                throw RunError(.data, error.description)
-            }
+        if files.outOfOrder > 0 {
+            plan.skipped["zxid not above the previous entry (overlapping logs)"] = files.outOfOrder
         }
-        entries.sort { $0.header.zxid < $1.header.zxid }
-        let plan = ReplayPlan.build(entries, root: configuration.resolvedRoot, options: configuration.options)
-        return (plan, notes)
+        plan.logFiles = files.paths
+        plan.scannedThroughZxid = files.lastZxid
+        return (plan, files.notes)
+    }
+
+    /// A plan's steps in order: those it holds, or else those streamed from its log files.
+    public static func steps(of plan: ReplayPlan) -> AnySequence<ReplayStep> {
+        plan.logFiles.isEmpty ? AnySequence(plan.steps) : AnySequence(ReplayStepStream(plan))
     }
 
     public static func run(
@@ -131,156 +147,115 @@ public enum TxnLogReplay {
         let root = plan.root
         try await createRoot(root, client: control)
         let layout = RunLayout(root: root, workload: Workload(name: "replay", keyspace: KeySpace(count: 0)))
-        let state = ReplayState(sessions: plan.clientIds.count)
+        let state = ReplayState()
         let recorder = OperationRecorder()
+        // Everything recorded so far (drained from `recorder` once a second when an hlog is written).
+        let cumulative = NIOLockedValueBox(RecordedInterval())
         let started = Date()
-        // Sessions that were already open when the replayed range begins.
-        do {
-            let opened = try await SessionConnector.openInParallel(
-                count: plan.openAtStart.count,
-                parallelism: 32,
-                open: { _ in try await pool.connect() },
-                closeOpened: { await pool.close($0) }
-            )
-            for (session, client) in zip(plan.openAtStart, opened) { state.setSession(session, .open(client)) }
-        }
+        // The replay sessions get loops of their own, so pacing never waits behind the built-in server's
+        // or the watchers' work; each session lives on loop (index mod loops) with its pacer.
+        let loops = MultiThreadedEventLoopGroup(numberOfThreads: configuration.eventLoops)
+        let pacerLoops = Array(loops.makeIterator())
         // Watchers: one persistent recursive watch on the root per session sees every replayed write.
         let lastSent = NIOLockedValueBox<[String: UInt64]>([:])
         let watching = configuration.watchersPerPath > 0
         var watchers: [ZooKeeperClient] = []
-        for _ in 0..<configuration.watchersPerPath {
-            let watcher = try await pool.connect(onEvent: { event in
-                let sent = lastSent.withLockedValue { $0[event.path] }
-                let lag = sent.map { event.receivedAt > $0 ? event.receivedAt - $0 : 0 }
-                recorder.recordWatchEvent(.recursive, lagNanoseconds: lag)
-            })
-            try await watcher.addWatch(root, mode: .persistentRecursive)
-            watchers.append(watcher)
-        }
-        let threshold =
-            UInt64(configuration.lateThreshold.components.seconds) * 1_000_000_000
-            + UInt64(configuration.lateThreshold.components.attoseconds / 1_000_000_000)
-        let origin = RunClock.now() + 20_000_000
-        var stepsDone = 0
-        // Driver-local: one task runs the schedule, so the lag histogram and the client cache need no lock.
-        var lag = LatencyHistogram()
-        var lateStarts = 0
-        var clients = [ZooKeeperClient?](repeating: nil, count: plan.clientIds.count)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for step in plan.steps {
-                if stop.isSet || Task.isCancelled { break }
-                let intended = origin + step.offset
-                var now = RunClock.now()
-                // Sleeping costs more than the gaps at high rates: sleep only when more than 200 µs early;
-                // after a wake-up every step that came due goes out at once.
-                if intended > now + 200_000 {
-                    try? await Task.sleep(nanoseconds: intended - now)
-                }
-                // Window and cross-session dependencies: wait, keeping the intended time.
-                while !state.tryBegin(step, maxInFlight: configuration.maxInFlight) {
-                    try? await Task.sleep(nanoseconds: 20_000)
-                }
-                var client: ZooKeeperClient?
-                if step.action != .open {
-                    client = clients[step.session]
-                    if client == nil {
-                        client = try await state.client(for: step.session, stop: stop)
-                        clients[step.session] = client
-                    }
-                    if client == nil {
-                        state.finish(step)
-                        state.skip("session could not be opened")
-                        continue
-                    }
-                }
-                now = RunClock.now()
-                // A step sent up to 200 µs early is timed from its send, so latency never runs negative.
-                let timedFrom = min(intended, now)
-                let late = now > intended ? now - intended : 0
-                lag.record(nanoseconds: late)
-                if late > threshold { lateStarts += 1 }
-                stepsDone += 1
-                switch step.action {
-                case .open:
-                    state.finish(step)
-                    state.setSession(step.session, .opening)
-                    group.addTask {
-                        let began = RunClock.now()
-                        do {
-                            let client = try await pool.connect()
-                            recorder.record(.connect, code: .ok, nanoseconds: RunClock.now() - began)
-                            state.setSession(step.session, .open(client))
-                        } catch {
-                            recorder.record(.connect, code: .connectionLoss, nanoseconds: RunClock.now() - began)
-                            state.setSession(step.session, .failed)
-                        }
-                    }
-                case .close:
-                    let closing = client!
-                    clients[step.session] = nil
-                    state.setSession(step.session, .closed)
-                    group.addTask {
-                        do {
-                            try await closing.close()
-                            recorder.record(.close, code: .ok, nanoseconds: RunClock.now() - timedFrom)
-                        } catch {
-                            recorder.record(.close, code: .connectionLoss, nanoseconds: RunClock.now() - timedFrom)
-                        }
-                        state.finish(step)
-                    }
-                case .request(let request, let operation):
-                    if watching {
-                        let paths: [String]
-                        if case .multi(let ops) = request {
-                            paths = ops.map(\.path)
-                        } else {
-                            paths = [request.path ?? ""]
-                        }
-                        lastSent.withLockedValue { table in for path in paths { table[path] = now } }
-                    }
-                    client!.send(request) { result, sentAt, receivedAt in
-                        let code: ErrorCode
-                        switch result {
-                        case .success(.multi(let results)):
-                            code =
-                                results.lazy.compactMap { if case .error(let c) = $0, c != .ok { c } else { nil } }
-                                .first ?? .ok
-                        case .success: code = .ok
-                        case .failure(let error): code = error.code
-                        }
-                        let done = receivedAt > 0 ? receivedAt : RunClock.now()
-                        recorder.recordOpenLoop(
-                            operation,
-                            code: code,
-                            intendedNanoseconds: done > timedFrom ? done - timedFrom : 0,
-                            serviceNanoseconds: sentAt > 0 ? done &- sentAt : 0
-                        )
-                        state.finish(step)
+        var pacers: [ReplayPacer] = []
+        var origin = RunClock.now()
+        var notes: [String] = []
+        // Writes the hlog's intervals while the replay runs; stopped before the loops shut down.
+        var hlogTicker: Task<Void, Never>?
+        do {
+            for _ in 0..<configuration.watchersPerPath {
+                let watcher = try await pool.connect(onEvent: { event in
+                    let sent = lastSent.withLockedValue { $0[event.path] }
+                    let lag = sent.map { event.receivedAt > $0 ? event.receivedAt - $0 : 0 }
+                    recorder.recordWatchEvent(.recursive, lagNanoseconds: lag)
+                })
+                try await watcher.addWatch(root, mode: .persistentRecursive)
+                watchers.append(watcher)
+            }
+            // Sessions that were already open when the replayed range begins, each on its pacer's loop.
+            let opened = try await SessionConnector.openInParallel(
+                count: plan.openAtStart.count,
+                parallelism: 32,
+                open: { index in
+                    var connector = pool
+                    connector.eventLoopGroup = pacerLoops[plan.openAtStart[index] % pacerLoops.count]
+                    return try await connector.connect()
+                },
+                closeOpened: { await pool.close($0) }
+            )
+            let threshold =
+                UInt64(configuration.lateThreshold.components.seconds) * 1_000_000_000
+                + UInt64(configuration.lateThreshold.components.attoseconds / 1_000_000_000)
+            origin = RunClock.now() + 20_000_000
+            let context = ReplayPacer.Context(
+                state: state,
+                recorder: recorder,
+                origin: origin,
+                lateThreshold: threshold,
+                maxInFlight: configuration.maxInFlight,
+                stop: stop,
+                lastSent: watching ? lastSent : nil
+            )
+            pacers = pacerLoops.map { ReplayPacer(eventLoop: $0, connector: pool, context: context) }
+            for (session, client) in zip(plan.openAtStart, opened) {
+                pacers[session % pacers.count].adopt(session, client: client)
+            }
+            let running = pacers
+            let start = origin
+            hlogTicker = configuration.hlog.map { hlog in
+                Task {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: .seconds(1))
+                        if Task.isCancelled { break }
+                        let (lag, _, _) = await Self.schedule(of: running)
+                        Self.recordInterval(hlog, recorder, into: cumulative, scheduleLag: lag, origin: start)
                     }
                 }
             }
-            try await group.waitForAll()
+            if plan.logFiles.isEmpty {
+                try await feed(plan.steps, to: pacers, state: state, origin: origin, stop: stop)
+            } else {
+                let stream = ReplayStepStream(plan)
+                try await feed(stream, to: pacers, state: state, origin: origin, stop: stop)
+                if let problem = stream.problem.withLockedValue({ $0 }) { notes.append(problem) }
+            }
+            for pacer in pacers { try await pacer.finishedFuture.get() }
+            while state.inFlight > 0 { try await Task.sleep(for: .milliseconds(1)) }
+        } catch {
+            hlogTicker?.cancel()
+            await hlogTicker?.value
+            await shutDown(pacers, watchers: watchers, pool: pool, loops: loops)
+            try? await control.close()
+            throw error
         }
-        state.setSchedule(lag: lag, lateStarts: lateStarts)
-        while state.inFlight > 0 { try await Task.sleep(for: .milliseconds(1)) }
         let finished = RunClock.now()
-        // Sessions the log left open: close them (the server removes their ephemerals, as it would when
-        // they expired).
-        let leftOpen = state.openClients()
-        await pool.close(leftOpen)
+        hlogTicker?.cancel()
+        await hlogTicker?.value
+        let (lag, lateStarts, stepsDone) = await Self.schedule(of: pacers)
+        state.setSchedule(lag: lag, lateStarts: lateStarts)
         if watching {
             // Let the last notifications arrive before the watchers go.
             try? await Task.sleep(for: .milliseconds(200))
-            await pool.close(watchers)
         }
+        // Sessions the log left open: close them (the server removes their ephemerals, as it would when
+        // they expired).
+        await shutDown(pacers, watchers: watchers, pool: pool, loops: loops)
         if !configuration.keep {
             try await RunRootSetup(client: control, layout: layout, logger: logger).removeAll()
         }
         try? await control.close()
 
-        var interval = RecordedInterval()
-        recorder.drain(into: &interval)
-        return ReplayResult(
+        if let hlog = configuration.hlog {
+            Self.recordInterval(hlog, recorder, into: cumulative, scheduleLag: lag, origin: origin)
+        }
+        let interval = cumulative.withLockedValue { total in
+            recorder.drain(into: &total)
+            return total
+        }
+        var result = ReplayResult(
             plan: plan,
             interval: interval,
             state: state,
@@ -291,6 +266,93 @@ public enum TxnLogReplay {
             seconds: Double(finished - origin) / 1e9,
             pacing: configuration.options.pacing
         )
+        result.notes = notes
+        return result
+    }
+
+    /// The pacers' schedule lag, late starts and steps sent so far, merged.
+    static func schedule(of pacers: [ReplayPacer]) async -> (LatencyHistogram, Int, Int) {
+        var lag = LatencyHistogram()
+        var lateStarts = 0
+        var steps = 0
+        for pacer in pacers {
+            guard let (histogram, late, sent) = try? await pacer.schedule().get() else { continue }
+            lag.merge(histogram)
+            lateStarts += late
+            steps += sent
+        }
+        return (lag, lateStarts, steps)
+    }
+
+    /// One hlog interval: what the recorder holds is added to `cumulative`, and every tag's cumulative
+    /// histogram goes to the hlog, which writes the difference from the previous interval.
+    static func recordInterval(
+        _ hlog: HlogRecorder,
+        _ recorder: OperationRecorder,
+        into cumulative: NIOLockedValueBox<RecordedInterval>,
+        scheduleLag lag: LatencyHistogram,
+        origin: UInt64
+    ) {
+        let total = cumulative.withLockedValue { total in
+            recorder.drain(into: &total)
+            return total
+        }
+        var tags = total.operations.map { ($0.name, total.latency(of: $0)) }
+        tags.append(("schedule_lag", lag))
+        if !total.watchLag.isEmpty { tags.append(("watch_lag", total.allWatchLag)) }
+        let now = RunClock.now()
+        hlog.record(elapsedSeconds: now > origin ? Double(now - origin) / 1e9 : 0, tags)
+    }
+
+    /// Hands the steps to their sessions' pacers a chunk at a time, keeping each pacer at most
+    /// `lookahead` steps and `ahead` ns of schedule ahead of what it has sent (so memory holds a
+    /// couple of seconds of steps), then tells the pacers the input is complete.
+    static func feed(
+        _ steps: some Sequence<ReplayStep>,
+        to pacers: [ReplayPacer],
+        state: ReplayState,
+        origin: UInt64,
+        stop: StopFlag,
+        chunk: Int = 2048,
+        lookahead: Int = 16384,
+        ahead: UInt64 = 2_000_000_000
+    ) async throws {
+        var batches = [[ReplayStep]](repeating: [], count: pacers.count)
+        var batched = 0
+        func send() {
+            for batch in batches where !batch.isEmpty { state.register(batch) }
+            for (pacer, batch) in zip(pacers, batches) where !batch.isEmpty { pacer.feed(batch) }
+            for index in batches.indices { batches[index].removeAll(keepingCapacity: true) }
+            batched = 0
+        }
+        for step in steps {
+            batches[step.session % pacers.count].append(step)
+            batched += 1
+            if batched < chunk { continue }
+            send()
+            while !stop.isSet
+                && (pacers.contains { $0.pending.load(ordering: .relaxed) > lookahead }
+                    || origin + step.offset > RunClock.now() + ahead)
+            {
+                try await Task.sleep(for: .milliseconds(2))
+            }
+            if stop.isSet { break }
+        }
+        send()
+        for pacer in pacers { pacer.finishInput() }
+    }
+
+    /// Closes the sessions the pacers still hold and the watchers, then the replay's event loops.
+    static func shutDown(
+        _ pacers: [ReplayPacer],
+        watchers: [ZooKeeperClient],
+        pool: SessionConnector,
+        loops: MultiThreadedEventLoopGroup
+    ) async {
+        var clients = watchers
+        for pacer in pacers { clients += (try? await pacer.openClients().get()) ?? [] }
+        await pool.close(clients)
+        try? await loops.shutdownGracefully()
     }
 
     /// Creates the root's missing ancestors (empty, left in place) and the root, refusing one that exists.
@@ -323,63 +385,58 @@ public enum TxnLogReplay {
     }
 }
 
-/// The replay's shared state: sessions, in-flight steps per path, the schedule-lag histogram.
-/// Touched by the driver task and by reply callbacks on event loops, always under its lock.
+/// The replay's shared state: the dependency keys of steps not yet finished, the window, skips and the
+/// merged schedule figures. Touched by the feeder, every pacer's loop and reply callbacks, always under
+/// its lock.
+///
+/// A step's keys are registered when it is fed (in zxid order, before any pacer sees it) and released
+/// when it finishes or is skipped, so a step never overtakes an earlier step of another session that
+/// holds a key it waits on, even while that step is still queued behind its session.
 final class ReplayState: Sendable {
-    enum Session {
-        case notOpened, opening
-        case open(ZooKeeperClient)
-        case failed, closed
+    struct Holder: Equatable {
+        var session: Int
+        var zxid: Int64
     }
 
     struct Locked {
-        var sessions: [Session]
-        /// Dependency key → sessions with steps in flight holding it, and how many each.
-        var pending: [String: [Int: Int]] = [:]
+        /// Dependency key → steps not yet finished that hold it.
+        var pending: [String: [Holder]] = [:]
         var inFlight = 0
         var lag = LatencyHistogram()
         var lateStarts = 0
         var skipped: [String: Int] = [:]
     }
 
-    let locked: NIOLockedValueBox<Locked>
-
-    init(sessions: Int) {
-        locked = NIOLockedValueBox(Locked(sessions: Array(repeating: .notOpened, count: sessions)))
-    }
+    let locked = NIOLockedValueBox(Locked())
 
     var inFlight: Int { locked.withLockedValue { $0.inFlight } }
 
-    func setSession(_ index: Int, _ session: Session) {
-        locked.withLockedValue { $0.sessions[index] = session }
-    }
-
     func skip(_ reason: String) { locked.withLockedValue { $0.skipped[reason, default: 0] += 1 } }
 
-    /// The session's client, waiting while it is being opened; nil when it failed or was closed.
-    func client(for index: Int, stop: StopFlag) async throws -> ZooKeeperClient? {
-        while true {
-            let session = locked.withLockedValue { $0.sessions[index] }
-            switch session {
-            case .open(let client): return client
-            case .opening: try await Task.sleep(nanoseconds: 50_000)
-            case .notOpened, .failed, .closed: return nil
+    /// Registers the keys the steps hold; called in step order before they are fed.
+    func register(_ steps: [ReplayStep]) {
+        locked.withLockedValue { state in
+            for step in steps {
+                for key in step.holds {
+                    state.pending[key, default: []].append(Holder(session: step.session, zxid: step.zxid))
+                }
             }
-            if stop.isSet { return nil }
         }
     }
 
-    /// Starts `step` when the window has room and no other session holds a key it waits on.
+    /// Starts `step` when the window has room and no earlier step of another session holds a key it
+    /// waits on.
     func tryBegin(_ step: ReplayStep, maxInFlight: Int) -> Bool {
         locked.withLockedValue { state in
             if state.inFlight >= maxInFlight { return false }
             for key in step.waitsOn {
-                if let holders = state.pending[key], holders.keys.contains(where: { $0 != step.session }) {
+                if let holders = state.pending[key],
+                    holders.contains(where: { $0.session != step.session && $0.zxid < step.zxid })
+                {
                     return false
                 }
             }
             state.inFlight += 1
-            for key in step.holds { state.pending[key, default: [:]][step.session, default: 0] += 1 }
             return true
         }
     }
@@ -391,20 +448,25 @@ final class ReplayState: Sendable {
         }
     }
 
+    /// A started step completed: its window slot and keys are released.
     func finish(_ step: ReplayStep) {
         locked.withLockedValue { state in
             state.inFlight -= 1
-            for key in step.holds {
-                guard var holders = state.pending[key], let count = holders[step.session] else { continue }
-                holders[step.session] = count <= 1 ? nil : count - 1
-                state.pending[key] = holders.isEmpty ? nil : holders
-            }
+            Self.release(step, in: &state)
         }
     }
 
-    func openClients() -> [ZooKeeperClient] {
-        locked.withLockedValue { state in
-            state.sessions.compactMap { if case .open(let c) = $0 { c } else { nil } }
+    /// A step that was fed but never started (skipped, or dropped by a stop) releases its keys.
+    func release(_ step: ReplayStep) {
+        locked.withLockedValue { Self.release(step, in: &$0) }
+    }
+
+    private static func release(_ step: ReplayStep, in state: inout Locked) {
+        let holder = Holder(session: step.session, zxid: step.zxid)
+        for key in step.holds {
+            guard var holders = state.pending[key], let index = holders.firstIndex(of: holder) else { continue }
+            holders.remove(at: index)
+            state.pending[key] = holders.isEmpty ? nil : holders
         }
     }
 }
