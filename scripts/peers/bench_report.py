@@ -395,6 +395,24 @@ print(body)
 print("\n## Targets\n")
 print(summary)
 
+def kept_sections(body):
+    """The sections of the current BENCHMARKS.md that this run does not write (those only a step of their
+    own measures: replay, herd, watch scale), carried over as they are so a full run does not drop them."""
+    try:
+        old = open("BENCHMARKS.md").read()
+    except OSError:
+        return ""
+    titles = {line.split(".", 1)[-1].strip() for line in body.splitlines() if line.startswith("## ")}
+    kept = []
+    for chunk in ("\n" + old).split("\n## ")[1:]:
+        title = chunk.splitlines()[0]
+        name = title.split(".", 1)[-1].strip()
+        if title.startswith("Targets") or name in titles:
+            continue
+        kept.append("## " + chunk.rstrip())
+    return "".join("\n\n" + section for section in kept)
+
+
 if write and not quick:
     cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"], capture_output=True, text=True).stdout.strip()
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
@@ -409,5 +427,5 @@ if write and not quick:
         f.write("server than the C client; `zkstorm/C p50` < 1 means a lower median round trip; `built-in/real` > 1 for\n")
         f.write("throughput means the built-in server serves more than real ZooKeeper under the same driver; the CPU ratio\n")
         f.write("compares server CPU time per operation read from /proc.\n\n")
-        f.write(body + "\n\n## Targets\n\n" + summary + "\n")
+        f.write(body + kept_sections(body) + "\n\n## Targets\n\n" + summary + "\n")
     print("\nwrote BENCHMARKS.md")
