@@ -162,6 +162,16 @@ def replace_section(text, title, block, next_titles):
         i = text.find(t, start + len(title))
         if 0 <= i < end:
             end = i
+    # Stop too at the first later section the block does not itself hold (a block may span several
+    # sections, as the curves do; the sections after them are someone else's).
+    held = {line for line in block.splitlines() if line.startswith("## ")}
+    i = text.find("\n## ", start + len(title))
+    while 0 <= i < end:
+        heading = text[i + 1 :].split("\n", 1)[0]
+        if heading not in held:
+            end = i + 1
+            break
+        i = text.find("\n## ", i + 1)
     return text[:start] + block + "\n" + text[end:]
 
 
