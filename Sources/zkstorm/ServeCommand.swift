@@ -1,7 +1,12 @@
 import ArgumentParser
+import Dispatch
 import Logging
 import StormEngine
 import ZooKeeperServer
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `zkstorm serve`: runs the built-in ZooKeeper-compatible server until Ctrl-C or SIGTERM.
 struct ServeCommand: AsyncParsableCommand {
@@ -10,7 +15,9 @@ struct ServeCommand: AsyncParsableCommand {
         abstract: "Run the built-in ZooKeeper-compatible server (standalone, in memory).",
         discussion: """
             Speaks the ZooKeeper 3.8 client protocol and the four-letter words over TCP. State lives in \
-            memory only and is gone when the server stops. Stop it with Ctrl-C or SIGTERM.
+            memory only and is gone when the server stops. Stop it with Ctrl-C or SIGTERM. SIGUSR1 drops \
+            every client connection at once, as a network blip would (sessions live on, and their clients \
+            reconnect with their watches), for failover drills: kill -USR1 <pid>.
             """
     )
 
@@ -129,8 +136,30 @@ struct ServeCommand: AsyncParsableCommand {
         if let securePort = server.securePort {
             logger.info("zkstorm serve: TLS on \(host):\(securePort) \(security.summary)")
         }
+        let drops = ConnectionDropSignal(server: server, logger: logger)
         let signal = await TerminationSignals.next()
+        drops.cancel()
         try await server.shutdown()
         logger.info("zkstorm serve stopped on \(signal)")
     }
+}
+
+/// SIGUSR1 to `zkstorm serve`: every client connection dropped at once
+/// (``ZooKeeperServer/dropAllConnections()``), each time the signal comes.
+private struct ConnectionDropSignal {
+    private let source: any DispatchSourceSignal
+
+    init(server: ZooKeeperServer, logger: Logger) {
+        signal(SIGUSR1, SIG_IGN)
+        source = DispatchSource.makeSignalSource(signal: SIGUSR1, queue: .global())
+        source.setEventHandler {
+            Task {
+                let dropped = await server.dropAllConnections()
+                logger.info("zkstorm serve: SIGUSR1 dropped \(dropped) connections (their sessions live on)")
+            }
+        }
+        source.resume()
+    }
+
+    func cancel() { source.cancel() }
 }

@@ -47,6 +47,43 @@ struct ServeCommandTests {
         #expect(result.stderr.contains("such as 10s or 500ms"), "\(result.stderr)")
     }
 
+    /// SIGUSR1 to `zkstorm serve` drops every connection and the sessions live on: `zkstorm bench
+    /// watches --interrupt` sends it once 2 sessions × 500 data watches are armed, and both sessions
+    /// come back with every watch restored (setWatches2) and firing. A failing interrupt exits 70.
+    @Test func sigusr1DropsEveryConnectionAndTheWatchesComeBack() async throws {
+        let port = FreePort.allocate()
+        let serve = try ZkstormProcess(["serve", "--port", "\(port)"])
+        defer { if serve.process.isRunning { serve.process.terminate() } }
+        try await Self.waitUntilServing(port: port)
+        let bench = try await ZkstormProcess.run(
+            [
+                "bench", "watches", "--target", "127.0.0.1:\(port)", "--watches", "1000", "--znodes", "500",
+                "--timeout", "30", "--interrupt", "kill -USR1 \(serve.process.processIdentifier)",
+            ],
+            timeout: .seconds(120)
+        )
+        #expect(bench.status == 0, "\(bench.stderr)")
+        let line = try #require(bench.stdout.split(separator: "\n").last.map(String.init), "\(bench.stderr)")
+        let fields = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        #expect(fields["sessions_reconnected"] as? Int == 2, "\(line)")
+        #expect(fields["watches_restored"] as? Int == 1000, "\(line)")
+        #expect((fields["set_watches_batches"] as? Int ?? 0) >= 2, "\(line)")
+        #expect(fields["missing"] as? Int == 0 && fields["sessions_not_back"] as? Int == 0, "\(line)")
+
+        let failing = try await ZkstormProcess.run(
+            [
+                "bench", "watches", "--target", "127.0.0.1:\(port)", "--watches", "10", "--znodes", "10",
+                "--interrupt", "exit 3",
+            ]
+        )
+        #expect(failing.status == 70, "\(failing.stderr)")
+        #expect(failing.stderr.contains("--interrupt \"exit 3\" exited 3"), "\(failing.stderr)")
+
+        serve.process.terminate()
+        let served = try await serve.finish(timeout: .seconds(10))
+        #expect(served.stderr.contains("SIGUSR1 dropped 3 connections"), "\(served.stderr)")
+    }
+
     /// A TCP connection to 127.0.0.1:`port` with a 6 s receive timeout.
     static func connect(port: Int) throws -> Int32 {
         #if canImport(Glibc)

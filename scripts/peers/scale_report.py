@@ -43,7 +43,9 @@ def mib(value):
 
 
 def watchscale(path, command, write):
-    rows = [json.loads(line) for line in open(path) if line.strip()]
+    lines = [json.loads(line) for line in open(path) if line.strip()]
+    rows = [r for r in lines if r.get("mode") != "reconnect"]
+    moved = [r for r in lines if r.get("mode") == "reconnect"]
     if not rows:
         sys.exit("scale_report: no watch-count measurements (every `zkstorm bench watches` failed)")
     names = {"builtin": "built-in server (RSS)", "real": "ZooKeeper 3.8 (JVM heap after full GC)"}
@@ -62,6 +64,22 @@ def watchscale(path, command, write):
             "growth while arming ÷ watches (the built-in server's RSS: an upper bound that includes allocator "
             "slack; real ZooKeeper's heap used after `jcmd GC.run`). `zk_watch_count` from `mntr` once armed.\n\n"
             + "\n".join(out))
+    if moved:
+        how = {"builtin": "built-in server: every connection dropped (`kill -USR1` to `zkstorm serve`)",
+               "real": "ZooKeeper 3.8, 3-node quorum: the first session's member killed"}
+        table = ["| server, interruption | watches | sessions × znodes | sessions reconnected | watches restored "
+                 "| setWatches2 batches | recovery | time to fire after | missing | sessions not back |",
+                 "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for r in sorted(moved, key=lambda r: (r["server"], r["watches"])):
+            table.append(f"| {how.get(r['server'], r['server'])} | {r['watches']:,} | {r['sessions']} × {r['znodes']:,} "
+                         f"| {r.get('sessions_reconnected', '–')} | {r.get('watches_restored', 0):,} "
+                         f"| {r.get('set_watches_batches', '–')} | {r.get('recovery_s', 0):.2f} s | {r['fire_s']:.2f} s "
+                         f"| {r['missing']} | {r.get('sessions_not_back', '–')} |")
+        body += ("\n\n### Across a reconnect\n\nThe same watches armed, then their connections broken before the "
+                 "writes; the writes go out once every session that lost its connection is back (recovery: from the "
+                 "interruption to the last session back, polled every 2 ms), and every watch must fire. A session "
+                 "sends its watches again in setWatches2 requests split to fit `jute.maxbuffer` (ZOOKEEPER-706). On "
+                 "the quorum only the sessions on the killed member move.\n\n" + "\n".join(table))
     print(body)
     if write == "1":
         write_section(WATCH_TITLE, body, command)

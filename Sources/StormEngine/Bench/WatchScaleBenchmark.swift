@@ -23,17 +23,39 @@ package enum WatchScaleBenchmark {
         package var memoryBefore: Int?
         package var memoryAfter: Int?
         package var errors = 0
+        /// With an interruption: how the watches came through it (nil: none asked for).
+        package var interruption: Interruption?
     }
 
-    /// - Parameter memory: reads the server's memory in bytes (nil: not measured); called once the
-    ///   znodes and sessions exist, and again once every watch is armed.
+    /// What an interruption between arming and firing (a quorum member killed, every connection
+    /// dropped) did to the watching sessions.
+    package struct Interruption: Sendable {
+        /// Watching sessions that lost their connection and came back, on the same server or another.
+        package var sessionsReconnected = 0
+        /// Watches those sessions sent again in setWatches2 on reconnecting, and in how many requests.
+        package var watchesRestored = 0
+        package var setWatchesBatches = 0
+        /// From the end of the interrupting command to every session connected with its watches restored.
+        package var recoverySeconds = 0.0
+        /// Sessions still not back when the wait timed out.
+        package var sessionsNotBack = 0
+    }
+
+    /// - Parameters:
+    ///   - memory: reads the server's memory in bytes (nil: not measured); called once the znodes and
+    ///     sessions exist, and again once every watch is armed.
+    ///   - interrupt: with it, called once every watch is armed and measured, with the server the first
+    ///     watching session is on (`host:port`), to break connections (kill that member, drop every
+    ///     connection); the run then waits for every session that lost its connection to be back with
+    ///     its watches sent again before it fires them, so every watch must survive the interruption.
     package static func run(
         target: String,
         watches: Int,
         znodes: Int,
         parent: String,
         timeout: Duration,
-        memory: @Sendable () async -> Int?
+        memory: @Sendable () async -> Int?,
+        interrupt: (@Sendable (String) async throws -> Void)? = nil
     ) async throws -> Result {
         var configuration = ZooKeeperConfiguration(connectString: target)
         configuration.requestTimeout = .seconds(120)
@@ -85,6 +107,14 @@ package enum WatchScaleBenchmark {
         result.serverWatchCount = await serverWatchCount(target)
         result.memoryAfter = await memory()
 
+        if let interrupt {
+            result.interruption = try await interrupted(
+                clients: [(writer, 0)] + sessions.map { ($0.client, $0.paths.count) },
+                by: interrupt,
+                timeout: timeout
+            )
+        }
+
         let armed = sessions.reduce(0) { $0 + $1.paths.count }
         let fireStarted = NIODeadline.now().uptimeNanoseconds
         result.errors += errors(
@@ -101,6 +131,51 @@ package enum WatchScaleBenchmark {
         _ = try? await writer.delete(parent)
         try? await writer.close()
         return result
+    }
+
+    /// Runs `interrupt` with the first watcher's server, then waits until every client (the writer
+    /// first, holding no watches) that lost its connection has reconnected and had every one of its
+    /// `watches` restored (setWatches2 answered).
+    static func interrupted(
+        clients sessions: [(client: ZooKeeperClient, watches: Int)],
+        by interrupt: @Sendable (String) async throws -> Void,
+        timeout: Duration
+    ) async throws -> Interruption {
+        let clients = sessions.map(\.client)
+        let before = clients.map(\.stats)
+        try await interrupt(clients.dropFirst().first?.lastConnectPhases?.host ?? "")
+        let interrupted = NIODeadline.now().uptimeNanoseconds
+        let deadline = interrupted + UInt64(timeout.components.seconds) * 1_000_000_000
+        func notBack() -> [Int] {
+            clients.indices.filter { index in
+                let now = clients[index].stats
+                let lost = now.connectionLosses - before[index].connectionLosses
+                guard lost > 0 else { return false }
+                return now.reconnects - before[index].reconnects < lost
+                    || now.watchesRestored - before[index].watchesRestored < sessions[index].watches
+            }
+        }
+        // A killed server's sockets reset at once, but a client sees it only when its loop reads the
+        // reset: watch for at least half a second before taking "nobody lost" for an answer.
+        var waiting = notBack()
+        var back = interrupted
+        while NIODeadline.now().uptimeNanoseconds < deadline {
+            let now = NIODeadline.now().uptimeNanoseconds
+            if !waiting.isEmpty { back = now }
+            if waiting.isEmpty && now - interrupted >= 500_000_000 { break }
+            try await Task.sleep(for: .milliseconds(2))
+            waiting = notBack()
+        }
+        var interruption = Interruption()
+        interruption.recoverySeconds = Double(back - interrupted) / 1e9
+        interruption.sessionsNotBack = waiting.count
+        for index in clients.indices.dropFirst() {
+            let now = clients[index].stats
+            if now.reconnects > before[index].reconnects { interruption.sessionsReconnected += 1 }
+            interruption.watchesRestored += now.watchesRestored - before[index].watchesRestored
+            interruption.setWatchesBatches += now.setWatchesBatchesSent - before[index].setWatchesBatchesSent
+        }
+        return interruption
     }
 
     static func errors(_ outcomes: [ZooKeeperClient.RequestOutcome]) -> Int {
