@@ -36,7 +36,8 @@ extension ServerConnectionHandler {
     /// With a rate cap: hands the core one complete frame at a time, each with a token, and when the
     /// bucket is empty stops until the next token is due (input keeps its order; later reads wait).
     func consumePaced(context: ChannelHandlerContext, limiter: RequestRateLimiter) {
-        guard let connection, pacedRetry == nil else { return }
+        // Paused: everything waits in `cumulation` until resume() hands it back.
+        guard let connection, pacedRetry == nil, !core.isPaused else { return }
         var consumed = false
         while var buffer = cumulation, buffer.readableBytes >= 4,
             let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self)

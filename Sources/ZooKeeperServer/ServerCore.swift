@@ -129,6 +129,8 @@ final class ServerCore: @unchecked Sendable {
     /// Processes every complete frame in `buffer` (or a four-letter word) under one lock acquisition.
     func consume(_ buffer: inout ByteBuffer, from connection: ServerConnection) {
         let flushes: [ServerConnection] = lock.withLock {
+            // Paused: the bytes wait in the connection's buffer until resume() hands them back.
+            if paused { return [] }
             current = connection
             defer { current = nil }
             counters.bytesReceived += buffer.readableBytes

@@ -22,26 +22,28 @@ extension ZooKeeperServer {
     }
 
     /// Freezes the server as SIGSTOP freezes a process: connections stay open and new ones are accepted
-    /// (the kernel completes their TCP handshakes), but nothing is read or answered, and no session
-    /// expires and no container is swept, until ``resume()``. Returns once every connection stopped
-    /// reading; a request that arrived before may still be answered.
+    /// (the kernel completes their TCP handshakes), but nothing is processed or answered, and no session
+    /// expires and no container is swept, until ``resume()``. Takes effect at once, before it returns:
+    /// from then on every request waits, unread or in its connection's buffer (each connection also
+    /// stops reading as its event loop gets to it, so the kernel's buffers fill as they would).
     public func pause() async {
         let channels: [any Channel] = core.lock.withLock {
             core.paused = true
             return core.connections.values.map(\.channel)
         }
-        for channel in channels { try? await channel.setOption(.autoRead, value: false).get() }
+        for channel in channels { channel.setOption(.autoRead, value: false).whenComplete { _ in } }
     }
 
-    /// Ends a ``pause()``: every connection reads again (what clients sent meanwhile is answered in
-    /// order), and sessions whose timeout passed while frozen expire now, as they do when a stopped
-    /// ZooKeeper is continued.
+    /// Ends a ``pause()`` at once: every connection reads again and what clients sent meanwhile is
+    /// answered in order (as each connection's event loop gets to it), and sessions whose timeout passed
+    /// while frozen expire now, as they do when a stopped ZooKeeper is continued. Neither waits on
+    /// the connections: with 10,000 of them on busy event loops, waiting for each took seconds.
     public func resume() async {
         let channels: [any Channel] = core.lock.withLock {
             core.paused = false
             return core.connections.values.map(\.channel)
         }
-        for channel in channels { try? await channel.setOption(.autoRead, value: true).get() }
+        for channel in channels { channel.pipeline.fireUserInboundEventTriggered(ServerResumed()) }
         core.expireSessions()
     }
 
@@ -52,3 +54,7 @@ extension ZooKeeperServer {
 extension ServerCore {
     var isPaused: Bool { lock.withLock { paused } }
 }
+
+/// Sent down every connection's pipeline by ``ZooKeeperServer/resume()``: read again, and process what
+/// waited in the connection's buffer.
+struct ServerResumed: Sendable {}

@@ -353,6 +353,12 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         } else {
             cumulation!.writeBuffer(&incoming)
         }
+        consumeCumulation(context: context, connection: connection)
+    }
+
+    /// Hands what has arrived to the core (which keeps it while the server is paused).
+    private func consumeCumulation(context: ChannelHandlerContext, connection: ServerConnection) {
+        guard cumulation != nil else { return }
         if let limiter = core.requestRateLimiter {
             consumePaced(context: context, limiter: limiter)
             return
@@ -376,6 +382,14 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ServerResumed {
+            context.channel.setOption(.autoRead, value: true).whenComplete { _ in }
+            if let connection {
+                consumeCumulation(context: context, connection: connection)
+                core.flush(connection)
+            }
+            return
+        }
         // The TLS handshake's end (x509 identity) on the secure port.
         if let connection { core.inboundEvent(event, on: connection, pipeline: context.pipeline) }
         context.fireUserInboundEventTriggered(event)

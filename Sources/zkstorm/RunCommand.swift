@@ -387,6 +387,13 @@ struct RunCommand: AsyncParsableCommand {
             }
             throw failure(message, 69)
         }
+        // (On the built-in server in this process, the tree goes with the process.)
+        if let left = outcome.rootLeftBehind, let hosts = workload.target {
+            throw failure(
+                "the run root \(outcome.root) could not be removed (\(left)); the report above is whole; run `zkstorm clean --target \(hosts)` to remove it",
+                69
+            )
+        }
         // A signal during cleanup, after measurement ended on its own, still means "interrupted".
         if outcome.interrupted || signals.received != nil {
             let signal = signals.received ?? TerminationSignals.Signal(number: SIGINT)

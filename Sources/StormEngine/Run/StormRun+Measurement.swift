@@ -85,7 +85,9 @@ extension StormRun {
                 group.addTask { await reconnectHerd.run(writer: writer, measureStart: measuringFrom, stop: stop) }
             }
             if let injector = faultInjector.withLockedValue({ $0 }) {
-                group.addTask {
+                // Above the sessions' own tasks: thousands of sessions replacing themselves at once must
+                // not delay a fault's undo (a pause of 8 s ran 21 s at 10,000 sessions on 2 cores).
+                group.addTask(priority: .high) {
                     await injector.run(measureStart: measuringFrom, stop: stop, failover: counters.failover) {
                         collector.lastFailureAt
                     }

@@ -263,14 +263,54 @@ public final class StormRun: Sendable {
             if finished.rootLeftBehind != nil { finished.result.targetLost?.rootLeft = layout.root }
         } else {
             do {
-                try await removeTree(setup, barrier: barrier, client: await control.readyClient(timeout: cleanupWait))
+                try await removeTreeAtEnd(setup, barrier: barrier, control: control, wait: cleanupWait)
             } catch {
-                await control.close()
-                throw error
+                // The measurement is whole: report it, and say what is left and how to remove it.
+                finished.rootLeftBehind = "\(error)"
             }
         }
         await control.close()
         return finished
+    }
+
+    /// Removes the run tree at the end of a run with the control session, or with its replacement when
+    /// the session expired at the end: a server frozen past the session timeout expires every session
+    /// as it resumes, and the client learns it only from its next request or reconnect.
+    func removeTreeAtEnd(
+        _ setup: RunRootSetup,
+        barrier: ShardBarrier?,
+        control: SupervisedSession,
+        wait: Duration
+    ) async throws {
+        let deadline = RunClock.now() + UInt64(wait.nanoseconds)
+        var client = await control.readyClient(timeout: wait)
+        while true {
+            do {
+                return try await removeTree(setup, barrier: barrier, client: client)
+            } catch {
+                guard let replacement = await Self.replacement(of: client, in: control, until: deadline) else {
+                    throw error
+                }
+                client = replacement
+            }
+        }
+    }
+
+    /// The session that replaces `client` in `control` once it is open: nil when none starts within a
+    /// second (the failure was not an expiry) or it is not open by `deadline`.
+    static func replacement(
+        of client: ZooKeeperClient,
+        in control: SupervisedSession,
+        until deadline: UInt64
+    ) async -> ZooKeeperClient? {
+        let noneAfter = RunClock.now() + 1_000_000_000
+        while RunClock.now() < deadline {
+            let (current, replacing) = (control.client, control.isReplacing)
+            if current !== client && !replacing { return current }
+            if !replacing && current === client && RunClock.now() > noneAfter { return nil }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return nil
     }
 
     /// Removes the run tree; in a sharded run this shard leaves the barrier first, and only the last

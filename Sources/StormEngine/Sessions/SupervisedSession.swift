@@ -122,6 +122,9 @@ final class SupervisedSession: Sendable {
         state.withLockedValue { $0.replacing = false }
     }
 
+    /// Whether an expired session is being replaced now.
+    var isReplacing: Bool { state.withLockedValue { $0.replacing } }
+
     /// The client once no replacement is under way (waits at most `timeout`).
     func readyClient(timeout: Duration) async -> ZooKeeperClient {
         let deadline = RunClock.now() + UInt64(timeout.nanoseconds)

@@ -219,6 +219,11 @@ public final class SweepRun: Sendable {
             }
             return (point, SweepError(.unavailable, message))
         }
+        if let left = outcome.rootLeftBehind, let target {
+            let message =
+                "\(parameter.rawValue)=\(SweepParameter.format(value)): \(outcome.root) could not be removed (\(left)): run `zkstorm clean --target \(target)`"
+            return (point, SweepError(.unavailable, message))
+        }
         return (point, nil)
     }
 
