@@ -45,7 +45,7 @@ extension WatchStorm {
     var sentWallStamps: [Int: UInt64] { state.withLockedValue { $0.sentWall } }
 
     /// After the writer is done (or gone): times every round this shard followed against the writer's
-    /// stamps, the published `stamps` or else those read from the payloads, and records the lags and
+    /// stamps, those read from the payloads or else the published `stamps`, and records the lags and
     /// the rounds (a round with a stamp and no notification here counts every watcher missing; a znode
     /// without a stamp in a round, e.g. the writer died before writing it, counts only what arrived).
     /// `toWriter` is this clock against the writer's; `wallMinusMonotonic` converts wall to RunClock.
@@ -63,7 +63,7 @@ extension WatchStorm {
         for round in Set(followed.keys).union(stamps.keys).union(payloadRounds).sorted() {
             var tracker = followed[round] ?? StormRoundTracker(round: round, watchers: watchers, znodes: spec.znodes)
             for z in 0..<spec.znodes {
-                if let wall = stamps[round] ?? (z < read.count ? read[z][round] : nil) {
+                if let wall = (z < read.count ? read[z][round] : nil) ?? stamps[round] {
                     let sent = Int64(bitPattern: wall) &+ toWriter.offsetNanoseconds &- wallMinusMonotonic
                     tracker.writeSent(znode: z, at: UInt64(max(0, sent)))
                 } else {
