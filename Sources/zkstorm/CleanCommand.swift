@@ -11,8 +11,9 @@ struct CleanCommand: AsyncParsableCommand {
         abstract: "List and remove the run roots that dead runs left under /zkstorm on a target.",
         discussion: """
             A run root's data names its owner session, start time and zkstorm version, and the root holds \
-            an ephemeral `owner` znode while its run lives: live runs are never touched, nor anything under \
-            /zkstorm that is not a zkstorm run root.
+            an ephemeral `owner` znode while its run lives (a sharded run's root also while any shard's \
+            ephemeral `shards/ready-I` is there): live runs are never touched, nor anything under /zkstorm \
+            that is not a zkstorm run root.
             Exit codes: 0 done (also when there was nothing to remove), 64 usage, 69 target unreachable.
             """
     )

@@ -209,11 +209,25 @@ struct ShardRunTests {
         #expect(try await Self.rootIsGone("/zkstorm/\(runId)", target: target))
     }
 
-    /// Three shards of a storm started 1.5 s apart (1, 2, 0): every shard's watchers hear every write,
-    /// in the right round, and the merge counts them all.
-    static func stormShards(target: String) async throws {
-        let workload = try ZkstormProcess.workload(Self.storm)
-        let runId = "shard-storm-\(UInt16.random(in: 0...UInt16.max))"
+    @Test func threeShardsOfAPersistentWatchStormCountEveryWatcherOfEveryShard() async throws {
+        let serve = try await Serve()
+        try await Self.stormShards(target: serve.connectString, kind: "persistent")
+        try await serve.stop()
+    }
+
+    @Test func threeShardsOfARecursiveWatchStormCountEveryWatcherOfEveryShard() async throws {
+        let serve = try await Serve()
+        try await Self.stormShards(target: serve.connectString, kind: "recursive")
+        try await serve.stop()
+    }
+
+    /// Three shards of a storm of `kind` watches started 1.5 s apart (1, 2, 0): every shard's watchers
+    /// hear every write, in the right round, and the merge counts them all.
+    static func stormShards(target: String, kind: String = "data") async throws {
+        let workload = try ZkstormProcess.workload(
+            Self.storm.replacingOccurrences(of: "kind: data", with: "kind: \(kind)")
+        )
+        let runId = "shard-storm-\(kind)-\(UInt16.random(in: 0...UInt16.max))"
         let shards = try await Self.start(workload, runId: runId, target: target, order: [1, 2, 0])
         defer {
             try? FileManager.default.removeItem(at: workload)
@@ -234,7 +248,10 @@ struct ShardRunTests {
             #expect(result.rounds.allSatisfy { $0.missing == 0 && $0.notified == watchers[index] * 2 })
             let ledger = try #require(result.failover?.watch, "shard \(index)")
             #expect(ledger.writes == 16 && ledger.due == UInt64(watchers[index] * 2 * 8) && ledger.missed == 0)
-            #expect(result.histograms["watch_lag:data"] != nil)
+            // Every notification has its lag (across clocks a lag within the error bar may read 0).
+            let lag = try LatencyHistogram(encoded: try #require(result.histograms["watch_lag:\(kind)"]))
+            #expect(lag.count == result.watch.notifications, "shard \(index)")
+            #expect(result.watch.lagUs.max > 0 && result.watch.lagUs.p99 >= result.watch.lagUs.p50)
         }
         // Shard 0 times its own writes; the others carry the error bar of their clock to it.
         #expect(results[0].shard?.clockErrorNs == 0)
@@ -286,6 +303,60 @@ struct ShardRunTests {
         try await serve.stop()
     }
 
+    /// The storm's writer (shard 0) killed mid-storm: the other two time every notification they got
+    /// against the writer's stamp in the payloads their watchers read, so they report lags for every
+    /// round before the death, name shard 0 and remove the root.
+    @Test func aKilledWriterLeavesTheOthersTheLagsOfTheRoundsTheySaw() async throws {
+        let serve = try await Serve()
+        let workload = try ZkstormProcess.workload(
+            Self.storm.replacingOccurrences(of: "rounds: 8", with: "rounds: 60")
+        )
+        let runId = "shard-writer-\(UInt16.random(in: 0...UInt16.max))"
+        let shards = try await Self.start(
+            workload,
+            runId: runId,
+            target: serve.connectString,
+            order: [0, 1, 2],
+            stagger: .milliseconds(300),
+            extra: ["--session-timeout", "3s", "--shard-wait", "40s"]
+        )
+        defer {
+            try? FileManager.default.removeItem(at: workload)
+            for shard in shards { try? FileManager.default.removeItem(at: shard.json) }
+        }
+        // A few seconds into the storm's 12 s of rounds.
+        try await Task.sleep(for: .seconds(5))
+        kill(shards[0].process.process.processIdentifier, SIGKILL)
+        _ = try await shards[0].process.finish(timeout: .seconds(10))
+        let watchers = [11, 10, 10]
+        var results: [RunResult] = []
+        for shard in shards[1...] {
+            let outcome = try await shard.process.finish(timeout: .seconds(90))
+            #expect(outcome.status == 0, "shard \(shard.index): \(outcome.stderr)")
+            #expect(outcome.stderr.contains("shard 0 did not finish"), "\(outcome.stderr)")
+            let result = try Self.decode(shard.json)
+            results.append(result)
+            #expect(result.shard?.lost == [0])
+            #expect((result.shard?.clockErrorNs ?? 0) > 0)
+            // The writer got some rounds out, not all of them.
+            let ledger = try #require(result.failover?.watch, "shard \(shard.index)")
+            #expect(ledger.writes >= 4 && ledger.writes < 120, "\(ledger)")
+            #expect(ledger.due == ledger.writes * UInt64(watchers[shard.index]) && ledger.missed == 0, "\(ledger)")
+            // Every notification received was timed against its round's stamp: none is without a lag.
+            #expect(result.watch.notifications == ledger.received, "shard \(shard.index)")
+            #expect(result.watch.lagUs.max > 0 && result.watch.lagUs.p99 >= result.watch.lagUs.p50)
+            let lag = try LatencyHistogram(encoded: try #require(result.histograms["watch_lag:data"]))
+            #expect(lag.count == ledger.received)
+            let rounds = result.rounds.filter { $0.notified > 0 }
+            #expect(rounds.count >= 2 && rounds.allSatisfy { $0.lastNanoseconds != nil && $0.missing == 0 })
+        }
+        let merged = try await Self.checkMerge(results, files: shards[1...].map(\.json))
+        #expect(merged.merged?.lost == [0])
+        #expect(merged.watch.notifications == results.reduce(0) { $0 + $1.watch.notifications })
+        #expect(try await Self.rootIsGone("/zkstorm/\(runId)", target: serve.connectString))
+        try await serve.stop()
+    }
+
     @Test func ctrlCInOneShardReportsItsPartAndTheLastOneOutRemovesTheRoot() async throws {
         let serve = try await Serve()
         let workload = try ZkstormProcess.workload(
@@ -316,6 +387,60 @@ struct ShardRunTests {
             #expect(try Self.decode(shard.json).shard?.lost == nil)
         }
         #expect(try await Self.rootIsGone("/zkstorm/\(runId)", target: serve.connectString))
+        try await serve.stop()
+    }
+
+    /// `zkstorm clean` leaves a sharded root alone while any shard holds it: shard 0 (the owner of the
+    /// root's `owner` ephemeral) killed, shard 1 still running; once shard 1 is killed too, clean
+    /// removes the root.
+    @Test func cleanLeavesARootAShardStillHoldsAndRemovesItOnceNoneDoes() async throws {
+        let serve = try await Serve()
+        let workload = try ZkstormProcess.workload(
+            Self.mixed.replacingOccurrences(of: "duration: 4s", with: "duration: 40s")
+        )
+        let runId = "shard-clean-\(UInt16.random(in: 0...UInt16.max))"
+        let root = "/zkstorm/\(runId)"
+        let shards = try await Self.start(
+            workload,
+            runId: runId,
+            target: serve.connectString,
+            order: [0, 1],
+            stagger: .milliseconds(300),
+            extra: ["--session-timeout", "3s"]
+        )
+        defer {
+            try? FileManager.default.removeItem(at: workload)
+            for shard in shards {
+                shard.process.process.terminate()
+                try? FileManager.default.removeItem(at: shard.json)
+            }
+        }
+        let client = try await ZooKeeperClient.connect(ZooKeeperConfiguration(connectString: serve.connectString))
+        defer { Task { try? await client.close() } }
+        /// Waits (up to 20 s) until `path` is there (`present`) or gone.
+        func waitFor(_ path: String, present: Bool) async throws {
+            let deadline = ContinuousClock.now + .seconds(20)
+            while ContinuousClock.now < deadline {
+                if (try await client.exists(path) != nil) == present { return }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            Issue.record("\(path) still \(present ? "absent" : "there") after 20 s")
+        }
+        try await waitFor(root + "/shards/ready-1", present: true)
+        kill(shards[0].process.process.processIdentifier, SIGKILL)
+        _ = try await shards[0].process.finish(timeout: .seconds(10))
+        try await waitFor(root + "/owner", present: false)
+        let held = try await ZkstormProcess.run(["clean", "--target", serve.connectString])
+        #expect(held.status == 0, "\(held.stderr)")
+        #expect(held.stdout.contains("live     \(root)"), "\(held.stdout)")
+        #expect(try await client.exists(root) != nil)
+        kill(shards[1].process.process.processIdentifier, SIGKILL)
+        _ = try await shards[1].process.finish(timeout: .seconds(10))
+        try await waitFor(root + "/shards/ready-1", present: false)
+        let dead = try await ZkstormProcess.run(["clean", "--target", serve.connectString])
+        #expect(dead.status == 0, "\(dead.stderr)")
+        #expect(dead.stdout.contains("removed  \(root)"), "\(dead.stdout)")
+        #expect(try await client.exists(root) == nil)
         try await serve.stop()
     }
 

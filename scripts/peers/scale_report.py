@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
-"""Report writer of scripts/bench's scale steps (--only herd, --only watchscale): prints each table and
-replaces its section of BENCHMARKS.md (sections run from their '## ' title to the next '## ' title).
+"""Report writer of scripts/bench's scale steps (--only herd, --only watchscale, --only shards): prints each
+table and replaces its section of BENCHMARKS.md (sections run from their '## ' title to the next '## ' title).
 
   scale_report.py heap                             < jcmd GC.heap_info output; prints heap used, bytes
   scale_report.py watchscale LINES COMMAND WRITE   LINES: JSON lines of `zkstorm bench watches`
   scale_report.py herd RESULT COMMAND WRITE        RESULT: the herd run's result JSON
+  scale_report.py shards DIR COMMAND WRITE         DIR: scripts/peers/shard_bench.sh's --out
 """
 import datetime, json, os, re, sys
 
 WATCH_TITLE = "## Watch-count scaling: bytes per watch and time to fire"
 HERD_TITLE = "## Reconnect herd on a real quorum: immediate against jittered reconnects"
+SHARD_TITLE = "## Sharded watch storm: three processes against one, fan-out to the last watcher"
 
 
 def heap_used(text):
@@ -117,6 +119,63 @@ def herd(path, command, write):
         write_section(HERD_TITLE, body, command)
 
 
+def median(values):
+    values = sorted(values)
+    return values[(len(values) - 1) // 2] if values else None
+
+
+def storm_row(label, result, processes, watchers, spread):
+    """One table row: fan-out to the last watcher (median over rounds of each round's last lag, the
+    merged rounds taking the latest of every shard), lag percentiles, missed notifications."""
+    rounds = result.get("rounds") or []
+    fanout = median([r["last_ns"] for r in rounds if r.get("last_ns") is not None])
+    lag = (result.get("watch") or {}).get("lag_us") or {}
+    ledger = ((result.get("failover") or {}).get("watch") or {})
+    missed = (result.get("watch") or {}).get("missed", 0)
+    ms = lambda ns: f"{ns / 1e6:.1f} ms" if ns is not None else "–"
+    return (f"| {label} | {processes} × {watchers:,} | {len(rounds)} | {ms(fanout)} | {lag.get('p50', 0) / 1000:.2f} ms "
+            f"| {lag.get('p99', 0) / 1000:.2f} ms | {spread} | {missed} / {ledger.get('missed', '–')} |")
+
+
+def shards(directory, command, write):
+    manifest = json.load(open(os.path.join(directory, "manifest.json")))
+    n, per = manifest["shards"], manifest["watchers_per_process"]
+    parts = [json.load(open(os.path.join(directory, f"shard-{i}.json"))) for i in range(n)]
+    merged = json.load(open(os.path.join(directory, "merged.json")))
+    single = json.load(open(os.path.join(directory, "single.json")))
+    if not merged.get("rounds") or not single.get("rounds"):
+        sys.exit(f"scale_report: {directory} holds no storm rounds (did the storm run?)")
+    spread = (merged.get("merged") or {}).get("start_spread_ms")
+    spread_text = f"{spread:.1f} ms" if spread is not None else "–"
+    out = ["| run | processes × watchers | rounds | fan-out to the last watcher (median of rounds) | lag p50 | lag p99 "
+           "| measurement start spread | missed (rounds / ledger) |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|",
+           storm_row(f"{n} shards, merged", merged, n, per, spread_text),
+           storm_row("one process", single, 1, per, "–")]
+    shard_rows = ["| shard | watchers | notifications | clock offset to the writer | error bar | fan-out (median of rounds) "
+                  "| missed |", "|---:|---:|---:|---:|---:|---:|---:|"]
+    for p in parts:
+        s = p.get("shard") or {}
+        fanout = median([r["last_ns"] for r in p.get("rounds") or [] if r.get("last_ns") is not None])
+        watchers = (p.get("rounds") or [{}])[0].get("expected", 0) // manifest.get("znodes", 1)
+        shard_rows.append(f"| {s.get('index')} | {watchers:,} | {p['watch']['notifications']:,} "
+                          f"| {s.get('clock_offset_ns', 0) / 1e6:+.3f} ms | ± {s.get('clock_error_ns', 0) / 1e6:.3f} ms "
+                          f"| {fanout / 1e6:.1f} ms | {p['watch']['missed']} |" if fanout is not None else
+                          f"| {s.get('index')} | {watchers:,} | {p['watch']['notifications']:,} | – | – | – | {p['watch']['missed']} |")
+    error = (merged.get("merged") or {}).get("watch_lag_error_us")
+    body = (f"`zkstorm run --shard I/{n}` × {n} against one `zkstorm serve`, each shard {per:,} data-watch sessions on "
+            f"one znode ({n * per:,} watchers), started {manifest['stagger_s']} s apart; {manifest['rounds']} rounds "
+            f"{manifest['interval']} apart written by shard 0, merged by `zkstorm report --merge`; then one process "
+            f"with {per:,} watchers alone on the same server. A round's fan-out is the lag of its last watcher in any "
+            f"shard (the other shards time their watchers against the writer's wall-clock stamp through their clock "
+            f"offset to it, so their lags carry its error bar"
+            + (f", at most ± {error / 1000:.3f} ms here" if error is not None else "") + ").\n\n"
+            + "\n".join(out) + "\n\nPer shard:\n\n" + "\n".join(shard_rows))
+    print(body)
+    if write == "1":
+        write_section(SHARD_TITLE, body, command)
+
+
 if __name__ == "__main__":
     mode = sys.argv[1] if len(sys.argv) > 1 else ""
     if mode == "heap":
@@ -125,5 +184,7 @@ if __name__ == "__main__":
         watchscale(*sys.argv[2:])
     elif mode == "herd" and len(sys.argv) == 5:
         herd(*sys.argv[2:])
+    elif mode == "shards" and len(sys.argv) == 5:
+        shards(*sys.argv[2:])
     else:
         sys.exit(__doc__)

@@ -4,7 +4,8 @@ import ZooKeeperClient
 import ZooKeeperProtocol
 
 /// `zkstorm clean`: finds the roots of dead runs under `/zkstorm` and removes them. A root is live while
-/// its `owner` ephemeral exists (its run's control session is alive); roots of check probes and of
+/// its `owner` ephemeral exists (its run's control session is alive) or, for a sharded run, while any
+/// shard holds its `ready` ephemeral (`isLive`); roots of check probes and of
 /// other tools are never touched, only those whose data is a zkstorm owner record.
 public struct RunRootCleaner: Sendable {
     public struct Root: Sendable, Equatable {
@@ -41,7 +42,7 @@ public struct RunRootCleaner: Sendable {
             guard let (data, stat) = try? await client.getData(path), let owner = RunRootOwner.decode(data) else {
                 continue
             }
-            let live = (try? await client.exists(path + "/" + RunRootOwner.liveNode)) != nil
+            let live = await isLive(path)
             let znodes = (try? await RunRootSetup.subtree(client, of: path).count) ?? 1
             roots.append(
                 Root(
@@ -54,6 +55,14 @@ public struct RunRootCleaner: Sendable {
             )
         }
         return roots.sorted { $0.created < $1.created }
+    }
+
+    /// A root is live while its `owner` ephemeral exists (the control session of the run, or of a
+    /// sharded run's shard 0, is alive) or, in a sharded run, while any shard's `ready` ephemeral under
+    /// `<root>/shards` does (shard 0 may be gone while the others still run).
+    func isLive(_ root: String) async -> Bool {
+        if (try? await client.exists(root + "/" + RunRootOwner.liveNode)) != nil { return true }
+        return await ShardBarrier.isHeld(client, root: root)
     }
 
     /// Removes one dead root (everything below it first).

@@ -32,16 +32,29 @@ public struct ShardBarrier: Sendable {
 
     public init(shard: ShardSpec, root: String, wait: Duration, acl: [ACL] = ACL.openUnsafe, logger: Logger) {
         self.shard = shard
-        self.directory = root + "/shards"
+        self.directory = Self.directory(of: root)
         self.wait = wait
         self.acl = acl
         self.logger = logger
     }
 
+    /// The barrier's directory under a run root.
+    static func directory(of root: String) -> String { root + "/shards" }
+    /// The prefix of the shards' ephemeral `ready-<i>` nodes.
+    static let readyPrefix = "ready-"
+
+    /// Whether any shard of the run at `root` is still registered (holds its ephemeral `ready` node):
+    /// `zkstorm clean` leaves such a root alone, also when shard 0, the owner of the root's `owner`
+    /// ephemeral, is gone. False when the barrier is not there or cannot be read.
+    public static func isHeld(_ client: ZooKeeperClient, root: String) async -> Bool {
+        guard let names = try? await client.getChildren(directory(of: root)) else { return false }
+        return names.contains { $0.hasPrefix(readyPrefix) }
+    }
+
     var setupPath: String { directory + "/setup" }
     var startPath: String { directory + "/start" }
     var cleanupPath: String { directory + "/cleanup" }
-    func readyPath(_ index: Int) -> String { directory + "/ready-\(index)" }
+    func readyPath(_ index: Int) -> String { directory + "/" + Self.readyPrefix + "\(index)" }
     func donePath(_ index: Int) -> String { directory + "/done-\(index)" }
     public var clockPath: String { directory + "/clock-\(shard.index)" }
 
@@ -156,7 +169,7 @@ public struct ShardBarrier: Sendable {
     func missing(_ client: ZooKeeperClient) async -> [Int] {
         guard let names = try? await client.getChildren(directory) else { return Array(0..<shard.count) }
         let present = Set(names)
-        return (0..<shard.count).filter { !present.contains("ready-\($0)") }
+        return (0..<shard.count).filter { !present.contains(Self.readyPrefix + "\($0)") }
     }
 
     /// "shard 2" or "shards 1, 2".
@@ -190,7 +203,7 @@ public struct ShardBarrier: Sendable {
             let names = Set((try? await client.getChildren(directory)) ?? [])
             let others = (0..<shard.count).filter { $0 != shard.index }
             let notDone = others.filter { !names.contains("done-\($0)") }
-            let running = notDone.filter { names.contains("ready-\($0)") }
+            let running = notDone.filter { names.contains(Self.readyPrefix + "\($0)") }
             if running.isEmpty || RunClock.now() >= deadline { return notDone }
             try? await Task.sleep(for: .milliseconds(20))
         }
@@ -225,6 +238,16 @@ public struct ShardBarrier: Sendable {
         (try? await client.exists(donePath(index))) != nil
     }
 
+    /// Whether shard `index` is gone: its ephemeral `ready` node is not there (its session ended before
+    /// it left), as far as the target answered (false when it did not).
+    public func isGone(_ client: ZooKeeperClient, shard index: Int) async -> Bool {
+        do {
+            return try await client.exists(readyPath(index)) == nil
+        } catch {
+            return false
+        }
+    }
+
     /// Leaves the barrier (removes this shard's `ready` node); true when this shard is the last one out
     /// and has claimed the cleanup of the run root.
     public func leave(_ client: ZooKeeperClient) async -> Bool {
@@ -240,7 +263,7 @@ public struct ShardBarrier: Sendable {
             // No barrier: shard 0 failed before it was made; the root (if any) is its to remove.
             return shard.isLeader
         }
-        guard !names.contains(where: { $0.hasPrefix("ready-") }) else { return false }
+        guard !names.contains(where: { $0.hasPrefix(Self.readyPrefix) }) else { return false }
         do {
             _ = try await client.create(cleanupPath, acl: acl)
             return true

@@ -33,10 +33,16 @@ extension StormRun {
 extension StormRun {
     /// The storm of a shard that does not write, during the measurement: its watchers' notifications
     /// are filed by round as they arrive (WatchStorm+Follower.swift); this waits until shard 0 is done
-    /// writing (checked every 100 ms), the measurement ends, or the run is stopped.
+    /// writing or gone (its session ended: it died; checked every 100 ms), the measurement ends, or the
+    /// run is stopped.
     func follow(_ follow: StormFollow, end: UInt64) async {
         while !stop.isSet && RunClock.now() < end {
-            if await follow.barrier.isDone(follow.reader.client, shard: 0) { return }
+            let client = follow.reader.client
+            if await follow.barrier.isDone(client, shard: 0) { return }
+            if await follow.barrier.isGone(client, shard: 0) {
+                logger.warning("shard 0, the storm's writer, is gone (its session ended): no more rounds to follow")
+                return
+            }
             await Self.sleep(until: min(end, RunClock.now() + 100_000_000), stop: stop)
         }
     }

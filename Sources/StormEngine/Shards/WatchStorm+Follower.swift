@@ -28,12 +28,26 @@ extension WatchStorm {
             .notification(watcher: Int(arrival.watcher), znode: Int(arrival.znode), receivedAt: arrival.at)
     }
 
+    /// On a re-arming getData's reply: the writer's stamp of the round whose payload `data` is, kept
+    /// for `znode` (the first reader of a round keeps it; every reader reads the same payload).
+    func notePayloadStamp(_ data: [UInt8], znode: Int) {
+        guard let payload = StormPayload(bytes: data), payload.sequence > 0, payload.sequence <= UInt64(Int.max)
+        else { return }
+        state.withLockedValue { state in
+            if state.payloadStamps.isEmpty { state.payloadStamps = Array(repeating: [:], count: spec.znodes) }
+            if state.payloadStamps[znode][Int(payload.sequence)] == nil {
+                state.payloadStamps[znode][Int(payload.sequence)] = payload.wallClockNanoseconds
+            }
+        }
+    }
+
     /// The writer's stamps of the rounds it wrote (round → wall-clock ns), to publish for the others.
     var sentWallStamps: [Int: UInt64] { state.withLockedValue { $0.sentWall } }
 
-    /// After the writer is done: times every round this shard followed against the writer's `stamps`
-    /// and records the lags and the rounds (a round with a stamp and no notification here counts every
-    /// watcher missing; one without a stamp, e.g. the writer died, counts only what arrived).
+    /// After the writer is done (or gone): times every round this shard followed against the writer's
+    /// stamps, those read from the payloads or else the published `stamps`, and records the lags and
+    /// the rounds (a round with a stamp and no notification here counts every watcher missing; a znode
+    /// without a stamp in a round, e.g. the writer died before writing it, counts only what arrived).
     /// `toWriter` is this clock against the writer's; `wallMinusMonotonic` converts wall to RunClock.
     func recordFollowedRounds(
         stamps: [Int: UInt64],
@@ -41,14 +55,15 @@ extension WatchStorm {
         wallMinusMonotonic: Int64,
         measureStart: UInt64
     ) {
-        let (followed, watchers) = state.withLockedValue { state in
+        let (followed, watchers, read) = state.withLockedValue { state in
             defer { state.followed.removeAll() }
-            return (state.followed, state.active)
+            return (state.followed, state.active, state.payloadStamps)
         }
-        for round in Set(followed.keys).union(stamps.keys).sorted() {
+        let payloadRounds = read.flatMap(\.keys)
+        for round in Set(followed.keys).union(stamps.keys).union(payloadRounds).sorted() {
             var tracker = followed[round] ?? StormRoundTracker(round: round, watchers: watchers, znodes: spec.znodes)
             for z in 0..<spec.znodes {
-                if let wall = stamps[round] {
+                if let wall = (z < read.count ? read[z][round] : nil) ?? stamps[round] {
                     let sent = Int64(bitPattern: wall) &+ toWriter.offsetNanoseconds &- wallMinusMonotonic
                     tracker.writeSent(znode: z, at: UInt64(max(0, sent)))
                 } else {

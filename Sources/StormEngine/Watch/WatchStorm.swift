@@ -69,6 +69,10 @@ final class WatchStorm: Sendable {
         var seenVersion: [Int32] = []
         /// Writing: the wall-clock stamp of each round's payload (ns since 1970), for the other shards.
         var sentWall: [Int: UInt64] = [:]
+        /// Following with data watches: per watched znode, the writer's stamp of each round (round →
+        /// wall ns) as read from the payload of a re-arming getData, so the rounds are timed even when
+        /// the writer dies before publishing its stamps.
+        var payloadStamps: [[Int: UInt64]] = []
     }
 
     init(
@@ -206,7 +210,8 @@ final class WatchStorm: Sendable {
 
     /// Records a batch of arrivals in the round, the ledger, and re-arms (now or after the round).
     private func settle<Batch: Collection>(_ batch: Batch) where Batch.Element == StormArrival {
-        let deferRearm = spec.kind.isOneShot && spec.storm.rearm == .afterRound
+        // A following shard has no rounds of its own to wait for: its watchers re-arm at once.
+        let deferRearm = spec.kind.isOneShot && spec.storm.rearm == .afterRound && !follows
         var rearmNow: [StormArrival] = []
         let late = state.withLockedValue { state -> UInt64 in
             var late: UInt64 = 0
@@ -338,7 +343,10 @@ final class WatchStorm: Sendable {
             }
             let version: Int32
             switch response {
-            case .data(_, let stat), .stat(let stat): version = stat.version
+            case .data(let data, let stat):
+                version = stat.version
+                if follows, let data { notePayloadStamp(data, znode: z) }
+            case .stat(let stat): version = stat.version
             case .children2(_, let stat): version = stat.cversion
             default: return
             }
