@@ -218,22 +218,23 @@ public struct KubernetesManifests: Sendable {
             "run", "\(Self.workloadDirectory)/workload.yaml", "--target", "$(ZKSTORM_TARGET)", "--instance",
             "$(POD_NAME)", "--json", "\(Self.resultsDirectory)/shard-$(JOB_COMPLETION_INDEX).json", "--quiet",
         ]
-        let container: ManifestYAML = .map([
-            ("name", .string("zkstorm")), ("image", .string(options.image)),
-            ("imagePullPolicy", .string("IfNotPresent")), ("command", .list([.string("zkstorm")])),
-            ("args", .list(arguments.map(ManifestYAML.string))), ("env", .list(env)),
-            ("resources", footprint.resources),
-            (
-                "volumeMounts",
-                .list([
-                    .map([
-                        ("name", .string("workload")), ("mountPath", .string(Self.workloadDirectory)),
-                        ("readOnly", .bool(true)),
-                    ]),
-                    .map([("name", .string("results")), ("mountPath", .string(Self.resultsDirectory))]),
-                ])
-            ),
-        ])
+        let container = zkstormContainer(
+            "zkstorm",
+            arguments: arguments,
+            [
+                ("env", .list(env)), ("resources", footprint.resources),
+                (
+                    "volumeMounts",
+                    .list([
+                        .map([
+                            ("name", .string("workload")), ("mountPath", .string(Self.workloadDirectory)),
+                            ("readOnly", .bool(true)),
+                        ]),
+                        resultsMount,
+                    ])
+                ),
+            ]
+        )
         let volumes: ManifestYAML = .list([
             .map([
                 ("name", .string("workload")),
@@ -250,31 +251,60 @@ public struct KubernetesManifests: Sendable {
             ]),
             resultsVolume,
         ])
-        return .map([
-            ("apiVersion", .string("batch/v1")), ("kind", .string("Job")), ("metadata", metadata(jobName)),
+        return job(
+            jobName,
+            [
+                ("completionMode", .string("Indexed")), ("completions", .int(options.shards)),
+                ("parallelism", .int(options.shards)),
+                // A shard restarted mid-run would meet a barrier the others have passed: no retries.
+                ("backoffLimit", .int(0)), ("activeDeadlineSeconds", .int(deadlineSeconds)),
+            ],
+            container: container,
+            volumes: volumes
+        )
+    }
+
+    /// A Job (never retried: `restartPolicy: Never`) with the Job settings `spec` and a pod of one
+    /// container.
+    func job(
+        _ name: String,
+        _ spec: [(String, ManifestYAML)],
+        container: ManifestYAML,
+        volumes: ManifestYAML
+    ) -> ManifestYAML {
+        let template: ManifestYAML = .map([
+            ("metadata", .map([("labels", labels)])),
             (
                 "spec",
                 .map([
-                    ("completionMode", .string("Indexed")), ("completions", .int(options.shards)),
-                    ("parallelism", .int(options.shards)),
-                    // A shard restarted mid-run would meet a barrier the others have passed: no retries.
-                    ("backoffLimit", .int(0)), ("activeDeadlineSeconds", .int(deadlineSeconds)),
-                    (
-                        "template",
-                        .map([
-                            ("metadata", .map([("labels", labels)])),
-                            (
-                                "spec",
-                                .map([
-                                    ("restartPolicy", .string("Never")), ("containers", .list([container])),
-                                    ("volumes", volumes),
-                                ])
-                            ),
-                        ])
-                    ),
+                    ("restartPolicy", .string("Never")), ("containers", .list([container])), ("volumes", volumes),
                 ])
             ),
         ])
+        return .map([
+            ("apiVersion", .string("batch/v1")), ("kind", .string("Job")), ("metadata", metadata(name)),
+            ("spec", .map(spec + [("template", template)])),
+        ])
+    }
+
+    /// A container of the image running `zkstorm` with `arguments`; `settings` (env, resources, volume
+    /// mounts) follow them.
+    func zkstormContainer(
+        _ name: String,
+        arguments: [String],
+        _ settings: [(String, ManifestYAML)]
+    ) -> ManifestYAML {
+        .map(
+            [
+                ("name", .string(name)), ("image", .string(options.image)),
+                ("imagePullPolicy", .string("IfNotPresent")), ("command", .list([.string("zkstorm")])),
+                ("args", .list(arguments.map(ManifestYAML.string))),
+            ] + settings
+        )
+    }
+
+    var resultsMount: ManifestYAML {
+        .map([("name", .string("results")), ("mountPath", .string(Self.resultsDirectory))])
     }
 
     var resultsVolume: ManifestYAML {
@@ -299,41 +329,23 @@ public struct KubernetesManifests: Sendable {
             ["report", "--merge"] + resultFiles + [
                 "--json", "\(Self.resultsDirectory)/merged.json", "--html", "\(Self.resultsDirectory)/merged.html",
             ]
-        let container: ManifestYAML = .map([
-            ("name", .string("merge")), ("image", .string(options.image)),
-            ("imagePullPolicy", .string("IfNotPresent")), ("command", .list([.string("zkstorm")])),
-            ("args", .list(arguments.map(ManifestYAML.string))),
-            (
-                "resources",
-                .map([("requests", .map([("cpu", .string("100m")), ("memory", .string("128Mi"))]))])
-            ),
-            (
-                "volumeMounts",
-                .list([.map([("name", .string("results")), ("mountPath", .string(Self.resultsDirectory))])])
-            ),
-        ])
-        return .map([
-            ("apiVersion", .string("batch/v1")), ("kind", .string("Job")), ("metadata", metadata(mergeJobName)),
-            (
-                "spec",
-                .map([
-                    ("backoffLimit", .int(0)), ("activeDeadlineSeconds", .int(600)),
-                    (
-                        "template",
-                        .map([
-                            ("metadata", .map([("labels", labels)])),
-                            (
-                                "spec",
-                                .map([
-                                    ("restartPolicy", .string("Never")), ("containers", .list([container])),
-                                    ("volumes", .list([resultsVolume])),
-                                ])
-                            ),
-                        ])
-                    ),
-                ])
-            ),
-        ])
+        let container = zkstormContainer(
+            "merge",
+            arguments: arguments,
+            [
+                (
+                    "resources",
+                    .map([("requests", .map([("cpu", .string("100m")), ("memory", .string("128Mi"))]))])
+                ),
+                ("volumeMounts", .list([resultsMount])),
+            ]
+        )
+        return job(
+            mergeJobName,
+            [("backoffLimit", .int(0)), ("activeDeadlineSeconds", .int(600))],
+            container: container,
+            volumes: .list([resultsVolume])
+        )
     }
 
     /// The shards' objects (ConfigMap, claim, Indexed Job) as one multi-document YAML stream, or with
