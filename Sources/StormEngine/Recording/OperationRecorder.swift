@@ -6,23 +6,23 @@ import ZooKeeperProtocol
 /// A recorder shared by the sessions of one group on one event loop (or one task's). Recording takes a
 /// lock that is mostly uncontended and allocates nothing
 /// once a key has been seen; the interval collector drains it once a second.
-public final class OperationRecorder: Sendable {
+package final class OperationRecorder: Sendable {
     private let interval = NIOLockedValueBox(RecordedInterval())
     /// When (RunClock ns) the last failed request was recorded (0: none): how long after a fault
     /// requests still failed.
     @usableFromInline let lastFailureAt = ManagedAtomic<UInt64>(0)
 
-    public init() {}
+    package init() {}
 
     @inlinable
-    public func record(_ operation: RecordedOperation, code: ErrorCode, nanoseconds: UInt64) {
+    package func record(_ operation: RecordedOperation, code: ErrorCode, nanoseconds: UInt64) {
         if code != .ok { lastFailureAt.store(RunClock.now(), ordering: .relaxed) }
         recordLocked { RecordedInterval.record(nanoseconds, in: &$0.requests, at: RecordKey(operation, code)) }
     }
 
     /// Open loop: latency from the intended start and service time from the send, in one lock.
     @inlinable
-    public func recordOpenLoop(
+    package func recordOpenLoop(
         _ operation: RecordedOperation,
         code: ErrorCode,
         intendedNanoseconds: UInt64,
@@ -35,25 +35,25 @@ public final class OperationRecorder: Sendable {
         }
     }
 
-    public func recordLateStart() {
+    package func recordLateStart() {
         recordLocked { $0.lateStarts += 1 }
     }
 
-    public func recordWatchEvent(_ kind: WatchKind, lagNanoseconds: UInt64?) {
+    package func recordWatchEvent(_ kind: WatchKind, lagNanoseconds: UInt64?) {
         recordLocked {
             $0.watchEvents[kind, default: 0] += 1
             if let lag = lagNanoseconds { RecordedInterval.record(lag, in: &$0.watchLag, at: kind) }
         }
     }
 
-    public func recordRearm(nanoseconds: UInt64, versionsMissed: UInt64) {
+    package func recordRearm(nanoseconds: UInt64, versionsMissed: UInt64) {
         recordLocked {
             $0.watchRearm.record(nanoseconds: nanoseconds)
             $0.versionsMissed += versionsMissed
         }
     }
 
-    public func recordRound(_ summary: StormRoundSummary) {
+    package func recordRound(_ summary: StormRoundSummary) {
         recordLocked {
             if let last = summary.lastNanoseconds { $0.watchFanout.record(nanoseconds: last) }
             $0.watchMissed += UInt64(summary.missing)
@@ -70,7 +70,7 @@ public final class OperationRecorder: Sendable {
     /// Drops what was recorded (warm-up) in O(1) under the lock (the old storage is freed outside it),
     /// so the measurement starts at the same instant for every session. The next recordings allocate
     /// their histograms once.
-    public func discard() {
+    package func discard() {
         let old = interval.withLockedValue { current -> RecordedInterval in
             defer { current = RecordedInterval() }
             return current
@@ -79,7 +79,7 @@ public final class OperationRecorder: Sendable {
     }
 
     /// Adds what was recorded since the last drain to `target` and starts a new interval.
-    public func drain(into target: inout RecordedInterval) {
+    package func drain(into target: inout RecordedInterval) {
         interval.withLockedValue { current in
             target.merge(current)
             current.resetKeepingStorage()

@@ -2,9 +2,9 @@ import Foundation
 import StormMetrics
 
 /// `.hgrm` percentile-distribution files, one per histogram, for HdrHistogram's plotter.
-public enum HgrmWriter {
+package enum HgrmWriter {
     /// Writes `<dir>/<key with : replaced by _>.hgrm` for every histogram; returns the paths written.
-    public static func write(_ result: RunResult, to directory: String) throws -> [String] {
+    package static func write(_ result: RunResult, to directory: String) throws -> [String] {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var written: [String] = []
         for key in result.histograms.keys.sorted() {
