@@ -4,15 +4,7 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
-import NIOSSL
 import ZooKeeperProtocol
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-import NIOConcurrencyHelpers
-#endif
 
 /// The mutable heart of a `ZooKeeperClient`: session state, the current connection, watches, queued
 /// requests and event delivery.
@@ -20,6 +12,10 @@ import NIOConcurrencyHelpers
 /// `@unchecked Sendable`: every stored property is touched only on `eventLoop` (entry points from other
 /// threads hop with `execute`; each method asserts it), except the atomics in `counters` and the
 /// immutable `let`s.
+///
+/// Requests, the state machine's actions and the tick live here; the connect path is in
+/// `ClientSession+Connect.swift`, event delivery in `ClientSession+Events.swift` (which is why the state
+/// they share is internal rather than private: nothing outside this type touches it).
 final class ClientSession: @unchecked Sendable {
     let eventLoop: any EventLoop
     let logger: Logger
@@ -28,9 +24,9 @@ final class ClientSession: @unchecked Sendable {
     private let requestTimeoutNanos: UInt64
     /// The servers' frame limit (jute.maxbuffer) that each setWatches2 batch fits.
     private let maxPacketSize: Int
-    private var machine: SessionStateMachine
-    private var handler: ZooKeeperConnectionHandler?
-    private var channel: (any Channel)?
+    var machine: SessionStateMachine
+    var handler: ZooKeeperConnectionHandler?
+    var channel: (any Channel)?
     private var waiting = Deque<WaitingRequest>()
     private(set) var watches = RegisteredWatches()
     /// Credentials accepted by the server, replayed after every reconnect.
@@ -42,27 +38,27 @@ final class ClientSession: @unchecked Sendable {
     /// How often `tick()` runs: a twentieth of the shorter of the request and session timeouts, between
     /// 10 and 500 ms. A fixed fine tick costs 200,000 timer firings a second at 10,000 sessions.
     private let tickInterval: TimeAmount
-    private var attemptTimeout: Scheduled<Void>?
+    var attemptTimeout: Scheduled<Void>?
     private var connectPromise: EventLoopPromise<Void>?
     private var closePromises: [EventLoopPromise<Void>] = []
     private var closeTimeout: Scheduled<Void>?
-    private let tls: ZooKeeperTLS?
-    private let sourceAddress: String?
-    private let onConnectPhases: (@Sendable (ConnectPhaseTimings) -> Void)?
+    let tls: ZooKeeperTLS?
+    let sourceAddress: String?
+    let onConnectPhases: (@Sendable (ConnectPhaseTimings) -> Void)?
     /// Monotonic stamps of the current attempt's phases.
-    private var phases = PhaseStamps()
+    var phases = PhaseStamps()
 
     // Event delivery: a back-pressured sequence, or a callback that replaces it.
-    private let eventSource: WatchEventSequence.Producer.Source
+    let eventSource: WatchEventSequence.Producer.Source
     let events: WatchEventSequence
-    private var eventHandler: (@Sendable (WatchEvent) -> Void)?
-    private var sequenceTerminated = false
-    private(set) var readsPaused = false
+    var eventHandler: (@Sendable (WatchEvent) -> Void)?
+    var sequenceTerminated = false
+    var readsPaused = false
     /// `ZooKeeperClient.setReadsStalled(true)`: reads held on purpose (a simulated stalled consumer).
-    private(set) var readsStalled = false
+    var readsStalled = false
     /// Events buffered while nobody iterates `events`; bounded so an unread sequence cannot grow forever.
-    private var unconsumedEvents = 0
-    private static let unconsumedEventLimit = 100_000
+    var unconsumedEvents = 0
+    static let unconsumedEventLimit = 100_000
 
     init(configuration: ZooKeeperConfiguration, connectString: ConnectString, eventLoop: any EventLoop) {
         self.eventLoop = eventLoop
@@ -259,54 +255,6 @@ final class ClientSession: @unchecked Sendable {
         perform(machine.connectionLost(attempt: handler.attempt, reason: reason, now: now))
     }
 
-    // MARK: Connect phases and TLS (from ConnectPhaseHandler)
-
-    func channelBecameActive(attempt: Int) {
-        guard attempt == machine.attempt else { return }
-        phases.tcpConnected = NIODeadline.now().uptimeNanoseconds
-    }
-
-    func tlsHandshakeCompleted(attempt: Int, version: String?) {
-        guard attempt == machine.attempt else { return }
-        phases.tlsDone = NIODeadline.now().uptimeNanoseconds
-        phases.tlsVersion = version
-    }
-
-    func tlsCipherSeen(attempt: Int, suite: UInt16) {
-        guard attempt == machine.attempt else { return }
-        phases.tlsCipher = ServerHelloSniffer.name(suite)
-    }
-
-    func tlsFailed(attempt: Int, host: HostPort, error: any Error) {
-        let failure = ZooKeeperError.tlsHandshake(
-            host: host,
-            expectedName: tls?.serverName ?? host.host,
-            error: error,
-            presentedCertificate: tls?.certificateFile != nil
-        )
-        logger.debug("TLS failed", metadata: ["host": "\(host)", "error": "\(error)"])
-        perform(machine.securityFailed(attempt: attempt, error: failure, now: NIODeadline.now().uptimeNanoseconds))
-    }
-
-    private func connectCompleted(resumed: Bool) {
-        let now = NIODeadline.now().uptimeNanoseconds
-        let p = phases
-        guard let tcp = p.tcpConnected, let received = p.handshakeReceived else { return }
-        let handshakeStart = p.tlsDone ?? tcp
-        let timings = ConnectPhaseTimings(
-            tcpNanos: tcp &- p.started,
-            tlsNanos: p.tlsDone.map { $0 &- tcp },
-            handshakeNanos: received &- handshakeStart,
-            saslNanos: machine.sasl == nil ? nil : now &- received,
-            resumed: resumed,
-            host: p.host,
-            tlsVersion: p.tlsVersion,
-            tlsCipher: p.tlsCipher
-        )
-        counters.connectPhases.withLockedValue { $0 = timings }
-        onConnectPhases?(timings)
-    }
-
     func notificationReceived(_ event: WatcherEvent, receivedAt: UInt64) {
         watches.fired(event.type, path: event.path)
         deliver(WatchEvent(type: event.type, state: event.state, path: clientPath(event.path), receivedAt: receivedAt))
@@ -318,7 +266,7 @@ final class ClientSession: @unchecked Sendable {
 
     // MARK: Acting on the state machine
 
-    private func perform(_ action: SessionStateMachine.Action) {
+    func perform(_ action: SessionStateMachine.Action) {
         switch action {
         case .none:
             break
@@ -486,105 +434,6 @@ final class ClientSession: @unchecked Sendable {
         for promise in promises { promise.succeed(()) }
     }
 
-    private func connect(_ host: HostPort, attempt: Int, timeoutNanos: Int64, delayNanos: Int64) {
-        guard delayNanos <= 0 else {
-            eventLoop.scheduleTask(in: .nanoseconds(delayNanos)) { [self] in
-                guard attempt == machine.attempt else { return }
-                connect(host, attempt: attempt, timeoutNanos: timeoutNanos, delayNanos: 0)
-            }
-            return
-        }
-        logger.debug("connecting", metadata: ["host": "\(host)", "attempt": "\(attempt)"])
-        phases = PhaseStamps(started: NIODeadline.now().uptimeNanoseconds, host: host.description)
-        attemptTimeout?.cancel()
-        attemptTimeout = eventLoop.scheduleTask(in: .nanoseconds(timeoutNanos)) { [self] in
-            guard attempt == machine.attempt, !machine.isConnected else { return }
-            let reason = "\(host) did not complete the handshake within \(timeoutNanos / 1_000_000) ms"
-            // Decide first: closing fires channelInactive at once, which must find this attempt over.
-            let stale = channel
-            channel = nil
-            perform(machine.connectFailed(attempt: attempt, reason: reason, now: NIODeadline.now().uptimeNanoseconds))
-            stale?.close(promise: nil)
-        }
-        // NIO's own connect timeout is a backstop only: the attempt timer above fires first and
-        // reports the real cause ("did not complete the handshake"), where NIO's close would
-        // look like the server hanging up.
-        let bootstrap = ClientBootstrap(group: eventLoop)
-            .connectTimeout(.nanoseconds(timeoutNanos + 1_000_000_000))
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            // Reads start small (a notification or a reply is tens of bytes) and grow with the traffic:
-            // NIO's default 2 KiB first buffer, kept per connection, weighs on thousands of idle watchers.
-            .channelOption(
-                .recvAllocator,
-                value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 64 * 1024)
-            )
-            .channelInitializer { [self, tls] channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let pipeline = channel.pipeline.syncOperations
-                    if let tls {
-                        try pipeline.addHandler(
-                            ServerHelloSniffer { [self] suite in tlsCipherSeen(attempt: attempt, suite: suite) }
-                        )
-                        try pipeline.addHandler(
-                            NIOSSLClientHandler(
-                                context: tls.context,
-                                serverHostname: tls.serverHostname(for: host.host)
-                            )
-                        )
-                    }
-                    try pipeline.addHandler(
-                        ConnectPhaseHandler(session: self, attempt: attempt, host: host, tls: tls != nil)
-                    )
-                    try pipeline.addHandler(ZooKeeperConnectionHandler(session: self, attempt: attempt))
-                }
-            }
-        var bound = bootstrap
-        if let sourceAddress {
-            do {
-                bound = bound.bind(to: try SocketAddress(ipAddress: sourceAddress, port: 0))
-            } catch {
-                perform(
-                    machine.connectFailed(
-                        attempt: attempt,
-                        reason: "source address \(sourceAddress): \(Self.describe(error))",
-                        now: NIODeadline.now().uptimeNanoseconds
-                    )
-                )
-                return
-            }
-        }
-        bound.connect(host: host.host, port: host.port).hop(to: eventLoop).whenComplete { [self] result in
-            switch result {
-            case .success(let channel):
-                if attempt == machine.attempt, !machine.isTerminal {
-                    self.channel = channel
-                } else {
-                    channel.close(promise: nil)
-                }
-            case .failure(let error):
-                let reason = "\(host): \(Self.describe(error))"
-                perform(
-                    machine.connectFailed(attempt: attempt, reason: reason, now: NIODeadline.now().uptimeNanoseconds)
-                )
-            }
-        }
-    }
-
-    static func describe(_ error: any Error) -> String {
-        if let error = error as? IOError {
-            return String(cString: strerror(error.errnoCode)).lowercased()
-        }
-        if let error = error as? NIOConnectionError {
-            if let first = error.connectionErrors.first { return describe(first.error) }
-            if let dns = error.dnsAAAAError ?? error.dnsAError { return "cannot resolve host (\(dns))" }
-            return "cannot resolve host"
-        }
-        if error is ChannelError, case .connectTimeout = error as! ChannelError {
-            return "connect timed out"
-        }
-        return "\(error)"
-    }
-
     private func flushWaiting() {
         guard let handler else { return }
         while let request = waiting.popFirst() {
@@ -647,81 +496,4 @@ final class ClientSession: @unchecked Sendable {
         }
     }
 
-    // MARK: Events
-
-    func setEventHandler(_ handler: @escaping @Sendable (WatchEvent) -> Void) {
-        eventLoop.assertInEventLoop()
-        eventHandler = handler
-        if readsPaused { eventConsumerWantsMore() }
-    }
-
-    private func deliverState(_ state: KeeperState) {
-        deliver(WatchEvent(type: .none, state: state, path: "", receivedAt: NIODeadline.now().uptimeNanoseconds))
-    }
-
-    private func deliver(_ event: WatchEvent) {
-        counters.events.wrappingIncrement(ordering: .relaxed)
-        if let eventHandler {
-            eventHandler(event)
-            return
-        }
-        guard !sequenceTerminated else { return }
-        let attached = events.backPressure.isConsumerAttached
-        if !attached {
-            unconsumedEvents += 1
-            if unconsumedEvents > Self.unconsumedEventLimit { return }
-        }
-        switch eventSource.yield(event) {
-        case .produceMore:
-            break
-        case .stopProducing:
-            if attached && !readsPaused {
-                readsPaused = true
-                counters.readPauses.wrappingIncrement(ordering: .relaxed)
-            }
-        case .dropped:
-            sequenceTerminated = true
-        }
-    }
-
-    private func eventConsumerWantsMore() {
-        eventLoop.execute { [self] in
-            guard readsPaused else { return }
-            readsPaused = false
-            if !readsStalled { handler?.resumeReads() }
-        }
-    }
-
-    private func eventConsumerTerminated() {
-        eventLoop.execute { [self] in
-            sequenceTerminated = true
-            if readsPaused {
-                readsPaused = false
-                if !readsStalled { handler?.resumeReads() }
-            }
-        }
-    }
-
-    func setReadsStalled(_ stalled: Bool) {
-        eventLoop.assertInEventLoop()
-        readsStalled = stalled
-        if !stalled && !readsPaused { handler?.resumeReads() }
-    }
-}
-
-/// Breaks the cycle session → sequence → delegate → session.
-private final class WeakSessionBox: @unchecked Sendable {
-    // Written once in ClientSession.init before the box is shared; read-only afterwards.
-    weak var session: ClientSession?
-}
-
-/// Monotonic stamps of one connect attempt.
-struct PhaseStamps {
-    var started: UInt64 = 0
-    var host = ""
-    var tcpConnected: UInt64?
-    var tlsDone: UInt64?
-    var tlsVersion: String?
-    var tlsCipher: String?
-    var handshakeReceived: UInt64?
 }

@@ -246,27 +246,30 @@ public final class ZooKeeperClient: Sendable {
     static func validate(_ request: ZooKeeperRequest) throws(ZooKeeperError) {
         switch request {
         case .create(let c, _):
-            try validatePath(c.path, sequential: c.mode.isSequential)
-            try validateValue(c.data, path: c.path)
+            try validateCreate(c)
         case .setData(let path, let data, _):
-            try validatePath(path)
-            try validateValue(data, path: path)
+            try validateSetData(path, data)
         case .multi(let ops), .multiRead(let ops):
             for op in ops {
                 switch op {
-                case .create(let c, _):
-                    try validatePath(c.path, sequential: c.mode.isSequential)
-                    try validateValue(c.data, path: c.path)
-                case .setData(let path, let data, _):
-                    try validatePath(path)
-                    try validateValue(data, path: path)
-                default:
-                    try validatePath(op.path)
+                case .create(let c, _): try validateCreate(c)
+                case .setData(let path, let data, _): try validateSetData(path, data)
+                default: try validatePath(op.path)
                 }
             }
         default:
             if let path = request.path { try validatePath(path) }
         }
+    }
+
+    static func validateCreate(_ c: CreateRequest) throws(ZooKeeperError) {
+        try validatePath(c.path, sequential: c.mode.isSequential)
+        try validateValue(c.data, path: c.path)
+    }
+
+    static func validateSetData(_ path: String, _ data: [UInt8]?) throws(ZooKeeperError) {
+        try validatePath(path)
+        try validateValue(data, path: path)
     }
 
     static func validateValue(_ data: [UInt8]?, path: String) throws(ZooKeeperError) {

@@ -26,12 +26,7 @@ extension ZooKeeperServer {
                     + "--tls-cert and that --tls-ca holds a CA certificate."
             )
         }
-        let bootstrap = ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 1024)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
-            .childChannelOption(.socketOption(.so_keepalive), value: 1)
-            .childChannelOption(.maxMessagesPerRead, value: 16)
+        let bootstrap = ZooKeeperServer.listenerBootstrap(group)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations

@@ -185,15 +185,21 @@ public final class ZooKeeperServer: Service, Sendable {
         try await shutdown()
     }
 
-    private func bind() async throws -> any Channel {
-        let core = self.core
-        let handshakeTimeout = TimeAmount(configuration.handshakeTimeout)
-        let bootstrap = ServerBootstrap(group: eventLoopGroup)
+    /// The listening socket's options, the same for the plain and the TLS listener: a deep backlog for
+    /// connection storms, no Nagle delay, keep-alive, and reads batched 16 at a time.
+    static func listenerBootstrap(_ group: any EventLoopGroup) -> ServerBootstrap {
+        ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(.socketOption(.so_keepalive), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
+    }
+
+    private func bind() async throws -> any Channel {
+        let core = self.core
+        let handshakeTimeout = TimeAmount(configuration.handshakeTimeout)
+        let bootstrap = Self.listenerBootstrap(eventLoopGroup)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(

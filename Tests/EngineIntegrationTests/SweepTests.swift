@@ -69,31 +69,29 @@ extension EngineTests {
         /// rate passes it, so the search must land within its resolution below the cap.
         @Test func capacitySearchFindsTheServersRateCap() async throws {
             let cap = 1500.0
-            var configuration = ZooKeeperServerConfiguration(host: "127.0.0.1", port: 0)
-            configuration.maxRequestRate = cap
-            let server = ZooKeeperServer(configuration: configuration)
-            try await server.start()
-            defer { Task { try? await server.shutdown() } }
-            let sweep = SweepRun(
-                workload: Self.reads(rate: 400),
-                targets: [server.connectString],
-                slos: [try Threshold(parsing: "get.p99<60ms")],
-                logger: Logger(label: "test.sweep")
-            )
-            let result = try await sweep.findMaximumRate(start: 400, resolution: .relative(0.1))
-            let search = try #require(result.searches?.first)
-            #expect(result.searches?.count == 1)
-            let found = try #require(search.highestPassingRate)
-            let failing = try #require(search.lowestFailingRate)
-            // Near the cap (10% resolution, and a loaded machine may fail a point just below it); the final
-            // bracket is at most 10% wide.
-            #expect(
-                found >= cap * 0.8 && found <= cap * 1.1,
-                "found \(found) ops/s against a cap of \(cap): \(SweepReport.render(result))"
-            )
-            #expect(failing > found && failing - found <= 0.1 * found + 1)
-            #expect(result.points.count == search.steps.count)
-            #expect(SweepReport.render(result).contains("highest rate holding every SLO"))
+            let configure: (inout ZooKeeperServerConfiguration) -> Void = { $0.maxRequestRate = cap }
+            try await withBuiltInServer(configure: configure) { server in
+                let sweep = SweepRun(
+                    workload: Self.reads(rate: 400),
+                    targets: [server.connectString],
+                    slos: [try Threshold(parsing: "get.p99<60ms")],
+                    logger: Logger(label: "test.sweep")
+                )
+                let result = try await sweep.findMaximumRate(start: 400, resolution: .relative(0.1))
+                let search = try #require(result.searches?.first)
+                #expect(result.searches?.count == 1)
+                let found = try #require(search.highestPassingRate)
+                let failing = try #require(search.lowestFailingRate)
+                // Near the cap (10% resolution, and a loaded machine may fail a point just below it); the final
+                // bracket is at most 10% wide.
+                #expect(
+                    found >= cap * 0.8 && found <= cap * 1.1,
+                    "found \(found) ops/s against a cap of \(cap): \(SweepReport.render(result))"
+                )
+                #expect(failing > found && failing - found <= 0.1 * found + 1)
+                #expect(result.points.count == search.steps.count)
+                #expect(SweepReport.render(result).contains("highest rate holding every SLO"))
+            }
         }
     }
 }

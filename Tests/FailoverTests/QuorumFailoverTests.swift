@@ -72,6 +72,19 @@ struct QuorumFailoverTests {
         try await client.close()
     }
 
+    /// After the faults, the load and the storm went on (the last two full seconds did work, the last five
+    /// rounds notified every watcher), every watch is accounted for, and the run root is gone.
+    static func expectRecovered(_ result: RunResult, root: String, _ ensemble: RealEnsemble) async throws {
+        // The last point is the few ms between the last full second and the end: it may hold nothing.
+        let tail = result.timeline.dropLast().suffix(2)
+        #expect(tail.count == 2 && tail.allSatisfy { $0.ops > 0 }, "\(result.timeline)")
+        let lastRounds = result.rounds.suffix(5)
+        #expect(lastRounds.count == 5)
+        #expect(lastRounds.allSatisfy { $0.notified == $0.expected && $0.notified > 0 }, "\(lastRounds)")
+        try expectWatchesAccounted(result)
+        try await expectRootRemoved(root, ensemble)
+    }
+
     /// Every write to a watched znode is received, collapsed or counted missed; none twice.
     static func expectWatchesAccounted(_ result: RunResult) throws {
         let ledger = try #require(result.failover?.watch)
@@ -130,14 +143,7 @@ struct QuorumFailoverTests {
             let total = result.operations.values.reduce(UInt64(0)) { $0 + $1.errors }
             #expect(perInterval == total)
             // Load and watches kept going after the second fault.
-            // (The last point is the few ms between the last full second and the end: it may hold nothing.)
-            let tail = result.timeline.dropLast().suffix(2)
-            #expect(tail.count == 2 && tail.allSatisfy { $0.ops > 0 }, "\(result.timeline)")
-            let lastRounds = result.rounds.suffix(5)
-            #expect(lastRounds.count == 5)
-            #expect(lastRounds.allSatisfy { $0.notified == $0.expected && $0.notified > 0 }, "\(lastRounds)")
-            try Self.expectWatchesAccounted(result)
-            try await Self.expectRootRemoved(outcome.root, ensemble)
+            try await Self.expectRecovered(result, root: outcome.root, ensemble)
             FailoverFigures.record("kill follower then leader", result)
         }
     }
@@ -170,13 +176,7 @@ struct QuorumFailoverTests {
             let replacement = try #require(failover.replacementUs)
             #expect(replacement.max < 10_000_000)
             // After the new sessions, the load and the storm go on.
-            let tail = result.timeline.dropLast().suffix(2)
-            #expect(tail.count == 2 && tail.allSatisfy { $0.ops > 0 }, "\(result.timeline)")
-            let lastRounds = result.rounds.suffix(5)
-            #expect(lastRounds.count == 5)
-            #expect(lastRounds.allSatisfy { $0.notified == $0.expected && $0.notified > 0 }, "\(lastRounds)")
-            try Self.expectWatchesAccounted(result)
-            try await Self.expectRootRemoved(outcome.root, ensemble)
+            try await Self.expectRecovered(result, root: outcome.root, ensemble)
             FailoverFigures.record("quorum paused 9 s (sessions expire)", result)
         }
     }

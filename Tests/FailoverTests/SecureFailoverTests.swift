@@ -82,11 +82,7 @@ struct SecureFailoverTests {
     @Test func builtInServerDropsEveryConnectionMidRunOverTLSAndSASL() async throws {
         let certificates = try TestCertificates.make()
         defer { certificates.remove() }
-        var configuration = ZooKeeperServerConfiguration(host: "127.0.0.1", port: FreePort.allocate())
-        var logger = Logger(label: "zkstorm.server.test")
-        logger.logLevel = .warning
-        configuration.logger = logger
-        configuration.security = ServerSecurityConfiguration(
+        let security = ServerSecurityConfiguration(
             tls: try ServerTLSConfiguration.fromPEMFiles(
                 port: 0,
                 certificate: certificates.serverCertificate,
@@ -95,9 +91,7 @@ struct SecureFailoverTests {
             ),
             saslUsers: Self.users
         )
-        let server = ZooKeeperServer(configuration: configuration)
-        try await server.start()
-        do {
+        try await withBuiltInServer(port: FreePort.allocate(), security: security) { server in
             let securePort = try #require(server.securePort)
             let workload = QuorumFailoverTests.workload(target: "127.0.0.1:\(securePort)", duration: .seconds(8))
             let run = StormRun(workload: workload, security: try Self.security(certificates))
@@ -115,10 +109,6 @@ struct SecureFailoverTests {
             let failover = try #require(outcome.result.failover)
             #expect(failover.connectionLosses >= UInt64(dropped) - 2, "each dropped connection was a loss")
             FailoverFigures.record("TLS+SASL: built-in drops every connection twice", outcome.result)
-        } catch {
-            try await server.shutdown()
-            throw error
         }
-        try await server.shutdown()
     }
 }

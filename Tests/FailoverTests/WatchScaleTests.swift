@@ -110,13 +110,7 @@ struct WatchScaleTests {
     }
 
     @Test func builtInServerDroppingEveryConnectionRestoresFiftyThousandWatches() async throws {
-        var configuration = ZooKeeperServerConfiguration(host: "127.0.0.1", port: 0)
-        var logger = Logger(label: "zkstorm.server.test")
-        logger.logLevel = .warning
-        configuration.logger = logger
-        let server = ZooKeeperServer(configuration: configuration)
-        try await server.start()
-        do {
+        try await withBuiltInServer { server in
             let paths = Self.paths(50_000)
             let watcher = Watcher(try await Self.connect(server.connectString))
             _ = try await watcher.client.create("/scale")
@@ -134,11 +128,7 @@ struct WatchScaleTests {
                 )
             )
             try await watcher.client.close()
-        } catch {
-            try? await server.shutdown()
-            throw error
         }
-        try await server.shutdown()
     }
 
     @Test func killingTheQuorumMemberOfTheSessionMovesItWithEveryWatch() async throws {

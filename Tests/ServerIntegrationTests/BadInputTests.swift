@@ -4,6 +4,7 @@ import Testing
 import ZooKeeperClient
 import ZooKeeperProtocol
 import ZooKeeperServer
+import ZooKeeperTestSupport
 
 /// Hostile input closes the offending connection only; the server and other sessions carry on.
 @Suite struct BadInputTests {
@@ -19,7 +20,7 @@ import ZooKeeperServer
     }
 
     @Test func badFramesCloseOnlyTheirConnection() async throws {
-        try await withServer { server in
+        try await withBuiltInServer { server in
             let bystander = try handshaken(server.port)
             _ = try bystander.call(.create(CreateRequest(path: "/alive", data: nil), opCode: .create))
 
@@ -78,7 +79,7 @@ import ZooKeeperServer
     /// Throws at least 100,000 random and mutated frames at the server, then checks that it still
     /// answers and that every connection and session it opened is gone.
     @Test(.timeLimit(.minutes(2))) func fuzzedFramesLeaveNoLeaks() async throws {
-        try await withServer(tickMs: 100) { server in
+        try await withBuiltInServer(tickMs: 100) { server in
             // Blocking sockets run on a Dispatch thread, not on the cooperative pool.
             let port = server.port
             let (framesSent, connections) = try await offloaded { () throws -> (Int, Int) in

@@ -4,6 +4,7 @@ import Testing
 import ZooKeeperClient
 import ZooKeeperProtocol
 import ZooKeeperServer
+import ZooKeeperTestSupport
 
 /// The per-connection limits: a client that stops reading is closed once its outbox passes
 /// `maxOutboxBytes` while another keeps getting its notifications, and `maxClientConnectionsPerHost`
@@ -14,7 +15,7 @@ import ZooKeeperServer
         maxPerHost: Int = 0,
         _ body: (ZooKeeperServer) async throws -> T
     ) async throws -> T {
-        try await withServer(
+        try await withBuiltInServer(
             configure: {
                 $0.maxOutboxBytes = maxOutbox
                 $0.maxClientConnectionsPerHost = maxPerHost

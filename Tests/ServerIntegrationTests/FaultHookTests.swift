@@ -46,7 +46,7 @@ struct FaultHookTests {
     }
 
     @Test func dropAllConnectionsKeepsTheSessionAndItsEphemerals() async throws {
-        try await withServer { server in
+        try await withBuiltInServer { server in
             let client = try await connect(server)
             _ = try await client.create("/drop-eph", mode: .ephemeral)
             let session = client.sessionId
@@ -59,7 +59,7 @@ struct FaultHookTests {
     }
 
     @Test func pauseHoldsRepliesUntilResume() async throws {
-        try await withServer { server in
+        try await withBuiltInServer { server in
             let client = try await connect(server)
             _ = try await client.create("/paused", data: [1])
             await server.pause()
@@ -81,7 +81,7 @@ struct FaultHookTests {
 
     /// ZOOKEEPER-706: 20,000 watches on long paths need more than one jute.maxbuffer frame to restore.
     @Test func twentyThousandWatchesSurviveDroppedConnectionsInBatches() async throws {
-        try await withServer { server in
+        try await withBuiltInServer { server in
             let client = try await connect(server)
             _ = try await client.create("/w706")
             let count = 20_000
@@ -128,34 +128,29 @@ struct FaultHookTests {
     }
 
     @Test func exponentialBackoffSpacesReconnectAttempts() async throws {
-        let port = FreePort.allocate()
-        var serverConfiguration = ZooKeeperServerConfiguration(host: "127.0.0.1", port: port)
-        var serverLogger = Logger(label: "zkstorm.server.test")
-        serverLogger.logLevel = .warning
-        serverConfiguration.logger = serverLogger
-        let server = ZooKeeperServer(configuration: serverConfiguration)
-        try await server.start()
-        let stamps = NIOLockedValueBox<[ContinuousClock.Instant]>([])
-        let client = try await connect(server) {
-            $0.reconnectPolicy = .exponentialBackoff(base: .milliseconds(100), max: .milliseconds(400))
-            $0.logger = Logger(label: "backoff") { _ in AttemptRecorder(stamps: stamps) }
+        // The server restarts mid-test on the port its client knows.
+        try await withBuiltInServer(port: FreePort.allocate()) { server in
+            let stamps = NIOLockedValueBox<[ContinuousClock.Instant]>([])
+            let client = try await connect(server) {
+                $0.reconnectPolicy = .exponentialBackoff(base: .milliseconds(100), max: .milliseconds(400))
+                $0.logger = Logger(label: "backoff") { _ in AttemptRecorder(stamps: stamps) }
+            }
+            let before = stamps.withLockedValue { $0.count }
+            let lostAt = ContinuousClock.now
+            try await server.shutdown()  // refuses connections; the session stays for the restart
+            try await Task.sleep(for: .milliseconds(2500))
+            try await server.start()
+            #expect(try await waitFor(.seconds(8)) { client.stats.reconnects >= 1 })
+            let attempts = Array(stamps.withLockedValue { $0 }.dropFirst(before))
+            // 100, 200, 400, 400, ... ms: the first after the loss waits too.
+            #expect(attempts.count >= 4)
+            if let first = attempts.first { #expect(first - lostAt >= .milliseconds(95)) }
+            let expected: [Duration] = [.milliseconds(200), .milliseconds(400), .milliseconds(400)]
+            for (index, gap) in zip(attempts.dropFirst(), attempts).map({ $0 - $1 }).prefix(3).enumerated() {
+                #expect(gap >= expected[index] - .milliseconds(5), "gap \(index): \(gap)")
+                #expect(gap < expected[index] + .milliseconds(600), "gap \(index): \(gap)")
+            }
+            try await client.close()
         }
-        let before = stamps.withLockedValue { $0.count }
-        let lostAt = ContinuousClock.now
-        try await server.shutdown()  // refuses connections; the session stays for the restart
-        try await Task.sleep(for: .milliseconds(2500))
-        try await server.start()
-        #expect(try await waitFor(.seconds(8)) { client.stats.reconnects >= 1 })
-        let attempts = Array(stamps.withLockedValue { $0 }.dropFirst(before))
-        // 100, 200, 400, 400, ... ms: the first after the loss waits too.
-        #expect(attempts.count >= 4)
-        if let first = attempts.first { #expect(first - lostAt >= .milliseconds(95)) }
-        let expected: [Duration] = [.milliseconds(200), .milliseconds(400), .milliseconds(400)]
-        for (index, gap) in zip(attempts.dropFirst(), attempts).map({ $0 - $1 }).prefix(3).enumerated() {
-            #expect(gap >= expected[index] - .milliseconds(5), "gap \(index): \(gap)")
-            #expect(gap < expected[index] + .milliseconds(600), "gap \(index): \(gap)")
-        }
-        try await client.close()
-        try await server.shutdown()
     }
 }

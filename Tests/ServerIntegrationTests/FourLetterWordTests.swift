@@ -2,10 +2,11 @@ import Testing
 import ZooKeeperClient
 import ZooKeeperProtocol
 import ZooKeeperServer
+import ZooKeeperTestSupport
 
 @Suite struct FourLetterWordTests {
     @Test func wordsAnswerInZooKeeperFormats() async throws {
-        try await withServer { server in
+        try await withBuiltInServer { server in
             let port = server.port
             #expect(try await FourLetterWordClient.send("ruok", host: "127.0.0.1", port: port) == "imok")
             #expect(try await FourLetterWordClient.send("isro", host: "127.0.0.1", port: port) == "rw")
@@ -77,7 +78,7 @@ import ZooKeeperServer
     }
 
     @Test func packetCountersAreExact() async throws {
-        try await withServer { server in
+        try await withBuiltInServer { server in
             let before = try await FourLetterWordClient.monitor(host: "127.0.0.1", port: server.port)
             let client = try WireSocket(port: server.port)
             try client.handshake()

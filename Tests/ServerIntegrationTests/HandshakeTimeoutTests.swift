@@ -3,6 +3,7 @@ import Testing
 import ZooKeeperClient
 import ZooKeeperProtocol
 import ZooKeeperServer
+import ZooKeeperTestSupport
 
 /// Connections that never finish the handshake are closed after `handshakeTimeout` and counted
 /// (issue 16: `zkstorm serve` kept them forever); a client that did handshake is not touched.
@@ -10,7 +11,7 @@ import ZooKeeperServer
     static let timeout: Duration = .milliseconds(600)
 
     private func withShortTimeoutServer<T>(_ body: (ZooKeeperServer) async throws -> T) async throws -> T {
-        try await withServer(configure: { $0.handshakeTimeout = Self.timeout }, body)
+        try await withBuiltInServer(configure: { $0.handshakeTimeout = Self.timeout }, body)
     }
 
     /// Seconds until the server closes `socket` (nil if it is still open after the socket's read timeout).

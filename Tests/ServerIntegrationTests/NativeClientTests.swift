@@ -2,6 +2,7 @@ import Testing
 import ZooKeeperClient
 import ZooKeeperProtocol
 import ZooKeeperServer
+import ZooKeeperTestSupport
 
 /// The project's own client against the built-in server: sweeps, fan-out and session ends.
 @Suite struct NativeClientTests {
@@ -12,7 +13,7 @@ import ZooKeeperServer
     }
 
     @Test func containersAndTTLNodesAreSwept() async throws {
-        try await withServer(sweep: .milliseconds(50)) { server in
+        try await withBuiltInServer(sweep: .milliseconds(50)) { server in
             let client = try await connect(server)
             _ = try await client.createContainer("/box")
             _ = try await client.create("/box/item")
@@ -35,7 +36,7 @@ import ZooKeeperServer
     }
 
     @Test func everyWatcherHearsOneWrite() async throws {
-        try await withServer { server in
+        try await withBuiltInServer { server in
             let writer = try await connect(server)
             _ = try await writer.create("/herd", data: [0])
             var watchers: [ZooKeeperClient] = []
@@ -61,7 +62,7 @@ import ZooKeeperServer
     }
 
     @Test func concurrentCompareAndSetIsLinearizable() async throws {
-        try await withServer { server in
+        try await withBuiltInServer { server in
             let setup = try await connect(server)
             _ = try await setup.create("/counter", data: Array("0".utf8))
             // Eight sessions increment one counter with versioned setData; every success must win a
@@ -106,7 +107,7 @@ import ZooKeeperServer
     }
 
     @Test func closingASessionRemovesItsEphemerals() async throws {
-        try await withServer { server in
+        try await withBuiltInServer { server in
             let observer = try await connect(server)
             let member = try await connect(server)
             _ = try await observer.create("/members")

@@ -10,11 +10,8 @@ import ZooKeeperTestSupport
     @Test func gracefulShutdownClosesTheSecureListenerAndItsConnections() async throws {
         let pki = try TestCertificates.make()
         defer { pki.remove() }
-        var configuration = ZooKeeperServerConfiguration(host: "127.0.0.1", port: 0)
+        var configuration = builtInServerConfiguration()
         configuration.security = ServerSecurityConfiguration(tls: try pki.serverTLS(clientAuth: .none))
-        var logger = Logger(label: "zkstorm.server.test")
-        logger.logLevel = .warning
-        configuration.logger = logger
         let server = ZooKeeperServer(configuration: configuration)
         try await server.start()
         let securePort = try #require(server.securePort)

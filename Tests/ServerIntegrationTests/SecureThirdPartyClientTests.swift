@@ -30,24 +30,14 @@ import ZooKeeperTestSupport
     ) async throws {
         let pki = try TestCertificates.make(serverIPAddress: true, clientSubject: Self.clientSubject)
         defer { pki.remove() }
-        var configuration = ZooKeeperServerConfiguration(host: "127.0.0.1", port: 0)
-        configuration.security = ServerSecurityConfiguration(
+        let security = ServerSecurityConfiguration(
             tls: try pki.serverTLS(clientAuth: clientAuth),
             saslUsers: Self.users,
             requireAuthentication: requireAuth
         )
-        var logger = Logger(label: "zkstorm.server.test")
-        logger.logLevel = .warning
-        configuration.logger = logger
-        let server = ZooKeeperServer(configuration: configuration)
-        try await server.start()
-        do {
+        try await withBuiltInServer(security: security) { server in
             let securePort = try #require(server.securePort)
             try await body(Target(name: "built-in", port: server.port, securePort: securePort), pki)
-            try await server.shutdown()
-        } catch {
-            try? await server.shutdown()
-            throw error
         }
         let real = try await RealZooKeeper.start(
             secure: SecureZooKeeperSettings(

@@ -4,19 +4,12 @@ import Testing
 import ZooKeeperClient
 import ZooKeeperProtocol
 import ZooKeeperServer
+import ZooKeeperTestSupport
 
 /// The server as a swift-service-lifecycle `Service`, and its start/shutdown states, over real sockets.
 @Suite(.serialized) struct ServerLifecycleTests {
-    private static func configuration() -> ZooKeeperServerConfiguration {
-        var configuration = ZooKeeperServerConfiguration(host: "127.0.0.1", port: 0)
-        var logger = Logger(label: "zkstorm.server.test")
-        logger.logLevel = .warning
-        configuration.logger = logger
-        return configuration
-    }
-
     @Test func aServiceGroupRunsTheServerAndShutsItDownGracefully() async throws {
-        let server = ZooKeeperServer(configuration: Self.configuration())
+        let server = ZooKeeperServer(configuration: builtInServerConfiguration())
         // Started first so the test knows the port; run() then serves it.
         try await server.start()
         let group = ServiceGroup(services: [server], logger: Logger(label: "zkstorm.server.test.group"))
@@ -37,7 +30,7 @@ import ZooKeeperServer
     }
 
     @Test func cancellingRunStopsTheServer() async throws {
-        let server = ZooKeeperServer(configuration: Self.configuration())
+        let server = ZooKeeperServer(configuration: builtInServerConfiguration())
         let running = Task { try await server.run() }
         // run() starts the server itself; wait until it listens.
         var port = 0
@@ -52,7 +45,7 @@ import ZooKeeperServer
     }
 
     @Test func startTwiceIsAnErrorAndAStoppedServerStartsAgainWithItsData() async throws {
-        var configuration = Self.configuration()
+        var configuration = builtInServerConfiguration()
         configuration.port = 0
         let server = ZooKeeperServer(configuration: configuration)
         try await server.start()

@@ -2,6 +2,7 @@ import NIOCore
 import Testing
 import ZooKeeperProtocol
 import ZooKeeperServer
+import ZooKeeperTestSupport
 
 /// The built-in server's SASL DIGEST-MD5 exchange and `--require-auth`, byte by byte over a raw socket
 /// (PROTOCOL.md "TLS and SASL": challenge, rspauth, AUTHFAILED with a null token, then close).
@@ -11,10 +12,8 @@ import ZooKeeperServer
         users: [String: String] = ["bob": "secret"],
         _ body: (ZooKeeperServer) async throws -> T
     ) async throws -> T {
-        try await withServer(
-            configure: {
-                $0.security = ServerSecurityConfiguration(saslUsers: users, requireAuthentication: requireAuth)
-            },
+        try await withBuiltInServer(
+            security: ServerSecurityConfiguration(saslUsers: users, requireAuthentication: requireAuth),
             body
         )
     }
@@ -96,7 +95,7 @@ import ZooKeeperServer
     }
 
     @Test func withoutSaslUsersTheServerAnswersANullToken() async throws {
-        try await withServer { server in
+        try await withBuiltInServer { server in
             let port = server.port
             try await offloaded {
                 let socket = try WireSocket(port: port)

@@ -2,11 +2,12 @@ import NIOCore
 import Testing
 import ZooKeeperProtocol
 import ZooKeeperServer
+import ZooKeeperTestSupport
 
 /// Session lifecycle over real TCP: reconnect, rejection, expiry, setWatches2, auth.
 @Suite struct SessionWireTests {
     @Test func reconnectKeepsTheSessionAndRejectsABadPassword() async throws {
-        try await withServer { server in
+        try await withBuiltInServer { server in
             let first = try WireSocket(port: server.port)
             let session = try first.handshake()
             _ = try first.call(.create(CreateRequest(path: "/eph", data: nil, mode: .ephemeral), opCode: .create))
@@ -33,7 +34,7 @@ import ZooKeeperServer
     }
 
     @Test func expiryRemovesEphemeralsAndNotifiesWatchers() async throws {
-        try await withServer(tickMs: 100) { server in
+        try await withBuiltInServer(tickMs: 100) { server in
             let watcher = try WireSocket(port: server.port)
             try watcher.handshake(timeout: 30_000)
             let doomed = try WireSocket(port: server.port)
@@ -56,7 +57,7 @@ import ZooKeeperServer
     }
 
     @Test func pingsKeepASessionAlive() async throws {
-        try await withServer(tickMs: 100) { server in
+        try await withBuiltInServer(tickMs: 100) { server in
             let socket = try WireSocket(port: server.port)
             try socket.handshake(timeout: 600)
             // 15 pings 100 ms apart span 1.5 s, far past the 600 ms timeout.
@@ -73,7 +74,7 @@ import ZooKeeperServer
     }
 
     @Test func setWatches2FiresWhatWasMissed() async throws {
-        try await withServer { server in
+        try await withBuiltInServer { server in
             let writer = try WireSocket(port: server.port)
             try writer.handshake()
             let (created, _) = try writer.call(.create(CreateRequest(path: "/d", data: nil), opCode: .create))
@@ -125,7 +126,7 @@ import ZooKeeperServer
     }
 
     @Test func digestAuthGrantsAccessAndUnknownSchemeCloses() async throws {
-        try await withServer { server in
+        try await withBuiltInServer { server in
             let owner = try WireSocket(port: server.port)
             try owner.handshake()
             var frame = ByteBuffer()
@@ -167,7 +168,7 @@ import ZooKeeperServer
     }
 
     @Test func maxSessionsRefusesFurtherHandshakes() async throws {
-        try await withServer(maxSessions: 2) { server in
+        try await withBuiltInServer(maxSessions: 2) { server in
             let a = try WireSocket(port: server.port)
             try a.handshake()
             let b = try WireSocket(port: server.port)

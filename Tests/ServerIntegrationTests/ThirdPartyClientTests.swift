@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import ZooKeeperServer
+import ZooKeeperTestSupport
 
 /// Real ZooKeeper clients (Python kazoo, the Java CLI, the C CLI) against the built-in server.
 @Suite struct ThirdPartyClientTests {
@@ -84,7 +85,7 @@ import ZooKeeperServer
         """#
 
     @Test func kazoo() async throws {
-        try await withServer { server in
+        try await withBuiltInServer { server in
             let script = FileManager.default.temporaryDirectory.appendingPathComponent(
                 "zkstorm-kazoo-\(UUID().uuidString).py"
             )
@@ -112,7 +113,7 @@ import ZooKeeperServer
     ].map { "/usr/share/java/" + $0 }.joined(separator: ":")
 
     @Test func javaCommandLineClient() async throws {
-        try await withServer { server in
+        try await withBuiltInServer { server in
             let commands = """
                 create /java hello
                 create -e /java/eph
@@ -154,7 +155,7 @@ import ZooKeeperServer
     }
 
     @Test func cCommandLineClient() async throws {
-        try await withServer { server in
+        try await withBuiltInServer { server in
             func cli(_ command: String) async throws -> String {
                 let result = try await ExternalProcess.run(
                     "/usr/lib/zookeeper/bin/cli_mt",

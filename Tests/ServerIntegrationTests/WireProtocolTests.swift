@@ -2,11 +2,12 @@ import NIOCore
 import Testing
 import ZooKeeperProtocol
 import ZooKeeperServer
+import ZooKeeperTestSupport
 
 /// Raw frames over real loopback TCP against the built-in server.
 @Suite struct WireProtocolTests {
     @Test func handshakeNegotiatesTimeoutAndEchoesForm() async throws {
-        try await withServer(tickMs: 2000) { server in
+        try await withBuiltInServer(tickMs: 2000) { server in
             let socket = try WireSocket(port: server.port)
             let response = try socket.handshake(timeout: 1000)
             #expect(response.timeOut == 4000)
@@ -29,7 +30,7 @@ import ZooKeeperServer
     }
 
     @Test func basicOperationsAndErrorCodes() async throws {
-        try await withServer { server in
+        try await withBuiltInServer { server in
             let socket = try WireSocket(port: server.port)
             try socket.handshake()
             let (created, body) = try socket.call(.create(CreateRequest(path: "/a", data: [1, 2]), opCode: .create))
@@ -120,7 +121,7 @@ import ZooKeeperServer
     }
 
     @Test func watchEventPrecedesReplyAndFiresOnce() async throws {
-        try await withServer { server in
+        try await withBuiltInServer { server in
             let watcher = try WireSocket(port: server.port)
             try watcher.handshake()
             let writer = try WireSocket(port: server.port)
@@ -153,7 +154,7 @@ import ZooKeeperServer
     }
 
     @Test func multiIsAtomicWithExactResults() async throws {
-        try await withServer { server in
+        try await withBuiltInServer { server in
             let socket = try WireSocket(port: server.port)
             try socket.handshake()
             let ok = try socket.call(

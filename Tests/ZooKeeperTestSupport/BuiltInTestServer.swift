@@ -25,7 +25,7 @@ public final class BuiltInTestServer: ZooKeeperTestServer {
 
     private init(tickTime: Int) {
         port = FreePort.allocate()
-        var configuration = ZooKeeperServerConfiguration(host: "127.0.0.1", port: port)
+        var configuration = builtInServerConfiguration(port: port)
         configuration.tickTime = .milliseconds(tickTime)
         // Containers and TTL nodes are swept often enough for tests to see it, as the real server's
         // znode.container.checkIntervalMs would be set in its tests.

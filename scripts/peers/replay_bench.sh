@@ -9,18 +9,8 @@
 # Prints a Markdown section for BENCHMARKS.md on stdout (scripts/bench --only replay writes it).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-rounds=3
-quick=0
-bin=.build/release/zkstorm
-while (($#)); do
-  case $1 in
-    --rounds) rounds=$2; shift 2 ;;
-    --quick) quick=1; shift ;;
-    --bin) bin=$2; shift 2 ;;
-    *) echo "replay_bench: unknown option $1 (--rounds N, --quick, --bin PATH)" >&2; exit 64 ;;
-  esac
-done
-[[ -x $bin ]] || swift build -c release --product zkstorm
+source scripts/peers/lib.sh
+bench_options replay_bench "$@"
 work=$(mktemp -d /tmp/zkstorm-replay-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 seconds=60

@@ -11,18 +11,8 @@
 # .build/release/zkstorm, built here when missing).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-rounds=3
-quick=0
-bin=.build/release/zkstorm
-while (($#)); do
-  case $1 in
-    --rounds) rounds=$2; shift 2 ;;
-    --quick) quick=1; shift ;;
-    --bin) bin=$2; shift 2 ;;
-    *) echo "tls_bench: unknown option $1 (--rounds N, --quick, --bin PATH)" >&2; exit 64 ;;
-  esac
-done
-[[ -x $bin ]] || swift build -c release --product zkstorm
+source scripts/peers/lib.sh
+bench_options tls_bench "$@"
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 work=$(mktemp -d /tmp/zkstorm-tls-bench.XXXXXX)

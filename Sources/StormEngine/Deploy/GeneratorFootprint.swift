@@ -7,28 +7,28 @@
 /// 111 MiB and 4.6 CPU-seconds. The line through both points gives the constants below; CPU is the
 /// CPU-seconds over the run's nominal 22 s. Most of the CPU is the requests (1,000 ops/s), not the
 /// sessions: a heavier workload needs more, so re-measure with yours before a large run.
-public struct GeneratorFootprint: Sendable, Equatable {
+package struct GeneratorFootprint: Sendable, Equatable {
     /// Resident memory of a run apart from its sessions, MiB.
-    public static let baseMemoryMiB = 53.0
+    package static let baseMemoryMiB = 53.0
     /// Resident memory per session (its connection, buffers and its share of the lossless histograms), MiB.
-    public static let memoryMiBPerSession = 0.0116
+    package static let memoryMiBPerSession = 0.0116
     /// CPU apart from the sessions, millicores.
-    public static let baseMilliCPU = 135.0
+    package static let baseMilliCPU = 135.0
     /// CPU per session at the measured load, millicores.
-    public static let milliCPUPerSession = 0.015
+    package static let milliCPUPerSession = 0.015
     /// The memory limit is this many times the request: room for bursts (reconnect storms) before
     /// the pod is killed, which would lose the shard's result.
-    public static let memoryLimitFactor = 2.0
+    package static let memoryLimitFactor = 2.0
 
     /// Sessions of the busiest shard (the workload's sessions divided among the shards, rounded up).
-    public var sessionsPerShard: Int
+    package var sessionsPerShard: Int
     /// The workload's open-loop operations per second divided among the shards.
-    public var openLoopRatePerShard: Double
-    public var memoryRequestMiB: Int
-    public var memoryLimitMiB: Int
-    public var milliCPURequest: Int
+    package var openLoopRatePerShard: Double
+    package var memoryRequestMiB: Int
+    package var memoryLimitMiB: Int
+    package var milliCPURequest: Int
 
-    public init(sessionsPerShard: Int, openLoopRatePerShard: Double) {
+    package init(sessionsPerShard: Int, openLoopRatePerShard: Double) {
         self.sessionsPerShard = sessionsPerShard
         self.openLoopRatePerShard = openLoopRatePerShard
         let sessions = Double(sessionsPerShard)
@@ -39,7 +39,7 @@ public struct GeneratorFootprint: Sendable, Equatable {
     }
 
     /// One shard's footprint of `workload`, whose sessions are `plan` (a control session per shard added).
-    public init(workload: Workload, plan: SessionPlan, shards: Int) {
+    package init(workload: Workload, plan: SessionPlan, shards: Int) {
         let perShard = (plan.total + shards - 1) / shards + 1
         let rate = workload.groups.reduce(0.0) { sum, group in
             if case .open(let rate, _, _) = group.load { return sum + rate }
@@ -50,7 +50,7 @@ public struct GeneratorFootprint: Sendable, Equatable {
 
     /// The container's `resources`: CPU and memory requested, memory limited (no CPU limit, since
     /// throttling would show up as latency that is the generator's, not the target's).
-    public var resources: ManifestYAML {
+    package var resources: ManifestYAML {
         .map([
             (
                 "requests",
@@ -61,7 +61,7 @@ public struct GeneratorFootprint: Sendable, Equatable {
     }
 
     /// One line for the manifests' header.
-    public var summary: String {
+    package var summary: String {
         var text = "\(sessionsPerShard) sessions"
         if openLoopRatePerShard > 0 { text += ", \(Int(openLoopRatePerShard.rounded())) open-loop ops/s" }
         return text + "; requests \(milliCPURequest)m CPU, \(memoryRequestMiB)Mi memory (limit \(memoryLimitMiB)Mi)"

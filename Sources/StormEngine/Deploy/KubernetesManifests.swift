@@ -6,22 +6,22 @@ import ZooKeeperClient
 /// workload, the target and the Pushgateway; a ReadWriteMany claim the shards write their result JSON
 /// to; an Indexed Job whose pod I runs `zkstorm run` as shard I of N; and, once the shards are done, a
 /// Job that merges their results with `zkstorm report --merge`. deploy/kubernetes/ holds an example.
-public struct KubernetesManifests: Sendable {
+package struct KubernetesManifests: Sendable {
     /// What `zkstorm k8s` was given.
-    public struct Options: Sendable {
-        public var shards: Int
+    package struct Options: Sendable {
+        package var shards: Int
         /// The workload file's text, embedded in the ConfigMap as it is.
-        public var workloadText: String
+        package var workloadText: String
         /// Where the text came from, for messages.
-        public var workloadFile: String
+        package var workloadFile: String
         /// ZooKeeper connect string of the ensemble, as the pods reach it.
-        public var target: String
-        public var pushgateway: String?
-        public var image: String
-        public var runId: String
-        public var namespace: String?
+        package var target: String
+        package var pushgateway: String?
+        package var image: String
+        package var runId: String
+        package var namespace: String?
 
-        public init(
+        package init(
             shards: Int,
             workloadText: String,
             workloadFile: String,
@@ -43,28 +43,28 @@ public struct KubernetesManifests: Sendable {
     }
 
     /// A setting the manifests cannot be made from: the message names it; `exitCode` is a sysexits code.
-    public struct ManifestError: Error, Sendable, CustomStringConvertible {
-        public var message: String
-        public var exitCode: Int32
-        public var description: String { message }
+    package struct ManifestError: Error, Sendable, CustomStringConvertible {
+        package var message: String
+        package var exitCode: Int32
+        package var description: String { message }
     }
 
     /// The image when `--image` is not given: this version of zkstorm, built and pushed by the user.
-    public static let defaultImage = "zkstorm:\(PrometheusExposition.zkstormVersion)"
+    package static let defaultImage = "zkstorm:\(PrometheusExposition.zkstormVersion)"
     /// Where the pods mount the ConfigMap and the results claim.
-    public static let workloadDirectory = "/etc/zkstorm"
-    public static let resultsDirectory = "/results"
+    package static let workloadDirectory = "/etc/zkstorm"
+    package static let resultsDirectory = "/results"
     /// Time a Job may take beyond warm-up and measurement: image pull, setup, the shards' barrier, cleanup.
-    public static let deadlineSlack: Duration = .seconds(600)
+    package static let deadlineSlack: Duration = .seconds(600)
 
-    public let options: Options
+    package let options: Options
     /// The workload as each shard parses it (the target replaced by the options').
-    public let workload: Workload
+    package let workload: Workload
     /// Sessions and open-loop rate of one shard, and the resources requested for them.
-    public let footprint: GeneratorFootprint
+    package let footprint: GeneratorFootprint
 
     /// Checks every option (the workload with `WorkloadParser`, as `zkstorm run` would).
-    public init(_ options: Options) throws(ManifestError) {
+    package init(_ options: Options) throws(ManifestError) {
         guard options.shards >= 1 else {
             throw ManifestError(
                 message: "--shards \(options.shards): give a number of shards of at least 1",
@@ -144,13 +144,13 @@ public struct KubernetesManifests: Sendable {
 
     // MARK: - Objects
 
-    public var jobName: String { "zkstorm-\(options.runId)" }
-    public var configMapName: String { "zkstorm-\(options.runId)" }
-    public var claimName: String { "zkstorm-\(options.runId)-results" }
-    public var mergeJobName: String { "zkstorm-\(options.runId)-merge" }
+    package var jobName: String { "zkstorm-\(options.runId)" }
+    package var configMapName: String { "zkstorm-\(options.runId)" }
+    package var claimName: String { "zkstorm-\(options.runId)-results" }
+    package var mergeJobName: String { "zkstorm-\(options.runId)-merge" }
 
     /// Every shard's result file on the claim, in shard order.
-    public var resultFiles: [String] { (0..<options.shards).map { "\(Self.resultsDirectory)/shard-\($0).json" } }
+    package var resultFiles: [String] { (0..<options.shards).map { "\(Self.resultsDirectory)/shard-\($0).json" } }
 
     var labels: ManifestYAML {
         .map([("app.kubernetes.io/name", .string("zkstorm")), ("zkstorm/run", .string(options.runId))])
@@ -164,7 +164,7 @@ public struct KubernetesManifests: Sendable {
     }
 
     /// The workload file, the target and the Pushgateway: everything a shard reads besides its index.
-    public var configMap: ManifestYAML {
+    package var configMap: ManifestYAML {
         var data: [(String, ManifestYAML)] = [
             ("workload.yaml", .text(options.workloadText)), ("target", .string(options.target)),
         ]
@@ -176,7 +176,7 @@ public struct KubernetesManifests: Sendable {
     }
 
     /// Shared by every shard pod and the merge pod; ReadWriteMany since the pods may land on any node.
-    public var resultsClaim: ManifestYAML {
+    package var resultsClaim: ManifestYAML {
         .map([
             ("apiVersion", .string("v1")), ("kind", .string("PersistentVolumeClaim")),
             ("metadata", metadata(claimName)),
@@ -202,7 +202,7 @@ public struct KubernetesManifests: Sendable {
 
     /// The Indexed Job: pod I runs shard I of N; Kubernetes sets JOB_COMPLETION_INDEX, the other
     /// variables come from here and the ConfigMap, so one pod template serves every shard.
-    public var shardJob: ManifestYAML {
+    package var shardJob: ManifestYAML {
         var env: [ManifestYAML] = [
             .map([("name", .string("ZKSTORM_SHARDS")), ("value", .string(String(options.shards)))]),
             .map([("name", .string("ZKSTORM_RUN_ID")), ("value", .string(options.runId))]),
@@ -218,22 +218,23 @@ public struct KubernetesManifests: Sendable {
             "run", "\(Self.workloadDirectory)/workload.yaml", "--target", "$(ZKSTORM_TARGET)", "--instance",
             "$(POD_NAME)", "--json", "\(Self.resultsDirectory)/shard-$(JOB_COMPLETION_INDEX).json", "--quiet",
         ]
-        let container: ManifestYAML = .map([
-            ("name", .string("zkstorm")), ("image", .string(options.image)),
-            ("imagePullPolicy", .string("IfNotPresent")), ("command", .list([.string("zkstorm")])),
-            ("args", .list(arguments.map(ManifestYAML.string))), ("env", .list(env)),
-            ("resources", footprint.resources),
-            (
-                "volumeMounts",
-                .list([
-                    .map([
-                        ("name", .string("workload")), ("mountPath", .string(Self.workloadDirectory)),
-                        ("readOnly", .bool(true)),
-                    ]),
-                    .map([("name", .string("results")), ("mountPath", .string(Self.resultsDirectory))]),
-                ])
-            ),
-        ])
+        let container = zkstormContainer(
+            "zkstorm",
+            arguments: arguments,
+            [
+                ("env", .list(env)), ("resources", footprint.resources),
+                (
+                    "volumeMounts",
+                    .list([
+                        .map([
+                            ("name", .string("workload")), ("mountPath", .string(Self.workloadDirectory)),
+                            ("readOnly", .bool(true)),
+                        ]),
+                        resultsMount,
+                    ])
+                ),
+            ]
+        )
         let volumes: ManifestYAML = .list([
             .map([
                 ("name", .string("workload")),
@@ -250,31 +251,60 @@ public struct KubernetesManifests: Sendable {
             ]),
             resultsVolume,
         ])
-        return .map([
-            ("apiVersion", .string("batch/v1")), ("kind", .string("Job")), ("metadata", metadata(jobName)),
+        return job(
+            jobName,
+            [
+                ("completionMode", .string("Indexed")), ("completions", .int(options.shards)),
+                ("parallelism", .int(options.shards)),
+                // A shard restarted mid-run would meet a barrier the others have passed: no retries.
+                ("backoffLimit", .int(0)), ("activeDeadlineSeconds", .int(deadlineSeconds)),
+            ],
+            container: container,
+            volumes: volumes
+        )
+    }
+
+    /// A Job (never retried: `restartPolicy: Never`) with the Job settings `spec` and a pod of one
+    /// container.
+    func job(
+        _ name: String,
+        _ spec: [(String, ManifestYAML)],
+        container: ManifestYAML,
+        volumes: ManifestYAML
+    ) -> ManifestYAML {
+        let template: ManifestYAML = .map([
+            ("metadata", .map([("labels", labels)])),
             (
                 "spec",
                 .map([
-                    ("completionMode", .string("Indexed")), ("completions", .int(options.shards)),
-                    ("parallelism", .int(options.shards)),
-                    // A shard restarted mid-run would meet a barrier the others have passed: no retries.
-                    ("backoffLimit", .int(0)), ("activeDeadlineSeconds", .int(deadlineSeconds)),
-                    (
-                        "template",
-                        .map([
-                            ("metadata", .map([("labels", labels)])),
-                            (
-                                "spec",
-                                .map([
-                                    ("restartPolicy", .string("Never")), ("containers", .list([container])),
-                                    ("volumes", volumes),
-                                ])
-                            ),
-                        ])
-                    ),
+                    ("restartPolicy", .string("Never")), ("containers", .list([container])), ("volumes", volumes),
                 ])
             ),
         ])
+        return .map([
+            ("apiVersion", .string("batch/v1")), ("kind", .string("Job")), ("metadata", metadata(name)),
+            ("spec", .map(spec + [("template", template)])),
+        ])
+    }
+
+    /// A container of the image running `zkstorm` with `arguments`; `settings` (env, resources, volume
+    /// mounts) follow them.
+    func zkstormContainer(
+        _ name: String,
+        arguments: [String],
+        _ settings: [(String, ManifestYAML)]
+    ) -> ManifestYAML {
+        .map(
+            [
+                ("name", .string(name)), ("image", .string(options.image)),
+                ("imagePullPolicy", .string("IfNotPresent")), ("command", .list([.string("zkstorm")])),
+                ("args", .list(arguments.map(ManifestYAML.string))),
+            ] + settings
+        )
+    }
+
+    var resultsMount: ManifestYAML {
+        .map([("name", .string("results")), ("mountPath", .string(Self.resultsDirectory))])
     }
 
     var resultsVolume: ManifestYAML {
@@ -285,7 +315,7 @@ public struct KubernetesManifests: Sendable {
     }
 
     /// Warm-up, measurement and `deadlineSlack`, in whole seconds: the Job's `activeDeadlineSeconds`.
-    public var deadlineSeconds: Int {
+    package var deadlineSeconds: Int {
         let total = workload.warmup + workload.duration + Self.deadlineSlack
         return Int(total.components.seconds) + (total.components.attoseconds > 0 ? 1 : 0)
     }
@@ -293,52 +323,34 @@ public struct KubernetesManifests: Sendable {
     /// Runs `zkstorm report --merge` over every shard's result once the shard Job has completed; the
     /// merged report is in its log, the merged JSON and HTML on the claim. Nil for one shard (its
     /// result is the run's).
-    public var mergeJob: ManifestYAML? {
+    package var mergeJob: ManifestYAML? {
         guard options.shards > 1 else { return nil }
         let arguments =
             ["report", "--merge"] + resultFiles + [
                 "--json", "\(Self.resultsDirectory)/merged.json", "--html", "\(Self.resultsDirectory)/merged.html",
             ]
-        let container: ManifestYAML = .map([
-            ("name", .string("merge")), ("image", .string(options.image)),
-            ("imagePullPolicy", .string("IfNotPresent")), ("command", .list([.string("zkstorm")])),
-            ("args", .list(arguments.map(ManifestYAML.string))),
-            (
-                "resources",
-                .map([("requests", .map([("cpu", .string("100m")), ("memory", .string("128Mi"))]))])
-            ),
-            (
-                "volumeMounts",
-                .list([.map([("name", .string("results")), ("mountPath", .string(Self.resultsDirectory))])])
-            ),
-        ])
-        return .map([
-            ("apiVersion", .string("batch/v1")), ("kind", .string("Job")), ("metadata", metadata(mergeJobName)),
-            (
-                "spec",
-                .map([
-                    ("backoffLimit", .int(0)), ("activeDeadlineSeconds", .int(600)),
-                    (
-                        "template",
-                        .map([
-                            ("metadata", .map([("labels", labels)])),
-                            (
-                                "spec",
-                                .map([
-                                    ("restartPolicy", .string("Never")), ("containers", .list([container])),
-                                    ("volumes", .list([resultsVolume])),
-                                ])
-                            ),
-                        ])
-                    ),
-                ])
-            ),
-        ])
+        let container = zkstormContainer(
+            "merge",
+            arguments: arguments,
+            [
+                (
+                    "resources",
+                    .map([("requests", .map([("cpu", .string("100m")), ("memory", .string("128Mi"))]))])
+                ),
+                ("volumeMounts", .list([resultsMount])),
+            ]
+        )
+        return job(
+            mergeJobName,
+            [("backoffLimit", .int(0)), ("activeDeadlineSeconds", .int(600))],
+            container: container,
+            volumes: .list([resultsVolume])
+        )
     }
 
     /// The shards' objects (ConfigMap, claim, Indexed Job) as one multi-document YAML stream, or with
     /// `merge` the merge Job alone; `command` is recorded in the header comment.
-    public func render(merge: Bool, command: String) -> String {
+    package func render(merge: Bool, command: String) -> String {
         var out = "# Generated by: \(command)\n"
         if merge {
             out += "# Apply after `kubectl wait --for=condition=complete job/\(jobName)`; the merged report is in\n"

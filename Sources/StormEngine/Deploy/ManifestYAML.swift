@@ -3,7 +3,7 @@ import Foundation
 /// A YAML value of a Kubernetes manifest, rendered the way `kubectl` users write them: block mappings,
 /// two-space indentation, text in a literal block. Every string that YAML could read as something else
 /// (a number, a boolean, null, a flow character) is double-quoted, so "3" stays a string.
-public indirect enum ManifestYAML: Sendable, Equatable {
+package indirect enum ManifestYAML: Sendable, Equatable {
     case string(String)
     case int(Int)
     case bool(Bool)
@@ -12,10 +12,10 @@ public indirect enum ManifestYAML: Sendable, Equatable {
     case map([(String, ManifestYAML)])
     case list([ManifestYAML])
 
-    public static func == (lhs: ManifestYAML, rhs: ManifestYAML) -> Bool { lhs.render() == rhs.render() }
+    package static func == (lhs: ManifestYAML, rhs: ManifestYAML) -> Bool { lhs.render() == rhs.render() }
 
     /// The value as one YAML document's body (a mapping at the top), ending with a newline.
-    public func render() -> String {
+    package func render() -> String {
         var lines: [String] = []
         switch self {
         case .map(let pairs): Self.mapping(pairs, indent: 0, into: &lines)

@@ -6,7 +6,7 @@ import ZooKeeperProtocol
 /// each took (Disconnected to SyncConnected on the same session), expirations, and the new sessions
 /// opened to replace expired ones. Each measured interval also records what changed in it, with the
 /// errors of that interval by result code, so a report shows when a fault hit and what it cost.
-public final class FailoverAccounting: Sendable {
+package final class FailoverAccounting: Sendable {
     struct State {
         var connectionLosses: UInt64 = 0
         var reconnects: UInt64 = 0
@@ -36,7 +36,7 @@ public final class FailoverAccounting: Sendable {
 
     private let state = NIOLockedValueBox(State())
 
-    public init() {}
+    package init() {}
 
     func connectionLost() {
         state.withLockedValue { $0.connectionLosses += 1 }
@@ -105,9 +105,9 @@ public final class FailoverAccounting: Sendable {
         }
     }
 
-    public var connectionLosses: UInt64 { state.withLockedValue { $0.connectionLosses } }
-    public var reconnects: UInt64 { state.withLockedValue { $0.reconnects } }
-    public var expirations: UInt64 { state.withLockedValue { $0.expirations } }
+    package var connectionLosses: UInt64 { state.withLockedValue { $0.connectionLosses } }
+    package var reconnects: UInt64 { state.withLockedValue { $0.reconnects } }
+    package var expirations: UInt64 { state.withLockedValue { $0.expirations } }
 
     /// Called at each measured interval with everything recorded so far; keeps what changed since the
     /// previous one (intervals where nothing failed are kept too, so the series has no holes).

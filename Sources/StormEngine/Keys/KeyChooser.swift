@@ -1,7 +1,7 @@
 /// Draws key indices in 0..<count. Index 0 is the hottest key for zipfian and hotspot.
-public struct KeyChooser: Sendable {
-    public let distribution: KeyDistribution
-    public var generator: SeededGenerator
+package struct KeyChooser: Sendable {
+    package let distribution: KeyDistribution
+    package var generator: SeededGenerator
     var sequentialNext: Int
 
     init(distribution: KeyDistribution, generator: SeededGenerator, sequentialStart: Int) {
@@ -10,7 +10,7 @@ public struct KeyChooser: Sendable {
         self.sequentialNext = sequentialStart
     }
 
-    public mutating func next() -> Int {
+    package mutating func next() -> Int {
         let d = distribution
         switch d.spec {
         case .uniform:

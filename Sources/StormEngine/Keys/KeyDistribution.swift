@@ -1,9 +1,9 @@
 import Foundation
 
 /// Precomputed constants of a distribution over `count` keys, shared by every session's `KeyChooser`.
-public struct KeyDistribution: Sendable {
-    public let count: Int
-    public let spec: KeyDistributionSpec
+package struct KeyDistribution: Sendable {
+    package let count: Int
+    package let spec: KeyDistributionSpec
     // Zipfian by rejection-inversion (Hörmann & Derflinger 1996): exact for any key count, O(1) per
     // draw and no table, unlike YCSB's approximation whose middle ranks are off by up to 15%.
     let exponent: Double
@@ -12,7 +12,7 @@ public struct KeyDistribution: Sendable {
     let acceptThreshold: Double
     let hotCount: Int
 
-    public init(count: Int, spec: KeyDistributionSpec) {
+    package init(count: Int, spec: KeyDistributionSpec) {
         precondition(count >= 1, "a key space has at least one key")
         self.count = count
         self.spec = spec
@@ -70,7 +70,7 @@ public struct KeyDistribution: Sendable {
     }
 
     /// A chooser for one session: its own seeded stream, so sessions do not contend.
-    public func chooser(seed: UInt64, stream: UInt64) -> KeyChooser {
+    package func chooser(seed: UInt64, stream: UInt64) -> KeyChooser {
         KeyChooser(
             distribution: self,
             generator: SeededGenerator(seed: seed, stream: stream),

@@ -108,8 +108,8 @@ public struct GeneratorSummary: Sendable, Equatable, Codable {
 /// re-scheduled every `period`, measures how late each loop runs what it was asked to run; each second
 /// the process's CPU share is read from /proc/self/stat. `sample(now:)` (once per collector interval)
 /// judges the interval against the bounds; `summary()` says which stretches were generator-bound.
-public final class GeneratorMonitor: Sendable {
-    public let bounds: GeneratorBounds
+package final class GeneratorMonitor: Sendable {
+    package let bounds: GeneratorBounds
     private let loops: [any EventLoop]
     private let period: TimeAmount
     private let running = NIOLockedValueBox(false)
@@ -130,7 +130,7 @@ public final class GeneratorMonitor: Sendable {
     /// Monotonic ns the measurement started at: spans are counted from it.
     private let origin: UInt64
 
-    public init(
+    package init(
         loops: [any EventLoop],
         origin: UInt64,
         bounds: GeneratorBounds = GeneratorBounds(),
@@ -144,11 +144,11 @@ public final class GeneratorMonitor: Sendable {
     }
 
     /// The loops of a group (MultiThreadedEventLoopGroup lists them).
-    public static func loops(of group: any EventLoopGroup) -> [any EventLoop] {
+    package static func loops(of group: any EventLoopGroup) -> [any EventLoop] {
         Array(group.makeIterator())
     }
 
-    public func start() {
+    package func start() {
         running.withLockedValue { $0 = true }
         for loop in loops {
             let deadline = NIODeadline.now() + period
@@ -156,7 +156,7 @@ public final class GeneratorMonitor: Sendable {
         }
     }
 
-    public func stop() {
+    package func stop() {
         running.withLockedValue { $0 = false }
     }
 
@@ -192,7 +192,7 @@ public final class GeneratorMonitor: Sendable {
     /// Judges the interval since the last sample; called once per collector interval. Returns the
     /// interval's figures for the metrics push.
     @discardableResult
-    public func sample(now: UInt64 = RunClock.now()) -> MetricsSnapshot.GeneratorStatus {
+    package func sample(now: UInt64 = RunClock.now()) -> MetricsSnapshot.GeneratorStatus {
         let cpu = ProcessCPU.read()
         return state.withLockedValue { state in
             let wall = now &- state.lastSample
@@ -242,7 +242,7 @@ public final class GeneratorMonitor: Sendable {
 
     private static func seconds(_ ns: UInt64) -> Double { (Double(ns) / 1e8).rounded() / 10 }
 
-    public func summary() -> GeneratorSummary {
+    package func summary() -> GeneratorSummary {
         state.withLockedValue { state in
             GeneratorSummary(
                 spans: state.spans,

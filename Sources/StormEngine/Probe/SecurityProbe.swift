@@ -5,18 +5,18 @@ import ZooKeeperProtocol
 /// What `zkstorm check` says about how a target is secured: the TLS version negotiated, whether the
 /// server requires a client certificate, SASL's outcome and mechanism, the identities `whoAmI` returns,
 /// and how long each connect phase took.
-public enum SecurityProbe {
-    public struct Finding: Sendable, Hashable {
-        public var feature: String
+package enum SecurityProbe {
+    package struct Finding: Sendable, Hashable {
+        package var feature: String
         /// False when the feature was tried and failed (a refused probe connection, a failed whoAmI).
-        public var ok: Bool
-        public var detail: String
+        package var ok: Bool
+        package var detail: String
     }
 
     /// Connects once with `security` (throws the client's `ZooKeeperError` when that fails: the caller
     /// maps AUTHFAILED to exit 77), then once more without the client certificate when one was given,
     /// to learn whether the server demands it.
-    public static func run(
+    package static func run(
         connectString: String,
         security: ClientSecurity,
         logger: Logger = Logger(label: "zkstorm.probe")

@@ -4,15 +4,15 @@ import ZooKeeperClient
 
 /// Histograms of how long each connect phase took, across every session of a run (first connects and
 /// reconnects alike): TCP connect, TLS handshake, ConnectRequest→ConnectResponse, SASL, and the total.
-public final class ConnectPhaseRecorder: Sendable {
+package final class ConnectPhaseRecorder: Sendable {
     /// Phase names as they appear in results: `connect:<phase>` histograms and `connect_phases_us`.
-    public static let phases = ["tcp", "tls", "handshake", "sasl", "total"]
+    package static let phases = ["tcp", "tls", "handshake", "sasl", "total"]
 
     private let histograms = NIOLockedValueBox<[String: LatencyHistogram]>([:])
 
-    public init() {}
+    package init() {}
 
-    public func record(_ timings: ConnectPhaseTimings) {
+    package func record(_ timings: ConnectPhaseTimings) {
         histograms.withLockedValue { h in
             h["tcp", default: LatencyHistogram()].record(nanoseconds: timings.tcpNanos)
             if let tls = timings.tlsNanos { h["tls", default: LatencyHistogram()].record(nanoseconds: tls) }
@@ -23,5 +23,5 @@ public final class ConnectPhaseRecorder: Sendable {
     }
 
     /// A copy of every phase's histogram recorded so far.
-    public var snapshot: [String: LatencyHistogram] { histograms.withLockedValue { $0 } }
+    package var snapshot: [String: LatencyHistogram] { histograms.withLockedValue { $0 } }
 }

@@ -29,7 +29,7 @@ public final class IntervalCollector: Sendable {
         state.withLockedValue { $0.recorders.map { $0.lastFailureAt.load(ordering: .relaxed) }.max() ?? 0 }
     }
 
-    public func add(_ recorder: OperationRecorder, group: Int? = nil) {
+    package func add(_ recorder: OperationRecorder, group: Int? = nil) {
         state.withLockedValue {
             $0.recorders.append(recorder)
             $0.recorderGroups.append(group)

@@ -8,22 +8,22 @@ import Darwin
 
 /// The files a run (or `zkstorm report`) writes: the result JSON, the HTML report and the .hgrm
 /// directory. Every path is checked before the run starts; `-` means standard output.
-public struct RunOutputs: Sendable {
-    public var json: String?
-    public var html: String?
-    public var hgrm: String?
+package struct RunOutputs: Sendable {
+    package var json: String?
+    package var html: String?
+    package var hgrm: String?
 
-    public init(json: String? = nil, html: String? = nil, hgrm: String? = nil) {
+    package init(json: String? = nil, html: String? = nil, hgrm: String? = nil) {
         self.json = json
         self.html = html
         self.hgrm = hgrm
     }
 
     /// True when a file goes to standard output (the text report then goes to standard error).
-    public var usesStandardOutput: Bool { json == "-" || html == "-" }
+    package var usesStandardOutput: Bool { json == "-" || html == "-" }
 
     /// What stops an output from being written, naming the flag and the path; nil when all can be.
-    public func problem() -> String? {
+    package func problem() -> String? {
         if json == "-" && html == "-" {
             return "--json - and --html - both ask for standard output; send one of them to a file"
         }
@@ -36,7 +36,7 @@ public struct RunOutputs: Sendable {
         return nil
     }
 
-    public static func fileProblem(_ path: String) -> String? {
+    package static func fileProblem(_ path: String) -> String? {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
             if isDirectory.boolValue { return "is a directory; give a file name" }
@@ -65,7 +65,7 @@ public struct RunOutputs: Sendable {
 
     /// Writes every output, each on its own (one failure does not stop the others), reporting on
     /// standard error. False when any could not be written.
-    public func write(_ result: RunResult, quiet: Bool, command: String = "zkstorm run") -> Bool {
+    package func write(_ result: RunResult, quiet: Bool, command: String = "zkstorm run") -> Bool {
         var ok = true
         func attempt(_ what: String, _ path: String, _ body: () throws -> Void) {
             do {

@@ -1,7 +1,7 @@
 /// Where a JSON text stops being JSON, for a message a person can act on ("ends at byte 4096 inside an
 /// object: truncated?") instead of Foundation's "The given data was not valid JSON.".
-public enum JSONSyntax {
-    public static func problem(in bytes: [UInt8]) -> String {
+package enum JSONSyntax {
+    package static func problem(in bytes: [UInt8]) -> String {
         var stack: [UInt8] = []
         var inString = false
         var escaped = false

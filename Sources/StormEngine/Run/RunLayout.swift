@@ -9,22 +9,22 @@ import ZooKeeperProtocol
 /// <root>/herd/h<i>          the tree the herd's caches follow
 /// <root>/<under>/...        directories named by ops' `under`
 /// ```
-public final class RunLayout: Sendable {
-    public let root: String
-    public let keysDirectory: String
-    public let keys: [String]
-    public let watchedDirectory: String
-    public let watched: [String]
-    public let herdDirectory: String
-    public let herd: [String]
+package final class RunLayout: Sendable {
+    package let root: String
+    package let keysDirectory: String
+    package let keys: [String]
+    package let watchedDirectory: String
+    package let watched: [String]
+    package let herdDirectory: String
+    package let herd: [String]
     /// `under` → absolute directory, for every directory an op names.
-    public let directories: [String: String]
+    package let directories: [String: String]
     /// The value written by set/create/multi: `valueSize` bytes.
-    public let value: [UInt8]
+    package let value: [UInt8]
     /// The ACL of every znode the run creates (the root included): open, or the run's own identities.
-    public let acl: [ACL]
+    package let acl: [ACL]
 
-    public init(root: String, workload: Workload, acl: [ACL] = ACL.openUnsafe) {
+    package init(root: String, workload: Workload, acl: [ACL] = ACL.openUnsafe) {
         self.root = root
         self.acl = acl
         keysDirectory = root + "/keys"
@@ -46,17 +46,17 @@ public final class RunLayout: Sendable {
         value = (0..<workload.keyspace.valueSize).map { pattern[$0 % pattern.count] }
     }
 
-    public func directory(for op: OperationSpec) -> String {
+    package func directory(for op: OperationSpec) -> String {
         op.under.flatMap { directories[$0] } ?? keysDirectory
     }
 
     /// True for the root itself and anything below it: the only paths a run may write or delete.
-    public func contains(_ path: String) -> Bool {
+    package func contains(_ path: String) -> Bool {
         path == root || path.hasPrefix(root + "/")
     }
 
     /// Every directory to create before the run, parents first.
-    public var setupDirectories: [String] {
+    package var setupDirectories: [String] {
         var result: [String] = keys.isEmpty ? [] : [keysDirectory]
         if !watched.isEmpty { result.append(watchedDirectory) }
         if !herd.isEmpty { result.append(herdDirectory) }

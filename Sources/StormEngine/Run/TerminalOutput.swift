@@ -12,7 +12,7 @@ import Darwin
 ///   so the run still writes its output files and removes its root;
 /// - anything printed while the live line is on screen clears that line first, so nothing is glued to it;
 /// - writes are unbuffered and whole, so stdout and stderr interleave in the order they were made.
-public enum TerminalOutput {
+package enum TerminalOutput {
     struct State {
         var liveLineShown = false
         var outputClosed = false
@@ -22,14 +22,14 @@ public enum TerminalOutput {
     private static let state = NIOLockedValueBox(State())
 
     /// Ignore SIGPIPE: a closed pipe then shows up as EPIPE from `write`, which `write` below handles.
-    public static func ignoreBrokenPipes() {
+    package static func ignoreBrokenPipes() {
         signal(SIGPIPE, SIG_IGN)
     }
 
-    public static var standardOutputIsTerminal: Bool { isatty(STDOUT_FILENO) == 1 }
+    package static var standardOutputIsTerminal: Bool { isatty(STDOUT_FILENO) == 1 }
 
     /// Writes to standard output (the report).
-    public static func print(_ text: String) {
+    package static func print(_ text: String) {
         state.withLockedValue { state in
             clearLiveLine(&state)
             if !state.outputClosed, !writeAll(STDOUT_FILENO, text) { state.outputClosed = true }
@@ -37,7 +37,7 @@ public enum TerminalOutput {
     }
 
     /// Writes to standard error (progress, warnings, errors).
-    public static func printError(_ text: String) {
+    package static func printError(_ text: String) {
         state.withLockedValue { state in
             clearLiveLine(&state)
             if !state.errorClosed, !writeAll(STDERR_FILENO, text) { state.errorClosed = true }
@@ -45,7 +45,7 @@ public enum TerminalOutput {
     }
 
     /// Redraws the live line in place on standard output.
-    public static func drawLiveLine(_ text: String) {
+    package static func drawLiveLine(_ text: String) {
         state.withLockedValue { state in
             guard !state.outputClosed else { return }
             if writeAll(STDOUT_FILENO, "\r\u{1B}[2K" + text) {
@@ -57,12 +57,12 @@ public enum TerminalOutput {
     }
 
     /// Removes the live line (end of measurement).
-    public static func finishLiveLine() {
+    package static func finishLiveLine() {
         state.withLockedValue { clearLiveLine(&$0) }
     }
 
     /// Whether a write to standard output failed (the reader went away).
-    public static var outputClosed: Bool { state.withLockedValue { $0.outputClosed } }
+    package static var outputClosed: Bool { state.withLockedValue { $0.outputClosed } }
 
     private static func clearLiveLine(_ state: inout State) {
         guard state.liveLineShown else { return }

@@ -3,15 +3,15 @@ import Foundation
 /// The intended start times of an open loop: evenly spaced (constant) or exponential gaps (Poisson),
 /// in monotonic nanoseconds from `origin`. The times never depend on how fast the server answers,
 /// which is what makes intended-time latency free of coordinated omission.
-public struct OpenLoopSchedule: Sendable {
-    public let rate: Double
-    public let arrivals: ArrivalProcess
-    public let origin: UInt64
+package struct OpenLoopSchedule: Sendable {
+    package let rate: Double
+    package let arrivals: ArrivalProcess
+    package let origin: UInt64
     var generator: SeededGenerator
     /// Offset of the next start from `origin`, ns (fractional so constant spacing does not drift).
     var nextOffset: Double
 
-    public init(
+    package init(
         rate: Double,
         arrivals: ArrivalProcess,
         origin: UInt64,
@@ -34,9 +34,9 @@ public struct OpenLoopSchedule: Sendable {
 
     /// Stages: from `offset` ns after `origin` (the measurement start, warm-up being before it) the
     /// rate is `rate × factor`. Empty = a constant rate.
-    public var steps: [(offset: Double, factor: Double)] = []
+    package var steps: [(offset: Double, factor: Double)] = []
     /// Offset of the measurement start from `origin` (the warm-up's length), for `steps`.
-    public var stepsOrigin: Double = 0
+    package var stepsOrigin: Double = 0
 
     var meanGap: Double { 1e9 / rate }
 
@@ -77,9 +77,9 @@ public struct OpenLoopSchedule: Sendable {
     }
 
     /// The next intended start (absolute monotonic ns) without consuming it.
-    public var peek: UInt64 { nextOffset >= 1.8e19 ? UInt64.max : origin &+ UInt64(nextOffset) }
+    package var peek: UInt64 { nextOffset >= 1.8e19 ? UInt64.max : origin &+ UInt64(nextOffset) }
 
-    public mutating func next() -> UInt64 {
+    package mutating func next() -> UInt64 {
         let time = peek
         nextOffset += gap()
         return time
@@ -89,26 +89,30 @@ public struct OpenLoopSchedule: Sendable {
 /// Decides, for one session, which intended starts may be sent now. At most `maxInFlight` requests are
 /// outstanding; starts that come due while the window is full wait (their intended time unchanged) and
 /// count as late when they finally go. Pure value type: the driver feeds it the clock, so tests can too.
-public struct OpenLoopPacer: Sendable {
-    public var schedule: OpenLoopSchedule
-    public let maxInFlight: Int
+package struct OpenLoopPacer: Sendable {
+    package var schedule: OpenLoopSchedule
+    package let maxInFlight: Int
     /// A start sent more than this after its intended time counts as late.
-    public let lateThresholdNanoseconds: UInt64
-    public private(set) var inFlight = 0
-    public private(set) var lateStarts: UInt64 = 0
-    public private(set) var started: UInt64 = 0
+    package let lateThresholdNanoseconds: UInt64
+    package private(set) var inFlight = 0
+    package private(set) var lateStarts: UInt64 = 0
+    package private(set) var started: UInt64 = 0
     /// No starts at or after this time (the end of the run).
-    public let end: UInt64
+    package let end: UInt64
 
-    public init(schedule: OpenLoopSchedule, maxInFlight: Int, end: UInt64, lateThresholdNanoseconds: UInt64 = 1_000_000)
-    {
+    package init(
+        schedule: OpenLoopSchedule,
+        maxInFlight: Int,
+        end: UInt64,
+        lateThresholdNanoseconds: UInt64 = 1_000_000
+    ) {
         self.schedule = schedule
         self.maxInFlight = maxInFlight
         self.end = end
         self.lateThresholdNanoseconds = lateThresholdNanoseconds
     }
 
-    public enum Next: Equatable, Sendable {
+    package enum Next: Equatable, Sendable {
         /// Send a request now, timed from `intended`.
         case send(intended: UInt64)
         /// Nothing due: call again at this time.
@@ -119,7 +123,7 @@ public struct OpenLoopPacer: Sendable {
         case finished
     }
 
-    public mutating func next(now: UInt64) -> Next {
+    package mutating func next(now: UInt64) -> Next {
         let due = schedule.peek
         if due >= end { return .finished }
         if due > now { return .sleep(until: due) }
@@ -131,7 +135,7 @@ public struct OpenLoopPacer: Sendable {
         return .send(intended: intended)
     }
 
-    public mutating func completed() {
+    package mutating func completed() {
         inFlight -= 1
     }
 }

@@ -6,7 +6,7 @@ import ZooKeeperProtocol
 /// asks the server with whoAmI which x509 id it holds instead of formatting the certificate itself.
 extension ClientSecurity {
     /// `runACL` plus every x509 id in a whoAmI answer, when this run presented a client certificate.
-    public func runACL(whoAmI identities: [ClientInfo]) -> [ACL] {
+    package func runACL(whoAmI identities: [ClientInfo]) -> [ACL] {
         guard tls?.certificateFile != nil else { return runACL }
         let certificateIds = identities.filter { $0.authScheme == "x509" && !$0.user.isEmpty }
             .map { ACL(perms: .all, id: Id(scheme: "x509", id: $0.user)) }
@@ -17,7 +17,7 @@ extension ClientSecurity {
 
     /// The run ACL for the session `client`: whoAmI when a client certificate was presented. A server
     /// without whoAmI (before 3.7) keeps the ACL of the sasl and digest ids alone.
-    public func runACL(confirmedBy client: ZooKeeperClient) async -> [ACL] {
+    package func runACL(confirmedBy client: ZooKeeperClient) async -> [ACL] {
         guard tls?.certificateFile != nil, let identities = try? await client.whoAmI() else { return runACL }
         return runACL(whoAmI: identities)
     }

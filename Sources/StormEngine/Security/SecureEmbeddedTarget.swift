@@ -9,19 +9,19 @@ import ZooKeeperServer
 ///
 /// The client's TLS context reads PEM files, so `clientSecurity()` puts the CA, client certificate and
 /// key in a fresh directory only this user can read, and deletes it once the context is built.
-public struct SecureEmbeddedTarget: Sendable {
-    public let authority: ThrowawayCertificateAuthority
-    public let client: ThrowawayCertificateAuthority.Issued
-    public let saslUser: String
-    public let saslPassword: String
-    public let serverSecurity: ServerSecurityConfiguration
-    public let directory: URL
+package struct SecureEmbeddedTarget: Sendable {
+    package let authority: ThrowawayCertificateAuthority
+    package let client: ThrowawayCertificateAuthority.Issued
+    package let saslUser: String
+    package let saslPassword: String
+    package let serverSecurity: ServerSecurityConfiguration
+    package let directory: URL
 
-    public var caFile: String { directory.appendingPathComponent("ca.pem").path }
-    public var certificateFile: String { directory.appendingPathComponent("client.pem").path }
-    public var keyFile: String { directory.appendingPathComponent("client.key").path }
+    package var caFile: String { directory.appendingPathComponent("ca.pem").path }
+    package var certificateFile: String { directory.appendingPathComponent("client.pem").path }
+    package var keyFile: String { directory.appendingPathComponent("client.key").path }
 
-    public init(saslUser: String = "zkstorm") throws {
+    package init(saslUser: String = "zkstorm") throws {
         authority = try ThrowawayCertificateAuthority()
         let server = try authority.issueServerCertificate()
         client = try authority.issueClientCertificate()
@@ -44,7 +44,7 @@ public struct SecureEmbeddedTarget: Sendable {
     }
 
     /// Writes the client's CA, certificate and key (mode 0600 in a 0700 directory).
-    public func writeClientFiles() throws {
+    package func writeClientFiles() throws {
         let files = FileManager.default
         try files.createDirectory(
             at: directory,
@@ -62,14 +62,14 @@ public struct SecureEmbeddedTarget: Sendable {
         }
     }
 
-    public func removeFiles() {
+    package func removeFiles() {
         try? FileManager.default.removeItem(at: directory)
     }
 
     /// The client side for every session of the run: TLS with the client certificate (the server's IP
     /// SAN 127.0.0.1 is verified) and SASL as the generated user. The files exist only while the TLS
     /// context reads them.
-    public func clientSecurity() throws -> ClientSecurity {
+    package func clientSecurity() throws -> ClientSecurity {
         try writeClientFiles()
         defer { removeFiles() }
         var tls = try ZooKeeperTLS(caFile: caFile, certificateFile: certificateFile, keyFile: keyFile)

@@ -7,21 +7,21 @@ import X509
 /// a server certificate for the embedded server (localhost and 127.0.0.1) and a client certificate for
 /// the run's sessions, so TLS with client certificates costs nothing to set up. Keys are P-256; nothing
 /// is written anywhere unless a caller writes the PEM text itself.
-public struct ThrowawayCertificateAuthority: Sendable {
+package struct ThrowawayCertificateAuthority: Sendable {
     /// A certificate and its private key, PEM-encoded.
-    public struct Issued: Sendable {
-        public var certificatePEM: String
-        public var privateKeyPEM: String
+    package struct Issued: Sendable {
+        package var certificatePEM: String
+        package var privateKeyPEM: String
         /// The subject as ZooKeeper's x509 provider names it (`CN=…,O=…`).
-        public var subject: String
+        package var subject: String
     }
 
-    public let certificatePEM: String
+    package let certificatePEM: String
     private let certificate: Certificate
     private let key: Certificate.PrivateKey
 
     /// Creates the CA, valid from an hour ago (clock skew) for `lifetime`.
-    public init(commonName: String = "zkstorm throwaway CA", lifetime: TimeInterval = 86_400) throws {
+    package init(commonName: String = "zkstorm throwaway CA", lifetime: TimeInterval = 86_400) throws {
         let signingKey = P256.Signing.PrivateKey()
         key = Certificate.PrivateKey(signingKey)
         let name = try DistinguishedName {
@@ -48,7 +48,7 @@ public struct ThrowawayCertificateAuthority: Sendable {
     }
 
     /// A server certificate for loopback: DNS `localhost` and IP 127.0.0.1 (host name verification passes).
-    public func issueServerCertificate(commonName: String = "localhost") throws -> Issued {
+    package func issueServerCertificate(commonName: String = "localhost") throws -> Issued {
         try issue(
             commonName: commonName,
             usage: .serverAuth,
@@ -57,7 +57,7 @@ public struct ThrowawayCertificateAuthority: Sendable {
     }
 
     /// A client certificate; the server's x509 id for it is `CN=<commonName>,O=zkstorm`.
-    public func issueClientCertificate(commonName: String = "zkstorm-client") throws -> Issued {
+    package func issueClientCertificate(commonName: String = "zkstorm-client") throws -> Issued {
         try issue(commonName: commonName, usage: .clientAuth, alternativeNames: [])
     }
 

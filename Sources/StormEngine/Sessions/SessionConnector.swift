@@ -7,24 +7,24 @@ import ZooKeeperClient
 import ZooKeeperProtocol
 
 /// Session-level counters across every client of a run.
-public final class SessionCounters: Sendable {
+package final class SessionCounters: Sendable {
     let connected = ManagedAtomic<Int>(0)
     let peak = ManagedAtomic<Int>(0)
     let expired = ManagedAtomic<UInt64>(0)
     let opened = ManagedAtomic<UInt64>(0)
     /// Connection losses, reconnects and expirations of every session, with their timing.
-    public let failover = FailoverAccounting()
+    package let failover = FailoverAccounting()
     /// setWatches2 batches sent and watches restored after reconnects, by every client.
     let watchRestores = WatchRestoreTally()
 
-    public init() {}
+    package init() {}
 
     /// Sessions open now (opened and not yet closed by the run).
-    public var connectedNow: Int { connected.load(ordering: .relaxed) }
+    package var connectedNow: Int { connected.load(ordering: .relaxed) }
     /// The most sessions open at once.
-    public var peakConnected: Int { peak.load(ordering: .relaxed) }
+    package var peakConnected: Int { peak.load(ordering: .relaxed) }
     /// Every session opened, including churned ones.
-    public var totalOpened: UInt64 { opened.load(ordering: .relaxed) }
+    package var totalOpened: UInt64 { opened.load(ordering: .relaxed) }
 
     func didOpen() {
         opened.wrappingIncrement(ordering: .relaxed)
@@ -36,23 +36,23 @@ public final class SessionCounters: Sendable {
             current = original
         }
     }
-    public var expirations: UInt64 { expired.load(ordering: .relaxed) }
+    package var expirations: UInt64 { expired.load(ordering: .relaxed) }
 
     /// Open sessions whose connection is down now (lost, not yet back), by client.
     private let linkDown = NIOLockedValueBox<Set<ObjectIdentifier>>([])
 
     /// How many open sessions have no connection right now.
-    public var disconnectedNow: Int { linkDown.withLockedValue { $0.count } }
+    package var disconnectedNow: Int { linkDown.withLockedValue { $0.count } }
 
     /// No session has a connection: every open one lost it (or expired), or none is open any more
     /// (expired sessions closed and their replacements could not connect). The target is gone for now.
-    public var allDisconnected: Bool {
+    package var allDisconnected: Bool {
         let open = connectedNow
         return open <= 0 || disconnectedNow >= open
     }
 
     /// Whether this client has a connection now (as far as its state events tell).
-    public func isConnected(_ client: ZooKeeperClient) -> Bool {
+    package func isConnected(_ client: ZooKeeperClient) -> Bool {
         !linkDown.withLockedValue { $0.contains(ObjectIdentifier(client)) }
     }
 
@@ -65,29 +65,29 @@ public final class SessionCounters: Sendable {
 
 /// Opens and closes the run's sessions. Every client gets an event handler, because a client whose
 /// event sequence has no consumer stops reading its socket once the buffer fills.
-public struct SessionConnector: Sendable {
-    public let connectString: String
-    public let counters: SessionCounters
-    public let logger: Logger
+package struct SessionConnector: Sendable {
+    package let connectString: String
+    package let counters: SessionCounters
+    package let logger: Logger
     /// How many handshakes run at once while opening a pool.
-    public var connectParallelism = 32
+    package var connectParallelism = 32
     /// The session timeout asked for; a dead server's sessions move to another within it.
-    public var sessionTimeout: Duration
+    package var sessionTimeout: Duration
     /// TLS, SASL and digest auth for every session (re-done on every reconnect by the client).
-    public var security = ClientSecurity()
+    package var security = ClientSecurity()
     /// How each session waits before reconnecting after a connection loss.
-    public var reconnectPolicy: ReconnectPolicy = .immediate
+    package var reconnectPolicy: ReconnectPolicy = .immediate
     /// Each successful connect's phase timings (TCP, TLS, handshake, SASL), for the run's histograms.
-    public var onConnectPhases: (@Sendable (ConnectPhaseTimings) -> Void)?
+    package var onConnectPhases: (@Sendable (ConnectPhaseTimings) -> Void)?
     /// Where the sessions' connections run (default: NIO's shared group).
-    public var eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    package var eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     /// Sessions opened so far, which picks each one's source address (`sourceAddress(forSession:)`).
     private let opened = ManagedAtomic<Int>(0)
     /// Sessions per loopback source address: well under the ~28,000 ephemeral ports one address has
     /// toward one server port, leaving room for connections still in TIME_WAIT from an earlier run.
     static let sessionsPerSourceAddress = 10_000
 
-    public init(
+    package init(
         connectString: String,
         counters: SessionCounters,
         logger: Logger,
@@ -128,7 +128,7 @@ public struct SessionConnector: Sendable {
 
     /// Connects one session. `onEvent` gets watch events; session state events are counted here
     /// (failover accounting) and passed to `onStateChange`.
-    public func connect(
+    package func connect(
         onEvent: @escaping @Sendable (WatchEvent) -> Void = { _ in },
         onStateChange: (@Sendable (KeeperState) -> Void)? = nil
     ) async throws -> ZooKeeperClient {
@@ -174,7 +174,7 @@ public struct SessionConnector: Sendable {
 
     /// Connects `count` sessions, `connectParallelism` at a time; the first failure fails them all
     /// (and closes the ones already open).
-    public func connect(
+    package func connect(
         count: Int,
         onEvent: @escaping @Sendable (Int, WatchEvent) -> Void = { _, _ in }
     ) async throws -> [ZooKeeperClient] {
@@ -220,7 +220,7 @@ public struct SessionConnector: Sendable {
         return (0..<count).map { values[$0]! }
     }
 
-    public func close(_ clients: [ZooKeeperClient]) async {
+    package func close(_ clients: [ZooKeeperClient]) async {
         await withTaskGroup(of: Void.self) { group in
             for client in clients {
                 group.addTask {
@@ -237,7 +237,7 @@ public struct SessionConnector: Sendable {
         }
     }
 
-    public func close(_ client: ZooKeeperClient) async {
+    package func close(_ client: ZooKeeperClient) async {
         await close([client])
     }
 }

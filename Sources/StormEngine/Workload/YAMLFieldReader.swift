@@ -190,8 +190,8 @@ struct YAMLFieldReader {
 }
 
 /// `30s`, `500ms`, `2m`, `1h`, `250us`, or a plain number of seconds.
-public enum DurationText {
-    public static func parse(_ text: String) -> Duration? {
+package enum DurationText {
+    package static func parse(_ text: String) -> Duration? {
         let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
         let units: [(String, Double)] = [
             ("ms", 1e-3), ("us", 1e-6), ("µs", 1e-6), ("ns", 1e-9), ("s", 1), ("m", 60), ("h", 3600),
@@ -205,7 +205,7 @@ public enum DurationText {
         return .nanoseconds(Int64((seconds * 1e9).rounded()))
     }
 
-    public static func format(_ duration: Duration) -> String {
+    package static func format(_ duration: Duration) -> String {
         let ns = duration.nanoseconds
         if ns % 1_000_000_000 == 0 { return "\(ns / 1_000_000_000)s" }
         if ns % 1_000_000 == 0 { return "\(ns / 1_000_000)ms" }
@@ -214,9 +214,9 @@ public enum DurationText {
 }
 
 /// `128`, `4KiB`, `1MiB`, `1_000`: a byte count.
-public enum ByteSizeText {
+package enum ByteSizeText {
     /// The bytes `text` names, nil when it is not a size.
-    public static func parse(_ text: String) -> Int? {
+    package static func parse(_ text: String) -> Int? {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         let units: [(String, Int)] = [("KiB", 1024), ("MiB", 1_048_576), ("KB", 1000), ("MB", 1_000_000), ("B", 1)]
         for (suffix, scale) in units where trimmed.hasSuffix(suffix) {
@@ -231,12 +231,12 @@ public enum ByteSizeText {
 
 extension Duration {
     /// Whole nanoseconds (saturating at Int64).
-    public var nanoseconds: Int64 {
+    package var nanoseconds: Int64 {
         let (seconds, attoseconds) = components
         let (product, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
         if overflow { return seconds < 0 ? .min : .max }
         return product &+ attoseconds / 1_000_000_000
     }
 
-    public var seconds: Double { Double(nanoseconds) / 1e9 }
+    package var seconds: Double { Double(nanoseconds) / 1e9 }
 }
