@@ -194,7 +194,7 @@ let package = Package(
         .testTarget(
             name: "ZooKeeperFilesTests",
             dependencies: [
-                "ZooKeeperFiles", "StormEngine", "ZooKeeperProtocol", "ZooKeeperTestSupport",
+                "ZooKeeperFiles", "StormEngine", "ZooKeeperProtocol", "ZooKeeperTestSupport", "TestRandom",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             exclude: ["Fixtures"]

@@ -62,26 +62,33 @@ public struct Snapshot: Sendable {
     public var size: Int
 }
 
-/// Reads `snapshot.<hex zxid>` files, plain or gzip (`.gz`). Snappy (`.snappy`) is reported as unsupported.
+/// Reads `snapshot.<hex zxid>` files: plain, gzip (`.gz`) or snappy-java (`.snappy`), told apart by their
+/// first bytes as ZooKeeper's `SnapStream` writes them.
 public enum SnapshotReader {
     public static let magic: Int32 = 0x5A4B_534E
-    /// A bound against gzip bombs and garbage lengths: larger snapshots are refused with a clear error.
+    /// A bound against decompression bombs and garbage lengths: larger snapshots are refused with a clear error.
     public static let maximumUncompressedSize = 8 << 30
 
     public static func read(path: String) throws(ZooKeeperFileError) -> Snapshot {
-        if path.hasSuffix(".snappy") {
-            throw ZooKeeperFileError(
-                .unsupportedCompression,
-                file: path,
-                offset: 0,
-                "snappy-compressed snapshots are not supported; restart ZooKeeper with "
-                    + "zookeeper.snapshot.compression.method=gz (or none) and read the next snapshot"
-            )
-        }
-        let raw = try readWholeFile(path)
+        try decode(readWholeFile(path), path: path)
+    }
+
+    /// Decompresses `raw` (a whole file's bytes) when it is gzip or snappy-java, then parses it. `path`
+    /// names the source in errors.
+    public static func decode(_ raw: ByteBuffer, path: String) throws(ZooKeeperFileError) -> Snapshot {
         var bytes = raw
         if raw.readableBytes >= 2 && raw.getInteger(at: raw.readerIndex, as: UInt16.self) == 0x1f8b {
             bytes = try inflate(raw, path: path)
+        } else if isSnappyStream(raw) {
+            bytes = try unsnappy(raw, path: path)
+        } else if path.hasSuffix(".gz") || path.hasSuffix(".snappy") {
+            let what = path.hasSuffix(".gz") ? "gzip" : "snappy-java"
+            throw ZooKeeperFileError(
+                .badMagic,
+                file: path,
+                offset: 0,
+                "named as a compressed snapshot but has no \(what) header; the file is damaged or misnamed"
+            )
         }
         return try parse(bytes, path: path)
     }

@@ -13,13 +13,12 @@ public struct ZooKeeperFileError: Error, Sendable, Hashable, CustomStringConvert
         case checksumMismatch
         /// A record inside a checksummed entry or snapshot is malformed.
         case malformed
-        /// A compression this build cannot read (.snappy).
-        case unsupportedCompression
     }
 
     public var code: Code
     public var file: String
-    /// Offset from the start of the file (of the uncompressed stream for .gz snapshots).
+    /// Offset from the start of the file (of the decompressed stream for a parse error in a .gz or
+    /// .snappy snapshot; of the compressed file when the decompression itself fails, as the message says).
     public var offset: Int64
     public var message: String
 

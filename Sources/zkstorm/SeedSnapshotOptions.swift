@@ -5,7 +5,8 @@ import StormEngine
 struct SeedSnapshotOptions: ParsableArguments {
     @Option(
         name: .customLong("seed-snapshot"),
-        help: "Build this ZooKeeper snapshot's tree (snapshot.<zxid>[.gz]) under the run root before the workload."
+        help:
+            "Build this ZooKeeper snapshot's tree (snapshot.<zxid>[.gz|.snappy]) under the run root before the workload."
     )
     var seedSnapshot: String?
 

@@ -1,0 +1,1 @@
+../../../Tests/ZooKeeperFilesTests/FileReadingPath.swift
