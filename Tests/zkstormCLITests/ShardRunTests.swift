@@ -69,6 +69,29 @@ struct ShardRunTests {
     }
 
     /// Starts the shards of `workload` in `order`, `stagger` apart, each writing its result JSON.
+    /// Three shards 300 ms apart (session timeout 3 s, `--shard-wait 40s`), then shard `victim`
+    /// SIGKILLed 5 s in: well into the measurement, since they meet within a second or two of the last
+    /// start. Removes the shards' result files itself if the kill fails.
+    static func startThenKill(_ workload: URL, runId: String, target: String, victim: Int) async throws -> [Shard] {
+        let shards = try await start(
+            workload,
+            runId: runId,
+            target: target,
+            order: [0, 1, 2],
+            stagger: .milliseconds(300),
+            extra: ["--session-timeout", "3s", "--shard-wait", "40s"]
+        )
+        do {
+            try await Task.sleep(for: .seconds(5))
+            kill(shards[victim].process.process.processIdentifier, SIGKILL)
+            _ = try await shards[victim].process.finish(timeout: .seconds(10))
+        } catch {
+            for shard in shards { try? FileManager.default.removeItem(at: shard.json) }
+            throw error
+        }
+        return shards
+    }
+
     static func start(
         _ workload: URL,
         runId: String,
@@ -270,22 +293,9 @@ struct ShardRunTests {
             Self.mixed.replacingOccurrences(of: "duration: 4s", with: "duration: 8s")
         )
         let runId = "shard-kill-\(UInt16.random(in: 0...UInt16.max))"
-        let shards = try await Self.start(
-            workload,
-            runId: runId,
-            target: serve.connectString,
-            order: [0, 1, 2],
-            stagger: .milliseconds(300),
-            extra: ["--session-timeout", "3s", "--shard-wait", "40s"]
-        )
-        defer {
-            try? FileManager.default.removeItem(at: workload)
-            for shard in shards { try? FileManager.default.removeItem(at: shard.json) }
-        }
-        // Well into the measurement (the shards meet within a second or two of the last start).
-        try await Task.sleep(for: .seconds(5))
-        kill(shards[2].process.process.processIdentifier, SIGKILL)
-        _ = try await shards[2].process.finish(timeout: .seconds(10))
+        defer { try? FileManager.default.removeItem(at: workload) }
+        let shards = try await Self.startThenKill(workload, runId: runId, target: serve.connectString, victim: 2)
+        defer { for shard in shards { try? FileManager.default.removeItem(at: shard.json) } }
         for shard in shards[..<2] {
             let outcome = try await shard.process.finish(timeout: .seconds(90))
             #expect(outcome.status == 0, "shard \(shard.index): \(outcome.stderr)")
@@ -312,22 +322,10 @@ struct ShardRunTests {
             Self.storm.replacingOccurrences(of: "rounds: 8", with: "rounds: 60")
         )
         let runId = "shard-writer-\(UInt16.random(in: 0...UInt16.max))"
-        let shards = try await Self.start(
-            workload,
-            runId: runId,
-            target: serve.connectString,
-            order: [0, 1, 2],
-            stagger: .milliseconds(300),
-            extra: ["--session-timeout", "3s", "--shard-wait", "40s"]
-        )
-        defer {
-            try? FileManager.default.removeItem(at: workload)
-            for shard in shards { try? FileManager.default.removeItem(at: shard.json) }
-        }
-        // A few seconds into the storm's 12 s of rounds.
-        try await Task.sleep(for: .seconds(5))
-        kill(shards[0].process.process.processIdentifier, SIGKILL)
-        _ = try await shards[0].process.finish(timeout: .seconds(10))
+        defer { try? FileManager.default.removeItem(at: workload) }
+        // Killed a few seconds into the storm's 12 s of rounds.
+        let shards = try await Self.startThenKill(workload, runId: runId, target: serve.connectString, victim: 0)
+        defer { for shard in shards { try? FileManager.default.removeItem(at: shard.json) } }
         let watchers = [11, 10, 10]
         var results: [RunResult] = []
         for shard in shards[1...] {
