@@ -107,12 +107,18 @@ struct SecurityOptions: ParsableArguments {
 }
 
 /// Runs a command's connecting `body`; a TLS or SASL refusal (AUTHFAILED) is printed with the command's
-/// name and exits 77 (EX_NOPERM), as `run` and `check` do.
+/// name and exits 77 (EX_NOPERM), and a target that cannot be reached or is lost (CONNECTIONLOSS,
+/// SESSIONEXPIRED, OPERATIONTIMEOUT) exits 69 (EX_UNAVAILABLE), as `run` and `check` do.
 func exitingOnRefusal<T>(command: String, _ body: () async throws -> T) async throws -> T {
     do {
         return try await body()
     } catch let error as ZooKeeperError where error.code == .authFailed {
         FileHandle.standardError.write(Data("zkstorm \(command): \(error.message)\n".utf8))
         throw ExitCode(77)
+    } catch let error as ZooKeeperError
+        where [.connectionLoss, .sessionExpired, .operationTimeout].contains(error.code)
+    {
+        FileHandle.standardError.write(Data("zkstorm \(command): \(error.message)\n".utf8))
+        throw ExitCode(69)
     }
 }

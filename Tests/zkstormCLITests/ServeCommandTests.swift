@@ -49,7 +49,8 @@ struct ServeCommandTests {
 
     /// SIGUSR1 to `zkstorm serve` drops every connection and the sessions live on: `zkstorm bench
     /// watches --interrupt` sends it once 2 sessions × 500 data watches are armed, and both sessions
-    /// come back with every watch restored (setWatches2) and firing. A failing interrupt exits 70.
+    /// come back with every watch restored (setWatches2) and firing. A failing interrupt exits 70,
+    /// and a dead target 69.
     @Test func sigusr1DropsEveryConnectionAndTheWatchesComeBack() async throws {
         let port = FreePort.allocate()
         let serve = try ZkstormProcess(["serve", "--port", "\(port)"])
@@ -82,6 +83,13 @@ struct ServeCommandTests {
         serve.process.terminate()
         let served = try await serve.finish(timeout: .seconds(10))
         #expect(served.stderr.contains("SIGUSR1 dropped 3 connections"), "\(served.stderr)")
+
+        // The server is gone: the benchmark says it cannot connect, and exits 69 (EX_UNAVAILABLE).
+        let dead = try await ZkstormProcess.run(
+            ["bench", "watches", "--target", "127.0.0.1:\(port)", "--watches", "10", "--znodes", "10"]
+        )
+        #expect(dead.status == 69, "\(dead.stderr)")
+        #expect(dead.stderr.contains("zkstorm bench watches: cannot connect to ZooKeeper"), "\(dead.stderr)")
     }
 
     /// A TCP connection to 127.0.0.1:`port` with a 6 s receive timeout.
