@@ -1,4 +1,5 @@
 import NIOConcurrencyHelpers
+import NIOCore
 import ZooKeeperProtocol
 
 extension ZooKeeperClient {
@@ -49,7 +50,12 @@ extension ZooKeeperClient {
         }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             state.withLockedValue { $0.continuation = continuation }
-            for _ in 0..<min(max(window, 1), count) { sendNext() }
+            // Every send happens on the event loop, where the replies call `sendNext` too: an index is
+            // taken and its request written in one step there, so requests go out in index order. (Filling
+            // the window from the caller's thread let a reply's send overtake one still queued for the
+            // loop: a child's create ahead of its parent's.)
+            let fill: @Sendable () -> Void = { for _ in 0..<min(max(window, 1), count) { sendNext() } }
+            if eventLoop.inEventLoop { fill() } else { eventLoop.execute(fill) }
         }
     }
 
