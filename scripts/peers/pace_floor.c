@@ -2,12 +2,14 @@
  * pace_floor: the machine's own floor for keeping a schedule. One thread sleeps to absolute
  * deadlines PERIOD_US apart (clock_nanosleep, TIMER_ABSTIME) and records how late each wake-up is,
  * until SECONDS have passed or SIGTERM/SIGINT arrives; then it prints one JSON line with the wake
- * count, the lateness percentiles in ms and the share of wakes more than 1 ms late.
+ * count, the lateness percentiles in ms and the share of wakes more than 1 ms late. With SAMPLES_FILE
+ * it also writes every wake's lateness in ns, one per line in wake order, so a caller can judge only
+ * the window it cares about (the end of a run).
  *
  * Run beside `zkstorm replay` it shows what the scheduler alone does to a pacer under that load: no
  * protocol, no sockets, no allocation; a pacer cannot be more punctual than this.
  *
- *   pace_floor PERIOD_US SECONDS
+ *   pace_floor PERIOD_US SECONDS [SAMPLES_FILE]
  */
 #include <signal.h>
 #include <stdint.h>
@@ -34,8 +36,8 @@ static int compare(const void *a, const void *b) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 3 || atol(argv[1]) <= 0 || atof(argv[2]) <= 0) {
-        fprintf(stderr, "usage: pace_floor PERIOD_US SECONDS\n");
+    if ((argc != 3 && argc != 4) || atol(argv[1]) <= 0 || atof(argv[2]) <= 0) {
+        fprintf(stderr, "usage: pace_floor PERIOD_US SECONDS [SAMPLES_FILE]\n");
         return 64;
     }
     uint64_t period = (uint64_t)atol(argv[1]) * 1000;
@@ -60,6 +62,15 @@ int main(int argc, char **argv) {
     if (n == 0) {
         printf("{\"wakes\": 0}\n");
         return 0;
+    }
+    if (argc == 4) {
+        FILE *out = fopen(argv[3], "w");
+        if (out == NULL) {
+            perror("pace_floor: SAMPLES_FILE");
+            return 73;
+        }
+        for (size_t i = 0; i < n; i++) fprintf(out, "%lu\n", (unsigned long)late[i]);
+        fclose(out);
     }
     qsort(late, n, sizeof *late, compare);
     size_t over = 0;
