@@ -8,16 +8,16 @@ import Testing
 @Suite struct BackgroundPriorityTests {
     @Test func loweringTouchesTheCallingThreadAlone() async throws {
         #if os(Linux)
-            let before = BackgroundPriority.currentThreadNice()
-            let lowered: Int32 = await withCheckedContinuation { continuation in
-                let thread = Thread {
-                    BackgroundPriority.lowerCurrentThread()
-                    continuation.resume(returning: BackgroundPriority.currentThreadNice())
-                }
-                thread.start()
+        let before = BackgroundPriority.currentThreadNice()
+        let lowered: Int32 = await withCheckedContinuation { continuation in
+            let thread = Thread {
+                BackgroundPriority.lowerCurrentThread()
+                continuation.resume(returning: BackgroundPriority.currentThreadNice())
             }
-            #expect(lowered == max(before, BackgroundPriority.nice))
-            #expect(BackgroundPriority.currentThreadNice() == before)
+            thread.start()
+        }
+        #expect(lowered == max(before, BackgroundPriority.nice))
+        #expect(BackgroundPriority.currentThreadNice() == before)
         #endif
     }
 }
