@@ -200,8 +200,14 @@ struct FootprintBench: AsyncParsableCommand {
         let before = ProcessMemory.residentBytes()
         var clients: [ZooKeeperClient] = []
         clients.reserveCapacity(sessions)
-        for _ in 0..<sessions {
-            let c = try await ZooKeeperClient.connect(configuration)
+        for index in 0..<sessions {
+            // Spread over 127.0.0.x as a run does: one source address runs out of ports first.
+            var sessionConfiguration = configuration
+            sessionConfiguration.sourceAddress = SessionConnector.sourceAddress(
+                forSession: index,
+                connectString: target
+            )
+            let c = try await ZooKeeperClient.connect(sessionConfiguration)
             _ = try await c.exists("/zkbench/footprint", watch: true)
             clients.append(c)
         }

@@ -111,9 +111,10 @@ struct FaultRunTests {
         var environment = ["ZKSTORM_ENSEMBLE_DIR": directory, "ZKSTORM_ENSEMBLE_CONTROL": Self.ensembleScript]
         var started: (status: Int32, output: String) = (1, "")
         for _ in 0..<5 {
-            environment["ZKSTORM_ENSEMBLE_BASE_PORT"] = String(Int.random(in: 30_000...45_000))
+            environment["ZKSTORM_ENSEMBLE_BASE_PORT"] = String(Int.random(in: 21_000...32_000))
             started = try await ExternalCommand.output(Self.ensembleScript, ["start", "3"], environment: environment)
             if started.status == 0 { break }
+            await Self.stopEnsemble(environment)
         }
         guard started.status == 0 else { throw TestServerError("scripts/ensemble start failed: \(started.output)") }
         return (environment, started.output.split(separator: "\n").last.map(String.init) ?? "")

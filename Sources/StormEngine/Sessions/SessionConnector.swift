@@ -114,7 +114,7 @@ package struct SessionConnector: Sendable {
     /// On Linux, against a loopback target, the first 10,000 sessions leave from the system's choice of
     /// address and each further 10,000 from the next of 127.0.0.2, 127.0.0.3…, so one process can hold
     /// as many sessions as its open-files limit allows (one source address runs out of ports first).
-    static func sourceAddress(forSession index: Int, connectString: String) -> String? {
+    package static func sourceAddress(forSession index: Int, connectString: String) -> String? {
         #if os(Linux)
         guard index >= sessionsPerSourceAddress,
             let parsed = try? ConnectString(parsing: connectString),
