@@ -8,11 +8,11 @@ import ZooKeeperProtocol
 /// Every node is created persistent with the open ACL: the snapshot's ephemeral owners are sessions
 /// of another cluster, and its ACLs could lock the run out. ZooKeeper's own `/zookeeper` subtree
 /// (quotas, config) is not copied.
-public enum SnapshotSeeder {
+package enum SnapshotSeeder {
     /// Create requests under `root`, parents first. With `shapeOnly`, names become `n<i>` (the node's
     /// index among its siblings) and data a filler of the same length, so nothing of the original
     /// names or values is written.
-    public static func requests(_ snapshot: Snapshot, root: String, shapeOnly: Bool) -> [CreateRequest] {
+    package static func requests(_ snapshot: Snapshot, root: String, shapeOnly: Bool) -> [CreateRequest] {
         var out: [CreateRequest] = []
         out.reserveCapacity(snapshot.nodes.count)
         // Original path → path under the root (for shape-only: the generated path).
@@ -44,7 +44,7 @@ public enum SnapshotSeeder {
 
     /// Creates the requests through `client`, pipelined in order (a parent's create is answered before
     /// its child's, on one session). Throws `RunError(.unavailable)` naming the first znode refused.
-    public static func seed(_ requests: [CreateRequest], client: ZooKeeperClient, stop: StopFlag? = nil) async throws {
+    package static func seed(_ requests: [CreateRequest], client: ZooKeeperClient, stop: StopFlag? = nil) async throws {
         for chunk in stride(from: 0, to: requests.count, by: 1024) {
             if stop?.isSet == true { return }
             let slice = requests[chunk..<min(chunk + 1024, requests.count)]

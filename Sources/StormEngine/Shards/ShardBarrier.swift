@@ -21,16 +21,16 @@ import ZooKeeperProtocol
 /// measurement each shard marks itself done and waits until every other shard is done or gone (its
 /// ephemeral vanished with its session: it died); the last one to leave removes the run root. Every
 /// wait is polled every 20 ms and bounded by `wait` (`--shard-wait`).
-public struct ShardBarrier: Sendable {
-    public let shard: ShardSpec
-    public let directory: String
-    public let wait: Duration
+package struct ShardBarrier: Sendable {
+    package let shard: ShardSpec
+    package let directory: String
+    package let wait: Duration
     let acl: [ACL]
     let logger: Logger
     /// How far ahead of "everyone is ready" shard 0 sets the start.
     static let startLead: Int64 = 300_000_000
 
-    public init(shard: ShardSpec, root: String, wait: Duration, acl: [ACL] = ACL.openUnsafe, logger: Logger) {
+    package init(shard: ShardSpec, root: String, wait: Duration, acl: [ACL] = ACL.openUnsafe, logger: Logger) {
         self.shard = shard
         self.directory = Self.directory(of: root)
         self.wait = wait
@@ -46,7 +46,7 @@ public struct ShardBarrier: Sendable {
     /// Whether any shard of the run at `root` is still registered (holds its ephemeral `ready` node):
     /// `zkstorm clean` leaves such a root alone, also when shard 0, the owner of the root's `owner`
     /// ephemeral, is gone. False when the barrier is not there or cannot be read.
-    public static func isHeld(_ client: ZooKeeperClient, root: String) async -> Bool {
+    package static func isHeld(_ client: ZooKeeperClient, root: String) async -> Bool {
         guard let names = try? await client.getChildren(directory(of: root)) else { return false }
         return names.contains { $0.hasPrefix(readyPrefix) }
     }
@@ -56,14 +56,14 @@ public struct ShardBarrier: Sendable {
     var cleanupPath: String { directory + "/cleanup" }
     func readyPath(_ index: Int) -> String { directory + "/" + Self.readyPrefix + "\(index)" }
     func donePath(_ index: Int) -> String { directory + "/done-\(index)" }
-    public var clockPath: String { directory + "/clock-\(shard.index)" }
+    package var clockPath: String { directory + "/clock-\(shard.index)" }
 
     /// What shard 0 publishes when everyone is ready.
-    public struct Start: Codable, Sendable, Equatable {
+    package struct Start: Codable, Sendable, Equatable {
         /// Wall clock of shard 0 at which every shard begins (warm-up first), ns since 1970.
-        public var startUnixNanoseconds: Int64
+        package var startUnixNanoseconds: Int64
         /// Shard 0's clock against the target's.
-        public var leaderClock: ClockOffset
+        package var leaderClock: ClockOffset
 
         enum CodingKeys: String, CodingKey {
             case startUnixNanoseconds = "start_unix_ns"
@@ -75,7 +75,7 @@ public struct ShardBarrier: Sendable {
 
     /// Shard 0, after creating the run tree: the barrier's directory and the `setup` mark, holding the
     /// ancestors of the root it created (whichever shard cleans up removes them).
-    public func publishSetup(_ client: ZooKeeperClient, createdAncestors: [String]) async throws {
+    package func publishSetup(_ client: ZooKeeperClient, createdAncestors: [String]) async throws {
         let data = (try? JSONEncoder().encode(createdAncestors)).map { Array($0) } ?? []
         do {
             _ = try await client.create(directory, acl: acl)
@@ -87,7 +87,7 @@ public struct ShardBarrier: Sendable {
 
     /// Shards 1…N-1: waits for shard 0's `setup` mark and returns the ancestors it created (none when
     /// `stop` is set first).
-    public func awaitSetup(_ client: ZooKeeperClient, stop: StopFlag) async throws -> [String] {
+    package func awaitSetup(_ client: ZooKeeperClient, stop: StopFlag) async throws -> [String] {
         let deadline = RunClock.now() + UInt64(wait.nanoseconds)
         while !stop.isSet {
             if let (data, _) = try? await client.getData(setupPath) {
@@ -110,7 +110,7 @@ public struct ShardBarrier: Sendable {
     /// Registers this shard (its ephemeral `ready` node, holding `clock`), waits for every shard and
     /// returns the start shard 0 published. Throws (exit 69) naming the shards that did not register
     /// within `wait`.
-    public func meet(_ client: ZooKeeperClient, clock: ClockOffset, stop: StopFlag) async throws -> Start {
+    package func meet(_ client: ZooKeeperClient, clock: ClockOffset, stop: StopFlag) async throws -> Start {
         let data = (try? JSONEncoder().encode(clock)).map { Array($0) } ?? []
         do {
             _ = try await client.create(readyPath(shard.index), data: data, acl: acl, mode: .ephemeral)
@@ -178,7 +178,7 @@ public struct ShardBarrier: Sendable {
     }
 
     /// Sleeps until shard 0's start time on this clock (`toLeader`: this clock against shard 0's).
-    public static func sleep(until start: Start, toLeader: ClockOffset, stop: StopFlag) async {
+    package static func sleep(until start: Start, toLeader: ClockOffset, stop: StopFlag) async {
         let local = start.startUnixNanoseconds &+ toLeader.offsetNanoseconds
         while !stop.isSet {
             let left = local - ShardClock.wallNow()
@@ -192,7 +192,7 @@ public struct ShardBarrier: Sendable {
     /// Marks this shard done and waits (up to `wait`, not at all when `quick`) until every other shard
     /// is done or gone. Returns the shards that are not done: gone (died), or still running when the
     /// wait ran out.
-    public func finish(_ client: ZooKeeperClient, quick: Bool) async -> [Int] {
+    package func finish(_ client: ZooKeeperClient, quick: Bool) async -> [Int] {
         do {
             _ = try await client.create(donePath(shard.index), acl: acl)
         } catch {
@@ -212,7 +212,7 @@ public struct ShardBarrier: Sendable {
     var stampsPath: String { directory + "/stamps" }
 
     /// Shard 0, the storm's writer, after its rounds: each round's payload stamp (round → wall ns).
-    public func publishStamps(_ client: ZooKeeperClient, _ stamps: [Int: UInt64]) async {
+    package func publishStamps(_ client: ZooKeeperClient, _ stamps: [Int: UInt64]) async {
         let encoded =
             (try? JSONEncoder().encode(Dictionary(uniqueKeysWithValues: stamps.map { (String($0.key), $0.value) }))).map
         { Array($0) } ?? []
@@ -224,7 +224,7 @@ public struct ShardBarrier: Sendable {
     }
 
     /// The writer's round stamps (empty when it published none: it died, or the run had no storm).
-    public func stamps(_ client: ZooKeeperClient) async -> [Int: UInt64] {
+    package func stamps(_ client: ZooKeeperClient) async -> [Int: UInt64] {
         guard let (data, _) = try? await client.getData(stampsPath),
             let decoded = try? JSONDecoder().decode([String: UInt64].self, from: Data(data))
         else { return [:] }
@@ -234,13 +234,13 @@ public struct ShardBarrier: Sendable {
     }
 
     /// Whether shard `index` has marked itself done.
-    public func isDone(_ client: ZooKeeperClient, shard index: Int) async -> Bool {
+    package func isDone(_ client: ZooKeeperClient, shard index: Int) async -> Bool {
         (try? await client.exists(donePath(index))) != nil
     }
 
     /// Whether shard `index` is gone: its ephemeral `ready` node is not there (its session ended before
     /// it left), as far as the target answered (false when it did not).
-    public func isGone(_ client: ZooKeeperClient, shard index: Int) async -> Bool {
+    package func isGone(_ client: ZooKeeperClient, shard index: Int) async -> Bool {
         do {
             return try await client.exists(readyPath(index)) == nil
         } catch {
@@ -250,7 +250,7 @@ public struct ShardBarrier: Sendable {
 
     /// Leaves the barrier (removes this shard's `ready` node); true when this shard is the last one out
     /// and has claimed the cleanup of the run root.
-    public func leave(_ client: ZooKeeperClient) async -> Bool {
+    package func leave(_ client: ZooKeeperClient) async -> Bool {
         do {
             try await client.delete(readyPath(shard.index))
         } catch let error as ZooKeeperError where error.code == .noNode {

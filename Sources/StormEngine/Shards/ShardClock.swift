@@ -10,20 +10,20 @@ import Darwin
 
 /// One clock's offset to another with its error bar: the other clock read `offsetNanoseconds` less
 /// than this one, give or take `errorNanoseconds`.
-public struct ClockOffset: Codable, Sendable, Equatable {
-    public var offsetNanoseconds: Int64
-    public var errorNanoseconds: UInt64
+package struct ClockOffset: Codable, Sendable, Equatable {
+    package var offsetNanoseconds: Int64
+    package var errorNanoseconds: UInt64
 
-    public init(offsetNanoseconds: Int64, errorNanoseconds: UInt64) {
+    package init(offsetNanoseconds: Int64, errorNanoseconds: UInt64) {
         self.offsetNanoseconds = offsetNanoseconds
         self.errorNanoseconds = errorNanoseconds
     }
 
-    public static let zero = ClockOffset(offsetNanoseconds: 0, errorNanoseconds: 0)
+    package static let zero = ClockOffset(offsetNanoseconds: 0, errorNanoseconds: 0)
 
     /// This clock against `other`'s, both measured against the same reference: offsets subtract and
     /// error bars add.
-    public func relative(to other: ClockOffset) -> ClockOffset {
+    package func relative(to other: ClockOffset) -> ClockOffset {
         ClockOffset(
             offsetNanoseconds: offsetNanoseconds &- other.offsetNanoseconds,
             errorNanoseconds: errorNanoseconds &+ other.errorNanoseconds
@@ -42,16 +42,16 @@ public struct ClockOffset: Codable, Sendable, Equatable {
 /// midpoint is the best guess and half the round trip plus half a millisecond (mtime is truncated) the
 /// error bar; the sample with the shortest round trip wins. Two shards' offsets to the target give
 /// their offset to each other (`ClockOffset.relative(to:)`).
-public enum ShardClock {
+package enum ShardClock {
     /// Wall clock now, ns since 1970.
-    public static func wallNow() -> Int64 {
+    package static func wallNow() -> Int64 {
         var spec = timespec()
         clock_gettime(CLOCK_REALTIME, &spec)
         return Int64(spec.tv_sec) * 1_000_000_000 + Int64(spec.tv_nsec)
     }
 
     /// Wall clock minus the run's monotonic clock (RunClock), ns: `wall = mono + this`.
-    public static func wallMinusMonotonic() -> Int64 {
+    package static func wallMinusMonotonic() -> Int64 {
         // The pair with the tightest bracket of two monotonic reads around one wall read.
         var best: (width: UInt64, value: Int64) = (.max, 0)
         for _ in 0..<5 {
@@ -65,7 +65,7 @@ public enum ShardClock {
     }
 
     /// Samples `samples` round trips against `path` (created if missing, under the run root).
-    public static func offsetToTarget(
+    package static func offsetToTarget(
         client: ZooKeeperClient,
         path: String,
         acl: [ACL],

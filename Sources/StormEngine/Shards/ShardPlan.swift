@@ -24,13 +24,13 @@ public struct ShardPlan: Sendable, Equatable {
 }
 
 /// The remainder rule of every split: shard I of N takes `total / N`, plus one when `I < total % N`.
-public enum ShardSplit {
-    public static func share(_ total: Int, index: Int, count: Int) -> Int {
+package enum ShardSplit {
+    package static func share(_ total: Int, index: Int, count: Int) -> Int {
         total / count + (index < total % count ? 1 : 0)
     }
 
     /// Items before shard I's (the sum of the shares of shards 0..<I).
-    public static func offset(_ total: Int, index: Int, count: Int) -> Int {
+    package static func offset(_ total: Int, index: Int, count: Int) -> Int {
         index * (total / count) + min(index, total % count)
     }
 }
