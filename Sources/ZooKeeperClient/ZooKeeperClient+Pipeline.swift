@@ -9,13 +9,14 @@ extension ZooKeeperClient {
     /// Sends `count` requests on this session with at most `window` outstanding: each reply sends the
     /// next request from its callback, so thousands of requests take a few round trips and no task each.
     ///
+    /// It returns once every request has completed. Errors (including connection loss) go to `completion`.
+    ///
     /// - Parameters:
     ///   - count: how many requests to send.
     ///   - window: the most requests in flight at once (at least 1).
     ///   - request: the request with a given index, asked once per index, in index order.
     ///   - completion: runs on the client's event loop for every request, with its index, its result and
     ///     the monotonic ns when it was written and when its reply was decoded. Keep it short.
-    /// - Returns: once every request has completed. Errors (including connection loss) go to `completion`.
     ///
     /// On the wire: plain pipelined requests on the session's connection, replies in request order.
     public func sendWindowed(
