@@ -232,6 +232,32 @@ def replay_section():
     return text, checks
 
 
+MICRO_TITLE = "## 12. Micro-benchmarks: time and mallocs per operation"
+
+
+def micro_section():
+    """Section 12 as scripts/peers/micro_report.py wrote it (ZKSTORM_BENCH_MICRO names the file), and how
+    many benchmarks regressed against Benchmarks/Thresholds (the goal: none)."""
+    path = os.environ.get("ZKSTORM_BENCH_MICRO")
+    if not path or not os.path.exists(path) or os.path.getsize(path) == 0:
+        return None, None
+    text = open(path).read().strip()
+    rows = [line for line in text.splitlines() if line.startswith("| `")]
+    return text, sum(1 for line in rows if "REGRESSION" in line or "NOT RUN" in line)
+
+
+if only == "micro":
+    section, regressions = micro_section()
+    if section is None:
+        sys.exit("bench_report: no micro-benchmark section (scripts/peers/micro_report.py wrote nothing)")
+    check("micro-benchmarks over their Benchmarks/Thresholds", regressions, 0, higher_is_better=False)
+    summary = "\n".join(["| target | measured | goal | verdict |", "|---|---|---|---|"] + verdicts)
+    print(section + "\n\n" + summary)
+    if write and not quick:
+        write_block(MICRO_TITLE, section, "Measured", summary)
+        print("\nwrote the micro-benchmark section of BENCHMARKS.md")
+    sys.exit(0)
+
 if only == "replay":
     section, checks = replay_section()
     if section is None:
@@ -398,6 +424,11 @@ if section is not None:
     lines.append("\n" + section)
     for name, value in tls_checks:
         check(name, value, 0.75)
+
+section, micro_regressions = micro_section()
+if section is not None:
+    lines.append("\n" + section)
+    check("micro-benchmarks over their Benchmarks/Thresholds", micro_regressions, 0, higher_is_better=False)
 
 body = "\n".join(lines)
 summary = "\n".join(["| target | measured | goal | verdict |", "|---|---|---|---|"] + verdicts)

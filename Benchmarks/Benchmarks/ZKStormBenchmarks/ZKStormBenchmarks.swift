@@ -7,8 +7,8 @@ import ZooKeeperProtocol
 /// Time and mallocs per operation on the hot paths: jute frames of getData/setData/notifications,
 /// request application in the server (getData, setData firing a watch), the server's notification
 /// encoding, histogram recording and the watcher read path (frame decoder, reply header, watcher event).
-/// Thresholds/ holds the committed p90 figures; `scripts/bench --micro` fails when the time per
-/// operation grows by more than 10% or a path allocates more than it does today.
+/// Thresholds/ holds the committed p90 figures (the highest of three quiet runs); `scripts/bench --micro`
+/// fails when the time per operation grows by more than 10% or a path allocates more than it does today.
 ///
 /// Names carry no spaces or slashes: package-benchmark writes threshold files under a name with those
 /// replaced by `_` but looks them up under the name as given, so a name with a space never finds its
@@ -25,7 +25,9 @@ let benchmarks: @Sendable () -> Void = {
         maxIterations: 1_000,
         thresholds: [
             .wallClock: .init(relative: [.p90: 10]),
-            .mallocCountTotal: .init(absolute: [.p90: 0]),
+            // Per iteration of 1,000 operations: one allocation added to a path is +1,000; the harness
+            // itself moves by a few dozen between runs (scripts/peers/micro_report.py applies the same rule).
+            .mallocCountTotal: .init(absolute: [.p90: 100]),
         ]
     )
 
