@@ -246,17 +246,23 @@ def micro_section():
     return text, sum(1 for line in rows if "REGRESSION" in line or "NOT RUN" in line)
 
 
+def finish_step(title, section, name):
+    """Ends a run of one step (--micro, --only replay|tls): prints its section and verdicts, and replaces
+    that section of BENCHMARKS.md in a full (not --quick, not --no-write) run."""
+    summary = "\n".join(["| target | measured | goal | verdict |", "|---|---|---|---|"] + verdicts)
+    print(section + "\n\n" + summary)
+    if write and not quick:
+        write_block(title, section, "Measured", summary)
+        print(f"\nwrote the {name} section of BENCHMARKS.md")
+    sys.exit(0)
+
+
 if only == "micro":
     section, regressions = micro_section()
     if section is None:
         sys.exit("bench_report: no micro-benchmark section (scripts/peers/micro_report.py wrote nothing)")
     check("micro-benchmarks over their Benchmarks/Thresholds", regressions, 0, higher_is_better=False)
-    summary = "\n".join(["| target | measured | goal | verdict |", "|---|---|---|---|"] + verdicts)
-    print(section + "\n\n" + summary)
-    if write and not quick:
-        write_block(MICRO_TITLE, section, "Measured", summary)
-        print("\nwrote the micro-benchmark section of BENCHMARKS.md")
-    sys.exit(0)
+    finish_step(MICRO_TITLE, section, "micro-benchmark")
 
 if only == "replay":
     section, checks = replay_section()
@@ -264,12 +270,7 @@ if only == "replay":
         sys.exit("bench_report: no replay section (scripts/peers/replay_bench.sh printed nothing)")
     for name, value, target, higher in checks:
         check(name, value, target, higher_is_better=higher)
-    summary = "\n".join(["| target | measured | goal | verdict |", "|---|---|---|---|"] + verdicts)
-    print(section + "\n\n" + summary)
-    if write and not quick:
-        write_block(REPLAY_TITLE, section, "Measured", summary)
-        print("\nwrote the replay section of BENCHMARKS.md")
-    sys.exit(0)
+    finish_step(REPLAY_TITLE, section, "replay")
 
 if only == "tls":
     section, checks = tls_section()
@@ -277,13 +278,7 @@ if only == "tls":
         sys.exit("bench_report: no TLS section (scripts/peers/tls_bench.sh printed nothing)")
     for name, value in checks:
         check(name, value, 0.75)
-    summary = "\n".join(["| target | measured | goal | verdict |", "|---|---|---|---|"] + verdicts)
-    print(section + "\n\n" + summary)
-    if write and not quick:
-        write_block(TLS_TITLE, section, "Measured", summary)
-        print("\nwrote the TLS section of BENCHMARKS.md")
-    sys.exit(0)
-
+    finish_step(TLS_TITLE, section, "TLS")
 
 if only == "curves":
     section, checks = curve_sections()
